@@ -1,0 +1,80 @@
+"""Alembic environment (async). Run through ``syllabus db upgrade`` or the tests.
+
+A caller may hand over an open connection in ``config.attributes["connection"]``;
+otherwise the URL comes from ``config.attributes["url"]`` or the Syllabus settings.
+"""
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.sql.sqltypes import AutoString
+
+from syllabus.config import load_settings, to_asyncpg_url
+from syllabus.tables import metadata
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _render_item(type_: str, obj: object, _context: object) -> str | bool:
+    """Write SQLModel's AutoString as plain ``sa.String()`` so revisions need no sqlmodel."""
+    if type_ == "type" and isinstance(obj, AutoString):
+        return "sa.String()"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        compare_server_default=True,
+        transaction_per_migration=True,
+        render_item=_render_item,
+    )
+
+
+def _run_with(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_with)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.attributes.get("url") or load_settings().sqlalchemy_url,
+        target_metadata=metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_with(connection)
+        return
+    url = config.attributes.get("url") or load_settings().sqlalchemy_url
+    asyncio.run(_run_async(to_asyncpg_url(url)))
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

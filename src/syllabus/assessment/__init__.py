@@ -1,0 +1,1 @@
+"""PostgreSQL side: quiz attempts and achievements."""

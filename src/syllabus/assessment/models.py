@@ -1,0 +1,83 @@
+"""Grades and awards. A quiz attempt keeps its full answer snapshot in ``details`` so a
+grade can be explained later without the content as it is today."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+
+from syllabus.db.sql import Base
+from syllabus.kit.ids import SLUG_PATTERN
+
+RARITIES = ("common", "uncommon", "rare", "epic", "legendary")
+SCORE_TYPE = Numeric(12, 4)
+
+
+class QuizAttempt(Base, table=True):
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "quiz_content_id", "attempt_no"),
+        CheckConstraint(f"quiz_content_id ~ '^quiz:{SLUG_PATTERN}$'", name="quiz_id"),
+        CheckConstraint("attempt_no >= 1", name="attempt_no"),
+        CheckConstraint("max_score IS NULL OR max_score >= 0", name="max_score"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= max_score)", name="score"),
+        CheckConstraint(
+            "submitted_at IS NULL OR submitted_at >= started_at", name="submitted_after_start"
+        ),
+        Index("ix_quiz_attempts_quiz_content_id", "quiz_content_id"),
+    )
+
+    # user_id is covered by the leading column of the unique constraint.
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    course_id: uuid.UUID | None = Field(default=None, foreign_key="courses.id", index=True)
+    quiz_content_id: str
+    attempt_no: int
+    started_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+    )
+    submitted_at: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+    )
+    score: Decimal | None = Field(default=None, sa_type=SCORE_TYPE)
+    max_score: Decimal | None = Field(default=None, sa_type=SCORE_TYPE)
+    passed: bool | None = None
+    details: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+
+
+class Achievement(Base, table=True):
+    __tablename__ = "achievements"
+    __table_args__ = (
+        CheckConstraint(f"code ~ '^{SLUG_PATTERN}$'", name="code"),
+        CheckConstraint(f"rarity IN ({', '.join(repr(r) for r in RARITIES)})", name="rarity"),
+        CheckConstraint("jsonb_typeof(rule) = 'object'", name="rule_object"),
+    )
+
+    code: str = Field(unique=True)
+    title: str
+    description: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    rarity: str = Field(default="common", sa_column_kwargs={"server_default": "common"})
+    rule: dict[str, Any] = Field(sa_type=JSONB)
+
+
+class UserAchievement(Base, table=True):
+    __tablename__ = "user_achievements"
+    __table_args__ = (UniqueConstraint("user_id", "achievement_id"),)
+
+    user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the unique constraint
+    achievement_id: uuid.UUID = Field(foreign_key="achievements.id", index=True)
+    awarded_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+    )
+    context: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    seen: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})

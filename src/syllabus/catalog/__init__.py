@@ -1,0 +1,1 @@
+"""PostgreSQL side: categories, tracks and the course catalog card."""

@@ -1,0 +1,196 @@
+"""The ``syllabus`` command: run the service, manage the database.
+
+Errors a user can fix (bad settings, a missing engine) print one line and exit 2;
+no traceback wall.
+"""
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from syllabus.config import ConfigError, Settings, load_settings, to_libpq_url
+from syllabus.db import migrate
+from syllabus.embedded import EmbeddedError, EmbeddedPostgres, embedded_stores
+
+app = typer.Typer(
+    help="Syllabus: content (MongoDB) and progress (PostgreSQL) API for learning platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="PostgreSQL schema and connection.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn configuration and start-up problems into one readable line and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, EmbeddedError) as error:
+            for line in str(error).splitlines():
+                err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextmanager
+def _postgres_url(settings: Settings, *, keep_running: bool = False) -> Iterator[str]:
+    """The configured URL, or in dev/test the embedded dev server's (started if needed)."""
+    if settings.postgres_url is not None:
+        yield settings.postgres_url
+        return
+    server = EmbeddedPostgres(settings.data_dir / "pg", persistent=True)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        if not keep_running:
+            server.stop()
+
+
+def _settings_for_tools() -> Settings:
+    """Database tools default to the dev environment, so they work on a fresh checkout."""
+    return load_settings(env=os.environ.get("SYLLABUS_ENV", "dev"))
+
+
+@app.command()
+@friendly_errors
+def serve(
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API against the configured stores (production entry point)."""
+    import uvicorn
+
+    settings = load_settings()
+    if settings.postgres_url is None or settings.mongo_url is None:
+        raise ConfigError(
+            "SYLLABUS_POSTGRES_URL and SYLLABUS_MONGO_URL must be set for `serve` "
+            "(use `syllabus dev` for embedded stores)"
+        )
+    _configure_logging(settings)
+    uvicorn.run(
+        "syllabus.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+@friendly_errors
+def dev() -> None:
+    """Start embedded stores where no URL is set, migrate, and serve (what `make run` does)."""
+    import uvicorn
+
+    from syllabus.main import create_app
+
+    settings = load_settings(env="dev")
+    _configure_logging(settings)
+    with embedded_stores(
+        data_dir=settings.data_dir,
+        need_postgres=settings.postgres_url is None,
+        need_mongo=settings.mongo_url is None,
+    ) as (postgres_url, mongo_url):
+        settings = settings.model_copy(
+            update={
+                "postgres_url": settings.postgres_url or postgres_url,
+                "mongo_url": settings.mongo_url or mongo_url,
+            }
+        )
+        migrate.upgrade(url=settings.sqlalchemy_url)
+        err.print(f"PostgreSQL: {to_libpq_url(settings.sqlalchemy_url)}", highlight=False)
+        err.print(
+            f"MongoDB:    {settings.mongo_url} (database {settings.mongo_db})", highlight=False
+        )
+        err.print(f"API:        http://{settings.host}:{settings.port}/docs", highlight=False)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    with _postgres_url(_settings_for_tools()) as url:
+        migrate.upgrade(url=url, revision=revision)
+
+
+@db_app.command("downgrade")
+@friendly_errors
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    with _postgres_url(_settings_for_tools()) as url:
+        migrate.downgrade(url=url, revision=revision)
+
+
+@db_app.command("current")
+@friendly_errors
+def db_current() -> None:
+    """Print the revision the database is at."""
+    with _postgres_url(_settings_for_tools()) as url:
+        migrate.current(url=url)
+
+
+@db_app.command("url")
+@friendly_errors
+def db_url() -> None:
+    """Print a libpq URL for psql and SQL tools (starts the embedded dev server if needed)."""
+    with _postgres_url(_settings_for_tools(), keep_running=True) as url:
+        typer.echo(to_libpq_url(url))
+
+
+def _psql_executable() -> str:
+    found = shutil.which("psql")
+    if found:
+        return found
+    try:
+        import pgserver
+    except ImportError:
+        raise ConfigError("psql not found: install a PostgreSQL client") from None
+    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql")
+
+
+@db_app.command("psql")
+@friendly_errors
+def db_psql() -> None:
+    """Open psql on the database (the embedded dev one unless SYLLABUS_POSTGRES_URL is set)."""
+    with _postgres_url(_settings_for_tools()) as url:
+        code = subprocess.call([_psql_executable(), to_libpq_url(url)])  # noqa: S603 (our own URL)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,138 @@
+"""Settings from the environment (prefix ``SYLLABUS_``) and an optional ``.env`` file.
+
+Start-up fails fast, with one line per bad variable, rather than running with a weak
+secret or a half-configured store.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["dev", "test", "prod"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+ENV_PREFIX = "SYLLABUS_"
+DEFAULT_SECRETS = frozenset({"", "changethis", "secret", "change-me", "changeme"})
+MIN_SECRET_LENGTH = 32
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+
+
+class ConfigError(Exception):
+    """Settings could not be loaded; ``str()`` is ready to print, one line per problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Environment = "prod"
+    postgres_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="PostgreSQL URL; unset in dev/test starts an embedded server.",
+    )
+    mongo_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="MongoDB URL; unset in dev/test starts an embedded wire server.",
+    )
+    mongo_db: str = Field(default="syllabus", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    jwt_secret: SecretStr = Field(default=SecretStr("changethis"), validate_default=True)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: LogLevel = "info"
+    data_dir: Path = Path(".data")
+    pg_pool_size: int = Field(default=5, ge=1, le=100)
+    pg_max_overflow: int = Field(default=5, ge=0, le=100)
+    health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("env") == "prod":
+                raise ValueError("required when SYLLABUS_ENV=prod")
+            return None
+        if not value.startswith(POSTGRES_SCHEMES):
+            raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+        return value
+
+    @field_validator("mongo_url")
+    @classmethod
+    def _mongo_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("env") == "prod":
+                raise ValueError("required when SYLLABUS_ENV=prod")
+            return None
+        if not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("env") in ("dev", "test"):
+            return value
+        secret = value.get_secret_value()
+        if secret.strip().lower() in DEFAULT_SECRETS:
+            raise ValueError("is empty or a well-known default; set a random value")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept ``a,b`` as well as a JSON list, since env files are edited by hand."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The Postgres URL with the asyncpg driver named, as SQLAlchemy wants it."""
+        if self.postgres_url is None:
+            raise ConfigError("SYLLABUS_POSTGRES_URL is not set")
+        return to_asyncpg_url(self.postgres_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for scheme in POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url.removeprefix(scheme)
+    raise ConfigError(f"not a PostgreSQL URL: {url!r}")
+
+
+def to_libpq_url(url: str) -> str:
+    """The same URL as psql and other libpq tools accept it."""
+    return "postgresql://" + to_asyncpg_url(url).removeprefix("postgresql+asyncpg://")
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the environment variable rather than the field."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into a :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error)) from None

@@ -1,0 +1,200 @@
+"""Beanie documents for authored content.
+
+Each document's ``_id`` is its stable string id (``lesson:rest-intro``), validated by
+prefix, so PostgreSQL rows can point at content without ever seeing an ObjectId.
+Indexes live in each document's ``Settings`` and are created by ``init_beanie``.
+References between documents are plain ids resolved by the service: no ``Link``.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+import pymongo
+from beanie import Document
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import IndexModel
+
+from syllabus.kit.ids import (
+    CourseId,
+    LessonId,
+    ModuleId,
+    PracticeId,
+    QuestionId,
+    QuizId,
+    Slug,
+)
+
+CourseLevel = Literal["Beginner", "Elementary", "Intermediate", "Advanced", "Expert"]
+PublicationStatus = Literal["draft", "published", "archived"]
+QuestionType = Literal[
+    "single_choice",
+    "multiple_choice",
+    "true_false",
+    "short_text",
+    "numeric",
+    "ordering",
+    "matching",
+]
+ReviewPolicy = Literal["never", "after_submit", "after_pass", "after_last_attempt"]
+ScoringPolicy = Literal["highest", "last", "average"]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Embedded(BaseModel):
+    """Nested parts of a document: strict, so a typo in authored data is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class VersionedContent(Document):
+    """What every authored piece carries: a title, its version and the hash it came from."""
+
+    title: str = Field(min_length=1, max_length=300)
+    version: int = Field(default=1, ge=1)
+    content_hash: Sha256Hex
+    status: PublicationStatus = "published"
+    loaded_at: datetime = Field(default_factory=_now)
+
+
+class Module(Embedded):
+    id: ModuleId
+    title: str = Field(min_length=1, max_length=300)
+    order: int = Field(ge=0)
+    items: list[str] = Field(default_factory=list)
+
+
+class CompletionRule(Embedded):
+    required_lessons: list[LessonId] = Field(default_factory=list)
+    required_quizzes: list[QuizId] = Field(default_factory=list)
+
+
+class CourseContent(VersionedContent):
+    id: CourseId  # type: ignore[assignment]
+    slug: Slug
+    description: str = ""
+    level: CourseLevel
+    category: Slug
+    track: Slug | None = None
+    price_cents: int | None = Field(default=None, ge=0)
+    modules: list[Module] = Field(default_factory=list)
+    completion: CompletionRule = Field(default_factory=CompletionRule)
+    points: dict[str, int] = Field(default_factory=dict)
+
+    class Settings:
+        name = "course_content"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("slug", pymongo.ASCENDING)], name="slug_unique", unique=True),
+            IndexModel([("status", pymongo.ASCENDING), ("category", pymongo.ASCENDING)]),
+        ]
+
+
+class LessonBlock(Embedded):
+    """One parsed piece of a lesson body: prose, a fenced code block or a component."""
+
+    kind: Literal["markdown", "code", "component"]
+    text: str = ""
+    language: str | None = None
+    component: str | None = None
+    props: dict[str, str] = Field(default_factory=dict)
+
+
+class LessonContent(VersionedContent):
+    id: LessonId  # type: ignore[assignment]
+    course_id: CourseId
+    duration_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    objectives: list[str] = Field(default_factory=list)
+    key_concepts: list[str] = Field(default_factory=list)
+    preview: bool = False
+    source: str = ""
+    blocks: list[LessonBlock] = Field(default_factory=list)
+
+    class Settings:
+        name = "lesson_content"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("course_id", pymongo.ASCENDING)]),
+        ]
+
+
+class QuestionOption(Embedded):
+    id: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1)
+
+
+class Question(VersionedContent):
+    """A bank question. The answer key lives only here, never in a learner schema."""
+
+    id: QuestionId  # type: ignore[assignment]
+    type: QuestionType
+    prompt: str = Field(min_length=1)
+    category: str | None = None
+    options: list[QuestionOption] = Field(default_factory=list)
+    correct_option_ids: list[str] = Field(default_factory=list)
+    accepted_answers: list[str] = Field(default_factory=list)
+    numeric_value: float | None = None
+    numeric_tolerance: float = Field(default=0.0, ge=0)
+    correct_order: list[str] = Field(default_factory=list)
+    matching_pairs: dict[str, str] = Field(default_factory=dict)
+    points: float = Field(default=1.0, gt=0)
+    explanation: str | None = None
+    skill_tags: list[str] = Field(default_factory=list)
+
+    class Settings:
+        name = "questions"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("type", pymongo.ASCENDING)]),
+            IndexModel([("skill_tags", pymongo.ASCENDING)]),
+        ]
+
+
+class QuizContent(VersionedContent):
+    id: QuizId  # type: ignore[assignment]
+    course_id: CourseId
+    pass_percent: float = Field(default=70.0, ge=0, le=100)
+    max_attempts: int | None = Field(default=None, ge=1)
+    time_limit_seconds: int | None = Field(default=None, ge=1)
+    shuffle: bool = False
+    review_policy: ReviewPolicy = "after_submit"
+    scoring_policy: ScoringPolicy = "highest"
+    question_ids: list[QuestionId] = Field(default_factory=list)
+
+    class Settings:
+        name = "quiz_content"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("course_id", pymongo.ASCENDING)]),
+        ]
+
+
+class PracticeCheck(Embedded):
+    kind: Literal["output_equals", "contains", "regex", "test"]
+    expected: str
+    description: str = ""
+
+
+class PracticeContent(VersionedContent):
+    id: PracticeId  # type: ignore[assignment]
+    course_id: CourseId
+    instructions: str = ""
+    language: str = Field(default="python", min_length=1, max_length=40)
+    editor: dict[str, Any] = Field(default_factory=dict)
+    starter_code: str = ""
+    reference_solution: str = ""
+    checks: list[PracticeCheck] = Field(default_factory=list)
+
+    class Settings:
+        name = "practice_content"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("course_id", pymongo.ASCENDING)]),
+        ]
+
+
+DOCUMENT_MODELS: tuple[type[Document], ...] = (
+    CourseContent,
+    LessonContent,
+    QuizContent,
+    Question,
+    PracticeContent,
+)

@@ -1,0 +1,1 @@
+"""Connections to the two stores. Nothing here knows about a domain."""

@@ -1,0 +1,28 @@
+"""MongoDB: one ``AsyncMongoClient`` per process and Beanie over it.
+
+Only the URL says which server this is; nothing here depends on the engine behind it.
+"""
+
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from syllabus.content.documents import DOCUMENT_MODELS
+
+MongoClient = AsyncMongoClient[dict[str, object]]
+
+
+def create_client(url: str, *, timeout_ms: int = 5000) -> MongoClient:
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        appname="syllabus",
+    )
+
+
+async def init_documents(database: AsyncDatabase[dict[str, object]]) -> None:
+    """Register the Beanie documents and create their declared indexes (idempotent)."""
+    await init_beanie(database=database, document_models=list(DOCUMENT_MODELS))

@@ -1,0 +1,136 @@
+"""PostgreSQL: the engine, the per-request session, and the columns every table shares.
+
+Every table gets a UUIDv7 ``id``, database-maintained ``created_at``/``updated_at``,
+``created_by``/``updated_by`` filled from the acting user, and ``deleted_at`` for soft
+deletion. ORM queries skip soft-deleted rows unless asked with
+``execution_options(include_deleted=True)``.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.schema import FetchedValue
+from sqlmodel import Field, SQLModel
+
+from syllabus.kit.ids import uuid7
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+current_actor: ContextVar[uuid.UUID | None] = ContextVar("current_actor", default=None)
+"""The user on whose behalf the current request writes; read by the audit hook."""
+
+
+class Base(SQLModel):
+    """Columns shared by every table. Timestamps come from the database, not the app."""
+
+    id: uuid.UUID = Field(
+        default_factory=uuid7,
+        primary_key=True,
+        sa_column_kwargs={"server_default": text("uuid_generate_v7()")},
+    )
+    created_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={
+            "server_default": text("clock_timestamp()"),
+            "server_onupdate": FetchedValue(),
+        },
+    )
+    created_by: uuid.UUID | None = Field(default=None)
+    updated_by: uuid.UUID | None = Field(default=None)
+    deleted_at: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+    )
+
+    # Read server-set columns back with RETURNING instead of a second SELECT.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _exclude_soft_deleted(state: ORMExecuteState) -> None:
+    if (
+        state.is_select
+        and not state.is_column_load
+        and not state.is_relationship_load
+        and not state.execution_options.get("include_deleted", False)
+    ):
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                Base,
+                lambda cls: cls.deleted_at.is_(None),
+                include_aliases=True,
+            )
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_actor(session: Session, _context: object, _instances: object) -> None:
+    """The one audit mechanism: whoever acts in this context is recorded on the rows."""
+    actor = current_actor.get()
+    if actor is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, Base):
+            obj.created_by = obj.created_by or actor
+            obj.updated_by = actor
+    for obj in session.dirty:
+        if isinstance(obj, Base) and session.is_modified(obj):
+            obj.updated_by = actor
+
+
+def create_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 5, **kwargs: Any
+) -> AsyncEngine:
+    """One engine per process. A 2-core box gains nothing from a big pool."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        **kwargs,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit once when the caller finishes cleanly, else roll back."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,37 @@
+"""FastAPI dependencies shared by every domain, as ``Annotated`` aliases.
+
+The request's SQL session commits once after the route returns and rolls back on any
+error, so services never commit and a failed request leaves nothing half-written.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.config import Settings
+from syllabus.db.sql import session_scope
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(request.app.state.sessionmaker):
+        yield session
+
+
+def get_mongo_database(request: Request) -> AsyncDatabase[dict[str, object]]:
+    database: AsyncDatabase[dict[str, object]] = request.app.state.mongo_database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+# scope="function": commit (or roll back) before the response leaves, so a client never
+# sees success for a write that then fails to commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

@@ -1,0 +1,207 @@
+"""Local database servers for a laptop or CI with nothing installed.
+
+PostgreSQL comes from ``pgserver`` (a real PostgreSQL 16 inside a wheel, on a unix
+socket). The MongoDB side is any server speaking the wire protocol; here that is
+SecantusDB, which is GPL-licensed and therefore always runs as a *separate process* and
+ships only in the ``embedded`` extra. The service itself receives nothing but URLs.
+"""
+
+import contextlib
+import ctypes
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+logger = logging.getLogger(__name__)
+# pgserver narrates every start at INFO and platformdirs warns about XDG_RUNTIME_DIR on
+# headless machines; neither helps someone starting the service.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+DATABASE_NAME = "syllabus"
+MONGO_SERVER_COMMAND = "secantusd-py"
+START_TIMEOUT_SECONDS = 60.0
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not be started; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A pgserver instance in ``datadir``; ``persistent=False`` deletes it on stop."""
+
+    datadir: Path
+    persistent: bool = True
+    _server: Any = field(default=None, init=False, repr=False)
+
+    def start(self) -> str:
+        """Start (or reuse) the server and return a libpq URL of the ``syllabus`` database."""
+        try:
+            import pgserver
+        except ImportError as error:  # pragma: no cover - depends on the install
+            raise EmbeddedError(
+                "pgserver is not installed: install the 'embedded' extra or set "
+                "SYLLABUS_POSTGRES_URL"
+            ) from error
+        self.datadir.parent.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            self.datadir, cleanup_mode="stop" if self.persistent else "delete"
+        )
+        self._server.psql(  # constant names only: nothing user-supplied reaches SQL
+            f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')"
+            "\\gexec\n"
+        )
+        return str(self._server.get_uri(DATABASE_NAME))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def _die_with_parent() -> None:
+    """Linux: let the kernel stop the child if we are killed, so no orphan holds the files."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class EmbeddedMongo:
+    """A MongoDB wire-protocol server in its own process, on 127.0.0.1.
+
+    ``storage`` is a folder kept across restarts, or ``None`` for an in-memory server.
+    """
+
+    storage: Path | None
+    port: int = 0
+    log_path: Path | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def start(self) -> str:
+        executable = shutil.which(MONGO_SERVER_COMMAND) or str(
+            Path(sys.executable).with_name(MONGO_SERVER_COMMAND)
+        )
+        if not Path(executable).exists():
+            raise EmbeddedError(
+                f"{MONGO_SERVER_COMMAND} not found: install the 'embedded' extra or set "
+                "SYLLABUS_MONGO_URL"
+            )
+        if not self.port:
+            self.port = free_port()
+        if self.storage is not None:
+            self.storage.mkdir(parents=True, exist_ok=True)
+        command = [
+            executable,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.storage) if self.storage is not None else ":memory:",
+            "--log-level",
+            "WARNING",
+        ]
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.log_path.open("ab")
+        self._process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+            command,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        )
+        self._wait_until_ready()
+        return self.url
+
+    def _wait_until_ready(self) -> None:
+        from pymongo import MongoClient
+        from pymongo.errors import PyMongoError
+
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise EmbeddedError(
+                    f"the Mongo wire server exited with code {self._process.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
+            client: MongoClient[dict[str, Any]] = MongoClient(
+                self.url, serverSelectionTimeoutMS=500, connectTimeoutMS=500
+            )
+            try:
+                client.admin.command("ping")
+                return
+            except PyMongoError:
+                time.sleep(0.1)
+            finally:
+                client.close()
+        self.stop()
+        raise EmbeddedError(f"the Mongo wire server did not answer within {START_TIMEOUT_SECONDS}s")
+
+    def stop(self) -> None:
+        """Stop gracefully so WiredTiger checkpoints; kill only if it hangs."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@contextlib.contextmanager
+def embedded_stores(
+    *, data_dir: Path | None, need_postgres: bool, need_mongo: bool
+) -> Iterator[tuple[str | None, str | None]]:
+    """Start whichever stores are missing; ``data_dir=None`` means throwaway servers."""
+    import tempfile
+
+    postgres: EmbeddedPostgres | None = None
+    mongo: EmbeddedMongo | None = None
+    scratch = None if data_dir is not None else tempfile.mkdtemp(prefix="syl-")
+    root = data_dir if data_dir is not None else Path(scratch or ".")
+    try:
+        postgres_url = mongo_url = None
+        if need_postgres:
+            postgres = EmbeddedPostgres(root / "pg", persistent=data_dir is not None)
+            postgres_url = postgres.start()
+        if need_mongo:
+            mongo = EmbeddedMongo(
+                root / "mongo" if data_dir is not None else None,
+                log_path=root / "mongo.log",
+            )
+            mongo_url = mongo.start()
+        yield postgres_url, mongo_url
+    finally:
+        if mongo is not None:
+            mongo.stop()
+        if postgres is not None:
+            postgres.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

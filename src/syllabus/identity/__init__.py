@@ -1,0 +1,1 @@
+"""PostgreSQL side: accounts, roles and refresh tokens."""

@@ -1,0 +1,57 @@
+"""Accounts and sessions. Email is unique case-insensitively among live users only, so
+an erased (soft-deleted, anonymised) account frees its address."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import CheckConstraint, DateTime, Index, text
+from sqlmodel import Field
+
+from syllabus.db.sql import Base
+
+Role = Literal["student", "author", "admin"]
+ROLES: tuple[Role, ...] = ("student", "author", "admin")
+
+
+class User(Base, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('student', 'author', 'admin')", name="role"),
+        CheckConstraint("email = lower(btrim(email)) AND email LIKE '%_@_%'", name="email"),
+        CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint("length(time_zone) BETWEEN 1 AND 64", name="time_zone"),
+        Index(
+            "uq_users_email_live",
+            text("lower(email)"),
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_users_role", "role"),
+    )
+
+    email: str
+    password_hash: str | None = None
+    name: str
+    role: str = Field(default="student", sa_column_kwargs={"server_default": "student"})
+    email_verified: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    time_zone: str = Field(default="UTC", sa_column_kwargs={"server_default": "UTC"})
+
+
+class RefreshToken(Base, table=True):
+    """Only the SHA-256 of a token is stored; ``family_id`` groups one login's rotations."""
+
+    __tablename__ = "auth_refresh_tokens"
+    __table_args__ = (CheckConstraint("token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_sha256"),)
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(unique=True)
+    family_id: uuid.UUID = Field(index=True)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+    )
+    replaced_by: uuid.UUID | None = Field(
+        default=None, foreign_key="auth_refresh_tokens.id", index=True
+    )

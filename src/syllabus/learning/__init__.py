@@ -1,0 +1,1 @@
+"""PostgreSQL side: enrollments and lesson progress."""

@@ -1,0 +1,75 @@
+"""The application factory. Routers, the error renderer and the store lifecycle meet here."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from syllabus import __version__
+from syllabus.config import ConfigError, Settings, load_settings
+from syllabus.db.mongo import create_client, init_documents
+from syllabus.db.sql import create_engine, create_sessionmaker
+from syllabus.errors import install_error_handlers
+from syllabus.health.router import router as health_router
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_router() -> APIRouter:
+    """Every public API route, under ``/api/v1``. Domains add their routers here."""
+    return APIRouter(prefix=API_PREFIX)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open one SQL engine and one Mongo client for the process; close both on the way out."""
+    settings: Settings = app.state.settings
+    if settings.mongo_url is None:
+        raise ConfigError("SYLLABUS_MONGO_URL: not set (use `syllabus dev` for embedded stores)")
+    engine = create_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.pg_pool_size,
+        max_overflow=settings.pg_max_overflow,
+    )
+    client = create_client(settings.mongo_url)
+    try:
+        database = client[settings.mongo_db]
+        await init_documents(database)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.mongo_client = client
+        app.state.mongo_database = database
+        yield
+    finally:
+        await client.close()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="Syllabus",
+        version=__version__,
+        summary="Content and progress API for online-learning platforms.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.include_router(health_router)
+    app.include_router(build_api_router())
+    return app

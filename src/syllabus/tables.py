@@ -1,0 +1,15 @@
+"""Every SQL table module, imported once so ``metadata`` is complete (Alembic, tests)."""
+
+from syllabus.assessment import models as assessment_models
+from syllabus.catalog import models as catalog_models
+from syllabus.db.sql import metadata
+from syllabus.identity import models as identity_models
+from syllabus.learning import models as learning_models
+
+__all__ = [
+    "assessment_models",
+    "catalog_models",
+    "identity_models",
+    "learning_models",
+    "metadata",
+]

@@ -1,0 +1,159 @@
+"""Session-wide real servers, the real migrations, and per-test isolation.
+
+- PostgreSQL: one database per test session, migrated with Alembic. Each test runs inside
+  an outer transaction on one connection that is rolled back afterwards; the code under
+  test commits to SAVEPOINTs inside it (``join_transaction_mode="create_savepoint"``).
+- MongoDB: one database per test session; collections are emptied around each test.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
+from syllabus.content.documents import DOCUMENT_MODELS
+from syllabus.db import migrate
+from syllabus.db.sql import create_engine
+from syllabus.deps import get_session
+from syllabus.main import create_app
+from tests.stores import ServerUrls, test_servers
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 32
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database (keeps unix-socket hosts)."""
+    return to_libpq_url(
+        make_url(to_asyncpg_url(url)).set(database=database).render_as_string(hide_password=False)
+    )
+
+
+async def create_database(server_url: str, name: str) -> str:
+    connection = await asyncpg.connect(to_libpq_url(server_url))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    connection = await asyncpg.connect(to_libpq_url(server_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[ServerUrls]:
+    with test_servers() as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+async def postgres_url(servers: ServerUrls) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for this test session."""
+    name = f"syllabus_test_{uuid.uuid4().hex[:10]}"
+    url = await create_database(servers.postgres, name)
+    await asyncio.to_thread(migrate.upgrade, url=url)
+    yield url
+    await drop_database(servers.postgres, name)
+
+
+@pytest.fixture(scope="session")
+def settings(servers: ServerUrls, postgres_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        env="test",
+        postgres_url=postgres_url,
+        mongo_url=servers.mongo,
+        mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
+        jwt_secret=TEST_JWT_SECRET,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.sqlalchemy_url, pool_size=3, max_overflow=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is always rolled back."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    session = AsyncSession(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """One application for the session, its lifespan (engine, Mongo, Beanie) really run."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+        await application.state.mongo_client.drop_database(settings.mongo_db)
+
+
+@pytest.fixture
+async def mongo(app: FastAPI) -> AsyncIterator[AsyncDatabase[dict[str, object]]]:
+    """The session's Mongo database, with every content collection emptied around the test."""
+    database: AsyncDatabase[dict[str, object]] = app.state.mongo_database
+
+    async def empty() -> None:
+        for document in DOCUMENT_MODELS:
+            await document.get_pymongo_collection().delete_many({})
+
+    await empty()
+    yield database
+    await empty()
+
+
+@pytest.fixture
+async def client(
+    app: FastAPI, session: AsyncSession, mongo: AsyncDatabase[dict[str, object]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real app; its SQL work lands in the test's rolled-back transaction."""
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+    finally:
+        app.dependency_overrides.pop(get_session, None)
