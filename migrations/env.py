@@ -6,8 +6,10 @@ otherwise the URL comes from ``config.attributes["url"]`` or the Syllabus settin
 
 import asyncio
 from logging.config import fileConfig
+from typing import Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.sql.sqltypes import AutoString
@@ -20,7 +22,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
-def _render_item(type_: str, obj: object, _context: object) -> str | bool:
+def _render_item(type_: str, obj: object, _context: AutogenContext) -> str | Literal[False]:
     """Write SQLModel's AutoString as plain ``sa.String()`` so revisions need no sqlmodel."""
     if type_ == "type" and isinstance(obj, AutoString):
         return "sa.String()"

@@ -86,13 +86,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -100,12 +100,8 @@ def _create_tables() -> None:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("code", sa.String(), nullable=False),
         sa.Column("title", sa.String(), nullable=False),
-        sa.Column(
-            "description", sa.String(), server_default="", nullable=False
-        ),
-        sa.Column(
-            "rarity", sa.String(), server_default="common", nullable=False
-        ),
+        sa.Column("description", sa.String(), server_default="", nullable=False),
+        sa.Column("rarity", sa.String(), server_default="common", nullable=False),
         sa.Column("rule", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.CheckConstraint(
             "code ~ '^[a-z0-9]+(?:-[a-z0-9]+)*$'", name=op.f("ck_achievements_code")
@@ -126,13 +122,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -150,13 +146,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -165,13 +161,9 @@ def _create_tables() -> None:
         sa.Column("email", sa.String(), nullable=False),
         sa.Column("password_hash", sa.String(), nullable=True),
         sa.Column("name", sa.String(), nullable=False),
-        sa.Column(
-            "role", sa.String(), server_default="student", nullable=False
-        ),
+        sa.Column("role", sa.String(), server_default="student", nullable=False),
         sa.Column("email_verified", sa.Boolean(), server_default="false", nullable=False),
-        sa.Column(
-            "time_zone", sa.String(), server_default="UTC", nullable=False
-        ),
+        sa.Column("time_zone", sa.String(), server_default="UTC", nullable=False),
         sa.CheckConstraint(
             "email = lower(btrim(email)) AND email LIKE '%_@_%'", name=op.f("ck_users_email")
         ),
@@ -194,13 +186,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -247,13 +239,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -262,9 +254,7 @@ def _create_tables() -> None:
         sa.Column("category_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(), nullable=False),
         sa.Column("slug", sa.String(), nullable=False),
-        sa.Column(
-            "description", sa.String(), server_default="", nullable=False
-        ),
+        sa.Column("description", sa.String(), server_default="", nullable=False),
         sa.CheckConstraint("slug ~ '^[a-z0-9]+(?:-[a-z0-9]+)*$'", name=op.f("ck_tracks_slug")),
         sa.ForeignKeyConstraint(
             ["category_id"], ["categories.id"], name=op.f("fk_tracks_category_id_categories")
@@ -279,13 +269,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -296,7 +286,7 @@ def _create_tables() -> None:
         sa.Column(
             "awarded_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("context", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
@@ -326,13 +316,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -341,15 +331,11 @@ def _create_tables() -> None:
         sa.Column("content_id", sa.String(), nullable=False),
         sa.Column("slug", sa.String(), nullable=False),
         sa.Column("title", sa.String(), nullable=False),
-        sa.Column(
-            "description", sa.String(), server_default="", nullable=False
-        ),
+        sa.Column("description", sa.String(), server_default="", nullable=False),
         sa.Column("category_id", sa.Uuid(), nullable=False),
         sa.Column("track_id", sa.Uuid(), nullable=True),
         sa.Column("level", sa.String(), nullable=False),
-        sa.Column(
-            "status", sa.String(), server_default="draft", nullable=False
-        ),
+        sa.Column("status", sa.String(), server_default="draft", nullable=False),
         sa.Column("price_cents", sa.Integer(), nullable=True),
         sa.CheckConstraint("content_id = 'course:' || slug", name=op.f("ck_courses_content_id")),
         sa.CheckConstraint(
@@ -371,7 +357,6 @@ def _create_tables() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_courses")),
         sa.UniqueConstraint("content_id", name=op.f("uq_courses_content_id")),
-        sa.UniqueConstraint("slug", name=op.f("uq_courses_slug")),
     )
     op.create_index(op.f("ix_courses_category_id"), "courses", ["category_id"], unique=False)
     op.create_index(
@@ -384,13 +369,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -398,13 +383,11 @@ def _create_tables() -> None:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("course_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "status", sa.String(), server_default="active", nullable=False
-        ),
+        sa.Column("status", sa.String(), server_default="active", nullable=False),
         sa.Column(
             "enrolled_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
@@ -438,13 +421,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -453,9 +436,7 @@ def _create_tables() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("course_id", sa.Uuid(), nullable=False),
         sa.Column("lesson_content_id", sa.String(), nullable=False),
-        sa.Column(
-            "status", sa.String(), server_default="started", nullable=False
-        ),
+        sa.Column("status", sa.String(), server_default="started", nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("bookmarked", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("note", sa.String(), nullable=True),
@@ -497,13 +478,13 @@ def _create_tables() -> None:
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("created_by", sa.Uuid(), nullable=True),
@@ -516,7 +497,7 @@ def _create_tables() -> None:
         sa.Column(
             "started_at",
             sa.DateTime(timezone=True),
-            server_default=sa.text("clock_timestamp()"),
+            server_default=sa.text("statement_timestamp()"),
             nullable=False,
         ),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),

@@ -40,7 +40,7 @@ class QuizAttempt(Base, table=True):
         default=None,
         nullable=False,
         sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
     )
     submitted_at: datetime | None = Field(
         default=None,
@@ -77,7 +77,7 @@ class UserAchievement(Base, table=True):
         default=None,
         nullable=False,
         sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
     )
     context: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
     seen: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})

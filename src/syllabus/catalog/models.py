@@ -48,8 +48,8 @@ class Course(Base, table=True):
         Index("ix_courses_status_category_id", "status", "category_id"),
     )
 
-    content_id: str = Field(unique=True)
-    slug: str = Field(unique=True)
+    content_id: str = Field(unique=True)  # always 'course:' || slug, so slug is unique too
+    slug: str
     title: str
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
     category_id: uuid.UUID = Field(foreign_key="categories.id", index=True)

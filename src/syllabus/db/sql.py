@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.schema import FetchedValue
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import default_registry
 
 from syllabus.kit.ids import uuid7
 
@@ -51,14 +52,14 @@ class Base(SQLModel):
         default=None,
         nullable=False,
         sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
     )
     updated_at: datetime | None = Field(
         default=None,
         nullable=False,
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={
-            "server_default": text("clock_timestamp()"),
+            "server_default": text("statement_timestamp()"),
             "server_onupdate": FetchedValue(),
         },
     )
@@ -73,6 +74,11 @@ class Base(SQLModel):
     __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
 
 
+def _soft_deletable_classes() -> list[type[Base]]:
+    """Every mapped table class; SQLModel mixins carry no SQL columns to filter on."""
+    return [mapper.class_ for mapper in default_registry.mappers if issubclass(mapper.class_, Base)]
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _exclude_soft_deleted(state: ORMExecuteState) -> None:
     if (
@@ -82,10 +88,11 @@ def _exclude_soft_deleted(state: ORMExecuteState) -> None:
         and not state.execution_options.get("include_deleted", False)
     ):
         state.statement = state.statement.options(
-            with_loader_criteria(
-                Base,
-                lambda cls: cls.deleted_at.is_(None),
-                include_aliases=True,
+            *(
+                with_loader_criteria(
+                    table_class, lambda cls: cls.deleted_at.is_(None), include_aliases=True
+                )
+                for table_class in _soft_deletable_classes()
             )
         )
 

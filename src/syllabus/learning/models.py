@@ -40,7 +40,7 @@ class Enrollment(Base, table=True):
         default=None,
         nullable=False,
         sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
     )
     completed_at: datetime | None = Field(
         default=None,
