@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_PREFERENCE := system
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck migrate revision psql db-url clean
+.PHONY: help install run test lint fmt migrate revision psql db-url clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'

@@ -5,8 +5,8 @@ no traceback wall.
 """
 
 import logging
-import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,7 +18,13 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from syllabus.config import ConfigError, Settings, load_settings, to_libpq_url
+from syllabus.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    load_tool_settings,
+    to_libpq_url,
+)
 from syllabus.db import migrate
 from syllabus.embedded import EmbeddedError, EmbeddedPostgres, embedded_stores
 
@@ -63,18 +69,28 @@ def _postgres_url(settings: Settings, *, keep_running: bool = False) -> Iterator
     if settings.postgres_url is not None:
         yield settings.postgres_url
         return
-    server = EmbeddedPostgres(settings.data_dir / "pg", persistent=True)
+    server = EmbeddedPostgres(
+        settings.data_dir / "pg", after_use="keep" if keep_running else "stop"
+    )
     url = server.start()
     try:
         yield url
     finally:
-        if not keep_running:
-            server.stop()
+        server.stop()
 
 
 def _settings_for_tools() -> Settings:
-    """Database tools default to the dev environment, so they work on a fresh checkout."""
-    return load_settings(env=os.environ.get("SYLLABUS_ENV", "dev"))
+    return load_tool_settings()
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """uvicorn re-raises SIGTERM after its graceful shutdown; without a handler of ours
+    that kills the process before the embedded stores are stopped."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 @app.command()
@@ -100,6 +116,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
@@ -113,6 +130,7 @@ def dev() -> None:
 
     settings = load_settings(env="dev")
     _configure_logging(settings)
+    _exit_cleanly_on_sigterm()
     with embedded_stores(
         data_dir=settings.data_dir,
         need_postgres=settings.postgres_url is None,

@@ -6,7 +6,7 @@ secret or a half-configured store.
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    # The API process needs every store and the secret; database tools relax that.
+    requires_service_settings: ClassVar[bool] = True
+
     env: Environment = "prod"
     postgres_url: str | None = Field(
         default=None,
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
     pg_pool_size: int = Field(default=5, ge=1, le=100)
     pg_max_overflow: int = Field(default=5, ge=0, le=100)
     health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",
+    )
 
     @field_validator("postgres_url")
     @classmethod
@@ -70,7 +77,7 @@ class Settings(BaseSettings):
     @classmethod
     def _mongo_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            if info.data.get("env") == "prod":
+            if info.data.get("env") == "prod" and cls.requires_service_settings:
                 raise ValueError("required when SYLLABUS_ENV=prod")
             return None
         if not value.startswith(("mongodb://", "mongodb+srv://")):
@@ -80,7 +87,8 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _jwt_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        if info.data.get("env") in ("dev", "test"):
+        # An invalid SYLLABUS_ENV is reported on its own; don't guess which rules apply.
+        if info.data.get("env", "dev") in ("dev", "test") or not cls.requires_service_settings:
             return value
         secret = value.get_secret_value()
         if secret.strip().lower() in DEFAULT_SECRETS:
@@ -108,6 +116,15 @@ class Settings(BaseSettings):
         return to_asyncpg_url(self.postgres_url)
 
 
+class ToolSettings(Settings):
+    """Settings for database tools (``syllabus db …``): PostgreSQL only, dev by default,
+    so they work on a fresh checkout and in a migration job without API secrets."""
+
+    requires_service_settings: ClassVar[bool] = False
+
+    env: Environment = "dev"
+
+
 def to_asyncpg_url(url: str) -> str:
     for scheme in POSTGRES_SCHEMES:
         if url.startswith(scheme):
@@ -130,9 +147,18 @@ def format_validation_error(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning a validation failure into a :class:`ConfigError`."""
+def _load(settings_class: type[Settings], overrides: dict[str, object]) -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return settings_class(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise ConfigError(format_validation_error(error)) from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the API's settings, turning a validation failure into a :class:`ConfigError`."""
+    return _load(Settings, overrides)
+
+
+def load_tool_settings(**overrides: object) -> Settings:
+    """Read settings for the database tools (see :class:`ToolSettings`)."""
+    return _load(ToolSettings, overrides)

@@ -8,6 +8,7 @@ ships only in the ``embedded`` extra. The service itself receives nothing but UR
 
 import contextlib
 import ctypes
+import json
 import logging
 import shutil
 import signal
@@ -19,7 +20,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 logger = logging.getLogger(__name__)
 # pgserver narrates every start at INFO and platformdirs warns about XDG_RUNTIME_DIR on
@@ -42,12 +43,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+AfterUse = Literal["stop", "delete", "keep"]
+
+
+def _forget_dead_handles(datadir: Path) -> None:
+    """pgserver counts the processes using a server in a file and stops it when the last
+    one leaves; a process that was SIGKILLed never leaves, so drop the dead ones first."""
+    handles = datadir / ".handle_pids.json"
+    if not handles.exists():
+        return
+    import psutil
+
+    with contextlib.suppress(ValueError, OSError):
+        pids = json.loads(handles.read_text(encoding="utf-8"))
+        alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive), encoding="utf-8")
+
+
 @dataclass
 class EmbeddedPostgres:
-    """A pgserver instance in ``datadir``; ``persistent=False`` deletes it on stop."""
+    """A pgserver instance in ``datadir``.
+
+    ``after_use`` says what happens when the last process using it stops: ``stop`` the
+    server and keep the data, ``delete`` both (tests), or ``keep`` it running for other
+    tools (``syllabus db url``).
+    """
 
     datadir: Path
-    persistent: bool = True
+    after_use: AfterUse = "stop"
     _server: Any = field(default=None, init=False, repr=False)
 
     def start(self) -> str:
@@ -60,8 +84,9 @@ class EmbeddedPostgres:
                 "SYLLABUS_POSTGRES_URL"
             ) from error
         self.datadir.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(self.datadir)
         self._server = pgserver.get_server(  # type: ignore[attr-defined]
-            self.datadir, cleanup_mode="stop" if self.persistent else "delete"
+            self.datadir, cleanup_mode=None if self.after_use == "keep" else self.after_use
         )
         self._server.psql(  # constant names only: nothing user-supplied reaches SQL
             f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "  # noqa: S608
@@ -189,7 +214,9 @@ def embedded_stores(
     try:
         postgres_url = mongo_url = None
         if need_postgres:
-            postgres = EmbeddedPostgres(root / "pg", persistent=data_dir is not None)
+            postgres = EmbeddedPostgres(
+                root / "pg", after_use="stop" if data_dir is not None else "delete"
+            )
             postgres_url = postgres.start()
         if need_mongo:
             mongo = EmbeddedMongo(
