@@ -1,0 +1,258 @@
+"""Every CHECK and UNIQUE rule in the schema rejects a bad row, tested with plain SQL.
+
+The last test compares the cases here with the constraints PostgreSQL actually has, so a
+new constraint without a test (or a test for a constraint that went away) fails the suite.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Ids:
+    user: uuid.UUID
+    category: uuid.UUID
+    track: uuid.UUID
+    course: uuid.UUID
+    achievement: uuid.UUID
+
+
+@pytest.fixture
+async def ids(connection: AsyncConnection) -> Ids:
+    """One valid row in each parent table."""
+
+    async def insert(sql: str) -> uuid.UUID:
+        value: uuid.UUID = (await connection.execute(text(sql + " RETURNING id"))).scalar_one()
+        return value
+
+    user = await insert("INSERT INTO users (email, name) VALUES ('ada@example.org', 'Ada')")
+    category = await insert("INSERT INTO categories (name, slug) VALUES ('Web', 'web')")
+    track = await insert(
+        f"INSERT INTO tracks (category_id, name, slug) VALUES ('{category}', 'APIs', 'apis')"
+    )
+    course = await insert(
+        "INSERT INTO courses (content_id, slug, title, category_id, level, status) "
+        f"VALUES ('course:rest', 'rest', 'REST', '{category}', 'Beginner', 'published')"
+    )
+    achievement = await insert(
+        "INSERT INTO achievements (code, title, rule) "
+        "VALUES ('first-lesson', 'First lesson', '{\"event\": \"lesson_completed\"}')"
+    )
+    return Ids(user, category, track, course, achievement)
+
+
+def _lesson_progress(ids: Ids, columns: str, values: str) -> str:
+    return (
+        f"INSERT INTO lesson_progress (user_id, course_id, lesson_content_id{columns}) "
+        f"VALUES ('{ids.user}', '{ids.course}', {values})"
+    )
+
+
+def _attempt(ids: Ids, columns: str, values: str) -> str:
+    return (
+        f"INSERT INTO quiz_attempts (user_id, quiz_content_id, attempt_no{columns}) "
+        f"VALUES ('{ids.user}', {values})"
+    )
+
+
+def _course(ids: Ids, content_id: str, slug: str, extra: str = "") -> str:
+    columns, values = ("", "") if not extra else extra.split("|")
+    return (
+        f"INSERT INTO courses (content_id, slug, title, category_id, level{columns}) "
+        f"VALUES ('{content_id}', '{slug}', 'T', '{ids.category}', 'Beginner'{values})"
+    )
+
+
+# constraint name -> SQL statements; the last one must violate exactly that constraint.
+CASES: dict[str, Callable[[Ids], list[str]]] = {
+    # users
+    "ck_users_role": lambda i: [
+        "INSERT INTO users (email, name, role) VALUES ('b@example.org', 'B', 'root')"
+    ],
+    "ck_users_email": lambda i: ["INSERT INTO users (email, name) VALUES ('B@Example.org', 'B')"],
+    "ck_users_name_length": lambda i: ["INSERT INTO users (email, name) VALUES ('b@x.org', '')"],
+    "ck_users_time_zone": lambda i: [
+        "INSERT INTO users (email, name, time_zone) VALUES ('b@x.org', 'B', '')"
+    ],
+    "uq_users_email_live": lambda i: [
+        "INSERT INTO users (email, name) VALUES ('ada@example.org', 'Other Ada')"
+    ],
+    # refresh tokens
+    "ck_auth_refresh_tokens_token_hash_sha256": lambda i: [
+        "INSERT INTO auth_refresh_tokens (user_id, token_hash, family_id, expires_at) "
+        f"VALUES ('{i.user}', 'plain-token', gen_random_uuid(), now())"
+    ],
+    "uq_auth_refresh_tokens_token_hash": lambda i: (
+        [
+            "INSERT INTO auth_refresh_tokens (user_id, token_hash, family_id, expires_at) "
+            f"VALUES ('{i.user}', repeat('a', 64), gen_random_uuid(), now())",
+        ]
+        * 2
+    ),
+    # catalog
+    "ck_categories_slug": lambda i: [
+        "INSERT INTO categories (name, slug) VALUES ('X', 'Not A Slug')"
+    ],
+    "uq_categories_slug": lambda i: ["INSERT INTO categories (name, slug) VALUES ('X', 'web')"],
+    "ck_tracks_slug": lambda i: [
+        f"INSERT INTO tracks (category_id, name, slug) VALUES ('{i.category}', 'X', 'x_y')"
+    ],
+    "uq_tracks_slug": lambda i: [
+        f"INSERT INTO tracks (category_id, name, slug) VALUES ('{i.category}', 'X', 'apis')"
+    ],
+    "ck_courses_slug": lambda i: [_course(i, "course:Bad-Slug", "Bad-Slug")],
+    "ck_courses_content_id": lambda i: [_course(i, "course:other", "sql")],
+    "uq_courses_content_id": lambda i: [_course(i, "course:rest", "rest")],
+    "ck_courses_level": lambda i: [
+        f"INSERT INTO courses (content_id, slug, title, category_id, level) "
+        f"VALUES ('course:sql', 'sql', 'T', '{i.category}', 'Wizard')"
+    ],
+    "ck_courses_status": lambda i: [_course(i, "course:sql", "sql", ", status|, 'live'")],
+    "ck_courses_price_cents": lambda i: [_course(i, "course:sql", "sql", ", price_cents|, -1")],
+    # enrollments
+    "ck_enrollments_status": lambda i: [
+        "INSERT INTO enrollments (user_id, course_id, status) "
+        f"VALUES ('{i.user}', '{i.course}', 'paused')"
+    ],
+    "ck_enrollments_completed_at": lambda i: [
+        "INSERT INTO enrollments (user_id, course_id, status) "
+        f"VALUES ('{i.user}', '{i.course}', 'completed')"
+    ],
+    "uq_enrollments_user_id_course_id_live": lambda i: (
+        [
+            f"INSERT INTO enrollments (user_id, course_id) VALUES ('{i.user}', '{i.course}')",
+        ]
+        * 2
+    ),
+    # lesson progress
+    "ck_lesson_progress_status": lambda i: [
+        _lesson_progress(i, ", status", "'lesson:intro', 'viewed'")
+    ],
+    "ck_lesson_progress_completed_at": lambda i: [
+        _lesson_progress(i, ", status", "'lesson:intro', 'completed'")
+    ],
+    "ck_lesson_progress_lesson_id": lambda i: [_lesson_progress(i, "", "'quiz:intro'")],
+    "ck_lesson_progress_note_length": lambda i: [
+        _lesson_progress(i, ", note", "'lesson:intro', repeat('n', 10001)")
+    ],
+    "uq_lesson_progress_user_id_lesson_content_id": lambda i: (
+        [_lesson_progress(i, "", "'lesson:intro'")] * 2
+    ),
+    # quiz attempts
+    "ck_quiz_attempts_quiz_id": lambda i: [_attempt(i, "", "'lesson:intro', 1")],
+    "ck_quiz_attempts_attempt_no": lambda i: [_attempt(i, "", "'quiz:basics', 0")],
+    "ck_quiz_attempts_max_score": lambda i: [_attempt(i, ", max_score", "'quiz:basics', 1, -1")],
+    "ck_quiz_attempts_score": lambda i: [
+        _attempt(i, ", score, max_score", "'quiz:basics', 1, 11, 10")
+    ],
+    "ck_quiz_attempts_submitted_after_start": lambda i: [
+        _attempt(i, ", submitted_at", "'quiz:basics', 1, now() - interval '1 hour'")
+    ],
+    "uq_quiz_attempts_user_id_quiz_content_id_attempt_no": lambda i: (
+        [_attempt(i, "", "'quiz:basics', 1")] * 2
+    ),
+    # achievements
+    "ck_achievements_code": lambda i: [
+        "INSERT INTO achievements (code, title, rule) VALUES ('First Lesson', 'T', '{}')"
+    ],
+    "ck_achievements_rarity": lambda i: [
+        "INSERT INTO achievements (code, title, rarity, rule) VALUES ('x', 'T', 'mythic', '{}')"
+    ],
+    "ck_achievements_rule_object": lambda i: [
+        "INSERT INTO achievements (code, title, rule) VALUES ('x', 'T', '[1, 2]')"
+    ],
+    "uq_achievements_code": lambda i: [
+        "INSERT INTO achievements (code, title, rule) VALUES ('first-lesson', 'T', '{}')"
+    ],
+    "uq_user_achievements_user_id_achievement_id": lambda i: (
+        [
+            "INSERT INTO user_achievements (user_id, achievement_id) "
+            f"VALUES ('{i.user}', '{i.achievement}')"
+        ]
+        * 2
+    ),
+}
+
+
+def constraint_of(error: IntegrityError) -> str | None:
+    """The constraint PostgreSQL names in the error (asyncpg keeps it on the cause)."""
+    name = getattr(error.orig.__cause__, "constraint_name", None) if error.orig else None
+    return name if isinstance(name, str) else None
+
+
+@pytest.mark.parametrize("constraint", sorted(CASES))
+async def test_constraint_rejects_bad_row(
+    connection: AsyncConnection, ids: Ids, constraint: str
+) -> None:
+    statements = CASES[constraint](ids)
+    *setup, bad = statements
+    for statement in setup:
+        await connection.execute(text(statement))
+    with pytest.raises(IntegrityError) as caught:
+        async with connection.begin_nested():
+            await connection.execute(text(bad))
+    assert constraint_of(caught.value) == constraint
+
+
+async def test_cases_cover_every_check_and_unique_rule(connection: AsyncConnection) -> None:
+    in_schema = set(
+        (
+            await connection.execute(
+                text(
+                    "SELECT conname FROM pg_constraint c "
+                    "JOIN pg_namespace n ON n.oid = c.connamespace "
+                    "WHERE n.nspname = 'public' AND c.contype IN ('c', 'u') "
+                    "UNION "
+                    "SELECT i.relname FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid "
+                    "JOIN pg_namespace n ON n.oid = i.relnamespace "
+                    "WHERE n.nspname = 'public' AND x.indisunique AND NOT x.indisprimary "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert in_schema == set(CASES)
+
+
+async def test_erased_users_free_their_email(connection: AsyncConnection, ids: Ids) -> None:
+    await connection.execute(
+        text("UPDATE users SET deleted_at = now() WHERE id = :id"), {"id": ids.user}
+    )
+    await connection.execute(
+        text("INSERT INTO users (email, name) VALUES ('ada@example.org', 'New Ada')")
+    )
+
+
+async def test_cancelled_enrollment_allows_enrolling_again(
+    connection: AsyncConnection, ids: Ids
+) -> None:
+    insert = text("INSERT INTO enrollments (user_id, course_id) VALUES (:user, :course)")
+    params = {"user": ids.user, "course": ids.course}
+    await connection.execute(insert, params)
+    await connection.execute(text("UPDATE enrollments SET status = 'cancelled'"))
+    await connection.execute(insert, params)
+    statuses = (
+        (await connection.execute(text("SELECT status FROM enrollments ORDER BY id")))
+        .scalars()
+        .all()
+    )
+    assert statuses == ["cancelled", "active"]
+
+
+async def test_score_within_bounds_is_accepted(connection: AsyncConnection, ids: Ids) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO quiz_attempts (user_id, quiz_content_id, attempt_no, score, max_score) "
+            "VALUES (:user, 'quiz:basics', 1, 7.5, 10)"
+        ),
+        {"user": ids.user},
+    )
