@@ -8,6 +8,8 @@ STAMP := $(VENV)/.synced
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_PREFERENCE := system
+# Trust the platform certificate store (corporate TLS proxies, distro CA bundles).
+export UV_SYSTEM_CERTS := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint fmt migrate revision psql db-url clean
