@@ -138,7 +138,9 @@ def test_database_tools_default_to_dev_and_need_only_postgres_in_prod(
     tmp_path: Path,
 ) -> None:
     assert load_tool_settings().env == "dev"
-    (line,) = str(pytest.raises(ConfigError, load_tool_settings, env="prod").value).splitlines()
+    with pytest.raises(ConfigError) as caught:
+        load_tool_settings(env="prod")
+    (line,) = str(caught.value).splitlines()
     assert line == "SYLLABUS_POSTGRES_URL: required when SYLLABUS_ENV=prod"
     settings = load_tool_settings(env="prod", postgres_url=PROD_URLS["postgres_url"])
     assert settings.mongo_url is None

@@ -256,3 +256,23 @@ async def test_score_within_bounds_is_accepted(connection: AsyncConnection, ids:
         ),
         {"user": ids.user},
     )
+
+
+async def test_every_foreign_key_leads_an_index(connection: AsyncConnection) -> None:
+    """Joins and ON DELETE checks on a foreign key must not scan the referencing table."""
+    unindexed = (
+        (
+            await connection.execute(
+                text(
+                    "SELECT c.conname FROM pg_constraint c "
+                    "JOIN pg_namespace n ON n.oid = c.connamespace "
+                    "WHERE n.nspname = 'public' AND c.contype = 'f' AND NOT EXISTS ("
+                    "  SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid "
+                    "  AND i.indkey[0] = c.conkey[1])"
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert unindexed == []
