@@ -54,10 +54,16 @@ class AppError(Exception):
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     title: str = "Internal Server Error"
+    keeps_writes: bool = False
+    """True when the request's writes must be committed although it fails (a failed login
+    is recorded, a reused refresh token revokes its family); normally they roll back."""
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        self.headers = headers
         self.extensions = extensions
 
 
@@ -84,6 +90,11 @@ class NotFound(AppError):
 class Conflict(AppError):
     status = HTTPStatus.CONFLICT
     title = "Conflict"
+
+
+class TooManyRequests(AppError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    title = "Too Many Requests"
 
 
 class UnprocessableContent(AppError):
@@ -146,6 +157,7 @@ async def _app_error(request: Request, exc: Exception) -> ProblemResponse:
         title=exc.title,
         detail=exc.detail,
         instance=request.url.path,
+        headers=exc.headers,
         **exc.extensions,
     )
 

@@ -7,7 +7,8 @@ deletion. ORM queries skip soft-deleted rows unless asked with
 """
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ from sqlalchemy.sql.schema import FetchedValue
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import default_registry
 
+from syllabus.errors import AppError
 from syllabus.kit.ids import uuid7
 
 NAMING_CONVENTION = {
@@ -80,6 +82,11 @@ def _soft_deletable_classes() -> list[type[Base]]:
 
 
 @event.listens_for(Session, "do_orm_execute")
+def _on_orm_execute(state: ORMExecuteState) -> None:
+    _stamp_actor_on_bulk_update(state)
+    _exclude_soft_deleted(state)
+
+
 def _exclude_soft_deleted(state: ORMExecuteState) -> None:
     if (
         state.is_select
@@ -97,6 +104,15 @@ def _exclude_soft_deleted(state: ORMExecuteState) -> None:
         )
 
 
+def _stamp_actor_on_bulk_update(state: ORMExecuteState) -> None:
+    """``session.execute(update(Model)…)`` skips the flush hook; stamp the actor here too."""
+    actor = current_actor.get()
+    if actor is None or not state.is_update or state.bind_mapper is None:
+        return
+    if issubclass(state.bind_mapper.class_, Base):
+        state.statement = state.statement.values(updated_by=actor)  # type: ignore[attr-defined]
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_actor(session: Session, _context: object, _instances: object) -> None:
     """The one audit mechanism: whoever acts in this context is recorded on the rows."""
@@ -110,6 +126,16 @@ def _stamp_actor(session: Session, _context: object, _instances: object) -> None
     for obj in session.dirty:
         if isinstance(obj, Base) and session.is_modified(obj):
             obj.updated_by = actor
+
+
+@contextmanager
+def acting_as(user_id: uuid.UUID | None) -> Iterator[None]:
+    """Attribute the writes in this block to ``user_id`` (sign-up, sign-in: no token yet)."""
+    token = current_actor.set(user_id)
+    try:
+        yield
+    finally:
+        current_actor.reset(token)
 
 
 def create_engine(
@@ -130,14 +156,36 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+@asynccontextmanager
+async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One commit when the caller finishes cleanly, else one rollback; an error that
+    ``keeps_writes`` (see :class:`~syllabus.errors.AppError`) still commits first.
+
+    The acting user (set once the caller is authenticated) lives exactly as long as the
+    unit of work, so the commit's final flush is attributed and nothing leaks past it.
+    """
+    actor = current_actor.set(None)
+    try:
+        yield session
+    except AppError as error:
+        if error.keeps_writes:
+            await session.commit()
+        else:
+            await session.rollback()
+        raise
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await session.commit()
+    finally:
+        current_actor.reset(actor)
+
+
+@asynccontextmanager
 async def session_scope(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit once when the caller finishes cleanly, else roll back."""
-    async with sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    """A new session as one unit of work (per request, per CLI command)."""
+    async with sessionmaker() as session, unit_of_work(session) as unit:
+        yield unit
