@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.sql.sqltypes import AutoString
 
-from syllabus.config import load_settings, to_asyncpg_url
+from syllabus.config import load_tool_settings, to_asyncpg_url
 from syllabus.tables import metadata
 
 config = context.config
@@ -58,7 +58,7 @@ async def _run_async(url: str) -> None:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.attributes.get("url") or load_settings().sqlalchemy_url,
+        url=config.attributes.get("url") or load_tool_settings().sqlalchemy_url,
         target_metadata=metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -72,7 +72,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run_with(connection)
         return
-    url = config.attributes.get("url") or load_settings().sqlalchemy_url
+    url = config.attributes.get("url") or load_tool_settings().sqlalchemy_url
     asyncio.run(_run_async(to_asyncpg_url(url)))
 
 

@@ -23,6 +23,7 @@ from syllabus.config import (
     Settings,
     load_settings,
     load_tool_settings,
+    to_asyncpg_url,
     to_libpq_url,
 )
 from syllabus.db import migrate
@@ -35,6 +36,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="PostgreSQL schema and connection.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True)
 P = ParamSpec("P")
@@ -208,6 +211,58 @@ def db_psql() -> None:
     with _postgres_url(_settings_for_tools()) as url:
         code = subprocess.call([_psql_executable(), to_libpq_url(url)])  # noqa: S603 (our own URL)
     sys.exit(code)
+
+
+def _read_password() -> str:
+    """From a terminal: asked twice, hidden. Otherwise: the first line of standard input."""
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _create_admin(url: str, *, email: str, name: str, password: str) -> tuple[str, bool]:
+    from pydantic import ValidationError
+
+    from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
+    from syllabus.errors import validation_errors
+    from syllabus.identity.schemas import UserRegister
+    from syllabus.identity.service import ensure_admin
+
+    try:
+        data = UserRegister(email=email, password=password, name=name)
+    except ValidationError as error:
+        problems = validation_errors(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        )
+        raise ConfigError(
+            "\n".join(f"{item['field']}: {item['message']}" for item in problems)
+        ) from None
+    engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            user, created = await ensure_admin(session=session, data=data)
+        return str(user.id), created
+    finally:
+        await engine.dispose()
+
+
+@users_app.command("create-admin")
+@friendly_errors
+def create_admin(
+    email: Annotated[str, typer.Argument(help="The admin's email address.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "Administrator",
+) -> None:
+    """Create the first admin (password asked, or read from stdin), or promote an account."""
+    import asyncio
+
+    password = _read_password()
+    with _postgres_url(_settings_for_tools()) as url:
+        user_id, created = asyncio.run(
+            _create_admin(url, email=email, name=name, password=password)
+        )
+    action = "created" if created else "promoted to admin (password unchanged)"
+    typer.echo(f"{email.strip().lower()}: {action}, id {user_id}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     )
     mongo_db: str = Field(default="syllabus", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     jwt_secret: SecretStr = Field(default=SecretStr("changethis"), validate_default=True)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -8,11 +8,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from syllabus import __version__
+
+# Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
+from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.errors import install_error_handlers
 from syllabus.health.router import router as health_router
+from syllabus.identity import router as identity_router
+from syllabus.learning import export as _learning_export  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +26,11 @@ API_PREFIX = "/api/v1"
 
 def build_api_router() -> APIRouter:
     """Every public API route, under ``/api/v1``. Domains add their routers here."""
-    return APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(identity_router.auth_router)
+    router.include_router(identity_router.me_router)
+    router.include_router(identity_router.admin_router)
+    return router
 
 
 @asynccontextmanager

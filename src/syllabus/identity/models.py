@@ -55,3 +55,21 @@ class RefreshToken(Base, table=True):
     replaced_by: uuid.UUID | None = Field(
         default=None, foreign_key="auth_refresh_tokens.id", index=True
     )
+
+
+class LoginAttempt(Base, table=True):
+    """Every password login, kept for a day to throttle guessing per account and address
+    in PostgreSQL itself (no Redis). ``created_at`` is when it happened."""
+
+    __tablename__ = "auth_login_attempts"
+    __table_args__ = (
+        Index("ix_auth_login_attempts_email_created_at", "email", "created_at"),
+        Index("ix_auth_login_attempts_client_ip_created_at", "client_ip", "created_at"),
+    )
+
+    email: str
+    client_ip: str
+    succeeded: bool
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True
+    )

@@ -1,0 +1,53 @@
+"""Who is calling: ``CurrentUser`` for any signed-in user, ``require_role`` for roles.
+
+Resolving the user also makes them the actor for audit columns, so every write in the
+request records who made it without any route doing so.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from syllabus.db.sql import current_actor
+from syllabus.deps import SessionDep, SettingsDep
+from syllabus.errors import Forbidden, Unauthorized
+from syllabus.identity import service
+from syllabus.identity.models import Role, User
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+BEARER = {"WWW-Authenticate": "Bearer"}
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'", headers=BEARER)
+    try:
+        user = await service.authenticate(session=session, settings=settings, token=token)
+    except Unauthorized as error:
+        error.headers = BEARER
+        raise
+    current_actor.set(user.id)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    async def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"requires role: {' or '.join(roles)}")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_role("admin"))]

@@ -1,0 +1,149 @@
+"""Queries on accounts, refresh tokens and login attempts. No rules here, only SQL."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from syllabus.identity.models import LoginAttempt, RefreshToken, User
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """A live user. A query, not ``session.get``: the identity map would hand back an
+    account deleted since it was loaded."""
+    result = await session.execute(select(User).where(col(User.id) == user_id))
+    return result.scalar_one_or_none()
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+    role: str | None,
+    email_contains: str | None,
+) -> list[User]:
+    """Users in creation order (UUIDv7 ids sort by time), one row past ``limit``."""
+    query = select(User).order_by(col(User.id)).limit(limit + 1)
+    if after is not None:
+        query = query.where(col(User.id) > after)
+    if role is not None:
+        query = query.where(col(User.role) == role)
+    if email_contains:
+        pattern = (
+            email_contains.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        )
+        query = query.where(col(User.email).like(f"%{pattern}%", escape="\\"))
+    return list((await session.execute(query)).scalars().all())
+
+
+async def get_refresh_token_for_update(
+    session: AsyncSession, token_hash: str
+) -> RefreshToken | None:
+    """Lock the token row: parallel refreshes with one token are serialised here."""
+    result = await session.execute(
+        select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, *, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=at)
+    )
+
+
+async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, *, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=at)
+    )
+
+
+@dataclass(frozen=True)
+class FailureCounts:
+    """Recent failed logins, the oldest of each window (for Retry-After) and the
+    database's clock, so windows never depend on the application server's clock."""
+
+    now: datetime
+    account_recent: int
+    account_recent_oldest: datetime | None
+    account_hour: int
+    account_hour_oldest: datetime | None
+    address_recent: int
+    address_recent_oldest: datetime | None
+
+
+async def count_failures(
+    session: AsyncSession,
+    *,
+    email: str,
+    client_ip: str,
+    short_window: timedelta,
+    long_window: timedelta,
+) -> FailureCounts:
+    """One query over the last ``long_window`` of attempts for this account or address.
+
+    The account's short window restarts at its last successful login.
+    """
+    created_at = col(LoginAttempt.created_at)
+    now = func.statement_timestamp()
+    last_success = (
+        select(func.max(created_at))
+        .where(col(LoginAttempt.email) == email, col(LoginAttempt.succeeded))
+        .scalar_subquery()
+    )
+    short_start = now - short_window
+    account = col(LoginAttempt.email) == email
+    account_recent = and_(
+        account, created_at > short_start, created_at > func.coalesce(last_success, short_start)
+    )
+    address_recent = and_(col(LoginAttempt.client_ip) == client_ip, created_at > short_start)
+    row = (
+        await session.execute(
+            select(
+                now,
+                func.count().filter(account_recent),
+                func.min(created_at).filter(account_recent),
+                func.count().filter(account),
+                func.min(created_at).filter(account),
+                func.count().filter(address_recent),
+                func.min(created_at).filter(address_recent),
+            ).where(
+                ~col(LoginAttempt.succeeded),
+                created_at > now - long_window,
+                or_(account, col(LoginAttempt.client_ip) == client_ip),
+            )
+        )
+    ).one()
+    return FailureCounts(*row)
+
+
+async def forget_attempts(session: AsyncSession, *, email: str, older_than: timedelta) -> None:
+    """Attempts matter for an hour; trim an account's history as its logins go by."""
+    await session.execute(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.email) == email,
+            col(LoginAttempt.created_at) < func.statement_timestamp() - older_than,
+        )
+    )
+
+
+async def forget_attempts_of(session: AsyncSession, *, user_id: uuid.UUID, email: str) -> None:
+    """Erasure: sign-in history holds the email and client addresses."""
+    await session.execute(
+        delete(LoginAttempt).where(
+            or_(col(LoginAttempt.user_id) == user_id, col(LoginAttempt.email) == email)
+        )
+    )

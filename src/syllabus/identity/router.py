@@ -1,0 +1,187 @@
+"""HTTP for accounts: ``/auth``, ``/users/me`` and ``/admin/users``. Translation only;
+the rules are in ``service``."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from syllabus.deps import SessionDep, SettingsDep
+from syllabus.errors import problem_responses
+from syllabus.identity import service
+from syllabus.identity.deps import AdminUser, CurrentUser
+from syllabus.identity.export import export_user_data
+from syllabus.identity.models import Role
+from syllabus.identity.schemas import (
+    AdminUserUpdate,
+    PasswordChange,
+    RefreshRequest,
+    TokenPair,
+    UserLogin,
+    UserPublic,
+    UserRegister,
+    UserUpdate,
+)
+from syllabus.kit.pagination import Cursor, Limit, Page, decode_cursor, page_of
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+me_router = APIRouter(prefix="/users/me", tags=["me"], responses=problem_responses(401, 422))
+admin_router = APIRouter(
+    prefix="/admin/users", tags=["admin"], responses=problem_responses(401, 403, 422)
+)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@auth_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422),
+    summary="Create an account",
+)
+async def register(data: UserRegister, session: SessionDep) -> UserPublic:
+    user = await service.register(session=session, data=data)
+    return UserPublic.model_validate(user)
+
+
+@auth_router.post(
+    "/login", responses=problem_responses(401, 422, 429), summary="Sign in with email and password"
+)
+async def login(
+    data: UserLogin, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
+    return await service.login(
+        session=session,
+        settings=settings,
+        email=data.email,
+        password=data.password,
+        client_ip=_client_ip(request),
+    )
+
+
+@auth_router.post(
+    "/token",
+    responses=problem_responses(401, 422, 429),
+    summary="OAuth2 password flow (the Authorize button in /docs); username is the email",
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    return await service.login(
+        session=session,
+        settings=settings,
+        email=form.username,
+        password=form.password,
+        client_ip=_client_ip(request),
+    )
+
+
+@auth_router.post(
+    "/refresh", responses=problem_responses(401, 422), summary="Rotate a refresh token"
+)
+async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    return await service.refresh(
+        session=session, settings=settings, refresh_token=data.refresh_token
+    )
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(422),
+    summary="End the sign-in this refresh token belongs to",
+)
+async def logout(data: RefreshRequest, session: SessionDep) -> None:
+    await service.logout(session=session, refresh_token=data.refresh_token)
+
+
+@auth_router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401),
+    summary="End every sign-in of the current user",
+)
+async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+    await service.logout_all(session=session, user=user)
+
+
+@me_router.get("", summary="The signed-in user")
+async def read_me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@me_router.patch("", summary="Change name or time zone")
+async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
+    updated = await service.update_profile(session=session, user=user, data=data)
+    return UserPublic.model_validate(updated)
+
+
+@me_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change password (ends every sign-in)",
+)
+async def change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+    await service.change_password(session=session, user=user, data=data)
+
+
+@me_router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase my account (learning records stay, pseudonymous)",
+)
+async def erase_me(user: CurrentUser, session: SessionDep) -> None:
+    await service.erase_account(session=session, user=user)
+
+
+@me_router.get("/export", summary="Everything stored about me, as one JSON document")
+async def export_me(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return await export_user_data(session=session, user_id=user.id)
+
+
+@admin_router.get("", summary="List users (keyset-paginated)")
+async def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    role: Role | None = None,
+    email: Annotated[str | None, Query(max_length=320, description="Substring, any case.")] = None,
+) -> Page[UserPublic]:
+    after = decode_cursor(cursor, lambda key: uuid.UUID(key[0]))
+    users = await service.list_users(
+        session=session, after=after, limit=limit, role=role, email_contains=email
+    )
+    return page_of(
+        [UserPublic.model_validate(user) for user in users],
+        limit=limit,
+        key=lambda user: [str(user.id)],
+        request=request,
+        response=response,
+    )
+
+
+@admin_router.patch("/{user_id}", responses=problem_responses(404, 409), summary="Change role")
+async def update_user(
+    user_id: uuid.UUID, data: AdminUserUpdate, admin: AdminUser, session: SessionDep
+) -> UserPublic:
+    user = await service.admin_update_user(session=session, actor=admin, user_id=user_id, data=data)
+    return UserPublic.model_validate(user)
+
+
+@admin_router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 409),
+    summary="Deactivate a user (soft delete)",
+)
+async def delete_user(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> None:
+    await service.admin_delete_user(session=session, actor=admin, user_id=user_id)

@@ -1,0 +1,100 @@
+"""What the API accepts and returns about accounts. A public user has no field that could
+hold a password hash or a token: the shapes below are the whole contract."""
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from syllabus.identity.models import Role
+from syllabus.kit.schemas import InputSchema, OutputSchema
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError("must be an IANA time zone name such as Europe/Berlin")
+    return value
+
+
+Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
+
+
+class UserRegister(InputSchema):
+    email: Email
+    password: Password
+    name: Name
+
+    @field_validator("password")
+    @classmethod
+    def _not_the_email(cls, value: str, info: ValidationInfo) -> str:
+        email = info.data.get("email")
+        if email is not None and value.strip().lower() == email:
+            raise ValueError("must not be the email address")
+        return value
+
+
+class UserLogin(InputSchema):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class RefreshRequest(InputSchema):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TokenPair(OutputSchema):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class UserPublic(OutputSchema):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    email_verified: bool
+    time_zone: str
+    created_at: datetime
+
+
+class UserUpdate(InputSchema):
+    name: Name | None = None
+    time_zone: TimeZone | None = None
+
+
+class PasswordChange(InputSchema):
+    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Password
+
+
+class AdminUserUpdate(InputSchema):
+    role: Role | None = None
+    email_verified: bool | None = None

@@ -1,0 +1,116 @@
+"""Passwords, access tokens and refresh tokens: the cryptography lives here only.
+
+- Passwords: argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1), hashed in a worker
+  thread so a burst of logins never blocks the event loop.
+- Access tokens: short-lived JWTs signed with HS256, verified with that algorithm pinned.
+- Refresh tokens: 256 random bits, opaque to clients; only their SHA-256 is stored.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = "syllabus"
+REFRESH_TOKEN_BYTES = 32
+
+PASSWORD_HASHER = PasswordHasher(
+    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
+)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash of a random password: unknown emails cost as much as wrong passwords."""
+    return PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(PASSWORD_HASHER.hash, password)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    needs_rehash: bool = False
+
+
+def _verify(password_hash: str | None, password: str) -> PasswordCheck:
+    if password_hash is None:
+        # No password (OAuth-only account, or unknown email): spend the same time anyway.
+        with contextlib.suppress(VerificationError):
+            PASSWORD_HASHER.verify(_dummy_hash(), password)
+        return PasswordCheck(ok=False)
+    try:
+        PASSWORD_HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return PasswordCheck(ok=False)
+    return PasswordCheck(ok=True, needs_rehash=PASSWORD_HASHER.check_needs_rehash(password_hash))
+
+
+async def verify_password(password_hash: str | None, password: str) -> PasswordCheck:
+    """Check a password off the event loop; ``None`` means "no such account"."""
+    return await asyncio.to_thread(_verify, password_hash, password)
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: str
+    jti: str
+    expires_at: datetime
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or uses another algorithm."""
+
+
+def create_access_token(*, user_id: uuid.UUID, role: str, secret: str, lifetime: timedelta) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "iss": JWT_ISSUER,
+        "sub": str(user_id),
+        "role": role,
+        "jti": secrets.token_urlsafe(16),
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(token: str, *, secret: str) -> AccessClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            issuer=JWT_ISSUER,
+            options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+        )
+        return AccessClaims(
+            user_id=uuid.UUID(claims["sub"]),
+            role=str(claims.get("role", "")),
+            jti=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        )
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+        raise InvalidToken(str(error)) from None
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A fresh opaque token and the SHA-256 hex digest that is all the database keeps."""
+    token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

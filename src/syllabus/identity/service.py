@@ -1,0 +1,313 @@
+"""Account rules: sign-up, sign-in with throttling, token rotation with reuse detection,
+profile changes, erasure, and what admins may do. Services never commit; the request's
+unit of work does (see ``syllabus.db.sql.unit_of_work``)."""
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.config import Settings
+from syllabus.db.sql import acting_as
+from syllabus.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableContent,
+)
+from syllabus.identity import repository
+from syllabus.identity.models import LoginAttempt, RefreshToken, User
+from syllabus.identity.schemas import (
+    AdminUserUpdate,
+    PasswordChange,
+    TokenPair,
+    UserRegister,
+    UserUpdate,
+)
+from syllabus.identity.security import (
+    InvalidToken,
+    create_access_token,
+    decode_access_token,
+    hash_password,
+    hash_refresh_token,
+    new_refresh_token,
+    verify_password,
+)
+
+# Throttling (ASVS V6.3): per account, 5 failures in 15 minutes since its last success;
+# never more than 100 failures an hour per account; 30 failures in 15 minutes per address.
+SHORT_WINDOW = timedelta(minutes=15)
+LONG_WINDOW = timedelta(hours=1)
+ACCOUNT_MAX_RECENT_FAILURES = 5
+ACCOUNT_MAX_HOURLY_FAILURES = 100
+ADDRESS_MAX_RECENT_FAILURES = 30
+ERASED_NAME = "Erased user"
+
+
+class InvalidCredentials(Unauthorized):
+    keeps_writes = True  # the failed attempt must be recorded although the request fails
+
+    def __init__(self) -> None:
+        super().__init__("email or password is incorrect")
+
+
+class LoginThrottled(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "too many failed sign-in attempts; try again later",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+
+
+class RefreshRejected(Unauthorized):
+    keeps_writes = True  # a detected reuse revokes the family, and that must stick
+
+
+class EmailTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("an account with this email already exists", field="email")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def register(*, session: AsyncSession, data: UserRegister) -> User:
+    if await repository.get_user_by_email(session, data.email) is not None:
+        raise EmailTaken
+    user = User(email=data.email, name=data.name, password_hash=await hash_password(data.password))
+    with acting_as(user.id):
+        session.add(user)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:  # a concurrent sign-up with the same email won the race
+            raise EmailTaken from None
+    return user
+
+
+def _retry_after(oldest: datetime | None, window: timedelta, now: datetime) -> int:
+    if oldest is None:
+        return 1
+    return max(1, math.ceil((oldest + window - now).total_seconds()))
+
+
+async def _refuse_if_throttled(*, session: AsyncSession, email: str, client_ip: str) -> None:
+    counts = await repository.count_failures(
+        session,
+        email=email,
+        client_ip=client_ip,
+        short_window=SHORT_WINDOW,
+        long_window=LONG_WINDOW,
+    )
+    waits = []
+    if counts.account_recent >= ACCOUNT_MAX_RECENT_FAILURES:
+        waits.append(_retry_after(counts.account_recent_oldest, SHORT_WINDOW, counts.now))
+    if counts.account_hour >= ACCOUNT_MAX_HOURLY_FAILURES:
+        waits.append(_retry_after(counts.account_hour_oldest, LONG_WINDOW, counts.now))
+    if counts.address_recent >= ADDRESS_MAX_RECENT_FAILURES:
+        waits.append(_retry_after(counts.address_recent_oldest, SHORT_WINDOW, counts.now))
+    if waits:
+        raise LoginThrottled(max(waits))
+
+
+async def _issue_tokens(
+    *, session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
+) -> tuple[TokenPair, RefreshToken]:
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    token, token_hash = new_refresh_token()
+    refresh = RefreshToken(
+        user_id=user.id,
+        token_hash=token_hash,
+        family_id=family_id,
+        expires_at=_now() + timedelta(days=settings.refresh_token_days),
+    )
+    session.add(refresh)
+    await session.flush()
+    access = create_access_token(
+        user_id=user.id,
+        role=user.role,
+        secret=settings.jwt_secret.get_secret_value(),
+        lifetime=lifetime,
+    )
+    pair = TokenPair(
+        access_token=access, refresh_token=token, expires_in=int(lifetime.total_seconds())
+    )
+    return pair, refresh
+
+
+async def login(
+    *, session: AsyncSession, settings: Settings, email: str, password: str, client_ip: str
+) -> TokenPair:
+    """Throttle first (no hash work for a locked account), then verify in constant-ish
+    time: an unknown email is checked against a dummy hash like a wrong password."""
+    email = email.strip().lower()
+    await _refuse_if_throttled(session=session, email=email, client_ip=client_ip)
+    user = await repository.get_user_by_email(session, email)
+    check = await verify_password(user.password_hash if user else None, password)
+    attempt = LoginAttempt(
+        email=email, client_ip=client_ip, succeeded=check.ok, user_id=user.id if user else None
+    )
+    session.add(attempt)
+    if not check.ok or user is None:
+        await session.flush()
+        raise InvalidCredentials
+    with acting_as(user.id):
+        if check.needs_rehash:
+            user.password_hash = await hash_password(password)
+        await repository.forget_attempts(session, email=email, older_than=LONG_WINDOW)
+        pair, _ = await _issue_tokens(
+            session=session, settings=settings, user=user, family_id=uuid.uuid4()
+        )
+    return pair
+
+
+async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+    """Rotate: the presented token is spent and replaced within its family. Presenting a
+    spent or revoked token again means it leaked: the whole family is revoked."""
+    current = await repository.get_refresh_token_for_update(
+        session, hash_refresh_token(refresh_token)
+    )
+    if current is None:
+        raise RefreshRejected("refresh token is not valid")
+    now = _now()
+    if current.revoked_at is not None or current.replaced_by is not None:
+        with acting_as(current.user_id):
+            await repository.revoke_family(session, current.family_id, at=now)
+        raise RefreshRejected("refresh token was already used; the sign-in has been revoked")
+    if current.expires_at <= now:
+        raise RefreshRejected("refresh token has expired")
+    user = await repository.get_user(session, current.user_id)
+    if user is None:
+        raise RefreshRejected("refresh token is not valid")
+    with acting_as(user.id):
+        pair, replacement = await _issue_tokens(
+            session=session, settings=settings, user=user, family_id=current.family_id
+        )
+        current.revoked_at = now
+        current.replaced_by = replacement.id
+        await session.flush()
+    return pair
+
+
+async def logout(*, session: AsyncSession, refresh_token: str) -> None:
+    """End one sign-in (its whole family). Unknown tokens are ignored: logging out twice
+    is not an error, and the answer reveals nothing about the token."""
+    token = await repository.get_refresh_token_for_update(
+        session, hash_refresh_token(refresh_token)
+    )
+    if token is not None:
+        with acting_as(token.user_id):
+            await repository.revoke_family(session, token.family_id, at=_now())
+
+
+async def logout_all(*, session: AsyncSession, user: User) -> None:
+    await repository.revoke_all_for_user(session, user.id, at=_now())
+
+
+async def authenticate(*, session: AsyncSession, settings: Settings, token: str) -> User:
+    try:
+        claims = decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
+    except InvalidToken:
+        raise Unauthorized("access token is invalid or expired") from None
+    user = await repository.get_user(session, claims.user_id)
+    if user is None:  # erased or deleted since the token was issued
+        raise Unauthorized("access token is invalid or expired")
+    return user
+
+
+async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None:
+            continue
+        setattr(user, field, value)
+    await session.flush()
+    return user
+
+
+async def change_password(*, session: AsyncSession, user: User, data: PasswordChange) -> None:
+    """Needs the current password; every refresh family is revoked afterwards."""
+    if not (await verify_password(user.password_hash, data.current_password)).ok:
+        raise Unauthorized("current password is incorrect", field="current_password")
+    if data.new_password.strip().lower() == user.email:
+        raise UnprocessableContent(
+            "new password must not be the email address", field="new_password"
+        )
+    user.password_hash = await hash_password(data.new_password)
+    await repository.revoke_all_for_user(session, user.id, at=_now())
+    await session.flush()
+
+
+async def erase_account(*, session: AsyncSession, user: User) -> None:
+    """Soft-delete and anonymise the account; learning records stay, pseudonymous (they
+    point at a user id that no longer has a name, email or password)."""
+    now = _now()
+    await repository.forget_attempts_of(session, user_id=user.id, email=user.email)
+    user.email = f"erased-{user.id.hex}@erased.invalid"
+    user.name = ERASED_NAME
+    user.password_hash = None
+    user.email_verified = False
+    user.deleted_at = now
+    await repository.revoke_all_for_user(session, user.id, at=now)
+    await session.flush()
+
+
+async def list_users(
+    *,
+    session: AsyncSession,
+    after: uuid.UUID | None,
+    limit: int,
+    role: str | None,
+    email_contains: str | None,
+) -> list[User]:
+    return await repository.list_users(
+        session, after=after, limit=limit, role=role, email_contains=email_contains
+    )
+
+
+async def _other_user(*, session: AsyncSession, actor: User, user_id: uuid.UUID) -> User:
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound("no such user", field="user_id")
+    if user.id == actor.id:
+        raise Conflict("admins cannot change their own role or account here; ask another admin")
+    return user
+
+
+async def admin_update_user(
+    *, session: AsyncSession, actor: User, user_id: uuid.UUID, data: AdminUserUpdate
+) -> User:
+    user = await _other_user(session=session, actor=actor, user_id=user_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(user, field, value)
+    await session.flush()
+    return user
+
+
+async def admin_delete_user(*, session: AsyncSession, actor: User, user_id: uuid.UUID) -> None:
+    """Soft delete: the account can no longer sign in and its sessions end. Erasure of
+    personal data is the account holder's own ``DELETE /users/me``."""
+    user = await _other_user(session=session, actor=actor, user_id=user_id)
+    now = _now()
+    user.deleted_at = now
+    await repository.revoke_all_for_user(session, user.id, at=now)
+    await session.flush()
+
+
+async def ensure_admin(*, session: AsyncSession, data: UserRegister) -> tuple[User, bool]:
+    """The first admin, from the command line: create the account as admin, or promote
+    an existing one (its password is left alone). Returns the user and whether it is new."""
+    user = await repository.get_user_by_email(session, data.email)
+    if user is not None:
+        user.role = "admin"
+        await session.flush()
+        return user, False
+    user = await register(session=session, data=data)
+    user.role = "admin"
+    await session.flush()
+    return user, True
