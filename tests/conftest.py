@@ -15,15 +15,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.db import migrate
-from syllabus.db.sql import create_engine
+from syllabus.db.sql import create_engine, unit_of_work
 from syllabus.deps import get_session
 from syllabus.main import create_app
+from syllabus.tables import metadata
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
@@ -65,6 +67,15 @@ async def postgres_url(servers: ServerUrls) -> AsyncIterator[str]:
     name = f"syllabus_test_{uuid.uuid4().hex[:10]}"
     url = await create_database(servers.postgres, name)
     await asyncio.to_thread(migrate.upgrade, url=url)
+    yield url
+    await drop_database(servers.postgres, name)
+
+
+@pytest.fixture
+async def scratch_database(servers: ServerUrls) -> AsyncIterator[str]:
+    """An empty database of its own, for tests that migrate or commit for real."""
+    name = f"syllabus_scratch_{uuid.uuid4().hex[:8]}"
+    url = await create_database(servers.postgres, name)
     yield url
     await drop_database(servers.postgres, name)
 
@@ -137,18 +148,30 @@ async def mongo(app: FastAPI) -> AsyncIterator[AsyncDatabase[dict[str, object]]]
 
 
 @pytest.fixture
+async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its real sessions: every request commits, so concurrent requests
+    really race in PostgreSQL. The tables are emptied afterwards."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+    finally:
+        async with app.state.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {', '.join(metadata.tables)} CASCADE"))
+
+
+@pytest.fixture
 async def client(
     app: FastAPI, session: AsyncSession, mongo: AsyncDatabase[dict[str, object]]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app; its SQL work lands in the test's rolled-back transaction."""
 
     async def test_session() -> AsyncIterator[AsyncSession]:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+        # What the test wrote before this request counts as committed (a request's
+        # rollback must not undo it); then the production unit of work, on SAVEPOINTs.
+        await session.commit()
+        async with unit_of_work(session) as unit:
+            yield unit
 
     app.dependency_overrides[get_session] = test_session
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -7,8 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ import pytest
 from pymongo import MongoClient
 
 from syllabus.embedded import EmbeddedPostgres, free_port
-from tests.conftest import create_database, drop_database
-from tests.stores import ServerUrls
 
 
 def cli_environment(**variables: str) -> dict[str, str]:
@@ -41,14 +38,6 @@ def run_cli(*arguments: str, cwd: Path, **variables: str) -> subprocess.Complete
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-async def scratch_database(servers: ServerUrls) -> AsyncIterator[str]:
-    name = f"syllabus_cli_{uuid.uuid4().hex[:8]}"
-    url = await create_database(servers.postgres, name)
-    yield url
-    await drop_database(servers.postgres, name)
 
 
 async def test_db_commands_against_a_given_url(scratch_database: str, tmp_path: Path) -> None:
