@@ -12,7 +12,7 @@ export UV_PYTHON_PREFERENCE := system
 export UV_SYSTEM_CERTS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate revision psql db-url clean
+.PHONY: help install run test lint fmt migrate revision psql db-url bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,13 +33,13 @@ test: $(STAMP) ## Run the whole test suite against throwaway real servers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
-	$(BIN)/ruff check src tests migrations scripts
-	$(BIN)/ruff format --check src tests migrations scripts
+	$(BIN)/ruff check src tests migrations scripts bench
+	$(BIN)/ruff format --check src tests migrations scripts bench
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests migrations scripts
-	$(BIN)/ruff format src tests migrations scripts
+	$(BIN)/ruff check --fix src tests migrations scripts bench
+	$(BIN)/ruff format src tests migrations scripts bench
 
 migrate: $(STAMP) ## Apply migrations to the configured (or embedded dev) database
 	$(BIN)/syllabus db upgrade
@@ -54,6 +54,9 @@ psql: $(STAMP) ## psql on the configured (or embedded dev) database
 
 db-url: $(STAMP) ## Print the PostgreSQL URL analysts can give to psql or a BI tool
 	@$(BIN)/syllabus db url
+
+bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see bench/README.md)
+	$(BIN)/python -m bench.login_burst
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
