@@ -2,10 +2,7 @@
 the models agree with it (nothing left for autogenerate to find)."""
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,18 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from syllabus.config import to_asyncpg_url
 from syllabus.db import migrate
 from syllabus.tables import metadata
-from tests.conftest import create_database, drop_database
-from tests.stores import ServerUrls
 
 OWN_FUNCTIONS = {"uuid_generate_v7", "set_updated_at"}
-
-
-@pytest.fixture
-async def empty_database(servers: ServerUrls) -> AsyncIterator[str]:
-    name = f"syllabus_migrations_{uuid.uuid4().hex[:8]}"
-    url = await create_database(servers.postgres, name)
-    yield url
-    await drop_database(servers.postgres, name)
 
 
 async def _schema(url: str) -> tuple[set[str], set[str]]:
@@ -61,20 +48,20 @@ async def _schema(url: str) -> tuple[set[str], set[str]]:
 
 
 async def test_upgrade_from_empty_downgrade_to_empty_and_upgrade_again(
-    empty_database: str,
+    scratch_database: str,
 ) -> None:
-    await asyncio.to_thread(migrate.upgrade, url=empty_database)
-    tables, functions = await _schema(empty_database)
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    tables, functions = await _schema(scratch_database)
     assert tables == set(metadata.tables) | {"alembic_version"}
     assert functions >= OWN_FUNCTIONS
 
-    await asyncio.to_thread(migrate.downgrade, url=empty_database, revision="base")
-    tables, functions = await _schema(empty_database)
+    await asyncio.to_thread(migrate.downgrade, url=scratch_database, revision="base")
+    tables, functions = await _schema(scratch_database)
     assert tables == {"alembic_version"}
     assert not functions & OWN_FUNCTIONS
 
-    await asyncio.to_thread(migrate.upgrade, url=empty_database)
-    tables, _ = await _schema(empty_database)
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    tables, _ = await _schema(scratch_database)
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 

@@ -53,6 +53,15 @@ async def rows_of_user(
     return [row_to_dict(row) for row in result.scalars().all()]
 
 
+def export_table(name: str, table: type[SQLModel]) -> None:
+    """The common case: a section holding every row of a table with a ``user_id``."""
+
+    async def section(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+        return await rows_of_user(session, table, user_id)
+
+    export_section(name)(section)
+
+
 async def export_user_data(*, session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
     return {name: await _SECTIONS[name](session, user_id) for name in section_names()}
 
@@ -63,11 +72,5 @@ async def _profile(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any] 
     return row_to_dict(user) if user is not None else None
 
 
-@export_section("sessions")
-async def _sessions(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    return await rows_of_user(session, RefreshToken, user_id)
-
-
-@export_section("sign_in_attempts")
-async def _sign_in_attempts(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    return await rows_of_user(session, LoginAttempt, user_id)
+export_table("sessions", RefreshToken)
+export_table("sign_in_attempts", LoginAttempt)
