@@ -156,6 +156,7 @@ def dev() -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
 
 

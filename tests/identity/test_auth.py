@@ -310,3 +310,31 @@ async def test_tokens_of_a_soft_deleted_user_are_rejected(
         ),
         401,
     )
+
+
+async def test_rotation_never_extends_the_sign_in(
+    client: httpx.AsyncClient, session: AsyncSession, learner: Account
+) -> None:
+    first_expiry = (
+        await session.execute(text("SELECT expires_at FROM auth_refresh_tokens"))
+    ).scalar_one()
+    rotated = await refresh(client, learner.refresh_token)
+    assert rotated.status_code == 200
+    expiries = (
+        (await session.execute(text("SELECT DISTINCT expires_at FROM auth_refresh_tokens")))
+        .scalars()
+        .all()
+    )
+    assert expiries == [first_expiry]
+
+
+async def test_oauth2_form_applies_the_login_rules(client: httpx.AsyncClient) -> None:
+    too_long = await client.post(
+        "/api/v1/auth/token", data={"username": "a@example.org", "password": "x" * 129}
+    )
+    assert too_long.status_code == 422
+    assert [error["field"] for error in too_long.json()["errors"]] == ["password"]
+    not_email = await client.post(
+        "/api/v1/auth/token", data={"username": "admin", "password": "whatever1"}
+    )
+    assert [error["field"] for error in not_email.json()["errors"]] == ["username"]

@@ -48,3 +48,18 @@ async def test_parallel_sign_ups_with_one_email_create_one_account(
         "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
     assert login.status_code == 200
+
+
+async def test_parallel_guesses_are_counted_one_by_one(live_client: httpx.AsyncClient) -> None:
+    account = await sign_up(live_client)
+    responses = await asyncio.gather(
+        *(
+            live_client.post(
+                "/api/v1/auth/login", json={"email": account.email, "password": "a wrong guess"}
+            )
+            for _ in range(12)
+        )
+    )
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 7

@@ -58,8 +58,9 @@ class RefreshToken(Base, table=True):
 
 
 class LoginAttempt(Base, table=True):
-    """Every password login, kept for a day to throttle guessing per account and address
-    in PostgreSQL itself (no Redis). ``created_at`` is when it happened."""
+    """Every password sign-in, to throttle guessing per account and address in PostgreSQL
+    itself (no Redis). ``created_at`` is when it happened. An account's rows older than
+    an hour are trimmed at its next attempt, and all of them go with the account."""
 
     __tablename__ = "auth_login_attempts"
     __table_args__ = (

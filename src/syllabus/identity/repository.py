@@ -71,6 +71,13 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, *, at: 
     )
 
 
+async def lock_account_attempts(session: AsyncSession, *, email: str) -> None:
+    """Serialise sign-in attempts on one account until this transaction ends."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended("login:" + email, 0)))
+    )
+
+
 @dataclass(frozen=True)
 class FailureCounts:
     """Recent failed logins, the oldest of each window (for Retry-After) and the

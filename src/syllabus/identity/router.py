@@ -5,7 +5,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
 
 from syllabus.deps import SessionDep, SettingsDep
 from syllabus.errors import problem_responses
@@ -73,11 +75,20 @@ async def token(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TokenPair:
+    # The form's fields get the same rules as the JSON body (email shape, length caps).
+    try:
+        data = UserLogin(email=form.username, password=form.password)
+    except ValidationError as error:
+        renamed = [
+            {**item, "loc": ("body", "username" if item["loc"][0] == "email" else item["loc"][0])}
+            for item in error.errors()
+        ]
+        raise RequestValidationError(renamed) from None
     return await service.login(
         session=session,
         settings=settings,
-        email=form.username,
-        password=form.password,
+        email=data.email,
+        password=data.password,
         client_ip=_client_ip(request),
     )
 

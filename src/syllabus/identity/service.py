@@ -116,7 +116,12 @@ async def _refuse_if_throttled(*, session: AsyncSession, email: str, client_ip: 
 
 
 async def _issue_tokens(
-    *, session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    family_id: uuid.UUID,
+    expires_at: datetime,
 ) -> tuple[TokenPair, RefreshToken]:
     lifetime = timedelta(minutes=settings.access_token_minutes)
     token, token_hash = new_refresh_token()
@@ -124,7 +129,7 @@ async def _issue_tokens(
         user_id=user.id,
         token_hash=token_hash,
         family_id=family_id,
-        expires_at=_now() + timedelta(days=settings.refresh_token_days),
+        expires_at=expires_at,
     )
     session.add(refresh)
     await session.flush()
@@ -144,24 +149,35 @@ async def login(
     *, session: AsyncSession, settings: Settings, email: str, password: str, client_ip: str
 ) -> TokenPair:
     """Throttle first (no hash work for a locked account), then verify in constant-ish
-    time: an unknown email is checked against a dummy hash like a wrong password."""
+    time: an unknown email is checked against a dummy hash like a wrong password.
+
+    Attempts on one account are serialised by a transaction-scoped advisory lock, so
+    parallel guesses are counted one after another instead of all reading the same
+    count; the lock is released when the attempt's row is committed.
+    """
     email = email.strip().lower()
+    await repository.lock_account_attempts(session, email=email)
     await _refuse_if_throttled(session=session, email=email, client_ip=client_ip)
     user = await repository.get_user_by_email(session, email)
     check = await verify_password(user.password_hash if user else None, password)
-    attempt = LoginAttempt(
-        email=email, client_ip=client_ip, succeeded=check.ok, user_id=user.id if user else None
+    session.add(
+        LoginAttempt(
+            email=email, client_ip=client_ip, succeeded=check.ok, user_id=user.id if user else None
+        )
     )
-    session.add(attempt)
+    await repository.forget_attempts(session, email=email, older_than=LONG_WINDOW)
     if not check.ok or user is None:
         await session.flush()
         raise InvalidCredentials
     with acting_as(user.id):
         if check.needs_rehash:
             user.password_hash = await hash_password(password)
-        await repository.forget_attempts(session, email=email, older_than=LONG_WINDOW)
         pair, _ = await _issue_tokens(
-            session=session, settings=settings, user=user, family_id=uuid.uuid4()
+            session=session,
+            settings=settings,
+            user=user,
+            family_id=uuid.uuid4(),
+            expires_at=_now() + timedelta(days=settings.refresh_token_days),
         )
     return pair
 
@@ -185,8 +201,14 @@ async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: s
     if user is None:
         raise RefreshRejected("refresh token is not valid")
     with acting_as(user.id):
+        # A rotation never extends the sign-in: the family expires when its first
+        # token would have, and then the user signs in again.
         pair, replacement = await _issue_tokens(
-            session=session, settings=settings, user=user, family_id=current.family_id
+            session=session,
+            settings=settings,
+            user=user,
+            family_id=current.family_id,
+            expires_at=current.expires_at,
         )
         current.revoked_at = now
         current.replaced_by = replacement.id
