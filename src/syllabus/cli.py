@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,7 +27,10 @@ from syllabus.config import (
     to_libpq_url,
 )
 from syllabus.db import migrate
-from syllabus.embedded import EmbeddedError, EmbeddedPostgres, embedded_stores
+from syllabus.embedded import EmbeddedError, EmbeddedMongo, EmbeddedPostgres, embedded_stores
+
+if TYPE_CHECKING:
+    from syllabus.content.loader.run import LoadResult
 
 app = typer.Typer(
     help="Syllabus: content (MongoDB) and progress (PostgreSQL) API for learning platforms.",
@@ -38,6 +41,12 @@ db_app = typer.Typer(help="PostgreSQL schema and connection.", no_args_is_help=T
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+content_app = typer.Typer(
+    help="Course content (MongoDB) and its catalog (PostgreSQL).", no_args_is_help=True
+)
+app.add_typer(content_app, name="content")
+out = Console()
+SEED_FOLDER = Path("content_seed")
 
 err = Console(stderr=True)
 P = ParamSpec("P")
@@ -96,6 +105,92 @@ def _exit_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+@contextmanager
+def _mongo_url(settings: Settings) -> Iterator[str]:
+    """The configured URL, or the embedded dev server's (reused while `make run` runs)."""
+    if settings.mongo_url is not None:
+        yield settings.mongo_url
+        return
+    server = EmbeddedMongo(settings.data_dir / "mongo", log_path=settings.data_dir / "mongo.log")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+async def _load_content(
+    folder: Path,
+    *,
+    postgres_url: str,
+    mongo_url: str,
+    settings: Settings,
+    dry_run: bool,
+    prune: bool,
+) -> "LoadResult":
+    from rich.progress import Progress
+
+    from syllabus.content.loader.run import load_folder
+    from syllabus.db.mongo import create_client, init_documents
+    from syllabus.db.sql import create_engine, create_sessionmaker
+
+    engine = create_engine(to_asyncpg_url(postgres_url), pool_size=1, max_overflow=0)
+    client = create_client(mongo_url)
+    try:
+        database = client[settings.mongo_db]
+        await init_documents(database)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"Loading {folder}", total=None)
+            return await load_folder(
+                folder,
+                database=database,
+                sessionmaker=create_sessionmaker(engine),
+                dry_run=dry_run,
+                prune=prune,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        await client.close()
+        await engine.dispose()
+
+
+def _report(result: "LoadResult", folder: Path) -> None:
+    from syllabus.content.loader.report import print_result
+
+    print_result(result, out=out, err=err, source=str(folder))
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@content_app.command("load")
+@friendly_errors
+def content_load(
+    folder: Annotated[Path, typer.Argument(help="The content folder, e.g. content_seed.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Archive content no longer in the folder.")
+    ] = False,
+) -> None:
+    """Validate FOLDER, then load it into MongoDB and sync the PostgreSQL catalog."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        result = asyncio.run(
+            _load_content(
+                folder,
+                postgres_url=postgres_url,
+                mongo_url=mongo_url,
+                settings=settings,
+                dry_run=dry_run,
+                prune=prune,
+            )
+        )
+    _report(result, folder)
+
+
 @app.command()
 @friendly_errors
 def serve(
@@ -146,6 +241,24 @@ def dev() -> None:
             }
         )
         migrate.upgrade(url=settings.sqlalchemy_url)
+        if SEED_FOLDER.is_dir():
+            import asyncio
+
+            assert settings.postgres_url is not None
+            assert settings.mongo_url is not None
+            _report(
+                asyncio.run(
+                    _load_content(
+                        SEED_FOLDER,
+                        postgres_url=settings.postgres_url,
+                        mongo_url=settings.mongo_url,
+                        settings=settings,
+                        dry_run=False,
+                        prune=True,
+                    )
+                ),
+                SEED_FOLDER,
+            )
         err.print(f"PostgreSQL: {to_libpq_url(settings.sqlalchemy_url)}", highlight=False)
         err.print(
             f"MongoDB:    {settings.mongo_url} (database {settings.mongo_db})", highlight=False

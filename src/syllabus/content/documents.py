@@ -53,6 +53,7 @@ class Embedded(BaseModel):
 class VersionedContent(Document):
     """What every authored piece carries: a title, its version and the hash it came from."""
 
+    id: str  # type: ignore[assignment]  # the stable content id, narrowed by each kind
     title: str = Field(min_length=1, max_length=300)
     version: int = Field(default=1, ge=1)
     content_hash: Sha256Hex
@@ -60,11 +61,27 @@ class VersionedContent(Document):
     loaded_at: datetime = Field(default_factory=_now)
 
 
+ItemType = Literal["lesson", "quiz", "practice"]
+
+
+class ModuleItem(Embedded):
+    """What the outline shows of an item, copied in at load time so an outline is one
+    read of one course document."""
+
+    id: str = Field(pattern=r"^(lesson|quiz|practice):[a-z0-9]+(?:-[a-z0-9]+)*$")
+    type: ItemType
+    title: str
+    duration_minutes: int | None = None
+    points: int = Field(ge=0)
+    required: bool = False
+    preview: bool = False
+
+
 class Module(Embedded):
     id: ModuleId
     title: str = Field(min_length=1, max_length=300)
     order: int = Field(ge=0)
-    items: list[str] = Field(default_factory=list)
+    items: list[ModuleItem] = Field(default_factory=list)
 
 
 class CompletionRule(Embedded):
@@ -73,7 +90,7 @@ class CompletionRule(Embedded):
 
 
 class CourseContent(VersionedContent):
-    id: CourseId  # type: ignore[assignment]
+    id: CourseId
     slug: Slug
     description: str = ""
     level: CourseLevel
@@ -82,7 +99,6 @@ class CourseContent(VersionedContent):
     price_cents: int | None = Field(default=None, ge=0)
     modules: list[Module] = Field(default_factory=list)
     completion: CompletionRule = Field(default_factory=CompletionRule)
-    points: dict[str, int] = Field(default_factory=dict)
 
     class Settings:
         name = "course_content"
@@ -103,7 +119,7 @@ class LessonBlock(Embedded):
 
 
 class LessonContent(VersionedContent):
-    id: LessonId  # type: ignore[assignment]
+    id: LessonId
     course_id: CourseId
     duration_minutes: int = Field(default=5, ge=0, le=24 * 60)
     objectives: list[str] = Field(default_factory=list)
@@ -120,38 +136,83 @@ class LessonContent(VersionedContent):
 
 
 class QuestionOption(Embedded):
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1)
+
+
+class SingleChoiceKey(Embedded):
+    type: Literal["single_choice"] = "single_choice"
+    correct: str
+
+
+class MultipleChoiceKey(Embedded):
+    type: Literal["multiple_choice"] = "multiple_choice"
+    correct: list[str]
+
+
+class TrueFalseKey(Embedded):
+    type: Literal["true_false"] = "true_false"
+    correct: bool
+
+
+class ShortTextKey(Embedded):
+    type: Literal["short_text"] = "short_text"
+    accepted: list[str]
+
+
+class NumericKey(Embedded):
+    type: Literal["numeric"] = "numeric"
+    value: float
+    tolerance: float = Field(default=0.0, ge=0)
+
+
+class OrderingKey(Embedded):
+    type: Literal["ordering"] = "ordering"
+    order: list[str]
+
+
+class MatchingKey(Embedded):
+    type: Literal["matching"] = "matching"
+    pairs: dict[str, str]
+
+
+AnswerKey = Annotated[
+    SingleChoiceKey
+    | MultipleChoiceKey
+    | TrueFalseKey
+    | ShortTextKey
+    | NumericKey
+    | OrderingKey
+    | MatchingKey,
+    Field(discriminator="type"),
+]
 
 
 class Question(VersionedContent):
     """A bank question. The answer key lives only here, never in a learner schema."""
 
-    id: QuestionId  # type: ignore[assignment]
+    id: QuestionId
     type: QuestionType
     prompt: str = Field(min_length=1)
     category: str | None = None
     options: list[QuestionOption] = Field(default_factory=list)
-    correct_option_ids: list[str] = Field(default_factory=list)
-    accepted_answers: list[str] = Field(default_factory=list)
-    numeric_value: float | None = None
-    numeric_tolerance: float = Field(default=0.0, ge=0)
-    correct_order: list[str] = Field(default_factory=list)
-    matching_pairs: dict[str, str] = Field(default_factory=dict)
+    left: list[QuestionOption] = Field(default_factory=list)
+    right: list[QuestionOption] = Field(default_factory=list)
+    key: AnswerKey
     points: float = Field(default=1.0, gt=0)
     explanation: str | None = None
-    skill_tags: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
 
     class Settings:
         name = "questions"
         indexes: ClassVar[list[IndexModel]] = [
             IndexModel([("type", pymongo.ASCENDING)]),
-            IndexModel([("skill_tags", pymongo.ASCENDING)]),
+            IndexModel([("skills", pymongo.ASCENDING)]),
         ]
 
 
 class QuizContent(VersionedContent):
-    id: QuizId  # type: ignore[assignment]
+    id: QuizId
     course_id: CourseId
     pass_percent: float = Field(default=70.0, ge=0, le=100)
     max_attempts: int | None = Field(default=None, ge=1)
@@ -175,7 +236,7 @@ class PracticeCheck(Embedded):
 
 
 class PracticeContent(VersionedContent):
-    id: PracticeId  # type: ignore[assignment]
+    id: PracticeId
     course_id: CourseId
     instructions: str = ""
     language: str = Field(default="python", min_length=1, max_length=40)
@@ -191,10 +252,34 @@ class PracticeContent(VersionedContent):
         ]
 
 
-DOCUMENT_MODELS: tuple[type[Document], ...] = (
+class ContentVersion(Document):
+    """Every version of every content document, written once and never changed, so an
+    attempt can be graded against (and point to) exactly what the learner saw."""
+
+    id: str  # type: ignore[assignment]  # "<content id>@<version>"
+    content_id: str
+    collection: str
+    version: int = Field(ge=1)
+    content_hash: Sha256Hex
+    document: dict[str, Any]
+    created_at: datetime = Field(default_factory=_now)
+
+    class Settings:
+        name = "content_versions"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel(
+                [("content_id", pymongo.ASCENDING), ("version", pymongo.ASCENDING)],
+                name="content_id_version_unique",
+                unique=True,
+            ),
+        ]
+
+
+CONTENT_MODELS: tuple[type[VersionedContent], ...] = (
     CourseContent,
     LessonContent,
     QuizContent,
     Question,
     PracticeContent,
 )
+DOCUMENT_MODELS: tuple[type[Document], ...] = (*CONTENT_MODELS, ContentVersion)

@@ -1,0 +1,277 @@
+"""The authoring format, one strict schema per kind of file (see docs/authoring.md).
+
+These are *input* shapes: unknown keys are errors, defaults are the documented ones.
+They are turned into storage documents by ``build``; nothing here is stored as is.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from syllabus.content.documents import CourseLevel, PublicationStatus, ReviewPolicy, ScoringPolicy
+from syllabus.kit.ids import (
+    SLUG_PATTERN,
+    CourseId,
+    LessonId,
+    ModuleId,
+    PracticeId,
+    QuestionId,
+    QuizId,
+    Slug,
+)
+
+ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CategoryIn(Strict):
+    slug: Slug
+    name: Title
+
+
+class TrackIn(Strict):
+    slug: Slug
+    name: Title
+    category: Slug
+    description: str = ""
+
+
+class LessonsCompletedRule(Strict):
+    type: Literal["lessons_completed"]
+    count: int = Field(ge=1)
+
+
+class QuizPerfectRule(Strict):
+    type: Literal["quiz_perfect_score"]
+
+
+class StreakRule(Strict):
+    type: Literal["streak_days"]
+    days: int = Field(ge=1)
+
+
+class CourseCompletedRule(Strict):
+    type: Literal["course_completed"]
+    course: CourseId | None = None
+
+
+AchievementRule = Annotated[
+    LessonsCompletedRule | QuizPerfectRule | StreakRule | CourseCompletedRule,
+    Field(discriminator="type"),
+]
+
+
+class AchievementIn(Strict):
+    code: Slug
+    title: Title
+    description: str = ""
+    rarity: Literal["common", "uncommon", "rare", "epic", "legendary"] = "common"
+    rule: AchievementRule
+
+
+class ModuleIn(Strict):
+    id: ModuleId
+    title: Title
+    order: int = Field(ge=0)
+    items: list[Annotated[str, Field(pattern=ITEM_ID_PATTERN)]] = Field(min_length=1)
+
+
+class CompletionIn(Strict):
+    lessons: Literal["all"] | list[LessonId] = "all"
+    quizzes: list[QuizId] = Field(default_factory=list)
+
+
+class PointsIn(Strict):
+    lesson: int = Field(default=10, ge=0)
+    quiz: int = Field(default=20, ge=0)
+    practice: int = Field(default=15, ge=0)
+    items: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+
+class CourseIn(Strict):
+    id: CourseId
+    title: Title
+    description: str = ""
+    level: CourseLevel
+    category: Slug
+    track: Slug | None = None
+    status: PublicationStatus = "draft"
+    price_cents: int | None = Field(default=None, ge=0)
+    modules: list[ModuleIn] = Field(min_length=1)
+    completion: CompletionIn = Field(default_factory=CompletionIn)
+    points: PointsIn = Field(default_factory=PointsIn)
+
+
+class LessonFrontMatter(Strict):
+    id: LessonId
+    title: Title
+    duration_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    objectives: list[Text] = Field(default_factory=list)
+    key_concepts: list[Text] = Field(default_factory=list)
+    preview: bool = False
+
+
+class OptionIn(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=32)]
+    text: Text
+
+
+def _unique_ids(options: list[OptionIn], name: str) -> set[str]:
+    ids = [option.id for option in options]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{name} ids must be unique")
+    return set(ids)
+
+
+class QuestionBase(Strict):
+    id: QuestionId
+    prompt: Text
+    points: float = Field(default=1.0, gt=0)
+    explanation: str | None = None
+    skills: list[Text] = Field(default_factory=list)
+    category: str | None = None
+
+
+class SingleChoiceIn(QuestionBase):
+    type: Literal["single_choice"]
+    options: list[OptionIn] = Field(min_length=2)
+    correct: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _correct_is_an_option(self) -> "SingleChoiceIn":
+        if self.correct not in _unique_ids(self.options, "option"):
+            raise ValueError(f"correct option {self.correct!r} is not one of the options")
+        return self
+
+
+class MultipleChoiceIn(QuestionBase):
+    type: Literal["multiple_choice"]
+    options: list[OptionIn] = Field(min_length=2)
+    correct: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _correct_are_options(self) -> "MultipleChoiceIn":
+        ids = _unique_ids(self.options, "option")
+        unknown = [option for option in self.correct if option not in ids]
+        if unknown:
+            raise ValueError(f"correct options {unknown} are not among the options")
+        if len(set(self.correct)) != len(self.correct):
+            raise ValueError("correct options are listed twice")
+        return self
+
+
+class TrueFalseIn(QuestionBase):
+    type: Literal["true_false"]
+    correct: bool
+
+
+class ShortTextIn(QuestionBase):
+    type: Literal["short_text"]
+    accepted: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+
+
+class NumericIn(QuestionBase):
+    type: Literal["numeric"]
+    value: float
+    tolerance: float = Field(default=0.0, ge=0)
+
+
+class OrderingIn(QuestionBase):
+    type: Literal["ordering"]
+    options: list[OptionIn] = Field(min_length=2)
+    order: list[str]
+
+    @model_validator(mode="after")
+    def _order_is_a_permutation(self) -> "OrderingIn":
+        ids = _unique_ids(self.options, "option")
+        if sorted(self.order) != sorted(ids):
+            raise ValueError("order must list every option id exactly once")
+        return self
+
+
+class MatchingIn(QuestionBase):
+    type: Literal["matching"]
+    left: list[OptionIn] = Field(min_length=2)
+    right: list[OptionIn] = Field(min_length=2)
+    pairs: dict[str, str]
+
+    @model_validator(mode="after")
+    def _pairs_cover_left(self) -> "MatchingIn":
+        left = _unique_ids(self.left, "left")
+        right = _unique_ids(self.right, "right")
+        if set(self.pairs) != left:
+            raise ValueError("pairs must map every left id exactly once")
+        wrong = sorted(value for value in self.pairs.values() if value not in right)
+        if wrong:
+            raise ValueError(f"pairs point at unknown right ids {wrong}")
+        return self
+
+
+QuestionIn = (
+    SingleChoiceIn
+    | MultipleChoiceIn
+    | TrueFalseIn
+    | ShortTextIn
+    | NumericIn
+    | OrderingIn
+    | MatchingIn
+)
+QUESTION_MODELS: dict[str, type[BaseModel]] = {
+    "single_choice": SingleChoiceIn,
+    "multiple_choice": MultipleChoiceIn,
+    "true_false": TrueFalseIn,
+    "short_text": ShortTextIn,
+    "numeric": NumericIn,
+    "ordering": OrderingIn,
+    "matching": MatchingIn,
+}
+
+
+class LegacyQuestionIn(Strict):
+    """The old test system's export: ``question`` instead of ``prompt``, options as plain
+    strings, the answer by option index."""
+
+    id: int | Annotated[str, Field(min_length=1)]
+    category: str | None = None
+    type: Literal["single", "multiple", "boolean", "text", "number"]
+    question: Text
+    options: list[Text] = Field(default_factory=list)
+    answer: Any = None
+    tolerance: float = Field(default=0.0, ge=0)
+    points: float = Field(default=1.0, gt=0)
+    explanation: str | None = None
+    skills: list[Text] = Field(default_factory=list)
+
+
+class QuizIn(Strict):
+    id: QuizId
+    title: Title
+    pass_percent: float = Field(default=70.0, ge=0, le=100)
+    max_attempts: int | None = Field(default=None, ge=1)
+    time_limit_seconds: int | None = Field(default=None, ge=1)
+    shuffle: bool = False
+    review: ReviewPolicy = "after_submit"
+    scoring: ScoringPolicy = "highest"
+    questions: list[QuestionId | dict[str, Any]] = Field(min_length=1)
+
+
+class CheckIn(Strict):
+    kind: Literal["output_equals", "contains", "regex", "test"]
+    expected: str
+    description: str = ""
+
+
+class PracticeIn(Strict):
+    id: PracticeId
+    title: Title
+    instructions: str = ""
+    language: Annotated[str, Field(min_length=1, max_length=40)] = "python"
+    editor: dict[str, str | int | bool] = Field(default_factory=dict)
+    starter_code: str = ""
+    reference_solution: str = ""
+    checks: list[CheckIn] = Field(min_length=1)

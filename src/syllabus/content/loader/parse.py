@@ -1,0 +1,111 @@
+"""Reading author files: strict UTF-8, strict JSON, YAML front matter, and the line of
+every key, so each problem can point at the line to fix."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from syllabus.content.loader.problems import Located, Problems
+
+try:
+    from yaml import CSafeLoader as YamlLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
+
+FRONT_MATTER_FENCE = "---"
+
+
+def read_text(path: Path, rel: str, problems: Problems) -> str | None:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.add(
+            rel, line, "(file)", f"not UTF-8: byte 0x{raw[error.start]:02x} at offset {error.start}"
+        )
+        return None
+
+
+def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            child = (*path, index)
+            out[child] = value.start_mark.line + 1
+            _line_map(value, child, out)
+
+
+def line_map(text: str, offset: int = 0) -> dict[tuple[Any, ...], int]:
+    """Lines of keys and items, from YAML's parser (JSON is close enough to YAML for
+    locating things; it is *validated* by the strict JSON parser)."""
+    try:
+        node = yaml.compose(text, Loader=YamlLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        lines[()] = node.start_mark.line + 1 + offset
+        _line_map(node, (), lines)
+    return {path: line + offset if path else line for path, line in lines.items()}
+
+
+def load_json(rel: str, text: str, problems: Problems) -> Located | None:
+    duplicates: list[str] = []
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as error:
+        problems.add(
+            rel, error.lineno, "(json)", f"invalid JSON: {error.msg} (column {error.colno})"
+        )
+        return None
+    source = Located(rel, data, line_map(text))
+    for key in duplicates:
+        problems.add(rel, _first_line_of_key(text, key), key, "duplicate key")
+    return source
+
+
+def _first_line_of_key(text: str, key: str) -> int:
+    needle = json.dumps(key)
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    return lines[-1] if lines else 1
+
+
+def split_front_matter(rel: str, text: str, problems: Problems) -> tuple[Located, str, int] | None:
+    """``---\\nYAML\\n---\\nbody`` → (front matter, body, line where the body starts)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
+        problems.add(rel, 1, "(front matter)", "must start with a '---' line")
+        return None
+    try:
+        end = next(n for n in range(1, len(lines)) if lines[n].strip() == FRONT_MATTER_FENCE)
+    except StopIteration:
+        problems.add(rel, 1, "(front matter)", "has no closing '---' line")
+        return None
+    yaml_text = "\n".join(lines[1:end])
+    try:
+        data = yaml.load(yaml_text, Loader=YamlLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 1
+        problem = getattr(error, "problem", None) or str(error)
+        problems.add(rel, line, "(front matter)", f"invalid YAML: {problem}")
+        return None
+    source = Located(rel, data, line_map(yaml_text, offset=1), first_line=1)
+    body = "\n".join(lines[end + 1 :])
+    return source, body, end + 2

@@ -1,0 +1,75 @@
+"""Problems found in an author's folder, reported as ``file:line: field: message``."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """``("modules", 0, "items", 2)`` → ``modules[0].items[2]``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int) and not text:
+            text = f"[{part}]"
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
+
+
+@dataclass
+class Located:
+    """Parsed data from one file, with the line of every key and list item in it."""
+
+    file: str
+    data: Any
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    first_line: int = 1
+
+    def line_of(self, path: tuple[Any, ...]) -> int:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return self.first_line
+
+
+@dataclass
+class Problems:
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, file: str, line: int, field: str, message: str) -> None:
+        self.items.append(Problem(file, line, field, message))
+
+    def at(self, source: Located, path: tuple[Any, ...], message: str) -> None:
+        self.add(source.file, source.line_of(path), field_path(path), message)
+
+    def from_validation(
+        self, source: Located, error: ValidationError, prefix: tuple[Any, ...] = ()
+    ) -> None:
+        for item in error.errors():
+            loc = (*prefix, *item["loc"])
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif item["type"] == "missing":
+                message = "required"
+            self.at(source, loc, message)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def sorted(self) -> list[Problem]:
+        return sorted(set(self.items))

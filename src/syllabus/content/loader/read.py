@@ -1,0 +1,435 @@
+"""Reading a whole author folder into a validated :class:`Bundle`, collecting every
+problem on the way (never stopping at the first), with file and line."""
+
+import re
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from syllabus.content.documents import LessonBlock
+from syllabus.content.loader.formats import (
+    QUESTION_MODELS,
+    AchievementIn,
+    CategoryIn,
+    CourseIn,
+    LegacyQuestionIn,
+    LessonFrontMatter,
+    PracticeIn,
+    QuestionIn,
+    QuizIn,
+    TrackIn,
+)
+from syllabus.content.loader.mdx import parse_blocks
+from syllabus.content.loader.parse import load_json, read_text, split_front_matter
+from syllabus.content.loader.problems import Located, Problems
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILES = 20_000
+
+
+@dataclass
+class Lesson:
+    meta: LessonFrontMatter
+    source: str
+    blocks: list[LessonBlock]
+    located: Located
+
+
+@dataclass
+class Course:
+    course: CourseIn
+    located: Located
+    lessons: list[Lesson] = field(default_factory=list)
+    quizzes: list[tuple[QuizIn, Located]] = field(default_factory=list)
+    practices: list[tuple[PracticeIn, Located]] = field(default_factory=list)
+
+
+@dataclass
+class Bundle:
+    categories: list[CategoryIn] = field(default_factory=list)
+    tracks: list[TrackIn] = field(default_factory=list)
+    achievements: list[AchievementIn] = field(default_factory=list)
+    courses: list[Course] = field(default_factory=list)
+    questions: dict[str, QuestionIn] = field(default_factory=dict)
+
+
+class Reader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems = Problems()
+        self.bundle = Bundle()
+        self.files_read = 0
+        # id -> (file, line) of its first definition, for duplicate reports
+        self.defined: dict[str, tuple[str, int]] = {}
+        self.catalog_files: dict[str, Located] = {}
+
+    # -- files ---------------------------------------------------------------------
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def text(self, path: Path) -> str | None:
+        self.files_read += 1
+        if self.files_read > MAX_FILES:
+            if self.files_read == MAX_FILES + 1:
+                self.problems.add(self.rel(path), 1, "(folder)", f"more than {MAX_FILES} files")
+            return None
+        if path.stat().st_size > MAX_FILE_BYTES:
+            self.problems.add(
+                self.rel(path), 1, "(file)", f"larger than {MAX_FILE_BYTES // 1024} KiB"
+            )
+            return None
+        return read_text(path, self.rel(path), self.problems)
+
+    def json(self, path: Path) -> Located | None:
+        text = self.text(path)
+        return None if text is None else load_json(self.rel(path), text, self.problems)
+
+    def model(self, model: type[M], data: Any, source: Located, path: tuple[Any, ...]) -> M | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            self.problems.from_validation(source, error, path)
+            return None
+
+    def define(self, content_id: str, source: Located, path: tuple[Any, ...]) -> bool:
+        """Register an id; a second definition anywhere in the folder is a problem."""
+        line = source.line_of(path)
+        if content_id in self.defined:
+            first_file, first_line = self.defined[content_id]
+            self.problems.at(
+                source,
+                path,
+                f"duplicate id {content_id} (first defined at {first_file}:{first_line})",
+            )
+            return False
+        self.defined[content_id] = (source.file, line)
+        return True
+
+    def listed(self, name: str, *, required: bool) -> Iterator[tuple[Any, Located, int]]:
+        path = self.root / name
+        if not path.exists():
+            if required:
+                self.problems.add(name, 1, "(file)", "missing")
+            return
+        source = self.json(path)
+        if source is None:
+            return
+        self.catalog_files[name] = source
+        if not isinstance(source.data, list):
+            self.problems.at(source, (), "must be a JSON list")
+            return
+        for index, item in enumerate(source.data):
+            yield item, source, index
+
+    # -- the folder ----------------------------------------------------------------
+    def read(self) -> Bundle:
+        if not self.root.is_dir():
+            self.problems.add(str(self.root), 1, "(folder)", "is not a folder")
+            return self.bundle
+        self.read_catalog()
+        for path in sorted((self.root / "questions").glob("*.json")):
+            self.read_bank(path)
+        courses_dir = self.root / "courses"
+        if not courses_dir.is_dir():
+            self.problems.add("courses", 1, "(folder)", "missing")
+        else:
+            for folder in sorted(p for p in courses_dir.iterdir() if p.is_dir()):
+                self.read_course(folder)
+        if not self.problems:
+            check_references(self)
+        return self.bundle
+
+    def read_catalog(self) -> None:
+        for item, source, index in self.listed("categories.json", required=True):
+            category = self.model(CategoryIn, item, source, (index,))
+            if category and self.define(f"category:{category.slug}", source, (index, "slug")):
+                self.bundle.categories.append(category)
+        for item, source, index in self.listed("tracks.json", required=False):
+            track = self.model(TrackIn, item, source, (index,))
+            if track and self.define(f"track:{track.slug}", source, (index, "slug")):
+                self.bundle.tracks.append(track)
+        for item, source, index in self.listed("achievements.json", required=False):
+            achievement = self.model(AchievementIn, item, source, (index,))
+            if achievement and self.define(
+                f"achievement:{achievement.code}", source, (index, "code")
+            ):
+                self.bundle.achievements.append(achievement)
+
+    def read_bank(self, path: Path) -> None:
+        source = self.json(path)
+        if source is None:
+            return
+        if not isinstance(source.data, list):
+            self.problems.at(source, (), "a question bank must be a JSON list")
+            return
+        for index, item in enumerate(source.data):
+            self.question(item, source, (index,), bank=path.stem)
+
+    def question(
+        self, item: Any, source: Located, path: tuple[Any, ...], *, bank: str | None
+    ) -> str | None:
+        if isinstance(item, dict) and "question" in item and "prompt" not in item:
+            if bank is None:
+                self.problems.at(source, path, "inline questions use the new format (prompt)")
+                return None
+            legacy = self.model(LegacyQuestionIn, item, source, path)
+            if legacy is None:
+                return None
+            converted = from_legacy(legacy, bank, self.problems, source, path)
+            if converted is None:
+                return None
+            item = converted
+        if not isinstance(item, dict):
+            self.problems.at(source, path, "must be an object")
+            return None
+        model = QUESTION_MODELS.get(str(item.get("type")))
+        if model is None:
+            types = ", ".join(QUESTION_MODELS)
+            self.problems.at(source, (*path, "type"), f"must be one of: {types}")
+            return None
+        question = self.model(model, item, source, path)
+        if question is None or not self.define(question.id, source, (*path, "id")):  # type: ignore[attr-defined]
+            return None
+        self.bundle.questions[question.id] = question  # type: ignore[attr-defined,assignment]
+        return str(question.id)  # type: ignore[attr-defined]
+
+    def read_course(self, folder: Path) -> None:
+        course_file = folder / "course.json"
+        if not course_file.exists():
+            self.problems.add(self.rel(folder), 1, "(folder)", "has no course.json")
+            return
+        source = self.json(course_file)
+        if source is None:
+            return
+        course_in = self.model(CourseIn, source.data, source, ())
+        if course_in is None:
+            return
+        if course_in.id != f"course:{folder.name}":
+            self.problems.at(source, ("id",), f"must be course:{folder.name} (the folder's name)")
+        self.define(course_in.id, source, ("id",))
+        for index, module in enumerate(course_in.modules):
+            self.define(module.id, source, ("modules", index, "id"))
+        course = Course(course_in, source)
+        self.bundle.courses.append(course)
+        for path in sorted((folder / "lessons").glob("*.mdx")):
+            self.read_lesson(path, course)
+        for path in sorted((folder / "quizzes").glob("*.json")):
+            quiz_source = self.json(path)
+            if quiz_source is None:
+                continue
+            quiz = self.model(QuizIn, quiz_source.data, quiz_source, ())
+            if quiz is None or not self.define(quiz.id, quiz_source, ("id",)):
+                continue
+            for index, item in enumerate(quiz.questions):
+                if isinstance(item, dict):
+                    question_id = self.question(item, quiz_source, ("questions", index), bank=None)
+                    if question_id is None:
+                        continue
+                    quiz.questions[index] = question_id
+            course.quizzes.append((quiz, quiz_source))
+        for path in sorted((folder / "practices").glob("*.json")):
+            practice_source = self.json(path)
+            if practice_source is None:
+                continue
+            practice = self.model(PracticeIn, practice_source.data, practice_source, ())
+            if practice and self.define(practice.id, practice_source, ("id",)):
+                course.practices.append((practice, practice_source))
+
+    def read_lesson(self, path: Path, course: Course) -> None:
+        text = self.text(path)
+        if text is None:
+            return
+        split = split_front_matter(self.rel(path), text, self.problems)
+        if split is None:
+            return
+        source, body, body_line = split
+        meta = self.model(LessonFrontMatter, source.data, source, ())
+        parsed = parse_blocks(body, first_line=body_line)
+        for line, message in parsed.errors:
+            self.problems.add(source.file, line, "(body)", message)
+        if meta is None or parsed.errors or not self.define(meta.id, source, ("id",)):
+            return
+        course.lessons.append(Lesson(meta, body, parsed.blocks, source))
+
+
+LETTERS = string.ascii_lowercase
+
+
+def from_legacy(
+    question: LegacyQuestionIn,
+    bank: str,
+    problems: Problems,
+    source: Located,
+    path: tuple[Any, ...],
+) -> dict[str, Any] | None:
+    """The legacy shape, rewritten into the new one (ids, options, answer by index)."""
+    raw_id = str(question.id)
+    slug = re.sub(r"[^a-z0-9]+", "-", raw_id.lower()).strip("-")
+    new_id = raw_id if raw_id.startswith("question:") else f"question:{bank}-{slug}"
+    if len(question.options) > len(LETTERS):
+        problems.at(source, (*path, "options"), f"at most {len(LETTERS)} options")
+        return None
+    options = [{"id": LETTERS[n], "text": text} for n, text in enumerate(question.options)]
+    converted: dict[str, Any] = {
+        "id": new_id,
+        "prompt": question.question,
+        "points": question.points,
+        "skills": question.skills,
+        "category": question.category,
+    }
+    if question.explanation is not None:
+        converted["explanation"] = question.explanation
+    answer = question.answer
+
+    def index(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(options):
+            problems.at(
+                source,
+                (*path, "answer"),
+                f"{value!r} is not an option index (0 to {len(options) - 1})",
+            )
+            return None
+        return LETTERS[value]
+
+    match question.type:
+        case "single":
+            correct = index(answer)
+            if correct is None:
+                return None
+            converted |= {"type": "single_choice", "options": options, "correct": correct}
+        case "multiple":
+            if not isinstance(answer, list) or not answer:
+                problems.at(source, (*path, "answer"), "must be a list of option indexes")
+                return None
+            letters = [index(value) for value in answer]
+            if None in letters:
+                return None
+            converted |= {"type": "multiple_choice", "options": options, "correct": letters}
+        case "boolean":
+            if not isinstance(answer, bool):
+                problems.at(source, (*path, "answer"), "must be true or false")
+                return None
+            converted |= {"type": "true_false", "correct": answer}
+        case "text":
+            accepted = [answer] if isinstance(answer, str) else answer
+            if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
+                problems.at(source, (*path, "answer"), "must be a string or a list of strings")
+                return None
+            converted |= {"type": "short_text", "accepted": accepted}
+        case "number":
+            if isinstance(answer, bool) or not isinstance(answer, int | float):
+                problems.at(source, (*path, "answer"), "must be a number")
+                return None
+            converted |= {"type": "numeric", "value": answer, "tolerance": question.tolerance}
+    return converted
+
+
+def check_references(reader: Reader) -> None:
+    """Everything that needs the whole folder: categories, tracks, module items, rules."""
+    bundle, problems = reader.bundle, reader.problems
+    categories = {category.slug for category in bundle.categories}
+    tracks = {track.slug: track for track in bundle.tracks}
+    for index, track in enumerate(bundle.tracks):
+        if track.category not in categories:
+            problems.add(
+                "tracks.json",
+                index + 1,
+                f"[{index}].category",
+                f"unknown category {track.category!r}",
+            )
+    course_ids = {course.course.id for course in bundle.courses}
+    for course in bundle.courses:
+        check_course(course, categories, tracks, bundle, problems)
+    for index, achievement in enumerate(bundle.achievements):
+        rule_course = getattr(achievement.rule, "course", None)
+        if rule_course is not None and rule_course not in course_ids:
+            problems.add(
+                "achievements.json",
+                index + 1,
+                f"[{index}].rule.course",
+                f"unknown course {rule_course}",
+            )
+
+
+def check_course(
+    course: Course,
+    categories: set[str],
+    tracks: dict[str, TrackIn],
+    bundle: Bundle,
+    problems: Problems,
+) -> None:
+    spec, source = course.course, course.located
+    if spec.category not in categories:
+        problems.at(source, ("category",), f"unknown category {spec.category!r}")
+    if spec.track is not None:
+        track = tracks.get(spec.track)
+        if track is None:
+            problems.at(source, ("track",), f"unknown track {spec.track!r}")
+        elif track.category != spec.category:
+            problems.at(
+                source, ("track",), f"track {spec.track!r} belongs to category {track.category!r}"
+            )
+    own: dict[str, str] = {lesson.meta.id: "lesson" for lesson in course.lessons}
+    own |= {quiz.id: "quiz" for quiz, _ in course.quizzes}
+    own |= {practice.id: "practice" for practice, _ in course.practices}
+    elsewhere = {
+        item_id: other.course.id
+        for other in bundle.courses
+        if other is not course
+        for item_id in (
+            [lesson.meta.id for lesson in other.lessons]
+            + [quiz.id for quiz, _ in other.quizzes]
+            + [practice.id for practice, _ in other.practices]
+        )
+    }
+    placed: dict[str, str] = {}
+    orders: dict[int, str] = {}
+    for m, module in enumerate(spec.modules):
+        if module.order in orders:
+            problems.at(
+                source,
+                ("modules", m, "order"),
+                f"order {module.order} is also used by {orders[module.order]}",
+            )
+        orders[module.order] = module.id
+        for i, item in enumerate(module.items):
+            path = ("modules", m, "items", i)
+            kind = item.split(":", 1)[0]
+            if item not in own:
+                where = f" (it belongs to {elsewhere[item]})" if item in elsewhere else ""
+                problems.at(source, path, f"unknown {kind} {item} in this course{where}")
+            elif item in placed:
+                problems.at(source, path, f"{item} is already in {placed[item]}")
+            else:
+                placed[item] = module.id
+    for item_id, kind in own.items():
+        if item_id not in placed:
+            problems.at(source, ("modules",), f"{kind} {item_id} is not in any module")
+    if spec.completion.lessons != "all":
+        for i, lesson_id in enumerate(spec.completion.lessons):
+            if own.get(lesson_id) != "lesson":
+                problems.at(
+                    source,
+                    ("completion", "lessons", i),
+                    f"unknown lesson {lesson_id} in this course",
+                )
+    for i, quiz_id in enumerate(spec.completion.quizzes):
+        if own.get(quiz_id) != "quiz":
+            problems.at(
+                source, ("completion", "quizzes", i), f"unknown quiz {quiz_id} in this course"
+            )
+    for item_id in spec.points.items:
+        if item_id not in own:
+            problems.at(
+                source, ("points", "items", item_id), f"unknown item {item_id} in this course"
+            )
+    for quiz, quiz_source in course.quizzes:
+        for i, question_id in enumerate(quiz.questions):
+            if isinstance(question_id, str) and question_id not in bundle.questions:
+                problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
