@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("required", sa.Boolean(), nullable=False),
         sa.Column("duration_minutes", sa.Integer(), nullable=True),
-        sa.Column("preview", sa.Boolean(), nullable=False),
+        sa.Column("preview", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("status", sa.String(), server_default="active", nullable=False),
         sa.CheckConstraint(
             "content_id ~ ('^' || item_type || ':[a-z0-9]+(?:-[a-z0-9]+)*$')",

@@ -11,7 +11,9 @@ from syllabus import __version__
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.assessment import export as _assessment_export  # noqa: F401
+from syllabus.catalog.router import router as catalog_router
 from syllabus.config import ConfigError, Settings, load_settings
+from syllabus.content.router import router as content_router
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.errors import install_error_handlers
@@ -30,6 +32,8 @@ def build_api_router() -> APIRouter:
     router.include_router(identity_router.auth_router)
     router.include_router(identity_router.me_router)
     router.include_router(identity_router.admin_router)
+    router.include_router(catalog_router)
+    router.include_router(content_router)
     return router
 
 

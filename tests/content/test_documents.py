@@ -14,7 +14,8 @@ from syllabus.content.documents import (
     LessonBlock,
     LessonContent,
     Module,
-    Question,
+    ModuleItem,
+    PracticeContent,
     QuizContent,
 )
 
@@ -30,7 +31,12 @@ def course(**fields: object) -> CourseContent:
         "category": "web",
         "content_hash": HASH,
         "modules": [
-            Module(id="module:basics", title="Basics", order=0, items=["lesson:rest-intro"])
+            Module(
+                id="module:basics",
+                title="Basics",
+                order=0,
+                items=[ModuleItem(id="lesson:rest-intro", type="lesson", title="Intro", points=10)],
+            )
         ],
     }
     values.update(fields)
@@ -40,8 +46,7 @@ def course(**fields: object) -> CourseContent:
 
 async def test_declared_indexes_exist(mongo: AsyncDatabase[dict[str, object]]) -> None:
     for document in DOCUMENT_MODELS:
-        settings = document.get_settings()
-        collection = mongo[settings.name or ""]
+        collection = mongo[document.Settings.name]
         existing = await collection.index_information()
         declared = [index.document["name"] for index in getattr(document.Settings, "indexes", [])]
         assert declared, document.__name__
@@ -76,7 +81,7 @@ async def test_string_id_is_the_mongo_id_and_round_trips(
         (LessonContent, "lesson:Rest Intro"),
         (LessonContent, "lesson:"),
         (QuizContent, "quiz:rest--basics"),
-        (Question, "question:1/2"),
+        (PracticeContent, "practice:1/2"),
     ],
 )
 def test_ids_are_validated_by_prefix_and_slug(document: type[BaseModel], bad_id: str) -> None:

@@ -69,6 +69,22 @@ def _course(ids: Ids, content_id: str, slug: str, extra: str = "") -> str:
     )
 
 
+def _index_row(ids: Ids, **overrides: str) -> str:
+    values = {
+        "content_id": "'lesson:intro'",
+        "item_type": "'lesson'",
+        "version": "1",
+        "points": "10",
+        "status": "'active'",
+        **overrides,
+    }
+    return (
+        "INSERT INTO content_index (course_id, module_id, module_title, module_order, position, "
+        f"title, required, {', '.join(values)}) VALUES ('{ids.course}', 'module:m', 'M', 1, 0, "
+        f"'Intro', true, {', '.join(values.values())})"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 CASES: dict[str, Callable[[Ids], list[str]]] = {
     # users
@@ -157,6 +173,15 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_quiz_attempts_user_id_quiz_content_id_attempt_no": lambda i: (
         [_attempt(i, "", "'quiz:basics', 1")] * 2
     ),
+    # content index
+    "ck_content_index_item_type": lambda i: [
+        _index_row(i, content_id="'video:intro'", item_type="'video'")
+    ],
+    "ck_content_index_content_id": lambda i: [_index_row(i, content_id="'quiz:intro'")],
+    "ck_content_index_status": lambda i: [_index_row(i, status="'hidden'")],
+    "ck_content_index_version": lambda i: [_index_row(i, version="0")],
+    "ck_content_index_points": lambda i: [_index_row(i, points="-5")],
+    "uq_content_index_content_id": lambda i: [_index_row(i)] * 2,
     # achievements
     "ck_achievements_code": lambda i: [
         "INSERT INTO achievements (code, title, rule) VALUES ('First Lesson', 'T', '{}')"

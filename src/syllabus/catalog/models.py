@@ -108,5 +108,5 @@ class ContentIndex(Base, table=True):
     points: int
     required: bool
     duration_minutes: int | None = None
-    preview: bool = False
+    preview: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})

@@ -51,3 +51,24 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 
 AdminUser = Annotated[User, Depends(require_role("admin"))]
+
+
+async def get_optional_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The caller if they sent a token, else ``None``. A *bad* token is still a 401:
+    silently treating it as anonymous would hide the client's bug."""
+    if not token:
+        return None
+    return await get_current_user(session, settings, token)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
+
+
+def is_staff(user: User | None) -> bool:
+    """Authors and admins see drafts and every lesson, whatever it costs."""
+    return user is not None and user.role in STAFF_ROLES

@@ -76,25 +76,25 @@ async def plan_changes(database: MongoDatabase, built: Built, *, prune: bool) ->
             old = stored.get(document.id)
             if old is None:
                 plan.changes.append(Change(collection, document.id, "create", 1))
-            elif old["content_hash"] != document.content_hash:
+            elif old.get("content_hash") != document.content_hash:
                 plan.changes.append(
-                    Change(collection, document.id, "update", int(old["version"]) + 1)
+                    Change(collection, document.id, "update", int(old.get("version", 0)) + 1)
                 )
             elif old.get("status") != document.status:
                 detail = f"{old.get('status')} -> {document.status}"
                 plan.changes.append(
-                    Change(collection, document.id, "status", int(old["version"]), detail)
+                    Change(collection, document.id, "status", int(old.get("version", 1)), detail)
                 )
             else:
                 plan.changes.append(
-                    Change(collection, document.id, "unchanged", int(old["version"]))
+                    Change(collection, document.id, "unchanged", int(old.get("version", 1)))
                 )
         if prune:
             wanted = {document.id for document in documents}
             for content_id, old in stored.items():
                 if content_id not in wanted and old.get("status") != "archived":
                     plan.changes.append(
-                        Change(collection, content_id, "archive", int(old["version"]))
+                        Change(collection, content_id, "archive", int(old.get("version", 1)))
                     )
     return plan
 

@@ -1,0 +1,108 @@
+"""Catalog queries (PostgreSQL only)."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Float, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from syllabus.catalog.models import Category, Course, Track
+
+
+async def list_categories(session: AsyncSession) -> list[Category]:
+    return list((await session.execute(select(Category).order_by(col(Category.name)))).scalars())
+
+
+async def list_tracks(session: AsyncSession) -> list[tuple[Track, str]]:
+    rows = await session.execute(
+        select(Track, col(Category.slug)).join(Category).order_by(col(Track.name))
+    )
+    return [(track, slug) for track, slug in rows.tuples()]
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    course: Course
+    category: str
+    track: str | None
+    rank: float | None
+
+
+@dataclass(frozen=True)
+class CourseFilters:
+    published_only: bool
+    category: str | None = None
+    track: str | None = None
+    level: str | None = None
+    query: str | None = None
+
+
+def _search_query(text: str) -> ColumnElement[object]:
+    """English and Russian stemming both apply: a match in either language counts."""
+    return func.websearch_to_tsquery("english", text).op("||")(
+        func.websearch_to_tsquery("russian", text)
+    )
+
+
+async def list_courses(
+    session: AsyncSession,
+    *,
+    filters: CourseFilters,
+    limit: int,
+    after: tuple[float | None, uuid.UUID] | None,
+) -> list[CourseRow]:
+    """Courses in creation order, or by relevance when searching; ``limit + 1`` rows."""
+    rank: ColumnElement[float] | None = None
+    query = (
+        select(Course, col(Category.slug), col(Track.slug))
+        .join(Category, col(Category.id) == col(Course.category_id))
+        .outerjoin(Track, col(Track.id) == col(Course.track_id))
+    )
+    if filters.published_only:
+        query = query.where(col(Course.status) == "published")
+    if filters.category:
+        query = query.where(col(Category.slug) == filters.category)
+    if filters.track:
+        query = query.where(col(Track.slug) == filters.track)
+    if filters.level:
+        query = query.where(col(Course.level) == filters.level)
+    if filters.query:
+        tsquery = _search_query(filters.query)
+        rank = func.ts_rank(col(Course.search), tsquery).cast(Float)
+        query = query.add_columns(rank).where(col(Course.search).op("@@")(tsquery))
+        query = query.order_by(rank.desc(), col(Course.id))
+        if after is not None:
+            last_rank, last_id = after
+            query = query.where(
+                or_(rank < last_rank, and_(rank == last_rank, col(Course.id) > last_id))
+            )
+    else:
+        query = query.order_by(col(Course.id))
+        if after is not None:
+            query = query.where(col(Course.id) > after[1])
+    rows = (await session.execute(query.limit(limit + 1))).all()
+    return [
+        CourseRow(
+            course=row[0],
+            category=row[1],
+            track=row[2],
+            rank=float(row[3]) if rank is not None else None,  # type: ignore[misc]
+        )
+        for row in rows
+    ]
+
+
+async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None:
+    row = (
+        await session.execute(
+            select(Course, col(Category.slug), col(Track.slug))
+            .join(Category, col(Category.id) == col(Course.category_id))
+            .outerjoin(Track, col(Track.id) == col(Course.track_id))
+            .where(col(Course.content_id) == content_id)
+        )
+    ).first()
+    return (
+        None if row is None else CourseRow(course=row[0], category=row[1], track=row[2], rank=None)
+    )

@@ -1,0 +1,103 @@
+"""Catalog rules: who sees which course, and who may open its paid content."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from syllabus.catalog import repository
+from syllabus.catalog.repository import CourseFilters, CourseRow
+from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
+from syllabus.errors import NotFound
+from syllabus.identity.deps import is_staff
+from syllabus.identity.models import User
+from syllabus.kit.ids import SLUG_PATTERN
+from syllabus.learning.models import Enrollment
+
+COURSE_REF = rf"^(course:)?{SLUG_PATTERN}$"
+ENTITLING_STATUSES = ("active", "completed")
+
+
+def course_public(row: CourseRow) -> CoursePublic:
+    course = row.course
+    return CoursePublic(
+        id=course.content_id,
+        slug=course.slug,
+        title=course.title,
+        description=course.description,
+        level=course.level,
+        category=row.category,
+        track=row.track,
+        status=course.status,
+        price_cents=course.price_cents,
+        is_free=not course.price_cents,
+        version=course.version,
+    )
+
+
+async def categories(*, session: AsyncSession) -> list[CategoryPublic]:
+    return [CategoryPublic.model_validate(c) for c in await repository.list_categories(session)]
+
+
+async def tracks(*, session: AsyncSession) -> list[TrackPublic]:
+    return [
+        TrackPublic(slug=t.slug, name=t.name, category=slug, description=t.description)
+        for t, slug in await repository.list_tracks(session)
+    ]
+
+
+async def list_courses(
+    *,
+    session: AsyncSession,
+    viewer: User | None,
+    category: str | None,
+    track: str | None,
+    level: str | None,
+    query: str | None,
+    limit: int,
+    after: tuple[float | None, uuid.UUID] | None,
+) -> list[CourseRow]:
+    filters = CourseFilters(
+        published_only=not is_staff(viewer),
+        category=category,
+        track=track,
+        level=level,
+        query=query.strip() if query and query.strip() else None,
+    )
+    return await repository.list_courses(session, filters=filters, limit=limit, after=after)
+
+
+def content_id_of(course_ref: str) -> str:
+    """``rest-api-design`` or ``course:rest-api-design`` → ``course:rest-api-design``."""
+    return course_ref if course_ref.startswith("course:") else f"course:{course_ref}"
+
+
+async def visible_course(
+    *, session: AsyncSession, viewer: User | None, course_ref: str
+) -> CourseRow:
+    """A course the viewer may see. Drafts and archived courses exist only for staff:
+    everyone else gets the same 404 as for a course that never existed."""
+    row = await repository.get_course(session, content_id_of(course_ref))
+    if row is None or (row.course.status != "published" and not is_staff(viewer)):
+        raise NotFound(f"no course {content_id_of(course_ref)}")
+    return row
+
+
+async def is_entitled(*, session: AsyncSession, user: User | None, course: CourseRow) -> bool:
+    """May ``user`` open every lesson and quiz of ``course``? Free courses: anyone. Paid:
+    staff, or an active or completed enrollment (payments will add entitlements here)."""
+    if not course.course.price_cents:
+        return True
+    if user is None:
+        return False
+    if is_staff(user):
+        return True
+    enrolled = await session.execute(
+        select(col(Enrollment.id)).where(
+            col(Enrollment.user_id) == user.id,
+            col(Enrollment.course_id) == course.course.id,
+            col(Enrollment.status).in_(ENTITLING_STATUSES),
+        )
+    )
+    return enrolled.first() is not None

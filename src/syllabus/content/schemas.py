@@ -1,0 +1,97 @@
+"""Content as learners receive it. These shapes are separate from the stored documents:
+the quiz and question shapes below have no field that could carry an answer key, an
+accepted answer, a tolerance or an explanation, so none can leak by accident."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from syllabus.content.documents import (
+    CourseLevel,
+    ItemType,
+    QuestionType,
+    ReviewPolicy,
+    ScoringPolicy,
+)
+
+
+class PublicSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class OutlineItem(PublicSchema):
+    id: str
+    type: ItemType
+    title: str
+    duration_minutes: int | None
+    points: int
+    required: bool
+    preview: bool
+
+
+class OutlineModule(PublicSchema):
+    id: str
+    title: str
+    order: int
+    items: list[OutlineItem]
+
+
+class CourseOutline(PublicSchema):
+    course_id: str
+    title: str
+    level: CourseLevel
+    version: int
+    modules: list[OutlineModule]
+
+
+class LessonBlockPublic(PublicSchema):
+    kind: Literal["markdown", "code", "component"]
+    text: str
+    language: str | None
+    component: str | None
+    props: dict[str, str]
+
+
+class LessonPublic(PublicSchema):
+    id: str
+    course_id: str
+    title: str
+    duration_minutes: int
+    objectives: list[str]
+    key_concepts: list[str]
+    preview: bool
+    version: int
+    source: str
+    blocks: list[LessonBlockPublic]
+
+
+class OptionPublic(PublicSchema):
+    id: str
+    text: str
+
+
+class QuestionPublic(PublicSchema):
+    """A question as asked: prompt and choices, never the key."""
+
+    id: str
+    type: QuestionType
+    prompt: str
+    points: float
+    options: list[OptionPublic] | None = None
+    left: list[OptionPublic] | None = None
+    right: list[OptionPublic] | None = None
+
+
+class QuizPublic(PublicSchema):
+    id: str
+    course_id: str
+    title: str
+    version: int
+    pass_percent: float
+    max_attempts: int | None
+    time_limit_seconds: int | None
+    shuffle: bool
+    review_policy: ReviewPolicy
+    scoring_policy: ScoringPolicy
+    max_score: float
+    questions: list[QuestionPublic]

@@ -1,0 +1,103 @@
+"""Reading content for the API (MongoDB only). The one place that touches answer keys
+on the read path, and only to leave them out."""
+
+import hashlib
+
+from syllabus.content.documents import CourseContent, LessonContent, Question, QuizContent
+from syllabus.content.schemas import (
+    CourseOutline,
+    LessonPublic,
+    OptionPublic,
+    QuestionPublic,
+    QuizPublic,
+)
+from syllabus.errors import NotFound
+
+
+async def course_document(course_id: str) -> CourseContent:
+    course = await CourseContent.get(course_id)
+    if course is None:
+        raise NotFound(f"no course {course_id}")
+    return course
+
+
+def outline_of(course: CourseContent) -> CourseOutline:
+    return CourseOutline.model_validate(
+        {
+            "course_id": course.id,
+            "title": course.title,
+            "level": course.level,
+            "version": course.version,
+            "modules": [module.model_dump() for module in course.modules],
+        }
+    )
+
+
+async def lesson_document(lesson_id: str) -> LessonContent:
+    lesson = await LessonContent.get(lesson_id)
+    if lesson is None or lesson.status == "archived":
+        raise NotFound(f"no lesson {lesson_id}")
+    return lesson
+
+
+def lesson_public(lesson: LessonContent) -> LessonPublic:
+    return LessonPublic.model_validate(lesson.model_dump())
+
+
+async def quiz_document(quiz_id: str) -> QuizContent:
+    quiz = await QuizContent.get(quiz_id)
+    if quiz is None or quiz.status == "archived":
+        raise NotFound(f"no quiz {quiz_id}")
+    return quiz
+
+
+def _presentation_order(question_id: str, options: list[OptionPublic]) -> list[OptionPublic]:
+    """A stable order that does not follow the authored one, so an ordering question's
+    answer (or a matching question's pairs) cannot be read off the option list."""
+    return sorted(
+        options, key=lambda o: hashlib.sha256(f"{question_id}/{o.id}".encode()).hexdigest()
+    )
+
+
+def question_public(question: Question) -> QuestionPublic:
+    def options(items: list[object]) -> list[OptionPublic]:
+        return [OptionPublic.model_validate(item) for item in items]
+
+    public = QuestionPublic(
+        id=question.id, type=question.type, prompt=question.prompt, points=question.points
+    )
+    if question.type in ("single_choice", "multiple_choice"):
+        public.options = options(list(question.options))
+    elif question.type == "ordering":
+        public.options = _presentation_order(question.id, options(list(question.options)))
+    elif question.type == "matching":
+        public.left = options(list(question.left))
+        public.right = _presentation_order(question.id, options(list(question.right)))
+    return public
+
+
+async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:
+    """The learner's view of a quiz (one query for all its questions) and its ETag source."""
+    found = {
+        question.id: question
+        async for question in Question.find({"_id": {"$in": quiz.question_ids}})
+    }
+    questions = [found[question_id] for question_id in quiz.question_ids if question_id in found]
+    public = QuizPublic(
+        id=quiz.id,
+        course_id=quiz.course_id,
+        title=quiz.title,
+        version=quiz.version,
+        pass_percent=quiz.pass_percent,
+        max_attempts=quiz.max_attempts,
+        time_limit_seconds=quiz.time_limit_seconds,
+        shuffle=quiz.shuffle,
+        review_policy=quiz.review_policy,
+        scoring_policy=quiz.scoring_policy,
+        max_score=sum(question.points for question in questions),
+        questions=[question_public(question) for question in questions],
+    )
+    digest = hashlib.sha256(
+        "/".join([quiz.content_hash, *(q.content_hash for q in questions)]).encode()
+    ).hexdigest()
+    return public, digest

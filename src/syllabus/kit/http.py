@@ -1,0 +1,24 @@
+"""HTTP caching for content: strong ETags from content hashes, and 304 answers."""
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+CACHE_CONTROL = "private, no-cache"
+"""Clients may keep a copy but must revalidate; ``private`` because access can depend
+on who asks (paid lessons)."""
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def cached_json(request: Request, body: BaseModel, *, etag_source: str) -> Response:
+    """``body`` as JSON with ``ETag``; ``304 Not Modified`` when the client has it."""
+    etag = f'"{etag_source}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(body.model_dump(mode="json"), headers=headers)
