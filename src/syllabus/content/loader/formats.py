@@ -6,7 +6,7 @@ They are turned into storage documents by ``build``; nothing here is stored as i
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from syllabus.content.documents import CourseLevel, PublicationStatus, ReviewPolicy, ScoringPolicy
 from syllabus.kit.ids import (
@@ -121,13 +121,6 @@ class OptionIn(Strict):
     text: Text
 
 
-def _unique_ids(options: list[OptionIn], name: str) -> set[str]:
-    ids = [option.id for option in options]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{name} ids must be unique")
-    return set(ids)
-
-
 class QuestionBase(Strict):
     id: QuestionId
     prompt: Text
@@ -137,16 +130,27 @@ class QuestionBase(Strict):
     category: str | None = None
 
 
+def _option_ids(info: ValidationInfo, name: str = "options") -> set[str]:
+    """Ids of the options validated before this field (empty if they were invalid)."""
+    options = info.data.get(name) or []
+    ids = [option.id for option in options]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{name} ids must be unique")
+    return set(ids)
+
+
 class SingleChoiceIn(QuestionBase):
     type: Literal["single_choice"]
     options: list[OptionIn] = Field(min_length=2)
     correct: Annotated[str, Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _correct_is_an_option(self) -> "SingleChoiceIn":
-        if self.correct not in _unique_ids(self.options, "option"):
-            raise ValueError(f"correct option {self.correct!r} is not one of the options")
-        return self
+    @field_validator("correct")
+    @classmethod
+    def _correct_is_an_option(cls, value: str, info: ValidationInfo) -> str:
+        ids = _option_ids(info)
+        if ids and value not in ids:
+            raise ValueError(f"{value!r} is not one of the option ids {sorted(ids)}")
+        return value
 
 
 class MultipleChoiceIn(QuestionBase):
@@ -154,15 +158,16 @@ class MultipleChoiceIn(QuestionBase):
     options: list[OptionIn] = Field(min_length=2)
     correct: list[str] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _correct_are_options(self) -> "MultipleChoiceIn":
-        ids = _unique_ids(self.options, "option")
-        unknown = [option for option in self.correct if option not in ids]
-        if unknown:
-            raise ValueError(f"correct options {unknown} are not among the options")
-        if len(set(self.correct)) != len(self.correct):
-            raise ValueError("correct options are listed twice")
-        return self
+    @field_validator("correct")
+    @classmethod
+    def _correct_are_options(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        ids = _option_ids(info)
+        unknown = [option for option in value if option not in ids]
+        if ids and unknown:
+            raise ValueError(f"{unknown} are not option ids {sorted(ids)}")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an option twice")
+        return value
 
 
 class TrueFalseIn(QuestionBase):
@@ -186,12 +191,13 @@ class OrderingIn(QuestionBase):
     options: list[OptionIn] = Field(min_length=2)
     order: list[str]
 
-    @model_validator(mode="after")
-    def _order_is_a_permutation(self) -> "OrderingIn":
-        ids = _unique_ids(self.options, "option")
-        if sorted(self.order) != sorted(ids):
-            raise ValueError("order must list every option id exactly once")
-        return self
+    @field_validator("order")
+    @classmethod
+    def _order_is_a_permutation(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        ids = _option_ids(info)
+        if ids and sorted(value) != sorted(ids):
+            raise ValueError(f"must list every option id exactly once: {sorted(ids)}")
+        return value
 
 
 class MatchingIn(QuestionBase):
@@ -200,16 +206,16 @@ class MatchingIn(QuestionBase):
     right: list[OptionIn] = Field(min_length=2)
     pairs: dict[str, str]
 
-    @model_validator(mode="after")
-    def _pairs_cover_left(self) -> "MatchingIn":
-        left = _unique_ids(self.left, "left")
-        right = _unique_ids(self.right, "right")
-        if set(self.pairs) != left:
-            raise ValueError("pairs must map every left id exactly once")
-        wrong = sorted(value for value in self.pairs.values() if value not in right)
-        if wrong:
-            raise ValueError(f"pairs point at unknown right ids {wrong}")
-        return self
+    @field_validator("pairs")
+    @classmethod
+    def _pairs_cover_left(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        left, right = _option_ids(info, "left"), _option_ids(info, "right")
+        if left and set(value) != left:
+            raise ValueError(f"must map every left id exactly once: {sorted(left)}")
+        wrong = sorted(target for target in value.values() if target not in right)
+        if right and wrong:
+            raise ValueError(f"{wrong} are not right ids {sorted(right)}")
+        return value
 
 
 QuestionIn = (

@@ -1,5 +1,6 @@
 """Problems found in an author's folder, reported as ``file:line: field: message``."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,18 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+def _pattern_message(item: Any) -> str:
+    """Say what an id should look like instead of quoting a regular expression."""
+    pattern = str(item.get("ctx", {}).get("pattern", ""))
+    prefix = re.match(r"^\^\(?([a-z|]+)\)?:", pattern)
+    kinds = prefix.group(1).split("|") if prefix else []
+    shape = " or ".join(f"{kind}:<slug>" for kind in kinds) if kinds else "a slug"
+    return (
+        f"{item.get('input')!r} must look like {shape} "
+        "(lower-case letters and digits, joined by single hyphens)"
+    )
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -66,6 +79,8 @@ class Problems:
                 message = "unknown key"
             elif item["type"] == "missing":
                 message = "required"
+            elif item["type"] == "string_pattern_mismatch":
+                message = _pattern_message(item)
             self.at(source, loc, message)
 
     def __bool__(self) -> bool:

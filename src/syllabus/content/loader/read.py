@@ -205,18 +205,20 @@ class Reader:
             self.problems.add(self.rel(folder), 1, "(folder)", "has no course.json")
             return
         source = self.json(course_file)
-        if source is None:
-            return
-        course_in = self.model(CourseIn, source.data, source, ())
-        if course_in is None:
-            return
-        if course_in.id != f"course:{folder.name}":
-            self.problems.at(source, ("id",), f"must be course:{folder.name} (the folder's name)")
-        self.define(course_in.id, source, ("id",))
-        for index, module in enumerate(course_in.modules):
-            self.define(module.id, source, ("modules", index, "id"))
-        course = Course(course_in, source)
-        self.bundle.courses.append(course)
+        course_in = None if source is None else self.model(CourseIn, source.data, source, ())
+        if course_in is not None and source is not None:
+            if course_in.id != f"course:{folder.name}":
+                self.problems.at(
+                    source, ("id",), f"must be course:{folder.name} (the folder's name)"
+                )
+            self.define(course_in.id, source, ("id",))
+            for index, module in enumerate(course_in.modules):
+                self.define(module.id, source, ("modules", index, "id"))
+        # The course's own files are read even when course.json is broken, so that every
+        # problem in the folder is reported in one run.
+        course = Course(course_in, source)  # type: ignore[arg-type]
+        if course_in is not None:
+            self.bundle.courses.append(course)
         for path in sorted((folder / "lessons").glob("*.mdx")):
             self.read_lesson(path, course)
         for path in sorted((folder / "quizzes").glob("*.json")):

@@ -1,0 +1,183 @@
+"""A small, valid author folder written to disk, to be broken one way per test."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+LESSON = """---
+id: {id}
+title: {title}
+duration_minutes: 7
+objectives:
+  - Explain the idea
+key_concepts: [resource]
+preview: {preview}
+---
+
+# {title}
+
+Plain Markdown text about {title}.
+
+<Callout type="tip">
+Name resources with nouns.
+</Callout>
+
+```http
+GET /courses HTTP/1.1
+```
+"""
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def course_json(
+    slug: str, *, status: str = "published", price: int | None = None
+) -> dict[str, Any]:
+    return {
+        "id": f"course:{slug}",
+        "title": f"Course {slug}",
+        "description": "Designing HTTP APIs with pagination and caching",
+        "level": "Beginner",
+        "category": "programming",
+        "track": "backend",
+        "status": status,
+        "price_cents": price,
+        "modules": [
+            {
+                "id": f"module:{slug}-one",
+                "title": "One",
+                "order": 1,
+                "items": [f"lesson:{slug}-intro", f"lesson:{slug}-more", f"quiz:{slug}-check"],
+            },
+            {
+                "id": f"module:{slug}-two",
+                "title": "Two",
+                "order": 2,
+                "items": [f"practice:{slug}-task"],
+            },
+        ],
+        "completion": {"lessons": "all", "quizzes": [f"quiz:{slug}-check"]},
+        "points": {"lesson": 10, "quiz": 30, "practice": 20, "items": {f"quiz:{slug}-check": 50}},
+    }
+
+
+def write_course(
+    root: Path, slug: str, *, status: str = "published", price: int | None = None
+) -> None:
+    folder = root / "courses" / slug
+    write_json(folder / "course.json", course_json(slug, status=status, price=price))
+    lessons = folder / "lessons"
+    lessons.mkdir(parents=True, exist_ok=True)
+    (lessons / "01-intro.mdx").write_text(
+        LESSON.format(id=f"lesson:{slug}-intro", title="Introduction", preview="true"),
+        encoding="utf-8",
+    )
+    (lessons / "02-more.mdx").write_text(
+        LESSON.format(id=f"lesson:{slug}-more", title="Going further", preview="false"),
+        encoding="utf-8",
+    )
+    write_json(
+        folder / "quizzes" / "check.json",
+        {
+            "id": f"quiz:{slug}-check",
+            "title": "Check",
+            "pass_percent": 60,
+            "max_attempts": 3,
+            "questions": [
+                "question:bank-safe-method",
+                "question:legacy-1",
+                {
+                    "id": f"question:{slug}-nouns",
+                    "type": "true_false",
+                    "prompt": "Resources are nouns.",
+                    "correct": True,
+                    "explanation": "Methods are the verbs.",
+                },
+            ],
+        },
+    )
+    write_json(
+        folder / "practices" / "task.json",
+        {
+            "id": f"practice:{slug}-task",
+            "title": "Design endpoints",
+            "language": "http",
+            "checks": [{"kind": "contains", "expected": "GET /books"}],
+        },
+    )
+
+
+def make_folder(root: Path) -> Path:
+    """Two published courses (one free, one paid), a draft, banks in both formats."""
+    write_json(root / "categories.json", [{"slug": "programming", "name": "Programming"}])
+    write_json(
+        root / "tracks.json",
+        [{"slug": "backend", "name": "Backend", "category": "programming"}],
+    )
+    write_json(
+        root / "achievements.json",
+        [
+            {
+                "code": "first-lesson",
+                "title": "First steps",
+                "rule": {"type": "lessons_completed", "count": 1},
+            }
+        ],
+    )
+    write_json(
+        root / "questions" / "bank.json",
+        [
+            {
+                "id": "question:bank-safe-method",
+                "type": "single_choice",
+                "prompt": "Which method is safe?",
+                "options": [{"id": "a", "text": "POST"}, {"id": "b", "text": "GET"}],
+                "correct": "b",
+                "explanation": "GET does not change state.",
+            },
+            {
+                "id": "question:bank-order",
+                "type": "ordering",
+                "prompt": "Order the steps.",
+                "options": [
+                    {"id": "x", "text": "Send"},
+                    {"id": "y", "text": "Receive"},
+                    {"id": "z", "text": "Parse"},
+                ],
+                "order": ["x", "y", "z"],
+            },
+            {
+                "id": "question:bank-match",
+                "type": "matching",
+                "prompt": "Match codes.",
+                "left": [{"id": "l1", "text": "200"}, {"id": "l2", "text": "404"}],
+                "right": [{"id": "r1", "text": "OK"}, {"id": "r2", "text": "Not Found"}],
+                "pairs": {"l1": "r1", "l2": "r2"},
+            },
+        ],
+    )
+    write_json(
+        root / "questions" / "legacy.json",
+        [
+            {
+                "id": 1,
+                "category": "HTTP",
+                "type": "number",
+                "question": "Status code for Too Many Requests?",
+                "answer": 429,
+            },
+            {
+                "id": 2,
+                "type": "text",
+                "question": "Header for conditional GET?",
+                "answer": ["If-None-Match"],
+            },
+        ],
+    )
+    write_course(root, "rest-basics")
+    write_course(root, "paid-course", price=1900)
+    write_course(root, "draft-course", status="draft")
+    return root
