@@ -18,6 +18,7 @@ from syllabus.content.loader.run import LoadResult, load_folder
 from tests.content.folder import write_json
 
 Database = AsyncDatabase[dict[str, Any]]
+SEED = Path(__file__).resolve().parents[2] / "content_seed"
 COLLECTIONS = ("course_content", "lesson_content", "quiz_content", "questions", "practice_content")
 
 
@@ -25,9 +26,13 @@ async def load(
     folder: Path,
     database: Database,
     sessions: async_sessionmaker[AsyncSession],
-    **options: bool,
+    *,
+    dry_run: bool = False,
+    prune: bool = False,
 ) -> LoadResult:
-    return await load_folder(folder, database=database, sessionmaker=sessions, **options)
+    return await load_folder(
+        folder, database=database, sessionmaker=sessions, dry_run=dry_run, prune=prune
+    )
 
 
 async def mongo_counts(database: Database) -> dict[str, int]:
@@ -172,7 +177,8 @@ async def test_a_changed_lesson_gets_a_new_version_and_the_old_one_is_kept(
     assert "Revised" in current["source"]
     old = await mongo["content_versions"].find_one({"_id": "lesson:rest-basics-more@1"})
     new = await mongo["content_versions"].find_one({"_id": "lesson:rest-basics-more@2"})
-    assert old is not None and new is not None
+    assert old is not None
+    assert new is not None
     assert "Plain Markdown" in old["document"]["source"]
     assert old["content_hash"] != new["content_hash"] == current["content_hash"]
     version = (
@@ -190,7 +196,8 @@ async def test_dry_run_lists_the_diff_and_writes_nothing(
     connection: AsyncConnection,
 ) -> None:
     result = await load(folder, mongo, catalog_sessions, dry_run=True)
-    assert result.ok and result.dry_run
+    assert result.ok
+    assert result.dry_run
     assert result.plan is not None
     assert len(result.plan.writes) == 23
     assert {change.action for change in result.plan.changes} == {"create"}
@@ -215,7 +222,8 @@ async def test_prune_archives_what_left_the_folder_and_deletes_nothing(
     without_prune = await load(folder, mongo, catalog_sessions)
     assert without_prune.ok
     lesson = await mongo["lesson_content"].find_one({"_id": "lesson:rest-basics-more"})
-    assert lesson is not None and lesson["status"] == "published"
+    assert lesson is not None
+    assert lesson["status"] == "published"
     # Out of the outline: archived in the content index at once (rollups ignore it).
     status = (
         await connection.execute(
@@ -231,7 +239,8 @@ async def test_prune_archives_what_left_the_folder_and_deletes_nothing(
     assert "lesson:rest-basics-more" in archived
     assert await mongo["lesson_content"].count_documents({"_id": "lesson:rest-basics-more"}) == 1
     lesson = await mongo["lesson_content"].find_one({"_id": "lesson:rest-basics-more"})
-    assert lesson is not None and lesson["status"] == "archived"
+    assert lesson is not None
+    assert lesson["status"] == "archived"
     course_status = (
         await connection.execute(
             text("SELECT status FROM courses WHERE content_id = 'course:draft-course'")
@@ -280,7 +289,7 @@ async def test_a_failed_postgresql_step_is_reported_and_a_rerun_repairs_it(
 async def test_the_seed_content_is_valid_and_complete(
     mongo: Database, catalog_sessions: async_sessionmaker[AsyncSession], connection: AsyncConnection
 ) -> None:
-    seed = Path(__file__).resolve().parents[2] / "content_seed"
+    seed = SEED
     result = await load(seed, mongo, catalog_sessions)
     assert result.ok, [str(problem) for problem in result.problems]
     courses = (
@@ -313,7 +322,7 @@ async def test_the_seed_content_is_valid_and_complete(
     assert await mongo["questions"].count_documents({"_id": {"$regex": "^question:legacy-"}}) >= 5
     russian = await mongo["lesson_content"].find_one({"course_id": "course:ege-math-profile"})
     assert russian is not None
-    assert any("а" <= ch <= "я" for ch in russian["title"].lower())
+    assert any("\u0430" <= ch <= "\u044f" for ch in russian["title"].lower())  # Cyrillic
     assert (await catalog_counts(connection))["achievements"] >= 5
 
 
