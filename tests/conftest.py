@@ -26,6 +26,7 @@ from syllabus.db.sql import create_engine, unit_of_work
 from syllabus.deps import get_session
 from syllabus.main import create_app
 from syllabus.tables import metadata
+from tests.identity.helpers import Account, sign_up
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
@@ -180,3 +181,17 @@ async def client(
             yield http
     finally:
         app.dependency_overrides.pop(get_session, None)
+
+
+@pytest.fixture
+async def learner(client: httpx.AsyncClient) -> Account:
+    return await sign_up(client)
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient, session: AsyncSession) -> Account:
+    account = await sign_up(client)
+    await session.execute(
+        text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": account.id}
+    )
+    return account

@@ -19,7 +19,7 @@ async def list_tracks(session: AsyncSession) -> list[tuple[Track, str]]:
     rows = await session.execute(
         select(Track, col(Category.slug)).join(Category).order_by(col(Track.name))
     )
-    return [(track, slug) for track, slug in rows.tuples()]
+    return [(track, slug) for track, slug in rows.all()]
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ async def lesson_document(lesson_id: str) -> LessonContent:
 
 
 def lesson_public(lesson: LessonContent) -> LessonPublic:
-    return LessonPublic.model_validate(lesson.model_dump())
+    # Copy only the public fields: the schema forbids anything else, by design.
+    return LessonPublic.model_validate(lesson.model_dump(include=set(LessonPublic.model_fields)))
 
 
 async def quiz_document(quiz_id: str) -> QuizContent:
