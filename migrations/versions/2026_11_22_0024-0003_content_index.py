@@ -4,7 +4,9 @@
   title, version, points and whether it is required, synced by ``syllabus content load``;
 - ``courses.version`` / ``content_hash``: which content version the catalog card shows;
 - ``courses.search``: a generated English + Russian tsvector over title and description,
-  with a GIN index, for ``GET /courses?q=``.
+  with a GIN index, for ``GET /courses?q=``;
+- ``content_loads``: the fingerprint of each folder state the catalog was synced from,
+  so an unchanged re-load can stop early.
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +26,33 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "content_loads",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("uuid_generate_v7()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("statement_timestamp()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("statement_timestamp()"),
+            nullable=False,
+        ),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("updated_by", sa.Uuid(), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("fingerprint", sa.String(), nullable=False),
+        sa.Column("source", sa.String(), nullable=False),
+        sa.Column("mongo_writes", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_content_loads")),
+    )
+    op.execute(
+        "CREATE TRIGGER content_loads_set_updated_at BEFORE UPDATE ON content_loads "
+        "FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
+    )
     op.create_table(
         "content_index",
         sa.Column("id", sa.Uuid(), server_default=sa.text("uuid_generate_v7()"), nullable=False),
@@ -104,6 +133,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("content_loads")
     op.drop_index("ix_courses_search", table_name="courses", postgresql_using="gin")
     op.drop_column("courses", "search")
     op.drop_column("courses", "content_hash")

@@ -127,6 +127,7 @@ async def _load_content(
     settings: Settings,
     dry_run: bool,
     prune: bool,
+    force: bool = False,
 ) -> "LoadResult":
     from rich.progress import Progress
 
@@ -147,6 +148,7 @@ async def _load_content(
                 sessionmaker=create_sessionmaker(engine),
                 dry_run=dry_run,
                 prune=prune,
+                force=force,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     finally:
@@ -172,6 +174,9 @@ def content_load(
     prune: Annotated[
         bool, typer.Option("--prune", help="Archive content no longer in the folder.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Compare every document even if nothing changed.")
+    ] = False,
 ) -> None:
     """Validate FOLDER, then load it into MongoDB and sync the PostgreSQL catalog."""
     import asyncio
@@ -186,6 +191,7 @@ def content_load(
                 settings=settings,
                 dry_run=dry_run,
                 prune=prune,
+                force=force,
             )
         )
     _report(result, folder)

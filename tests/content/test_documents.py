@@ -45,11 +45,11 @@ def course(**fields: object) -> CourseContent:
 
 
 async def test_declared_indexes_exist(mongo: AsyncDatabase[dict[str, object]]) -> None:
+    assert sum(len(getattr(d.Settings, "indexes", [])) for d in DOCUMENT_MODELS) >= 7
     for document in DOCUMENT_MODELS:
         collection = mongo[document.Settings.name]
         existing = await collection.index_information()
         declared = [index.document["name"] for index in getattr(document.Settings, "indexes", [])]
-        assert declared, document.__name__
         assert set(declared) <= set(existing), document.__name__
 
 

@@ -29,16 +29,17 @@ async def load(
     *,
     dry_run: bool = False,
     prune: bool = False,
+    force: bool = False,
 ) -> LoadResult:
     return await load_folder(
-        folder, database=database, sessionmaker=sessions, dry_run=dry_run, prune=prune
+        folder, database=database, sessionmaker=sessions, dry_run=dry_run, prune=prune, force=force
     )
 
 
 async def mongo_counts(database: Database) -> dict[str, int]:
     return {
         name: await database[name].count_documents({})
-        for name in (*COLLECTIONS, "content_versions")
+        for name in (*COLLECTIONS, "content_versions", "content_loads")
     }
 
 
@@ -66,6 +67,7 @@ async def test_a_good_folder_loads_into_both_stores(
         "questions": 8,  # 3 bank + 2 legacy + 3 inline
         "practice_content": 3,
         "content_versions": 23,
+        "content_loads": 1,
     }
     assert await catalog_counts(connection) == {
         "categories": 1,
@@ -145,13 +147,17 @@ async def test_an_unchanged_second_load_writes_nothing(
         assert counter.writes > 0
         counter.writes = 0
         second = await load(folder, database, catalog_sessions)
+        assert counter.writes == 0  # counted on the wire, not by the loader itself
+        forced = await load(folder, database, catalog_sessions, force=True)
     finally:
         await client.close()
     assert second.ok
+    assert second.unchanged  # the same files as last time, in both stores
     assert second.mongo_writes == 0
-    assert counter.writes == 0  # counted on the wire, not by the loader itself
-    assert second.plan is not None
-    assert {change.action for change in second.plan.changes} == {"unchanged"}
+    assert forced.ok
+    assert forced.plan is not None
+    assert {change.action for change in forced.plan.changes} == {"unchanged"}
+    assert counter.writes == 0  # every document compared, none written
 
 
 async def test_a_changed_lesson_gets_a_new_version_and_the_old_one_is_kept(
@@ -270,7 +276,7 @@ async def test_a_failed_postgresql_step_is_reported_and_a_rerun_repairs_it(
     assert not failed.ok
     assert failed.catalog_error is not None
     assert "catalog is read-only right now" in failed.catalog_error
-    assert failed.mongo_writes == 46  # MongoDB was written...
+    assert failed.mongo_writes == 46  # MongoDB was written (23 documents, 23 versions)...
     assert (await catalog_counts(connection))["courses"] == 0  # ...PostgreSQL rolled back
 
     await connection.execute(text("DROP TRIGGER refuse ON content_index"))

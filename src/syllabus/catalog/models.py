@@ -110,3 +110,14 @@ class ContentIndex(Base, table=True):
     duration_minutes: int | None = None
     preview: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
+
+
+class ContentLoad(Base, table=True):
+    """One successful ``syllabus content load``: which folder state (fingerprint of its
+    files) the catalog was last synced from. ``created_at`` is when."""
+
+    __tablename__ = "content_loads"
+
+    fingerprint: str
+    source: str
+    mongo_writes: int

@@ -275,6 +275,18 @@ class ContentVersion(Document):
         ]
 
 
+class LoadMarker(Document):
+    """Which folder state (fingerprint) MongoDB holds, written in the same transaction as
+    the content of a load, so an unchanged re-load can stop before reading a file."""
+
+    id: str  # type: ignore[assignment]  # always "latest"
+    fingerprint: str
+    at: datetime
+
+    class Settings:
+        name = "content_loads"
+
+
 CONTENT_MODELS: tuple[type[VersionedContent], ...] = (
     CourseContent,
     LessonContent,
@@ -282,4 +294,4 @@ CONTENT_MODELS: tuple[type[VersionedContent], ...] = (
     Question,
     PracticeContent,
 )
-DOCUMENT_MODELS: tuple[type[Document], ...] = (*CONTENT_MODELS, ContentVersion)
+DOCUMENT_MODELS: tuple[type[Document], ...] = (*CONTENT_MODELS, ContentVersion, LoadMarker)

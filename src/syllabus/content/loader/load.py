@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from syllabus.assessment.models import Achievement
-from syllabus.catalog.models import Category, ContentIndex, Course, Track
-from syllabus.content.documents import ContentVersion, CourseContent, VersionedContent
+from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
+from syllabus.content.documents import ContentVersion, LoadMarker, VersionedContent
 from syllabus.content.loader.build import Built
 
 Action = Literal["create", "update", "status", "unchanged", "archive"]
@@ -105,8 +105,28 @@ def _stored_form(document: VersionedContent, version: int, now: datetime) -> dic
     return data
 
 
+LOADS = LoadMarker.Settings.name
+LATEST = "latest"
+
+
+async def mongo_fingerprint(database: MongoDatabase) -> str | None:
+    latest = await database[LOADS].find_one({"_id": LATEST})
+    return None if latest is None else str(latest["fingerprint"])
+
+
+async def catalog_fingerprint(session: AsyncSession) -> str | None:
+    result = await session.execute(
+        select(col(ContentLoad.fingerprint)).order_by(col(ContentLoad.id).desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def write_mongo(
-    database: MongoDatabase, plan: Plan, *, progress: Progress | None = None
+    database: MongoDatabase,
+    plan: Plan,
+    *,
+    fingerprint: str,
+    progress: Progress | None = None,
 ) -> int:
     """Apply the plan in one transaction; returns the number of write operations."""
     now = datetime.now(UTC)
@@ -116,7 +136,9 @@ async def write_mongo(
         if change.action in ("create", "update"):
             stored = _stored_form(plan.documents[change.content_id], change.version, now)
             operations.setdefault(change.collection, []).append(
-                ReplaceOne({"_id": change.content_id}, stored, upsert=True)
+                InsertOne(stored)
+                if change.action == "create"
+                else ReplaceOne({"_id": change.content_id}, stored)
             )
             snapshot = dict(stored)
             versions.append(
@@ -141,7 +163,7 @@ async def write_mongo(
                     {"_id": change.content_id}, {"$set": {"status": status, "loaded_at": now}}
                 )
             )
-    if not operations:
+    if not operations and await mongo_fingerprint(database) == fingerprint:
         return 0
     total = sum(len(batch) for batch in operations.values()) + len(versions)
     written = 0
@@ -159,6 +181,10 @@ async def write_mongo(
             written += len(chunk)
             if progress:
                 progress(written, total)
+        # Which folder state MongoDB now holds, committed with the documents themselves.
+        await database[LOADS].replace_one(
+            {"_id": LATEST}, {"fingerprint": fingerprint, "at": now}, upsert=True, session=session
+        )
     return written
 
 
@@ -169,71 +195,67 @@ async def _ids(
     return {row[0]: row[1] for row in rows}
 
 
-async def sync_catalog(session: AsyncSession, built: Built, plan: Plan) -> None:
-    """Upsert categories, tracks, course cards, the content index and achievements."""
+async def _upsert(
+    session: AsyncSession, table: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE for many rows: compiled once, sent in batches
+    (executemany), and reviving rows that had been soft-deleted."""
+    if not rows:
+        return
+    statement = insert(table)
+    columns = [name for name in rows[0] if name != key]
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={**{name: statement.excluded[name] for name in columns}, "deleted_at": None},
+    )
+    await session.execute(statement, rows)
+
+
+async def sync_catalog(
+    session: AsyncSession,
+    built: Built,
+    plan: Plan,
+    *,
+    fingerprint: str,
+    source: str,
+    mongo_writes: int,
+) -> None:
+    """Upsert categories, tracks, course cards, the content index and achievements, and
+    record which folder state the catalog now reflects."""
+    session.add(ContentLoad(fingerprint=fingerprint, source=source, mongo_writes=mongo_writes))
     versions = plan.versions()
-    if built.categories:
-        statement = insert(Category).values(
-            [{"slug": c.slug, "name": c.name} for c in built.categories]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["slug"],
-                set_={"name": statement.excluded.name, "deleted_at": None},
-            )
-        )
+    await _upsert(
+        session, Category, [{"slug": c.slug, "name": c.name} for c in built.categories], key="slug"
+    )
     category_ids = await _ids(session, col(Category.slug), col(Category.id))
-    if built.tracks:
-        statement = insert(Track).values(
-            [
-                {
-                    "slug": t.slug,
-                    "name": t.name,
-                    "description": t.description,
-                    "category_id": category_ids[t.category],
-                }
-                for t in built.tracks
-            ]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["slug"],
-                set_={
-                    "name": statement.excluded.name,
-                    "description": statement.excluded.description,
-                    "category_id": statement.excluded.category_id,
-                    "deleted_at": None,
-                },
-            )
-        )
+    tracks = [
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "description": t.description,
+            "category_id": category_ids[t.category],
+        }
+        for t in built.tracks
+    ]
+    await _upsert(session, Track, tracks, key="slug")
     track_ids = await _ids(session, col(Track.slug), col(Track.id))
-    if built.courses:
-        rows = []
-        for course in built.courses:
-            document: CourseContent = course.document
-            rows.append(
-                {
-                    "content_id": document.id,
-                    "slug": document.slug,
-                    "title": document.title,
-                    "description": document.description,
-                    "category_id": category_ids[document.category],
-                    "track_id": track_ids[document.track] if document.track else None,
-                    "level": document.level,
-                    "status": document.status,
-                    "price_cents": document.price_cents,
-                    "version": versions[document.id],
-                    "content_hash": document.content_hash,
-                }
-            )
-        statement = insert(Course).values(rows)
-        columns = [name for name in rows[0] if name != "content_id"]
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["content_id"],
-                set_={**{name: statement.excluded[name] for name in columns}, "deleted_at": None},
-            )
-        )
+    courses = [
+        {
+            "content_id": document.id,
+            "slug": document.slug,
+            "title": document.title,
+            "description": document.description,
+            "category_id": category_ids[document.category],
+            "track_id": track_ids[document.track] if document.track else None,
+            "level": document.level,
+            "status": document.status,
+            "price_cents": document.price_cents,
+            "version": versions[document.id],
+            "content_hash": document.content_hash,
+        }
+        for document in (course.document for course in built.courses)
+    ]
+    await _upsert(session, Course, courses, key="content_id")
     course_ids = await _ids(session, col(Course.content_id), col(Course.id))
     entries = [
         {
@@ -255,15 +277,7 @@ async def sync_catalog(session: AsyncSession, built: Built, plan: Plan) -> None:
         for course in built.courses
         for entry in course.items
     ]
-    if entries:
-        statement = insert(ContentIndex).values(entries)
-        columns = [name for name in entries[0] if name != "content_id"]
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["content_id"],
-                set_={**{name: statement.excluded[name] for name in columns}, "deleted_at": None},
-            )
-        )
+    await _upsert(session, ContentIndex, entries, key="content_id")
     # Items no longer in their course's outline stay as history, marked archived, so
     # progress on them survives while rollups count only current items.
     loaded_courses = [course_ids[course.document.id] for course in built.courses]
@@ -297,28 +311,14 @@ async def sync_catalog(session: AsyncSession, built: Built, plan: Plan) -> None:
             )
             .values(status="archived")
         )
-    if built.achievements:
-        statement = insert(Achievement).values(
-            [
-                {
-                    "code": a.code,
-                    "title": a.title,
-                    "description": a.description,
-                    "rarity": a.rarity,
-                    "rule": a.rule.model_dump(mode="json", exclude_none=True),
-                }
-                for a in built.achievements
-            ]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code"],
-                set_={
-                    "title": statement.excluded.title,
-                    "description": statement.excluded.description,
-                    "rarity": statement.excluded.rarity,
-                    "rule": statement.excluded.rule,
-                    "deleted_at": None,
-                },
-            )
-        )
+    achievements = [
+        {
+            "code": a.code,
+            "title": a.title,
+            "description": a.description,
+            "rarity": a.rarity,
+            "rule": a.rule.model_dump(mode="json", exclude_none=True),
+        }
+        for a in built.achievements
+    ]
+    await _upsert(session, Achievement, achievements, key="code")

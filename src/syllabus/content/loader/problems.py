@@ -1,6 +1,7 @@
 """Problems found in an author's folder, reported as ``file:line: field: message``."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +44,23 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 @dataclass
 class Located:
-    """Parsed data from one file, with the line of every key and list item in it."""
+    """Parsed data from one file, and a way to find the line of any key or item in it.
+
+    The line map is built only when a problem is reported: parsing every valid file a
+    second time just in case would double the loader's reading time.
+    """
 
     file: str
     data: Any
-    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    line_map: Callable[[], dict[tuple[Any, ...], int]] = dict
     first_line: int = 1
+    _lines: dict[tuple[Any, ...], int] | None = None
+
+    @property
+    def lines(self) -> dict[tuple[Any, ...], int]:
+        if self._lines is None:
+            self._lines = self.line_map()
+        return self._lines
 
     def line_of(self, path: tuple[Any, ...]) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""

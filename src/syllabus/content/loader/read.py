@@ -65,8 +65,8 @@ class Reader:
         self.problems = Problems()
         self.bundle = Bundle()
         self.files_read = 0
-        # id -> (file, line) of its first definition, for duplicate reports
-        self.defined: dict[str, tuple[str, int]] = {}
+        # id -> where it was first defined, for duplicate reports
+        self.defined: dict[str, tuple[Located, tuple[Any, ...]]] = {}
         self.catalog_files: dict[str, Located] = {}
 
     # -- files ---------------------------------------------------------------------
@@ -99,16 +99,12 @@ class Reader:
 
     def define(self, content_id: str, source: Located, path: tuple[Any, ...]) -> bool:
         """Register an id; a second definition anywhere in the folder is a problem."""
-        line = source.line_of(path)
         if content_id in self.defined:
-            first_file, first_line = self.defined[content_id]
-            self.problems.at(
-                source,
-                path,
-                f"duplicate id {content_id} (first defined at {first_file}:{first_line})",
-            )
+            first, first_path = self.defined[content_id]
+            where = f"{first.file}:{first.line_of(first_path)}"
+            self.problems.at(source, path, f"duplicate id {content_id} (first defined at {where})")
             return False
-        self.defined[content_id] = (source.file, line)
+        self.defined[content_id] = (source, path)
         return True
 
     def listed(self, name: str, *, required: bool) -> Iterator[tuple[Any, Located, int]]:

@@ -14,6 +14,13 @@ def print_result(result: LoadResult, *, out: Console, err: Console, source: str)
     if result.problems:
         err.print(f"{len(result.problems)} problem(s); nothing was written.", style="bold red")
         return
+    if result.unchanged:
+        out.print(
+            f"{source}: unchanged since the last load (fingerprint {result.fingerprint[:12]}); "
+            "nothing to do. Use --force to load it anyway.",
+            highlight=False,
+        )
+        return
     assert result.plan is not None
     if result.dry_run:
         for change in result.plan.changes:

@@ -1,6 +1,9 @@
 """One load, end to end: read and validate everything, then write MongoDB, then
 PostgreSQL. Used by ``syllabus content load``, ``syllabus dev`` and the tests."""
 
+import asyncio
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +15,8 @@ from syllabus.content.loader.load import (
     MongoDatabase,
     Plan,
     Progress,
+    catalog_fingerprint,
+    mongo_fingerprint,
     plan_changes,
     sync_catalog,
     write_mongo,
@@ -19,6 +24,10 @@ from syllabus.content.loader.load import (
 from syllabus.content.loader.problems import Problem
 from syllabus.content.loader.read import Reader
 from syllabus.db.sql import session_scope
+
+LOADER_FORMAT = "1"
+"""Bump when reading, validation or building changes what a folder turns into: the same
+bytes must then be loaded again, not recognised as already loaded."""
 
 
 @dataclass
@@ -28,10 +37,51 @@ class LoadResult:
     mongo_writes: int = 0
     catalog_error: str | None = None
     dry_run: bool = False
+    unchanged: bool = False
+    fingerprint: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.problems and self.catalog_error is None
+
+
+def folder_fingerprint(root: Path, *, prune: bool) -> str:
+    """SHA-256 over every content file's path and bytes (and how they are loaded).
+
+    Plain ``os.walk`` and one running digest: this is the whole cost of re-loading an
+    unchanged folder, so it is kept to reading each file once.
+    """
+    digest = hashlib.sha256(f"syllabus-loader/{LOADER_FORMAT}/prune={prune}\n".encode())
+    top = str(root)
+    files = sorted(
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(top)
+        for name in names
+        if name.endswith((".json", ".mdx"))
+    )
+    for path in files:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        relative = os.path.relpath(path, top).replace(os.sep, "/").encode()
+        digest.update(b"%s\0%d\0" % (relative, len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+async def _already_loaded(
+    fingerprint: str, database: MongoDatabase, sessionmaker: async_sessionmaker[AsyncSession]
+) -> bool:
+    """Both stores say they hold exactly this folder state: nothing to read or write."""
+
+    async def in_catalog() -> str | None:
+        try:
+            async with session_scope(sessionmaker) as session:
+                return await catalog_fingerprint(session)
+        except SQLAlchemyError:  # the full load will meet (and report) the same problem
+            return None
+
+    in_mongo, catalog = await asyncio.gather(mongo_fingerprint(database), in_catalog())
+    return in_mongo == catalog == fingerprint
 
 
 async def load_folder(
@@ -41,8 +91,14 @@ async def load_folder(
     sessionmaker: async_sessionmaker[AsyncSession],
     dry_run: bool = False,
     prune: bool = False,
+    force: bool = False,
     progress: Progress | None = None,
 ) -> LoadResult:
+    """Load ``root``; an unchanged folder (same files as the last load in both stores)
+    returns at once unless ``force``."""
+    fingerprint = folder_fingerprint(root, prune=prune)
+    if not force and await _already_loaded(fingerprint, database, sessionmaker):
+        return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
     reader = Reader(root)
     bundle = reader.read()
     if reader.problems:
@@ -50,12 +106,21 @@ async def load_folder(
     built = build(bundle)
     plan = await plan_changes(database, built, prune=prune)
     if dry_run:
-        return LoadResult(plan=plan, dry_run=True)
-    writes = await write_mongo(database, plan, progress=progress)
+        return LoadResult(plan=plan, dry_run=True, fingerprint=fingerprint)
+    writes = await write_mongo(database, plan, fingerprint=fingerprint, progress=progress)
     try:
         async with session_scope(sessionmaker) as session:
-            await sync_catalog(session, built, plan)
+            await sync_catalog(
+                session,
+                built,
+                plan,
+                fingerprint=fingerprint,
+                source=str(root),
+                mongo_writes=writes,
+            )
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        return LoadResult(plan=plan, mongo_writes=writes, catalog_error=reason)
-    return LoadResult(plan=plan, mongo_writes=writes)
+        return LoadResult(
+            plan=plan, mongo_writes=writes, catalog_error=reason, fingerprint=fingerprint
+        )
+    return LoadResult(plan=plan, mongo_writes=writes, fingerprint=fingerprint)
