@@ -118,7 +118,8 @@ async def run(*, lessons: int, rounds: int) -> dict[str, Any]:
             mongo_url,
         ),
     ):
-        assert postgres_url and mongo_url
+        assert postgres_url
+        assert mongo_url
         folder = generate(Path(scratch) / "content", lessons=lessons)
         await asyncio.to_thread(migrate.upgrade, url=postgres_url)
         engine = create_engine(to_asyncpg_url(postgres_url), pool_size=2, max_overflow=0)
