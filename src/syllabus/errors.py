@@ -77,6 +77,11 @@ class Unauthorized(AppError):
     title = "Unauthorized"
 
 
+class PaymentRequired(AppError):
+    status = HTTPStatus.PAYMENT_REQUIRED
+    title = "Payment Required"
+
+
 class Forbidden(AppError):
     status = HTTPStatus.FORBIDDEN
     title = "Forbidden"

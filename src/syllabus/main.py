@@ -20,6 +20,7 @@ from syllabus.errors import install_error_handlers
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
+from syllabus.learning.router import router as learning_router
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def build_api_router() -> APIRouter:
     router.include_router(identity_router.admin_router)
     router.include_router(catalog_router)
     router.include_router(content_router)
+    router.include_router(learning_router)
     return router
 
 

@@ -208,7 +208,11 @@ async def test_outline_lists_modules_and_items_with_an_etag(
         "points": 10,
         "required": True,
         "preview": True,
+        "status": "not_started",
+        "bookmarked": False,
+        "position": None,
     }
+    assert outline["progress"] is None  # not enrolled
     etag = response.headers["etag"]
     assert etag.startswith('"')
     assert len(etag) == 66
@@ -336,6 +340,13 @@ async def test_no_learner_response_carries_an_answer_key(
 async def test_the_learner_schemas_cannot_hold_an_answer_key(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
-    for name in ("QuizPublic", "QuestionPublic", "OptionPublic", "CourseOutline", "LessonPublic"):
+    for name in (
+        "QuizPublic",
+        "QuestionPublic",
+        "OptionPublic",
+        "OutlineWithProgress",
+        "ItemProgress",
+        "LessonPublic",
+    ):
         assert not set(schemas[name]["properties"]) & ANSWER_FIELDS, name
         assert schemas[name].get("additionalProperties") is False, name

@@ -182,6 +182,15 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "ck_content_index_version": lambda i: [_index_row(i, version="0")],
     "ck_content_index_points": lambda i: [_index_row(i, points="-5")],
     "uq_content_index_content_id": lambda i: [_index_row(i)] * 2,
+    # activity log
+    "ck_activity_log_verb": lambda i: [
+        "INSERT INTO activity_log (actor_id, verb, object_type, object_id) "
+        f"VALUES ('{i.user}', 'liked', 'course', 'course:rest')"
+    ],
+    "ck_activity_log_object_type": lambda i: [
+        "INSERT INTO activity_log (actor_id, verb, object_type, object_id) "
+        f"VALUES ('{i.user}', 'completed', 'video', 'video:intro')"
+    ],
     # achievements
     "ck_achievements_code": lambda i: [
         "INSERT INTO achievements (code, title, rule) VALUES ('First Lesson', 'T', '{}')"

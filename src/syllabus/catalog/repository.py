@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Float, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,14 +95,22 @@ async def list_courses(
     ]
 
 
+def _course_rows() -> Any:
+    return (
+        select(Course, col(Category.slug), col(Track.slug))
+        .join(Category, col(Category.id) == col(Course.category_id))
+        .outerjoin(Track, col(Track.id) == col(Course.track_id))
+    )
+
+
+async def courses_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[CourseRow]:
+    rows = await session.execute(_course_rows().where(col(Course.id).in_(ids)))
+    return [CourseRow(course=r[0], category=r[1], track=r[2], rank=None) for r in rows]
+
+
 async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None:
     row = (
-        await session.execute(
-            select(Course, col(Category.slug), col(Track.slug))
-            .join(Category, col(Category.id) == col(Course.category_id))
-            .outerjoin(Track, col(Track.id) == col(Course.track_id))
-            .where(col(Course.content_id) == content_id)
-        )
+        await session.execute(_course_rows().where(col(Course.content_id) == content_id))
     ).first()
     return (
         None if row is None else CourseRow(course=row[0], category=row[1], track=row[2], rank=None)

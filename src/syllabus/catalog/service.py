@@ -68,6 +68,10 @@ async def list_courses(
     return await repository.list_courses(session, filters=filters, limit=limit, after=after)
 
 
+async def courses_by_ids(*, session: AsyncSession, ids: list[uuid.UUID]) -> list[CourseRow]:
+    return await repository.courses_by_ids(session, ids)
+
+
 def content_id_of(course_ref: str) -> str:
     """``rest-api-design`` or ``course:rest-api-design`` → ``course:rest-api-design``."""
     return course_ref if course_ref.startswith("course:") else f"course:{course_ref}"

@@ -1,14 +1,14 @@
-"""``/courses/{id}/outline``, ``/lessons/{id}``, ``/quizzes/{id}``: content from MongoDB,
-with the catalog (PostgreSQL) deciding who may see it. Responses carry an ETag."""
+"""``/lessons/{id}``, ``/quizzes/{id}``: content from MongoDB, with the catalog (PostgreSQL)
+deciding who may see it. Responses carry an ETag. The course outline, which adds the
+learner's progress, is in ``learning.router``."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
 from syllabus.catalog import service as catalog
-from syllabus.catalog.router import CourseRef
 from syllabus.content import service
-from syllabus.content.schemas import CourseOutline, LessonPublic, QuizPublic
+from syllabus.content.schemas import LessonPublic, QuizPublic
 from syllabus.deps import SessionDep
 from syllabus.errors import Forbidden, Unauthorized, problem_responses
 from syllabus.identity.deps import BEARER, OptionalUser
@@ -27,20 +27,6 @@ def _refuse(viewer: User | None, what: str) -> None:
     if viewer is None:
         raise Unauthorized(f"sign in to open this {what}", headers=BEARER)
     raise Forbidden(f"this {what} is part of a paid course: enroll first")
-
-
-@router.get(
-    "/courses/{course_ref}/outline",
-    response_model=CourseOutline,
-    responses=CONTENT_RESPONSES,
-    summary="Modules and items of a course",
-)
-async def get_outline(
-    course_ref: CourseRef, request: Request, session: SessionDep, viewer: OptionalUser
-) -> Response:
-    row = await catalog.visible_course(session=session, viewer=viewer, course_ref=course_ref)
-    course = await service.course_document(row.course.content_id)
-    return cached_json(request, service.outline_of(course), etag_source=course.content_hash)
 
 
 @router.get(

@@ -15,6 +15,7 @@ from syllabus.deps import SessionDep, SettingsDep
 from syllabus.errors import Forbidden, Unauthorized
 from syllabus.identity import service
 from syllabus.identity.models import Role, User
+from syllabus.identity.security import AccessClaims, InvalidToken, decode_access_token
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -72,3 +73,19 @@ STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
 def is_staff(user: User | None) -> bool:
     """Authors and admins see drafts and every lesson, whatever it costs."""
     return user is not None and user.role in STAFF_ROLES
+
+
+async def get_optional_claims(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> AccessClaims | None:
+    """The verified token without a database lookup, for routes that check the user in
+    their own query (the outline: one PostgreSQL round trip in all)."""
+    if not token:
+        return None
+    try:
+        return decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
+    except InvalidToken:
+        raise Unauthorized("access token is invalid or expired", headers=BEARER) from None
+
+
+OptionalClaims = Annotated[AccessClaims | None, Depends(get_optional_claims)]

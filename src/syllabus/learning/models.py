@@ -70,3 +70,46 @@ class LessonProgress(Base, table=True):
     bookmarked: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     note: str | None = None
     position: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+
+
+VERBS = (
+    "registered",
+    "enrolled",
+    "started",
+    "completed",
+    "attempted",
+    "passed",
+    "failed",
+    "earned",
+    "cancelled",
+)
+
+
+class ActivityLog(Base, table=True):
+    """What learners did, one row per event, shaped like an xAPI statement (actor, verb,
+    object, result, context). Append-only: the database refuses updates. Streaks are
+    computed from it; analysts read it."""
+
+    __tablename__ = "activity_log"
+    __table_args__ = (
+        CheckConstraint(f"verb IN ({', '.join(repr(v) for v in VERBS)})", name="verb"),
+        CheckConstraint(
+            "object_type IN ('course', 'lesson', 'quiz', 'practice', 'achievement', 'user')",
+            name="object_type",
+        ),
+        Index("ix_activity_log_actor_id_occurred_at", "actor_id", "occurred_at"),
+        Index("ix_activity_log_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+    )
+
+    actor_id: uuid.UUID = Field(foreign_key="users.id")  # leads the composite index
+    verb: str
+    object_type: str
+    object_id: str
+    course_id: uuid.UUID | None = Field(default=None, foreign_key="courses.id", index=True)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    occurred_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
+    )

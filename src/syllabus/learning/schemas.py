@@ -1,0 +1,116 @@
+"""Enrollments, progress and stats as the API shows them."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from syllabus.catalog.schemas import CoursePublic
+from syllabus.content.schemas import CourseOutline, OutlineItem, OutlineModule
+from syllabus.kit.ids import CourseId
+from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.learning.models import MAX_NOTE_LENGTH
+
+EnrollmentStatus = Literal["active", "completed", "cancelled"]
+ProgressStatus = Literal["started", "completed"]
+Position = Annotated[dict[str, Any], Field(max_length=20)]
+
+
+class EnrollmentCreate(InputSchema):
+    course_id: CourseId
+
+
+class AdminEnrollmentCreate(InputSchema):
+    user_id: uuid.UUID
+    course_id: CourseId
+
+
+class EnrollmentPublic(OutputSchema):
+    id: uuid.UUID
+    course: CoursePublic
+    status: EnrollmentStatus
+    enrolled_at: datetime
+    completed_at: datetime | None
+    percent_complete: float
+
+
+class ProgressUpdate(InputSchema):
+    status: ProgressStatus
+    bookmarked: bool | None = None
+    note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
+    position: Position | None = Field(
+        default=None, description="Where to resume inside the lesson (client-defined)."
+    )
+
+
+class ProgressPublic(OutputSchema):
+    lesson_id: str
+    course_id: str
+    status: ProgressStatus
+    completed_at: datetime | None
+    bookmarked: bool
+    note: str | None
+    position: dict[str, Any] | None
+    updated_at: datetime
+    course_completed: bool = Field(description="This write completed the course.")
+
+
+class Resume(OutputSchema):
+    item_id: str
+    position: dict[str, Any] | None = None
+
+
+class ItemProgress(OutlineItem):
+    status: Literal["not_started", "started", "completed", "passed"]
+    bookmarked: bool
+    position: dict[str, Any] | None
+
+
+class ModuleProgress(OutlineModule):
+    items: list[ItemProgress]  # type: ignore[assignment]
+
+
+class Rollup(OutputSchema):
+    percent_complete: float
+    completed_required: int
+    total_required: int
+    resume: Resume | None
+    last_activity_at: datetime | None
+    enrollment_status: EnrollmentStatus
+
+
+class OutlineWithProgress(CourseOutline):
+    modules: list[ModuleProgress]  # type: ignore[assignment]
+    progress: Rollup | None = Field(description="Present when the caller is enrolled.")
+
+
+class CourseProgress(OutputSchema):
+    course_id: str
+    title: str
+    enrollment_status: EnrollmentStatus
+    percent_complete: float
+    completed_required: int
+    total_required: int
+    last_activity_at: datetime | None
+    resume: Resume | None
+
+
+class LessonNote(OutputSchema):
+    lesson_id: str
+    course_id: str
+    title: str
+    bookmarked: bool
+    note: str | None
+    updated_at: datetime
+
+
+class Stats(OutputSchema):
+    current_streak_days: int
+    longest_streak_days: int
+    points: int
+    level: int
+    next_level_points: int
+    completed_lessons: int
+    completed_courses: int
+    time_zone: str
