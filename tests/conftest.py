@@ -9,6 +9,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -17,15 +18,23 @@ from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
-from syllabus.content.documents import DOCUMENT_MODELS
+from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
+from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
+from syllabus.db.mongo import init_documents
 from syllabus.db.sql import create_engine, unit_of_work
 from syllabus.deps import get_session
 from syllabus.main import create_app
 from syllabus.tables import metadata
+from tests.content.folder import make_folder
 from tests.identity.helpers import Account, sign_up
 from tests.stores import ServerUrls, test_servers
 
@@ -138,6 +147,10 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def mongo(app: FastAPI) -> AsyncIterator[AsyncDatabase[dict[str, object]]]:
     """The session's Mongo database, with every content collection emptied around the test."""
     database: AsyncDatabase[dict[str, object]] = app.state.mongo_database
+    # Beanie binds document classes globally: a test that ran another app (health,
+    # query counting) may have left them bound to its own, now closed, client.
+    if CourseContent.get_pymongo_collection().database.client is not app.state.mongo_client:
+        await init_documents(database)
 
     async def empty() -> None:
         for document in DOCUMENT_MODELS:
@@ -195,3 +208,33 @@ async def admin(client: httpx.AsyncClient, session: AsyncSession) -> Account:
         text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": account.id}
     )
     return account
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A small valid content folder (see tests/content/folder.py)."""
+    return make_folder(tmp_path / "content")
+
+
+@pytest.fixture
+def catalog_sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits land in the test's rolled-back transaction."""
+    return async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+async def loaded(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> Path:
+    """The small folder, loaded into both stores for this test."""
+    result = await load_folder(
+        folder,
+        database=mongo,
+        sessionmaker=catalog_sessions,
+    )
+    assert result.ok, result.problems
+    return folder

@@ -34,8 +34,10 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def course_json(
-    slug: str, *, status: str = "published", price: int | None = None
+    slug: str, *, status: str = "published", price: int | None = None, lessons: int = 2
 ) -> dict[str, Any]:
+    lesson_ids = [f"lesson:{slug}-intro", f"lesson:{slug}-more"]
+    lesson_ids += [f"lesson:{slug}-extra-{n}" for n in range(lessons - 2)]
     return {
         "id": f"course:{slug}",
         "title": f"Course {slug}",
@@ -50,7 +52,7 @@ def course_json(
                 "id": f"module:{slug}-one",
                 "title": "One",
                 "order": 1,
-                "items": [f"lesson:{slug}-intro", f"lesson:{slug}-more", f"quiz:{slug}-check"],
+                "items": [*lesson_ids, f"quiz:{slug}-check"],
             },
             {
                 "id": f"module:{slug}-two",
@@ -65,20 +67,28 @@ def course_json(
 
 
 def write_course(
-    root: Path, slug: str, *, status: str = "published", price: int | None = None
+    root: Path, slug: str, *, status: str = "published", price: int | None = None, lessons: int = 2
 ) -> None:
+    """A course with ``lessons`` lessons (at least two), a quiz and a practice."""
     folder = root / "courses" / slug
-    write_json(folder / "course.json", course_json(slug, status=status, price=price))
-    lessons = folder / "lessons"
-    lessons.mkdir(parents=True, exist_ok=True)
-    (lessons / "01-intro.mdx").write_text(
+    write_json(
+        folder / "course.json", course_json(slug, status=status, price=price, lessons=lessons)
+    )
+    lesson_dir = folder / "lessons"
+    lesson_dir.mkdir(parents=True, exist_ok=True)
+    (lesson_dir / "01-intro.mdx").write_text(
         LESSON.format(id=f"lesson:{slug}-intro", title="Introduction", preview="true"),
         encoding="utf-8",
     )
-    (lessons / "02-more.mdx").write_text(
+    (lesson_dir / "02-more.mdx").write_text(
         LESSON.format(id=f"lesson:{slug}-more", title="Going further", preview="false"),
         encoding="utf-8",
     )
+    for n in range(lessons - 2):
+        (lesson_dir / f"x{n:03}.mdx").write_text(
+            LESSON.format(id=f"lesson:{slug}-extra-{n}", title=f"Extra {n}", preview="false"),
+            encoding="utf-8",
+        )
     write_json(
         folder / "quizzes" / "check.json",
         {

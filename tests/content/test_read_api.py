@@ -21,17 +21,6 @@ ANSWER_FIELDS = frozenset(
 
 
 @pytest.fixture
-async def loaded(
-    folder: Path,
-    mongo: AsyncDatabase[dict[str, Any]],
-    catalog_sessions: async_sessionmaker[AsyncSession],
-) -> Path:
-    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
-    assert result.ok, result.problems
-    return folder
-
-
-@pytest.fixture
 async def author(client: httpx.AsyncClient, session: AsyncSession) -> Account:
     account = await sign_up(client)
     await session.execute(

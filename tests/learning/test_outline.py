@@ -1,0 +1,194 @@
+"""The outline with my progress: statuses, rollup, where to resume, and its cost: one
+PostgreSQL query and one MongoDB query whatever the number of lessons."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo import monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from syllabus.config import Settings
+from syllabus.content.loader.run import load_folder
+from syllabus.db.sql import unit_of_work
+from syllabus.deps import get_session
+from syllabus.main import create_app
+from tests.content.folder import make_folder, write_course
+from tests.identity.helpers import Account, sign_up
+from tests.learning.helpers import enroll, pass_quiz, progress
+
+FREE = "course:rest-basics"
+OUTLINE = "/api/v1/courses/rest-basics/outline"
+
+
+def items(outline: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["id"]: item for module in outline["modules"] for item in module["items"]}
+
+
+async def test_outline_shows_my_progress_and_where_to_resume(
+    client: httpx.AsyncClient, session: AsyncSession, loaded: Path, learner: Account
+) -> None:
+    await enroll(client, learner, FREE)
+    outline = (await client.get(OUTLINE, headers=learner.headers)).json()
+    assert outline["progress"]["resume"] == {
+        "item_id": "lesson:rest-basics-intro",
+        "position": None,
+    }
+    assert outline["progress"]["percent_complete"] == 0.0
+    assert outline["progress"]["last_activity_at"] is None
+
+    await progress(client, learner, "lesson:rest-basics-intro", status="completed")
+    outline = (await client.get(OUTLINE, headers=learner.headers)).json()
+    assert (
+        outline["progress"]["resume"]["item_id"] == "lesson:rest-basics-more"
+    )  # next after completed
+    await progress(
+        client,
+        learner,
+        "lesson:rest-basics-more",
+        status="started",
+        position={"second": 42},
+        bookmarked=True,
+    )
+    outline = (await client.get(OUTLINE, headers=learner.headers)).json()
+    rollup = outline["progress"]
+    assert rollup["resume"] == {"item_id": "lesson:rest-basics-more", "position": {"second": 42}}
+    assert (rollup["completed_required"], rollup["total_required"]) == (1, 3)
+    assert rollup["percent_complete"] == 33.3
+    assert rollup["enrollment_status"] == "active"
+    assert rollup["last_activity_at"] is not None
+    state = items(outline)
+    assert state["lesson:rest-basics-intro"]["status"] == "completed"
+    assert (
+        state["lesson:rest-basics-more"]["status"],
+        state["lesson:rest-basics-more"]["bookmarked"],
+    ) == ("started", True)
+    assert state["quiz:rest-basics-check"]["status"] == "not_started"
+
+    await pass_quiz(session, learner, "quiz:rest-basics-check", FREE)
+    outline = (await client.get(OUTLINE, headers=learner.headers)).json()
+    assert items(outline)["quiz:rest-basics-check"]["status"] == "passed"
+    assert outline["progress"]["completed_required"] == 2
+
+
+async def test_outline_is_personal_and_its_etag_follows_my_progress(
+    client: httpx.AsyncClient, loaded: Path, learner: Account
+) -> None:
+    await enroll(client, learner, FREE)
+    other = await sign_up(client)
+    await progress(client, learner, "lesson:rest-basics-intro", status="completed")
+    theirs = (await client.get(OUTLINE, headers=other.headers)).json()
+    assert theirs["progress"] is None
+    assert {item["status"] for item in items(theirs).values()} == {"not_started"}
+    first = await client.get(OUTLINE, headers=learner.headers)
+    same = await client.get(
+        OUTLINE, headers={**learner.headers, "If-None-Match": first.headers["etag"]}
+    )
+    assert same.status_code == 304
+    await progress(client, learner, "lesson:rest-basics-more", status="started")
+    changed = await client.get(
+        OUTLINE, headers={**learner.headers, "If-None-Match": first.headers["etag"]}
+    )
+    assert changed.status_code == 200
+
+
+async def test_outline_refuses_bad_tokens_and_hides_drafts(
+    client: httpx.AsyncClient, session: AsyncSession, loaded: Path, learner: Account
+) -> None:
+    bad = await client.get(OUTLINE, headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401
+    assert (
+        await client.get("/api/v1/courses/draft-course/outline", headers=learner.headers)
+    ).status_code == 404
+    await session.execute(
+        text("UPDATE users SET deleted_at = now() WHERE id = :u"), {"u": learner.id}
+    )
+    assert (await client.get(OUTLINE, headers=learner.headers)).status_code == 401
+
+
+class Counter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.active = False
+        self.commands: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.active:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+MONGO = Counter()
+monitoring.register(MONGO)  # only clients created after this see it: the app below
+
+
+@pytest.fixture
+async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterator[FastAPI]:
+    """A fresh app (so its Mongo client carries the counter) on the test's session."""
+    app = create_app(settings)
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        await session.commit()
+        async with unit_of_work(session) as unit:
+            yield unit
+
+    app.dependency_overrides[get_session] = test_session
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[dict[str, list[str]]]:
+    seen: dict[str, list[str]] = {"postgresql": [], "mongodb": []}
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen["postgresql"].append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    MONGO.commands.clear()
+    MONGO.active = True
+    try:
+        yield seen
+    finally:
+        MONGO.active = False
+        seen["mongodb"] = list(MONGO.commands)
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+
+
+@pytest.mark.parametrize("lessons", [5, 200])
+async def test_outline_costs_one_query_per_store_whatever_the_size(
+    counted_app: FastAPI,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    lessons: int,
+) -> None:
+    folder = make_folder(tmp_path / "content")
+    write_course(folder, "big-course", lessons=lessons)
+    assert (await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)).ok
+    transport = httpx.ASGITransport(app=counted_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        account = await sign_up(http)
+        await enroll(http, account, "course:big-course")
+        for n in range(min(lessons - 2, 50)):
+            await progress(http, account, f"lesson:big-course-extra-{n}", status="completed")
+        with counting(engine) as seen:
+            response = await http.get("/api/v1/courses/big-course/outline", headers=account.headers)
+    assert response.status_code == 200
+    outline = response.json()
+    assert sum(len(m["items"]) for m in outline["modules"]) == lessons + 2
+    assert outline["progress"]["completed_required"] == min(lessons - 2, 50)
+    assert len(seen["postgresql"]) == 1, seen["postgresql"]
+    assert seen["mongodb"] == ["find"]

@@ -1,0 +1,219 @@
+"""Lesson progress: the idempotent upsert, its guards, course completion in the same
+transaction, and the activity it records exactly once."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.content.loader.run import load_folder
+from tests.identity.helpers import Account, sign_up
+from tests.learning.helpers import activity, enroll, pass_quiz, progress
+
+FREE = "course:rest-basics"
+INTRO = "lesson:rest-basics-intro"
+MORE = "lesson:rest-basics-more"
+QUIZ = "quiz:rest-basics-check"
+
+
+@pytest.fixture
+async def enrolled(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
+    await enroll(client, learner, FREE)
+    return learner
+
+
+async def test_started_then_completed_never_regresses(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    started = await progress(client, enrolled, INTRO, status="started", position={"block": 2})
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "started"
+    assert started.json()["completed_at"] is None
+    completed = await progress(client, enrolled, INTRO, status="completed")
+    completed_at = completed.json()["completed_at"]
+    assert completed_at is not None
+    assert completed.json()["position"] == {"block": 2}  # untouched fields are kept
+    again = await progress(client, enrolled, INTRO, status="started", bookmarked=True)
+    assert again.json()["status"] == "completed"
+    assert again.json()["completed_at"] == completed_at
+    assert again.json()["bookmarked"] is True
+    rows = (
+        await session.execute(
+            text("SELECT count(*) FROM lesson_progress WHERE user_id = :u"), {"u": enrolled.id}
+        )
+    ).scalar_one()
+    assert rows == 1
+    assert await activity(session, enrolled) == [
+        ("enrolled", FREE),
+        ("started", INTRO),
+        ("completed", INTRO),
+    ]
+
+
+async def test_notes_bookmarks_and_positions(client: httpx.AsyncClient, enrolled: Account) -> None:
+    response = await progress(
+        client,
+        enrolled,
+        MORE,
+        status="started",
+        note="Ключевая мысль: ресурсы — существительные",
+        bookmarked=True,
+    )
+    assert response.json()["note"] == "Ключевая мысль: ресурсы — существительные"
+    cleared = await progress(client, enrolled, MORE, status="started", note=None)
+    assert cleared.json()["note"] is None
+    assert cleared.json()["bookmarked"] is True
+
+
+@pytest.mark.parametrize(
+    ("lesson", "body", "status", "field"),
+    [
+        (INTRO, {"status": "done"}, 422, "status"),
+        (INTRO, {}, 422, "status"),
+        (INTRO, {"status": "started", "note": "x" * 10_001}, 422, "note"),
+        (INTRO, {"status": "started", "user_id": "someone"}, 422, "user_id"),
+        (INTRO, {"status": "started", "position": "page 3"}, 422, "position"),
+        ("quiz:rest-basics-check", {"status": "started"}, 422, "lesson_id"),
+        ("lesson:does-not-exist", {"status": "started"}, 404, "lesson_id"),
+    ],
+)
+async def test_bad_progress_writes_are_refused(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    enrolled: Account,
+    lesson: str,
+    body: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    response = await client.put(
+        f"/api/v1/progress/lessons/{lesson}", json=body, headers=enrolled.headers
+    )
+    assert response.status_code == status
+    problem = response.json()
+    fields = [e["field"] for e in problem.get("errors", [])] or [problem.get("field")]
+    assert fields == [field]
+    count = (await session.execute(text("SELECT count(*) FROM lesson_progress"))).scalar_one()
+    assert count == 0
+
+
+async def test_only_enrolled_learners_record_progress(
+    client: httpx.AsyncClient, loaded: Path, learner: Account
+) -> None:
+    assert (await progress(client, learner, INTRO, status="started")).status_code == 403
+    assert (
+        await client.put(f"/api/v1/progress/lessons/{INTRO}", json={"status": "started"})
+    ).status_code == 401
+    enrollment = await enroll(client, learner, FREE)
+    await client.post(f"/api/v1/enrollments/{enrollment['id']}/cancel", headers=learner.headers)
+    assert (await progress(client, learner, INTRO, status="started")).status_code == 403
+
+
+async def test_completion_needs_every_required_item_and_happens_with_the_last_write(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    assert (await progress(client, enrolled, INTRO, status="completed")).json()[
+        "course_completed"
+    ] is False
+    last = await progress(client, enrolled, MORE, status="completed")
+    assert last.json()["course_completed"] is False  # the required quiz is not passed yet
+    await pass_quiz(session, enrolled, QUIZ, FREE)
+    await client.put(
+        f"/api/v1/progress/lessons/{MORE}", json={"status": "started"}, headers=enrolled.headers
+    )
+    state = (
+        await session.execute(
+            text("SELECT status, completed_at FROM enrollments WHERE user_id = :u"),
+            {"u": enrolled.id},
+        )
+    ).one()
+    assert state.status == "active"  # nothing was *completed* by that write
+
+    # Un-complete one lesson in the database, then complete it through the API: the
+    # write that meets the rule completes the course, in its own transaction.
+    await session.execute(
+        text(
+            "UPDATE lesson_progress SET status = 'started', completed_at = NULL WHERE lesson_content_id = :l"
+        ),
+        {"l": MORE},
+    )
+    final = await progress(client, enrolled, MORE, status="completed")
+    assert final.json()["course_completed"] is True
+    state = (
+        await session.execute(
+            text("SELECT status, completed_at FROM enrollments WHERE user_id = :u"),
+            {"u": enrolled.id},
+        )
+    ).one()
+    assert state.status == "completed"
+    assert state.completed_at is not None
+    assert ("completed", FREE) in await activity(session, enrolled)
+
+
+async def test_archived_lessons_keep_history_but_leave_rollups(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    await progress(client, enrolled, INTRO, status="completed")
+    before = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()[0]
+    assert (before["completed_required"], before["total_required"]) == (1, 3)
+    await session.execute(
+        text("UPDATE content_index SET status = 'archived' WHERE content_id = :l"), {"l": INTRO}
+    )
+    after = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()[0]
+    assert (after["completed_required"], after["total_required"]) == (0, 2)
+    rows = (await session.execute(text("SELECT count(*) FROM lesson_progress"))).scalar_one()
+    assert rows == 1  # the history stays
+    assert (await progress(client, enrolled, INTRO, status="started")).status_code == 404
+
+
+async def test_two_hundred_identical_writes_make_one_row_and_one_event(
+    live_client: httpx.AsyncClient,
+    app: FastAPI,
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+) -> None:
+    assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
+    account = await sign_up(live_client)
+    await enroll(live_client, account, FREE)
+    responses = await asyncio.gather(
+        *(progress(live_client, account, INTRO, status="completed") for _ in range(200))
+    )
+    assert {r.status_code for r in responses} == {200}
+    async with app.state.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT count(*) FROM lesson_progress"))).scalar_one()
+        events = (
+            await connection.execute(
+                text(
+                    "SELECT verb, count(*) FROM activity_log WHERE object_type = 'lesson' GROUP BY verb"
+                )
+            )
+        ).all()
+        completed_at = (
+            await connection.execute(
+                text("SELECT count(DISTINCT completed_at) FROM lesson_progress")
+            )
+        ).scalar_one()
+    assert rows == 1
+    assert sorted(tuple(e) for e in events) == [("completed", 1), ("started", 1)]
+    assert completed_at == 1
+    assert len({r.json()["completed_at"] for r in responses}) == 1
+
+
+async def test_the_activity_log_refuses_updates(session: AsyncSession, learner: Account) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    await session.execute(
+        text(
+            "INSERT INTO activity_log (actor_id, verb, object_type, object_id) VALUES (:u, 'enrolled', 'course', 'course:x')"
+        ),
+        {"u": learner.id},
+    )
+    with pytest.raises(IntegrityError, match="append-only"):
+        async with session.begin_nested():
+            await session.execute(text("UPDATE activity_log SET verb = 'cancelled'"))
