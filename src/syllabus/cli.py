@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
+from pymongo.errors import PyMongoError
 from rich.console import Console
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from syllabus.config import (
     ConfigError,
@@ -64,6 +66,14 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             for line in str(error).splitlines():
                 err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except (OSError, PyMongoError, OperationalError, InterfaceError) as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            err.print(
+                f"[bold red]error:[/] a database did not answer: {reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=1) from None
 
     return wrapper
 
@@ -111,6 +121,8 @@ def _mongo_url(settings: Settings) -> Iterator[str]:
     if settings.mongo_url is not None:
         yield settings.mongo_url
         return
+    if settings.env == "prod":
+        raise ConfigError("SYLLABUS_MONGO_URL: required when SYLLABUS_ENV=prod")
     server = EmbeddedMongo(settings.data_dir / "mongo", log_path=settings.data_dir / "mongo.log")
     url = server.start()
     try:

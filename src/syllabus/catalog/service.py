@@ -2,21 +2,17 @@
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from syllabus.catalog import repository
 from syllabus.catalog.repository import CourseFilters, CourseRow
 from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
 from syllabus.errors import NotFound
-from syllabus.identity.deps import is_staff
-from syllabus.identity.models import User
+from syllabus.identity.models import User, is_staff
 from syllabus.kit.ids import SLUG_PATTERN
-from syllabus.learning.models import Enrollment
+from syllabus.learning import repository as learning_repository
 
 COURSE_REF = rf"^(course:)?{SLUG_PATTERN}$"
-ENTITLING_STATUSES = ("active", "completed")
 
 
 def course_public(row: CourseRow) -> CoursePublic:
@@ -97,11 +93,7 @@ async def is_entitled(*, session: AsyncSession, user: User | None, course: Cours
         return False
     if is_staff(user):
         return True
-    enrolled = await session.execute(
-        select(col(Enrollment.id)).where(
-            col(Enrollment.user_id) == user.id,
-            col(Enrollment.course_id) == course.course.id,
-            col(Enrollment.status).in_(ENTITLING_STATUSES),
-        )
+    enrollment = await learning_repository.live_enrollment(
+        session, user_id=user.id, course_id=course.course.id
     )
-    return enrolled.first() is not None
+    return enrollment is not None

@@ -1,5 +1,7 @@
 """The MongoDB side: authored, versioned, read-mostly course content.
 
-Nothing in this package imports from the PostgreSQL domains; they refer to content only
-through the id types in ``syllabus.kit.ids``.
+Documents and the read service use MongoDB only; the PostgreSQL side refers to content
+through the id types in ``syllabus.kit.ids`` and the functions of ``content.service``.
+Two places here do touch PostgreSQL, on purpose: the router asks the catalog who may see
+what, and the loader syncs the catalog after writing content.
 """

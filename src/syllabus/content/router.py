@@ -44,7 +44,11 @@ async def get_lesson(
         session=session, user=viewer, course=row
     ):
         _refuse(viewer, "lesson")
-    return cached_json(request, service.lesson_public(lesson), etag_source=lesson.content_hash)
+    return cached_json(
+        request,
+        service.lesson_public(lesson),
+        etag_source=f"{lesson.version}.{lesson.content_hash}",
+    )
 
 
 @router.get(
@@ -61,4 +65,4 @@ async def get_quiz(
     if not await catalog.is_entitled(session=session, user=viewer, course=row):
         _refuse(viewer, "quiz")
     public, etag = await service.quiz_with_questions(quiz)
-    return cached_json(request, public, etag_source=etag)
+    return cached_json(request, public, etag_source=f"{quiz.version}.{etag}")

@@ -14,15 +14,12 @@ from syllabus.content.schemas import (
 from syllabus.errors import NotFound
 
 
-async def course_document(course_id: str) -> CourseContent:
+async def course_outline(course_id: str) -> tuple[CourseOutline, str]:
+    """A course's modules and items (one read of one document) and its ETag source."""
     course = await CourseContent.get(course_id)
     if course is None:
         raise NotFound(f"no course {course_id}")
-    return course
-
-
-def outline_of(course: CourseContent) -> CourseOutline:
-    return CourseOutline.model_validate(
+    outline = CourseOutline.model_validate(
         {
             "course_id": course.id,
             "title": course.title,
@@ -31,6 +28,7 @@ def outline_of(course: CourseContent) -> CourseOutline:
             "modules": [module.model_dump() for module in course.modules],
         }
     )
+    return outline, f"{course.version}.{course.content_hash}"
 
 
 async def lesson_document(lesson_id: str) -> LessonContent:

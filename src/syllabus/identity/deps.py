@@ -67,12 +67,6 @@ async def get_optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
-STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
-
-
-def is_staff(user: User | None) -> bool:
-    """Authors and admins see drafts and every lesson, whatever it costs."""
-    return user is not None and user.role in STAFF_ROLES
 
 
 async def get_optional_claims(

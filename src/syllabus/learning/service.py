@@ -11,10 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
-from syllabus.content.documents import CourseContent
 from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, Unauthorized
-from syllabus.identity.deps import STAFF_ROLES
-from syllabus.identity.models import User
+from syllabus.identity.models import STAFF_ROLES, User
 from syllabus.learning import repository
 from syllabus.learning.activity import record_activity
 from syllabus.learning.models import Enrollment
@@ -200,12 +198,9 @@ async def save_progress(
     )
 
 
-def _resume(
-    course: CourseContent, lessons: dict[str, dict[str, Any]], done: set[str]
-) -> Resume | None:
+def _resume(order: list[str], lessons: dict[str, dict[str, Any]], done: set[str]) -> Resume | None:
     """The started lesson (the latest), else the item after the last completed one,
     else the first item."""
-    order = [item.id for module in course.modules for item in module.items]
     started = [
         (state["updated_at"], lesson_id)
         for lesson_id, state in lessons.items()
@@ -233,7 +228,7 @@ async def outline_with_progress(
         raise Unauthorized("access token is invalid or expired")  # the user is gone
     if state is None or (state.status != "published" and state.viewer_role not in STAFF_ROLES):
         raise NotFound(f"no course {course_id}")
-    course = await content.course_document(course_id)
+    course, content_etag = await content.course_outline(course_id)
     enrolled = state.enrollment_status is not None
     done = {
         lesson_id for lesson_id, row in state.lessons.items() if row["status"] == "completed"
@@ -269,12 +264,16 @@ async def outline_with_progress(
             percent_complete=repository.percent(completed_required, total_required),
             completed_required=completed_required,
             total_required=total_required,
-            resume=_resume(course, state.lessons, done),
+            resume=_resume(
+                [item.id for module in course.modules for item in module.items],
+                state.lessons,
+                done,
+            ),
             last_activity_at=state.last_activity_at,
             enrollment_status=state.enrollment_status,
         )
     outline = OutlineWithProgress(
-        course_id=course.id,
+        course_id=course.course_id,
         title=course.title,
         level=course.level,
         version=course.version,
@@ -284,7 +283,7 @@ async def outline_with_progress(
     personal = (
         state.last_activity_at.isoformat() if isinstance(state.last_activity_at, datetime) else ""
     )
-    return outline, f"{course.content_hash}:{state.enrollment_status}:{personal}:{sorted(done)}"
+    return outline, f"{content_etag}:{state.enrollment_status}:{personal}:{sorted(done)}"
 
 
 async def my_progress(*, session: AsyncSession, user: User) -> list[CourseProgress]:

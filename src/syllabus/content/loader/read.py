@@ -335,10 +335,9 @@ def check_references(reader: Reader) -> None:
     tracks = {track.slug: track for track in bundle.tracks}
     for index, track in enumerate(bundle.tracks):
         if track.category not in categories:
-            problems.add(
-                "tracks.json",
-                index + 1,
-                f"[{index}].category",
+            problems.at(
+                reader.catalog_files["tracks.json"],
+                (index, "category"),
                 f"unknown category {track.category!r}",
             )
     course_ids = {course.course.id for course in bundle.courses}
@@ -347,10 +346,9 @@ def check_references(reader: Reader) -> None:
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids:
-            problems.add(
-                "achievements.json",
-                index + 1,
-                f"[{index}].rule.course",
+            problems.at(
+                reader.catalog_files["achievements.json"],
+                (index, "rule", "course"),
                 f"unknown course {rule_course}",
             )
 

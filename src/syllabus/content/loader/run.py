@@ -77,7 +77,7 @@ async def _already_loaded(
         try:
             async with session_scope(sessionmaker) as session:
                 return await catalog_fingerprint(session)
-        except SQLAlchemyError:  # the full load will meet (and report) the same problem
+        except (SQLAlchemyError, OSError):  # the full load meets (and reports) the same
             return None
 
     in_mongo, catalog = await asyncio.gather(mongo_fingerprint(database), in_catalog())

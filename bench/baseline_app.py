@@ -1,0 +1,116 @@
+"""The baseline for the outline benchmark: bare Starlette + asyncpg + PyMongo doing the
+same two queries as the service and returning the same JSON bytes, with none of the
+framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in between.
+
+Run by bench/outline.py with the same environment as the service.
+"""
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import jwt
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syllabus.learning.repository import OUTLINE_STATE
+
+SQL = re.sub(r":(course|viewer)\b", lambda m: {"course": "$1", "viewer": "$2"}[m[1]], str(OUTLINE_STATE))
+STATE: dict[str, Any] = {}
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _percent(done: int, total: int) -> float:
+    return round(100.0 * done / total, 1) if total else 0.0
+
+
+async def outline(request: Request) -> Response:
+    claims = jwt.decode(
+        request.headers["authorization"].removeprefix("Bearer "),
+        os.environ["SYLLABUS_JWT_SECRET"],
+        algorithms=["HS256"],
+        issuer="syllabus",
+    )
+    course_id = "course:" + request.path_params["slug"]
+    async with STATE["pool"].acquire() as connection:
+        row = await connection.fetchrow(SQL, course_id, claims["sub"])
+    course = await STATE["mongo"]["course_content"].find_one({"_id": course_id})
+    lessons = json.loads(row[5]) if isinstance(row[5], str) else dict(row[5] or {})
+    passed = set(row[6] or [])
+    done = {k for k, v in lessons.items() if v["status"] == "completed"} | passed
+    modules, required, completed = [], 0, 0
+    for module in course["modules"]:
+        items = []
+        for item in module["items"]:
+            state = lessons.get(item["id"], {})
+            status = "passed" if item["id"] in passed else state.get("status", "not_started")
+            if item["required"]:
+                required += 1
+                completed += item["id"] in done
+            items.append(
+                {**item, "status": status, "bookmarked": bool(state.get("bookmarked", False)),
+                 "position": state.get("position")}
+            )
+        modules.append({"id": module["id"], "title": module["title"], "order": module["order"], "items": items})
+    order = [item["id"] for module in course["modules"] for item in module["items"]]
+    started = sorted(
+        ((v["updated_at"], k) for k, v in lessons.items() if v["status"] == "started" and k in order),
+        reverse=True,
+    )
+    if started:
+        resume = {"item_id": started[0][1], "position": lessons[started[0][1]]["position"]}
+    else:
+        positions = [i for i, item_id in enumerate(order) if item_id in done]
+        next_item = order[positions[-1] + 1] if positions and positions[-1] + 1 < len(order) else order[0]
+        resume = {"item_id": next_item, "position": None}
+    progress = None
+    if row[4] is not None:
+        progress = {
+            "percent_complete": _percent(completed, required),
+            "completed_required": completed,
+            "total_required": required,
+            "resume": resume,
+            "last_activity_at": _iso(row[7]),
+            "enrollment_status": row[4],
+        }
+    body = {
+        "course_id": course["_id"],
+        "title": course["title"],
+        "level": course["level"],
+        "version": course["version"],
+        "modules": modules,
+        "progress": progress,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        media_type="application/json",
+    )
+
+
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    STATE["pool"] = await asyncpg.create_pool(
+        os.environ["SYLLABUS_POSTGRES_URL"], min_size=2, max_size=10
+    )
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["SYLLABUS_MONGO_URL"])
+    STATE["mongo"] = client[os.environ["SYLLABUS_MONGO_DB"]]
+    yield
+    await STATE["pool"].close()
+    await client.close()
+
+
+app = Starlette(routes=[Route("/outline/{slug}", outline)], lifespan=lifespan)
