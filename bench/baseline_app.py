@@ -23,7 +23,9 @@ from starlette.routing import Route
 
 from syllabus.learning.repository import OUTLINE_STATE
 
-SQL = re.sub(r":(course|viewer)\b", lambda m: {"course": "$1", "viewer": "$2"}[m[1]], str(OUTLINE_STATE))
+SQL = re.sub(
+    r":(course|viewer)\b", lambda m: {"course": "$1", "viewer": "$2"}[m[1]], str(OUTLINE_STATE)
+)
 STATE: dict[str, Any] = {}
 
 
@@ -62,20 +64,32 @@ async def outline(request: Request) -> Response:
                 required += 1
                 completed += item["id"] in done
             items.append(
-                {**item, "status": status, "bookmarked": bool(state.get("bookmarked", False)),
-                 "position": state.get("position")}
+                {
+                    **item,
+                    "status": status,
+                    "bookmarked": bool(state.get("bookmarked", False)),
+                    "position": state.get("position"),
+                }
             )
-        modules.append({"id": module["id"], "title": module["title"], "order": module["order"], "items": items})
+        modules.append(
+            {"id": module["id"], "title": module["title"], "order": module["order"], "items": items}
+        )
     order = [item["id"] for module in course["modules"] for item in module["items"]]
     started = sorted(
-        ((v["updated_at"], k) for k, v in lessons.items() if v["status"] == "started" and k in order),
+        (
+            (v["updated_at"], k)
+            for k, v in lessons.items()
+            if v["status"] == "started" and k in order
+        ),
         reverse=True,
     )
     if started:
         resume = {"item_id": started[0][1], "position": lessons[started[0][1]]["position"]}
     else:
         positions = [i for i, item_id in enumerate(order) if item_id in done]
-        next_item = order[positions[-1] + 1] if positions and positions[-1] + 1 < len(order) else order[0]
+        next_item = (
+            order[positions[-1] + 1] if positions and positions[-1] + 1 < len(order) else order[0]
+        )
         resume = {"item_id": next_item, "position": None}
     progress = None
     if row[4] is not None:

@@ -31,7 +31,7 @@ from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.mongo import init_documents
 from syllabus.db.sql import create_engine, unit_of_work
-from syllabus.deps import get_session
+from syllabus.deps import get_read_session, get_session
 from syllabus.main import create_app
 from syllabus.tables import metadata
 from tests.content.folder import make_folder
@@ -188,12 +188,14 @@ async def client(
             yield unit
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
     finally:
         app.dependency_overrides.pop(get_session, None)
+        app.dependency_overrides.pop(get_read_session, None)
 
 
 @pytest.fixture

@@ -25,6 +25,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For read-only routes: autocommit, so a request costs its queries and nothing
+    else (no BEGIN/COMMIT round trips). Nothing written here would be rolled back."""
+    async with session_scope(request.app.state.read_sessionmaker) as session:
+        yield session
+
+
 def get_mongo_database(request: Request) -> AsyncDatabase[dict[str, object]]:
     database: AsyncDatabase[dict[str, object]] = request.app.state.mongo_database
     return database
@@ -34,4 +41,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit (or roll back) before the response leaves, so a client never
 # sees success for a write that then fails to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from syllabus.config import Settings
 from syllabus.content.loader.run import load_folder
 from syllabus.db.sql import unit_of_work
-from syllabus.deps import get_session
+from syllabus.deps import get_read_session, get_session
+from syllabus.learning.schemas import OutlineWithProgress
 from syllabus.main import create_app
 from tests.content.folder import make_folder, write_course
 from tests.identity.helpers import Account, sign_up
@@ -71,8 +72,11 @@ async def test_outline_shows_my_progress_and_where_to_resume(
     ) == ("started", True)
     assert state["quiz:rest-basics-check"]["status"] == "not_started"
 
+    # The hand-built body is exactly the documented response model.
+    OutlineWithProgress.model_validate(outline)
     await pass_quiz(session, learner, "quiz:rest-basics-check", FREE)
     outline = (await client.get(OUTLINE, headers=learner.headers)).json()
+    OutlineWithProgress.model_validate(outline)
     assert items(outline)["quiz:rest-basics-check"]["status"] == "passed"
     assert outline["progress"]["completed_required"] == 2
 
@@ -143,6 +147,7 @@ async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterato
             yield unit
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
     async with app.router.lifespan_context(app):
         yield app
 

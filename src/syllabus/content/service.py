@@ -2,10 +2,10 @@
 on the read path, and only to leave them out."""
 
 import hashlib
+from typing import Any
 
 from syllabus.content.documents import CourseContent, LessonContent, Question, QuizContent
 from syllabus.content.schemas import (
-    CourseOutline,
     LessonPublic,
     OptionPublic,
     QuestionPublic,
@@ -13,22 +13,29 @@ from syllabus.content.schemas import (
 )
 from syllabus.errors import NotFound
 
+OUTLINE_FIELDS = {"title": 1, "level": 1, "version": 1, "content_hash": 1, "modules": 1}
 
-async def course_outline(course_id: str) -> tuple[CourseOutline, str]:
-    """A course's modules and items (one read of one document) and its ETag source."""
-    course = await CourseContent.get(course_id)
+
+async def course_outline(course_id: str) -> tuple[dict[str, Any], str]:
+    """A course's modules and items, shaped like :class:`CourseOutline`, and its ETag
+    source. A hot path: one projected read and no model validation (the loader
+    validated the document when it wrote it)."""
+    course = await CourseContent.get_pymongo_collection().find_one(
+        {"_id": course_id}, OUTLINE_FIELDS
+    )
     if course is None:
         raise NotFound(f"no course {course_id}")
-    outline = CourseOutline.model_validate(
-        {
-            "course_id": course.id,
-            "title": course.title,
-            "level": course.level,
-            "version": course.version,
-            "modules": [module.model_dump() for module in course.modules],
-        }
-    )
-    return outline, f"{course.version}.{course.content_hash}"
+    outline = {
+        "course_id": course["_id"],
+        "title": course["title"],
+        "level": course["level"],
+        "version": course["version"],
+        "modules": [
+            {"id": m["id"], "title": m["title"], "order": m["order"], "items": m["items"]}
+            for m in course["modules"]
+        ],
+    }
+    return outline, f"{course['version']}.{course['content_hash']}"
 
 
 async def lesson_document(lesson_id: str) -> LessonContent:

@@ -1,5 +1,7 @@
 """HTTP caching for content: strong ETags from content hashes, and 304 answers."""
 
+from typing import Any
+
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -14,11 +16,15 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def cached_json(request: Request, body: BaseModel, *, etag_source: str) -> Response:
-    """``body`` as JSON with ``ETag``; ``304 Not Modified`` when the client has it."""
+def cached_json(
+    request: Request, body: BaseModel | dict[str, Any], *, etag_source: str
+) -> Response:
+    """``body`` as JSON with ``ETag``; ``304 Not Modified`` when the client has it.
+    A dict must already be JSON-ready (strings for datetimes)."""
     etag = f'"{etag_source}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(body.model_dump(mode="json"), headers=headers)
+    content = body if isinstance(body, dict) else body.model_dump(mode="json")
+    return JSONResponse(content, headers=headers)

@@ -201,8 +201,10 @@ OUTLINE_STATE = text(
 async def outline_state(
     session: AsyncSession, *, course_content_id: str, viewer_id: uuid.UUID | None
 ) -> OutlineState | None:
+    # Core, not ORM: one plain row back, on the request's own connection and transaction.
+    connection = await session.connection()
     row = (
-        await session.execute(OUTLINE_STATE, {"course": course_content_id, "viewer": viewer_id})
+        await connection.execute(OUTLINE_STATE, {"course": course_content_id, "viewer": viewer_id})
     ).first()
     if row is None:
         return None

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from syllabus.catalog.router import CourseRef
-from syllabus.deps import SessionDep
+from syllabus.deps import ReadSessionDep, SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity import repository as identity_repository
 from syllabus.identity.deps import AdminUser, CurrentUser, OptionalClaims
@@ -112,7 +112,7 @@ async def save_progress(
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
 async def get_outline(
-    course_ref: CourseRef, request: Request, session: SessionDep, claims: OptionalClaims
+    course_ref: CourseRef, request: Request, session: ReadSessionDep, claims: OptionalClaims
 ) -> Response:
     outline, etag_source = await service.outline_with_progress(
         session=session,
