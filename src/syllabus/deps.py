@@ -15,7 +15,8 @@ from syllabus.config import Settings
 from syllabus.db.sql import session_scope
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async on purpose: FastAPI runs plain ``def`` dependencies in a thread pool.
     settings: Settings = request.app.state.settings
     return settings
 
@@ -32,7 +33,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_mongo_database(request: Request) -> AsyncDatabase[dict[str, object]]:
+async def get_mongo_database(request: Request) -> AsyncDatabase[dict[str, object]]:
     database: AsyncDatabase[dict[str, object]] = request.app.state.mongo_database
     return database
 

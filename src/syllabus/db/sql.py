@@ -141,12 +141,16 @@ def acting_as(user_id: uuid.UUID | None) -> Iterator[None]:
 def create_engine(
     url: str, *, pool_size: int = 5, max_overflow: int = 5, **kwargs: Any
 ) -> AsyncEngine:
-    """One engine per process. A 2-core box gains nothing from a big pool."""
+    """One engine per process. A 2-core box gains nothing from a big pool.
+
+    No ``pool_pre_ping``: it costs a round trip per request (10 % of the outline's time,
+    see bench/RESULTS.md). A connection broken by a server restart fails its request
+    once; SQLAlchemy then recognises the disconnect and discards the pool's connections.
+    """
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         **kwargs,
     )
