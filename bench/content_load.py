@@ -24,7 +24,7 @@ from typing import Any
 
 from pymongo import InsertOne
 
-from bench.harness import summary
+from bench.harness import summary, write_result
 from syllabus.config import to_asyncpg_url
 from syllabus.content.loader.build import build
 from syllabus.content.loader.read import Reader
@@ -34,7 +34,6 @@ from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.embedded import embedded_stores
 
-RESULTS = Path(__file__).parent / "results"
 PARAGRAPH = (
     "Resources are named with nouns and manipulated with the uniform interface of HTTP. "
     "A representation carries the state; links tell the client what it can do next. "
@@ -173,11 +172,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     result = asyncio.run(run(lessons=args.lessons, rounds=args.rounds))
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-content_load.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path}")
+    write_result("content_load", result)
 
 
 if __name__ == "__main__":

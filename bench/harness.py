@@ -4,6 +4,7 @@ time, so a stalled server is charged for the requests it delayed (no coordinated
 omission). Figures are compared only with a baseline measured in the same run."""
 
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -14,7 +15,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -96,3 +99,16 @@ def summary(values: list[float]) -> dict[str, float]:
         "min": min(values),
         "max": max(values),
     }
+
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """Save a run as ``bench/results/<date>-<name>.json`` and print it."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    print(f"written to {path}")
+    return path

@@ -12,18 +12,15 @@ Run: .venv/bin/python -m bench.login_burst [--rounds 5] [--seconds 8]
 
 import argparse
 import asyncio
-import json
 import platform
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
-from bench.harness import fixed_rate, percentile, running_service, summary
+from bench.harness import fixed_rate, percentile, running_service, summary, write_result
 
 PASSWORD = "benchmark password"
-RESULTS = Path(__file__).parent / "results"
 
 
 async def sign_in_loop(
@@ -104,11 +101,7 @@ def main() -> None:
     result = asyncio.run(
         run(rounds=args.rounds, seconds=args.seconds, rate=args.rate, concurrency=args.concurrency)
     )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-login_burst.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path}")
+    write_result("login_burst", result)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Run: .venv/bin/python -m bench.outline [--learners 20000] [--progress 1000000] [
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -36,7 +35,7 @@ import asyncpg
 import httpx
 
 from bench.content_load import generate
-from bench.harness import percentile, summary
+from bench.harness import percentile, summary, write_result
 from syllabus.config import to_asyncpg_url
 from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
@@ -46,7 +45,6 @@ from syllabus.embedded import embedded_stores, free_port
 from syllabus.identity.security import create_access_token
 from syllabus.kit.ids import uuid7
 
-RESULTS = Path(__file__).parent / "results"
 SECRET = "bench-secret-" + "b" * 40
 MONGO_DB = "bench_outline"
 
@@ -357,11 +355,7 @@ def main() -> None:
             latency_seconds=args.latency_seconds,
         )
     )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-outline.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if "per_round" not in str(k)}, indent=2))
-    print(f"written to {path}")
+    write_result("outline", result)
 
 
 if __name__ == "__main__":

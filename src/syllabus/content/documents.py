@@ -229,8 +229,11 @@ class QuizContent(VersionedContent):
         ]
 
 
+CheckKind = Literal["output_equals", "contains", "regex", "test"]
+
+
 class PracticeCheck(Embedded):
-    kind: Literal["output_equals", "contains", "regex", "test"]
+    kind: CheckKind
     expected: str
     description: str = ""
 

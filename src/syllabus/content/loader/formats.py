@@ -8,7 +8,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from syllabus.content.documents import CourseLevel, PublicationStatus, ReviewPolicy, ScoringPolicy
+from syllabus.content.documents import (
+    CheckKind,
+    CourseLevel,
+    PublicationStatus,
+    ReviewPolicy,
+    ScoringPolicy,
+)
 from syllabus.kit.ids import (
     SLUG_PATTERN,
     CourseId,
@@ -267,7 +273,7 @@ class QuizIn(Strict):
 
 
 class CheckIn(Strict):
-    kind: Literal["output_equals", "contains", "regex", "test"]
+    kind: CheckKind
     expected: str
     description: str = ""
 
