@@ -173,6 +173,10 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_quiz_attempts_user_id_quiz_content_id_attempt_no": lambda i: (
         [_attempt(i, "", "'quiz:basics', 1")] * 2
     ),
+    "uq_quiz_attempts_user_id_quiz_content_id_open": lambda i: [
+        _attempt(i, "", "'quiz:basics', 1"),
+        _attempt(i, "", "'quiz:basics', 2"),
+    ],
     # content index
     "ck_content_index_item_type": lambda i: [
         _index_row(i, content_id="'video:intro'", item_type="'video'")

@@ -29,6 +29,14 @@ class QuizAttempt(Base, table=True):
             "submitted_at IS NULL OR submitted_at >= started_at", name="submitted_after_start"
         ),
         Index("ix_quiz_attempts_quiz_content_id", "quiz_content_id"),
+        # At most one open (unsubmitted) attempt per learner and quiz.
+        Index(
+            "uq_quiz_attempts_user_id_quiz_content_id_open",
+            "user_id",
+            "quiz_content_id",
+            unique=True,
+            postgresql_where=text("submitted_at IS NULL AND deleted_at IS NULL"),
+        ),
     )
 
     # user_id is covered by the leading column of the unique constraint.
@@ -50,6 +58,16 @@ class QuizAttempt(Base, table=True):
     max_score: Decimal | None = Field(default=None, sa_type=SCORE_TYPE)
     passed: bool | None = None
     details: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    quiz_version: int | None = None
+    deadline: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+    )
+    questions: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONB)
+    saved_answers: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    response: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
 
 
 class Achievement(Base, table=True):

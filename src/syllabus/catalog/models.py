@@ -110,6 +110,8 @@ class ContentIndex(Base, table=True):
     duration_minutes: int | None = None
     preview: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
+    pass_percent: float | None = None  # quizzes: the bar, and which attempt counts
+    scoring_policy: str | None = None
 
 
 class ContentLoad(Base, table=True):

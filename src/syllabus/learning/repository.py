@@ -126,10 +126,7 @@ async def requirements_met(
                       SELECT 1 FROM lesson_progress p
                       WHERE p.user_id = :user AND p.lesson_content_id = i.content_id
                         AND p.status = 'completed' AND p.deleted_at IS NULL)
-                    WHEN 'quiz' THEN EXISTS (
-                      SELECT 1 FROM quiz_attempts a
-                      WHERE a.user_id = :user AND a.quiz_content_id = i.content_id
-                        AND a.passed AND a.deleted_at IS NULL)
+                    WHEN 'quiz' THEN quiz_passed(:user, i.content_id)
                     ELSE true END
                 """
             ),
@@ -184,10 +181,12 @@ OUTLINE_STATE = text(
       FROM lesson_progress p JOIN course ON p.course_id = course.id
       WHERE p.user_id = :viewer AND p.deleted_at IS NULL
     ), passed AS (
-      SELECT coalesce(array_agg(DISTINCT a.quiz_content_id), '{}') AS quizzes,
-             max(a.submitted_at) AS last_attempt_at
-      FROM quiz_attempts a JOIN course ON a.course_id = course.id
-      WHERE a.user_id = :viewer AND a.passed AND a.deleted_at IS NULL
+      SELECT coalesce(array_agg(i.content_id) FILTER (
+               WHERE quiz_passed(:viewer, i.content_id)), '{}') AS quizzes,
+             (SELECT max(a.submitted_at) FROM quiz_attempts a JOIN course ON a.course_id = course.id
+              WHERE a.user_id = :viewer AND a.deleted_at IS NULL) AS last_attempt_at
+      FROM content_index i JOIN course ON i.course_id = course.id
+      WHERE i.item_type = 'quiz' AND i.status = 'active' AND :viewer IS NOT NULL
     )
     SELECT course.id, course.status, course.price_cents,
            (SELECT role FROM viewer), (SELECT status FROM enrollment),
@@ -287,9 +286,7 @@ COURSE_ROLLUP = """
           WHEN 'lesson' THEN EXISTS (SELECT 1 FROM lesson_progress p
             WHERE p.user_id = :user AND p.lesson_content_id = items.content_id
               AND p.status = 'completed' AND p.deleted_at IS NULL)
-          WHEN 'quiz' THEN EXISTS (SELECT 1 FROM quiz_attempts a
-            WHERE a.user_id = :user AND a.quiz_content_id = items.content_id
-              AND a.passed AND a.deleted_at IS NULL)
+          WHEN 'quiz' THEN quiz_passed(:user, items.content_id)
           ELSE false END AS completed
       FROM items
     )
@@ -413,8 +410,9 @@ STATS = text(
       WHERE p.user_id = :user AND p.status = 'completed' AND p.deleted_at IS NULL
     ), quizzes AS (
       SELECT coalesce(sum(i.points), 0) AS points FROM content_index i
-      WHERE EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.user_id = :user
-                    AND a.quiz_content_id = i.content_id AND a.passed AND a.deleted_at IS NULL)
+      WHERE i.item_type = 'quiz' AND quiz_passed(:user, i.content_id)
+        AND EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.user_id = :user
+                    AND a.quiz_content_id = i.content_id)
     ), courses AS (
       SELECT count(*) AS completed FROM enrollments
       WHERE user_id = :user AND status = 'completed' AND deleted_at IS NULL

@@ -77,6 +77,8 @@ class CatalogEntry:
     required: bool
     duration_minutes: int | None
     preview: bool
+    pass_percent: float | None = None
+    scoring_policy: str | None = None
 
 
 @dataclass
@@ -202,6 +204,8 @@ def build_course(course: Course) -> tuple[BuiltCourse, list[VersionedContent]]:
                     required=item_id in required,
                     duration_minutes=duration,
                     preview=preview,
+                    pass_percent=quizzes[item_id].pass_percent if item_type == "quiz" else None,
+                    scoring_policy=quizzes[item_id].scoring if item_type == "quiz" else None,
                 )
             )
             position += 1

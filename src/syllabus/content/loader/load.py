@@ -273,6 +273,8 @@ async def sync_catalog(
             "duration_minutes": entry.duration_minutes,
             "preview": entry.preview,
             "status": "active",
+            "pass_percent": entry.pass_percent,
+            "scoring_policy": entry.scoring_policy,
         }
         for course in built.courses
         for entry in course.items
