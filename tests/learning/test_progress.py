@@ -53,6 +53,7 @@ async def test_started_then_completed_never_regresses(
         ("enrolled", FREE),
         ("started", INTRO),
         ("completed", INTRO),
+        ("earned", "first-lesson"),  # the folder's achievement, in the same transaction
     ]
 
 

@@ -2,9 +2,16 @@
 on the read path, and only to leave them out."""
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-from syllabus.content.documents import CourseContent, LessonContent, Question, QuizContent
+from syllabus.content.documents import (
+    ContentVersion,
+    CourseContent,
+    LessonContent,
+    Question,
+    QuizContent,
+)
 from syllabus.content.schemas import (
     LessonPublic,
     OptionPublic,
@@ -65,21 +72,39 @@ def _presentation_order(question_id: str, options: list[OptionPublic]) -> list[O
     )
 
 
-def question_public(question: Question) -> QuestionPublic:
-    def options(items: list[object]) -> list[OptionPublic]:
-        return [OptionPublic.model_validate(item) for item in items]
+def question_public(question: Mapping[str, Any]) -> QuestionPublic:
+    """The learner's view of a stored question (a document or a version snapshot)."""
 
+    def options(items: list[Any]) -> list[OptionPublic]:
+        return [OptionPublic(id=item["id"], text=item["text"]) for item in items]
+
+    kind = question["type"]
+    question_id = question.get("_id") or question["id"]
     public = QuestionPublic(
-        id=question.id, type=question.type, prompt=question.prompt, points=question.points
+        id=question_id, type=kind, prompt=question["prompt"], points=question["points"]
     )
-    if question.type in ("single_choice", "multiple_choice"):
-        public.options = options(list(question.options))
-    elif question.type == "ordering":
-        public.options = _presentation_order(question.id, options(list(question.options)))
-    elif question.type == "matching":
-        public.left = options(list(question.left))
-        public.right = _presentation_order(question.id, options(list(question.right)))
+    if kind in ("single_choice", "multiple_choice"):
+        public.options = options(question["options"])
+    elif kind == "ordering":
+        public.options = _presentation_order(question_id, options(question["options"]))
+    elif kind == "matching":
+        public.left = options(question["left"])
+        public.right = _presentation_order(question_id, options(question["right"]))
     return public
+
+
+async def current_versions(ids: list[str]) -> dict[str, int]:
+    """The current version of each question (one query)."""
+    cursor = Question.get_pymongo_collection().find({"_id": {"$in": ids}}, {"version": 1})
+    return {row["_id"]: int(row["version"]) async for row in cursor}
+
+
+async def snapshots(refs: list[tuple[str, int]]) -> dict[str, dict[str, Any]]:
+    """Exact versions of content documents, from the immutable version history (one
+    query), keyed by content id: what a learner saw, whatever changed since."""
+    keys = [f"{content_id}@{version}" for content_id, version in refs]
+    cursor = ContentVersion.get_pymongo_collection().find({"_id": {"$in": keys}})
+    return {row["content_id"]: row["document"] async for row in cursor}
 
 
 async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:
@@ -101,7 +126,7 @@ async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:
         review_policy=quiz.review_policy,
         scoring_policy=quiz.scoring_policy,
         max_score=sum(question.points for question in questions),
-        questions=[question_public(question) for question in questions],
+        questions=[question_public(question.model_dump(by_alias=True)) for question in questions],
     )
     digest = hashlib.sha256(
         "/".join([quiz.content_hash, *(q.content_hash for q in questions)]).encode()

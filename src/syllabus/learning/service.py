@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.assessment import achievements
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
@@ -137,6 +138,31 @@ async def cancel(
     return public
 
 
+async def complete_if_done(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    course_id: uuid.UUID,
+    course_content_id: str,
+    enrollment_id: uuid.UUID,
+) -> bool:
+    """Complete the enrollment if the course's rule is now met (called by the write that
+    may have met it, inside its transaction). True if this call completed it."""
+    if not await repository.requirements_met(session, user_id=user_id, course_id=course_id):
+        return False
+    completed = await repository.complete_enrollment(session, enrollment_id=enrollment_id)
+    if completed:
+        record_activity(
+            session,
+            actor_id=user_id,
+            verb="completed",
+            object_type="course",
+            object_id=course_content_id,
+            course_id=course_id,
+        )
+    return completed
+
+
 async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
@@ -163,23 +189,16 @@ async def save_progress(
                 course_id=target.course_id,
             )
     course_completed = False
-    if (
-        saved.just_completed
-        and target.enrollment_status == "active"
-        and await repository.requirements_met(session, user_id=user.id, course_id=target.course_id)
-    ):
-        course_completed = await repository.complete_enrollment(
-            session, enrollment_id=target.enrollment_id
+    if saved.just_completed and target.enrollment_status == "active":
+        course_completed = await complete_if_done(
+            session,
+            user_id=user.id,
+            course_id=target.course_id,
+            course_content_id=target.course_content_id,
+            enrollment_id=target.enrollment_id,
         )
-        if course_completed:
-            record_activity(
-                session,
-                actor_id=user.id,
-                verb="completed",
-                object_type="course",
-                object_id=target.course_content_id,
-                course_id=target.course_id,
-            )
+    if saved.just_completed:
+        await achievements.award(session, user_id=user.id)
     row = saved.row
     return ProgressPublic(
         lesson_id=lesson_id,
