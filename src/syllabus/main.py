@@ -11,6 +11,7 @@ from syllabus import __version__
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.assessment import export as _assessment_export  # noqa: F401
+from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content.router import router as content_router
@@ -36,6 +37,7 @@ def build_api_router() -> APIRouter:
     router.include_router(catalog_router)
     router.include_router(content_router)
     router.include_router(learning_router)
+    router.include_router(assessment_router)
     return router
 
 

@@ -1,0 +1,155 @@
+"""HTTP for quizzes and achievements. Graded responses are returned exactly as stored,
+so a replayed submission gets the same bytes."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from syllabus.assessment import service
+from syllabus.assessment.models import Achievement, UserAchievement
+from syllabus.assessment.schemas import (
+    AchievementPublic,
+    AnswersIn,
+    AttemptPublic,
+    AttemptSummary,
+    UserAchievementPublic,
+)
+from syllabus.deps import SessionDep
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import CurrentUser
+from syllabus.kit.ids import content_id_pattern
+
+router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
+
+QuizRef = Annotated[str, Path(pattern=content_id_pattern("quiz"), max_length=200)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="Unique per submission; a retry with the same key gets the same answer.",
+    ),
+]
+
+
+@router.post(
+    "/quizzes/{quiz_id}/attempts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AttemptPublic,
+    responses=problem_responses(403, 404, 409),
+    summary="Start an attempt (questions in the learner schema; shuffled if the quiz says so)",
+)
+async def start_attempt(quiz_id: QuizRef, user: CurrentUser, session: SessionDep) -> Any:
+    return JSONResponse(
+        await service.start(session=session, user=user, quiz_id=quiz_id),
+        status_code=status.HTTP_201_CREATED,
+    )
+
+
+@router.put(
+    "/quiz-attempts/{attempt_id}/answers",
+    response_model=AttemptPublic,
+    responses=problem_responses(404, 409),
+    summary="Autosave answers of an open attempt",
+)
+async def save_answers(
+    attempt_id: uuid.UUID, data: AnswersIn, user: CurrentUser, session: SessionDep
+) -> Any:
+    return JSONResponse(
+        await service.save_answers(
+            session=session, user=user, attempt_id=attempt_id, answers=data.answers
+        )
+    )
+
+
+@router.post(
+    "/quiz-attempts/{attempt_id}/submit",
+    response_model=AttemptPublic,
+    responses=problem_responses(404, 409),
+    summary="Submit and grade (idempotent with Idempotency-Key)",
+)
+async def submit(
+    attempt_id: uuid.UUID,
+    data: AnswersIn,
+    idempotency_key: IdempotencyKey,
+    user: CurrentUser,
+    session: SessionDep,
+) -> Any:
+    return JSONResponse(
+        await service.submit(
+            session=session,
+            user=user,
+            attempt_id=attempt_id,
+            answers=data.answers,
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
+@router.get("/quiz-attempts", summary="My attempts, optionally of one quiz")
+async def list_attempts(
+    user: CurrentUser,
+    session: SessionDep,
+    quiz_id: Annotated[str | None, Query(pattern=content_id_pattern("quiz"))] = None,
+) -> list[AttemptSummary]:
+    return await service.mine(session=session, user=user, quiz_id=quiz_id)
+
+
+@router.get(
+    "/quiz-attempts/{attempt_id}",
+    response_model=AttemptPublic,
+    responses=problem_responses(404),
+    summary="One of my attempts; the review appears when the quiz's policy allows",
+)
+async def read_attempt(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+    return JSONResponse(await service.read(session=session, user=user, attempt_id=attempt_id))
+
+
+@router.get("/achievements", tags=["achievements"], summary="Every achievement there is")
+async def list_achievements(session: SessionDep) -> list[AchievementPublic]:
+    rows = await session.execute(select(Achievement).order_by(col(Achievement.code)))
+    return [AchievementPublic.model_validate(row) for row in rows.scalars()]
+
+
+@router.get("/users/me/achievements", tags=["achievements", "me"], summary="My achievements")
+async def my_achievements(user: CurrentUser, session: SessionDep) -> list[UserAchievementPublic]:
+    rows = await session.execute(
+        select(UserAchievement, Achievement)
+        .join(Achievement, col(Achievement.id) == col(UserAchievement.achievement_id))
+        .where(col(UserAchievement.user_id) == user.id)
+        .order_by(col(UserAchievement.awarded_at))
+    )
+    return [
+        UserAchievementPublic(
+            achievement=AchievementPublic.model_validate(achievement),
+            awarded_at=award.awarded_at,
+            seen=award.seen,
+        )
+        for award, achievement in rows.tuples()
+    ]
+
+
+@router.post(
+    "/users/me/achievements/{achievement_id}/seen",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["achievements", "me"],
+    responses=problem_responses(404),
+    summary="Mark one of my achievements as seen",
+)
+async def mark_seen(achievement_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    result = await session.execute(
+        update(UserAchievement)
+        .where(
+            col(UserAchievement.user_id) == user.id,
+            col(UserAchievement.achievement_id) == achievement_id,
+        )
+        .values(seen=True)
+        .returning(col(UserAchievement.id))
+    )
+    if result.first() is None:
+        raise NotFound("you do not have this achievement", field="achievement_id")
