@@ -42,7 +42,7 @@ def upgrade() -> None:
     op.add_column("quiz_attempts", sa.Column("request_hash", sa.String(), nullable=True))
     op.add_column(
         "quiz_attempts",
-        sa.Column("response", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("response", sa.String(), nullable=True),
     )
     op.create_index(
         "uq_quiz_attempts_user_id_quiz_content_id_open",

@@ -67,7 +67,9 @@ class QuizAttempt(Base, table=True):
     saved_answers: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
     idempotency_key: str | None = None
     request_hash: str | None = None
-    response: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    # The submit's answer, as the exact JSON text sent, so a replay is byte-identical
+    # (jsonb would reorder keys).
+    response: str | None = None
 
 
 class Achievement(Base, table=True):

@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select, update
 from sqlmodel import col
 
@@ -80,15 +80,14 @@ async def submit(
     user: CurrentUser,
     session: SessionDep,
 ) -> Any:
-    return JSONResponse(
-        await service.submit(
-            session=session,
-            user=user,
-            attempt_id=attempt_id,
-            answers=data.answers,
-            idempotency_key=idempotency_key,
-        )
+    body = await service.submit(
+        session=session,
+        user=user,
+        attempt_id=attempt_id,
+        answers=data.answers,
+        idempotency_key=idempotency_key,
     )
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get("/quiz-attempts", summary="My attempts, optionally of one quiz")

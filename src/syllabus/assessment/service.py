@@ -284,7 +284,7 @@ async def _seal(
     if idempotency_key is not None:
         attempt.idempotency_key = idempotency_key
         attempt.request_hash = fingerprint
-        attempt.response = response
+        attempt.response = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
     record_activity(
         session,
         actor_id=attempt.user_id,
@@ -408,9 +408,10 @@ async def submit(
     attempt_id: uuid.UUID,
     answers: list[Answer],
     idempotency_key: str,
-) -> dict[str, Any]:
-    """Grade and seal. Replaying the same key returns the stored response byte for
-    byte; the same key with another body is a 422; a new key on a sealed attempt, 409."""
+) -> str:
+    """Grade and seal; returns the response as JSON text. Replaying the same key returns
+    the stored text byte for byte; the same key with another body is a 422; a new key on
+    a sealed attempt, 409."""
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
     fingerprint = request_fingerprint(answers)
     if attempt.submitted_at is not None:
@@ -425,7 +426,7 @@ async def submit(
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up (deadline plus 30 s grace)")
     valid = _validate(attempt, answers, await _question_snapshots(attempt))
-    return await _seal(
+    await _seal(
         session,
         attempt=attempt,
         answers=valid,
@@ -433,6 +434,8 @@ async def submit(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
     )
+    assert attempt.response is not None
+    return attempt.response
 
 
 async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> dict[str, Any]:
