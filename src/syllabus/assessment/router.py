@@ -129,7 +129,7 @@ async def my_achievements(user: CurrentUser, session: SessionDep) -> list[UserAc
             awarded_at=award.awarded_at,
             seen=award.seen,
         )
-        for award, achievement in rows.tuples()
+        for award, achievement in rows.all()
     ]
 
 
