@@ -58,6 +58,8 @@ db-url: $(STAMP) ## Print the PostgreSQL URL analysts can give to psql or a BI t
 bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see bench/README.md)
 	$(BIN)/python -m bench.login_burst
 	$(BIN)/python -m bench.content_load
+	$(BIN)/python -m bench.outline
+	$(BIN)/python -m bench.submit
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
