@@ -327,3 +327,49 @@ async def test_parallel_starts_and_a_thousand_replays(
             )
         ).scalar_one()
     assert (attempts, submitted) == (3, 3)
+
+
+async def test_open_attempts_never_show_answers_and_time_up_stops_autosave(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    attempt = (await start(client, enrolled)).json()["id"]
+    saved = await client.put(
+        f"/api/v1/quiz-attempts/{attempt}/answers",
+        json={"answers": RIGHT},
+        headers=enrolled.headers,
+    )
+    read = await client.get(f"/api/v1/quiz-attempts/{attempt}", headers=enrolled.headers)
+    for response in (saved, read):
+        body = response.json()
+        assert body["review"] is None
+        assert not walk_keys(body["questions"]) & ANSWER_FIELDS
+    await session.execute(
+        text(
+            "UPDATE quiz_attempts SET deadline = statement_timestamp() - interval '1 minute' WHERE id = :id"
+        ),
+        {"id": attempt},
+    )
+    late = await client.put(
+        f"/api/v1/quiz-attempts/{attempt}/answers",
+        json={"answers": RIGHT},
+        headers=enrolled.headers,
+    )
+    assert late.status_code == 409
+
+
+async def test_erasing_a_learner_keeps_their_attempts(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    attempt = (await start(client, enrolled)).json()["id"]
+    await submit(client, enrolled, attempt, RIGHT, "key-before-erase")
+    assert (await client.delete("/api/v1/users/me", headers=enrolled.headers)).status_code == 204
+    row = (
+        await session.execute(
+            text(
+                "SELECT a.score, u.email FROM quiz_attempts a JOIN users u ON u.id = a.user_id WHERE a.id = :id"
+            ),
+            {"id": attempt},
+        )
+    ).one()
+    assert float(row.score) == 3.0
+    assert row.email.endswith("@erased.invalid")

@@ -200,7 +200,11 @@ async def test_two_hundred_identical_writes_make_one_row_and_one_event(
                 text("SELECT count(DISTINCT completed_at) FROM lesson_progress")
             )
         ).scalar_one()
+        awards = (
+            await connection.execute(text("SELECT count(*) FROM user_achievements"))
+        ).scalar_one()
     assert rows == 1
+    assert awards == 1  # "first lesson", once, whatever the race
     assert sorted(tuple(e) for e in events) == [("completed", 1), ("started", 1)]
     assert completed_at == 1
     assert len({r.json()["completed_at"] for r in responses}) == 1
