@@ -37,17 +37,20 @@ TABLES = (
 
 UUID_V7_FUNCTION = """
 CREATE FUNCTION uuid_generate_v7() RETURNS uuid
-LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
-  -- 48-bit Unix milliseconds, then version 7 and RFC 4122 variant over random bits.
-  SELECT encode(
-    set_bit(
-      set_bit(
-        overlay(uuid_send(gen_random_uuid())
-                PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
-                FROM 1 FOR 6),
-        52, 1),
-      53, 1),
-    'hex')::uuid
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+DECLARE
+  -- RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, then 12 bits of sub-millisecond
+  -- time (method 3) so ids from one server sort by creation, then random bits with the
+  -- RFC 4122 variant kept from gen_random_uuid().
+  micros bigint := floor(extract(epoch FROM clock_timestamp()) * 1000000);
+  fraction int := ((micros % 1000) * 4096 / 1000)::int;
+  bytes bytea := uuid_send(gen_random_uuid());
+BEGIN
+  bytes := overlay(bytes PLACING substring(int8send(micros / 1000) FROM 3) FROM 1 FOR 6);
+  bytes := set_byte(bytes, 6, 112 | (fraction >> 8));
+  bytes := set_byte(bytes, 7, fraction & 255);
+  RETURN encode(bytes, 'hex')::uuid;
+END
 $$
 """
 

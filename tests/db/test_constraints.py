@@ -279,7 +279,7 @@ async def test_cancelled_enrollment_allows_enrolling_again(
     await connection.execute(text("UPDATE enrollments SET status = 'cancelled'"))
     await connection.execute(insert, params)
     statuses = (
-        (await connection.execute(text("SELECT status FROM enrollments ORDER BY id")))
+        (await connection.execute(text("SELECT status FROM enrollments ORDER BY created_at")))
         .scalars()
         .all()
     )

@@ -34,24 +34,6 @@ class ReviewItem(OutputSchema):
     explanation: str | None
 
 
-class AttemptPublic(OutputSchema):
-    id: uuid.UUID
-    quiz_id: str
-    attempt_no: int
-    status: Literal["open", "submitted"]
-    started_at: datetime
-    deadline: datetime | None
-    submitted_at: datetime | None
-    score: float | None
-    max_score: float | None
-    passed: bool | None
-    questions: list[QuestionPublic]
-    answers: dict[str, Any]
-    review: list[ReviewItem] | None = Field(
-        description="Correct answers and explanations, when the quiz's review policy allows."
-    )
-
-
 class AttemptSummary(OutputSchema):
     id: uuid.UUID
     quiz_id: str
@@ -62,6 +44,15 @@ class AttemptSummary(OutputSchema):
     score: float | None
     max_score: float | None
     passed: bool | None
+
+
+class AttemptPublic(AttemptSummary):
+    deadline: datetime | None
+    questions: list[QuestionPublic]
+    answers: dict[str, Any]
+    review: list[ReviewItem] | None = Field(
+        description="Correct answers and explanations, when the quiz's review policy allows."
+    )
 
 
 class AchievementPublic(OutputSchema):

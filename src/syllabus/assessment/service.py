@@ -185,6 +185,20 @@ async def _attempts_used(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: 
     )
 
 
+def _summary(attempt: QuizAttempt) -> AttemptSummary:
+    return AttemptSummary(
+        id=attempt.id,
+        quiz_id=attempt.quiz_content_id,
+        attempt_no=attempt.attempt_no,
+        status="submitted" if attempt.submitted_at else "open",
+        started_at=attempt.started_at,
+        submitted_at=attempt.submitted_at,
+        score=float(attempt.score) if attempt.score is not None else None,
+        max_score=float(attempt.max_score) if attempt.max_score is not None else None,
+        passed=attempt.passed,
+    )
+
+
 async def _public(
     session: AsyncSession,
     attempt: QuizAttempt,
@@ -213,16 +227,8 @@ async def _public(
             for item in (attempt.details or {}).get("questions", [])
         ]
     public = AttemptPublic(
-        id=attempt.id,
-        quiz_id=attempt.quiz_content_id,
-        attempt_no=attempt.attempt_no,
-        status="submitted" if attempt.submitted_at else "open",
-        started_at=attempt.started_at,
+        **_summary(attempt).model_dump(),
         deadline=attempt.deadline,
-        submitted_at=attempt.submitted_at,
-        score=float(attempt.score) if attempt.score is not None else None,
-        max_score=float(attempt.max_score) if attempt.max_score is not None else None,
-        passed=attempt.passed,
         questions=[content.question_public(questions[question_id]) for question_id in order],
         answers=answers if answers is not None else dict(attempt.saved_answers or {}),
         review=review,
@@ -453,17 +459,4 @@ async def mine(*, session: AsyncSession, user: User, quiz_id: str | None) -> lis
     attempts = list((await session.execute(query.with_for_update())).scalars().all())
     for attempt in attempts:
         await _settle_expired(session, attempt)
-    return [
-        AttemptSummary(
-            id=a.id,
-            quiz_id=a.quiz_content_id,
-            attempt_no=a.attempt_no,
-            status="submitted" if a.submitted_at else "open",
-            started_at=a.started_at,
-            submitted_at=a.submitted_at,
-            score=float(a.score) if a.score is not None else None,
-            max_score=float(a.max_score) if a.max_score is not None else None,
-            passed=a.passed,
-        )
-        for a in attempts
-    ]
+    return [_summary(a) for a in attempts]

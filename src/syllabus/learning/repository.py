@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
+from syllabus.kit.ids import uuid7
 from syllabus.learning.models import Enrollment, LessonProgress
 
 LIVE_ENROLLMENT = ("active", "completed")
@@ -74,6 +75,7 @@ async def upsert_progress(
     activity log gets each event exactly once however many requests race."""
     completing = changes["status"] == "completed"
     values = {
+        "id": uuid7(),  # from the app: time-ordered within the process, for keyset pages
         "user_id": user_id,
         "course_id": course_id,
         "lesson_content_id": lesson_id,
@@ -238,7 +240,7 @@ async def insert_enrollment(
     table = Enrollment.__table__.c  # type: ignore[attr-defined]
     statement = (
         insert(Enrollment)
-        .values(user_id=user_id, course_id=course_id, status="active")
+        .values(id=uuid7(), user_id=user_id, course_id=course_id, status="active")
         .on_conflict_do_nothing(
             index_elements=[table.user_id, table.course_id],
             index_where=text("status <> 'cancelled' AND deleted_at IS NULL"),
