@@ -373,3 +373,61 @@ async def test_erasing_a_learner_keeps_their_attempts(
     ).one()
     assert float(row.score) == 3.0
     assert row.email.endswith("@erased.invalid")
+
+
+async def test_assessment_routes_refuse_bad_input(
+    client: httpx.AsyncClient, enrolled: Account
+) -> None:
+    headers = enrolled.headers
+    checks = [
+        (
+            await client.get(
+                "/api/v1/quiz-attempts", params={"quiz_id": "lesson:x"}, headers=headers
+            ),
+            422,
+        ),
+        (await client.get("/api/v1/quiz-attempts/not-an-id", headers=headers), 422),
+        (
+            await client.get(
+                "/api/v1/quiz-attempts/01a20000-0000-7000-8000-000000000000", headers=headers
+            ),
+            404,
+        ),
+        (
+            await client.put(
+                "/api/v1/quiz-attempts/01a20000-0000-7000-8000-000000000000/answers",
+                json={"answers": []},
+                headers=headers,
+            ),
+            404,
+        ),
+        (
+            await client.put(
+                "/api/v1/quiz-attempts/01a20000-0000-7000-8000-000000000000/answers",
+                json={"answers": "all"},
+                headers=headers,
+            ),
+            422,
+        ),
+        (await client.post("/api/v1/users/me/achievements/not-an-id/seen", headers=headers), 422),
+        (
+            await client.post(
+                "/api/v1/users/me/achievements/01a20000-0000-7000-8000-000000000000/seen",
+                headers=headers,
+            ),
+            404,
+        ),
+        (await client.get("/api/v1/users/me/achievements"), 401),
+        (await client.get("/api/v1/quiz-attempts"), 401),
+    ]
+    for response, status in checks:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    attempt = (await start(client, enrolled)).json()["id"]
+    extra = await client.post(
+        f"/api/v1/quiz-attempts/{attempt}/submit",
+        json={"answers": RIGHT, "score": 100},
+        headers={**headers, "Idempotency-Key": "key-extra-field"},
+    )
+    assert extra.status_code == 422
+    assert extra.json()["errors"][0]["field"] == "score"
