@@ -51,6 +51,13 @@ async def test_register_returns_the_public_user_only(
     ).one()
     assert row.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert row.created_by == body["id"]
+    events = (
+        await session.execute(
+            text("SELECT verb, object_type FROM activity_log WHERE actor_id = :id"),
+            {"id": body["id"]},
+        )
+    ).all()
+    assert [tuple(event) for event in events] == [("registered", "user")]
 
 
 async def test_register_rejects_an_email_in_use_in_any_case(client: httpx.AsyncClient) -> None:

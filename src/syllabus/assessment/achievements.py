@@ -8,8 +8,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.analytics.activity import record_activity
 from syllabus.learning import repository as learning
-from syllabus.learning.activity import record_activity
 
 AWARD = text(
     """

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from syllabus.analytics.activity import record_activity
 from syllabus.assessment import achievements
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
@@ -22,7 +23,6 @@ from syllabus.content import service as content
 from syllabus.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from syllabus.identity.models import User
 from syllabus.learning import repository as learning
-from syllabus.learning.activity import record_activity
 from syllabus.learning.service import complete_if_done
 
 GRACE = timedelta(seconds=30)

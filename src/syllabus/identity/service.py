@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.analytics.activity import record_activity
 from syllabus.config import Settings
 from syllabus.db.sql import acting_as
 from syllabus.errors import (
@@ -87,6 +88,9 @@ async def register(*, session: AsyncSession, data: UserRegister) -> User:
                 await session.flush()
         except IntegrityError:  # a concurrent sign-up with the same email won the race
             raise EmailTaken from None
+        record_activity(
+            session, actor_id=user.id, verb="registered", object_type="user", object_id=str(user.id)
+        )
     return user
 
 

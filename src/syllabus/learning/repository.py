@@ -399,6 +399,8 @@ STATS = text(
     days AS (
       SELECT DISTINCT (a.occurred_at AT TIME ZONE me.time_zone)::date AS day
       FROM activity_log a, me WHERE a.actor_id = me.id
+        -- learning makes an activity day; signing up or enrolling alone does not
+        AND a.verb IN ('started', 'completed', 'attempted', 'passed', 'failed')
     ), islands AS (
       SELECT day, day - (row_number() OVER (ORDER BY day))::int AS island FROM days
     ), runs AS (

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.analytics.activity import record_activity
 from syllabus.assessment import achievements
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
@@ -15,7 +16,6 @@ from syllabus.content import service as content
 from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, Unauthorized
 from syllabus.identity.models import STAFF_ROLES, User
 from syllabus.learning import repository
-from syllabus.learning.activity import record_activity
 from syllabus.learning.models import Enrollment
 from syllabus.learning.schemas import (
     CourseProgress,

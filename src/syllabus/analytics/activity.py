@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus import tables  # noqa: F401 - every table mapped: the log's foreign keys resolve
 from syllabus.learning.models import ActivityLog
 
 
