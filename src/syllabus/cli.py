@@ -47,6 +47,8 @@ content_app = typer.Typer(
     help="Course content (MongoDB) and its catalog (PostgreSQL).", no_args_is_help=True
 )
 app.add_typer(content_app, name="content")
+analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -395,6 +397,40 @@ def create_admin(
         )
     action = "created" if created else "promoted to admin (password unchanged)"
     typer.echo(f"{email.strip().lower()}: {action}, id {user_id}")
+
+
+async def _grant(url: str, role: str, password: str | None) -> None:
+    from syllabus.analytics.role import grant_read_only
+    from syllabus.db.sql import create_engine
+
+    engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await grant_read_only(connection, role, password=password)
+    finally:
+        await engine.dispose()
+
+
+@analytics_app.command("grant")
+@friendly_errors
+def analytics_grant(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role to create or update.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Set its password from standard input.")
+    ] = False,
+) -> None:
+    """Create or update a read-only role: USAGE and SELECT on the analytics schema only."""
+    import asyncio
+
+    from syllabus.errors import AppError
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with _postgres_url(_settings_for_tools()) as url:
+        try:
+            asyncio.run(_grant(url, role, password))
+        except AppError as error:
+            raise ConfigError(f"{role}: {error.detail}") from None
+    typer.echo(f"{role}: may read the analytics schema, and nothing else")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,184 @@
+"""The analytics views on a small dataset built through the API, against numbers worked
+out by hand; and the read-only role's limits."""
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from syllabus.analytics.role import grant_read_only
+from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
+from tests.assessment.test_attempts import RIGHT, start, submit
+from tests.identity.helpers import Account, sign_up
+from tests.learning.helpers import enroll, progress
+
+FREE = "course:rest-basics"
+QUIZ = "quiz:rest-basics-check"
+
+
+@pytest.fixture
+async def dataset(client: httpx.AsyncClient, loaded: Path) -> list[Account]:
+    """Three learners in the free course: one completes it (passing the quiz), one starts
+    a lesson and fails the quiz, one only enrolls."""
+    learners = [await sign_up(client) for _ in range(3)]
+    for learner in learners:
+        await enroll(client, learner, FREE)
+    done_, halfway_, _ = learners
+    await progress(client, done_, "lesson:rest-basics-intro", status="completed")
+    await progress(client, done_, "lesson:rest-basics-more", status="completed")
+    attempt = (await start(client, done_)).json()["id"]
+    assert (await submit(client, done_, attempt, RIGHT, "key-analytics-1")).json()["passed"]
+    await progress(client, halfway_, "lesson:rest-basics-intro", status="started")
+    attempt = (await start(client, halfway_)).json()["id"]
+    assert not (await submit(client, halfway_, attempt, RIGHT[:1], "key-analytics-2")).json()[
+        "passed"
+    ]
+    return learners
+
+
+async def rows(session: AsyncSession, sql: str) -> list[dict[str, Any]]:
+    result = await session.execute(text(sql))
+    return [dict(row._mapping) for row in result]
+
+
+def as_plain(value: Any) -> Any:
+    return float(value) if hasattr(value, "as_tuple") else value
+
+
+async def test_course_funnel(session: AsyncSession, dataset: list[Account]) -> None:
+    funnel = await rows(
+        session, "SELECT * FROM analytics.course_funnel WHERE course_id = 'course:rest-basics'"
+    )
+    assert {k: as_plain(v) for k, v in funnel[0].items()} == {
+        "course_id": FREE,
+        "title": "Course rest-basics",
+        "status": "published",
+        "enrolled": 3,
+        "started": 2,
+        "completed": 1,
+        "start_rate": 0.6667,
+        "completion_rate": 0.3333,
+    }
+
+
+async def test_lesson_completion_and_dropoff(session: AsyncSession, dataset: list[Account]) -> None:
+    lessons = await rows(
+        session,
+        "SELECT lesson_id, started, completed, completion_rate, dropoff_from_previous "
+        "FROM analytics.lesson_completion WHERE course_id = 'course:rest-basics' ORDER BY position",
+    )
+    assert [tuple(as_plain(v) for v in row.values()) for row in lessons] == [
+        ("lesson:rest-basics-intro", 2, 1, 0.5, None),
+        ("lesson:rest-basics-more", 1, 1, 1.0, 0.5),
+    ]
+
+
+async def test_quiz_summary_and_item_analysis(
+    session: AsyncSession, dataset: list[Account]
+) -> None:
+    summary = await rows(session, f"SELECT * FROM analytics.quiz_summary WHERE quiz_id = '{QUIZ}'")
+    assert {k: as_plain(v) for k, v in summary[0].items()} == {
+        "quiz_id": QUIZ,
+        "title": "Check",
+        "course_id": FREE,
+        "attempts": 2,
+        "learners": 2,
+        "pass_rate": 1 / 2,
+        "mean_score_percent": 66.67,  # (100 + 33.33) / 2
+        "median_score_percent": 66.67,
+    }
+    items = await rows(
+        session,
+        f"SELECT question_id, answers, difficulty, discrimination FROM analytics.question_items "
+        f"WHERE quiz_id = '{QUIZ}' ORDER BY question_id",
+    )
+    assert [tuple(as_plain(v) for v in row.values()) for row in items] == [
+        # both answered it right: no spread, no correlation to compute
+        ("question:bank-safe-method", 2, 1.0, None),
+        # right only in the perfect attempt: point-biserial with the total score is 1
+        ("question:legacy-1", 2, 0.5, 1.0),
+        ("question:rest-basics-nouns", 2, 0.5, 1.0),
+    ]
+
+
+async def test_activity_streaks_time_to_complete_and_the_fact_view(
+    session: AsyncSession, dataset: list[Account]
+) -> None:
+    done, halfway, idle = dataset
+    daily = await rows(session, "SELECT learners FROM analytics.daily_active_learners")
+    weekly = await rows(session, "SELECT learners FROM analytics.weekly_active_learners")
+    assert daily == [{"learners": 2}]  # signing up or only enrolling is not activity
+    assert weekly == [{"learners": 2}]
+    assert await rows(session, "SELECT * FROM analytics.streak_distribution") == [
+        {"streak_days": 1, "learners": 2}
+    ]
+    ttc = await rows(
+        session, "SELECT course_id, completions, mean_days FROM analytics.time_to_complete"
+    )
+    assert [(r["course_id"], r["completions"], as_plain(r["mean_days"])) for r in ttc] == [
+        (FREE, 1, 0.0)
+    ]
+    facts = await rows(
+        session,
+        "SELECT user_id::text, enrollment_status, lessons_completed, required_items, quiz_attempts "
+        "FROM analytics.learner_course ORDER BY lessons_completed DESC, quiz_attempts DESC",
+    )
+    assert [tuple(r.values()) for r in facts] == [
+        (done.id, "completed", 2, 3, 1),
+        (halfway.id, "active", 0, 3, 1),
+        (idle.id, "active", 0, 3, 0),
+    ]
+
+
+async def test_no_view_exposes_personal_data(session: AsyncSession) -> None:
+    columns = await rows(
+        session,
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'analytics'",
+    )
+    assert len({c["table_name"] for c in columns}) == 9
+    assert not {c["column_name"] for c in columns} & {
+        "email",
+        "name",
+        "password_hash",
+        "client_ip",
+        "note",
+    }
+
+
+async def test_the_read_only_role_reads_analytics_and_nothing_else(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    role = f"analyst_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as connection:
+        await grant_read_only(connection, role, password="analyst password")
+    assert settings.postgres_url is not None
+    url = make_url(to_asyncpg_url(settings.postgres_url)).set(
+        username=role, password="analyst password"
+    )
+    analyst = await asyncpg.connect(to_libpq_url(url.render_as_string(hide_password=False)))
+    try:
+        assert await analyst.fetchval("SELECT count(*) FROM analytics.course_funnel") >= 0
+        tables = [
+            row["tablename"]
+            for row in await analyst.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+        ]
+        assert {"users", "auth_refresh_tokens", "lesson_progress"} <= set(tables)
+        for table in tables:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await analyst.fetch(f'SELECT * FROM public."{table}" LIMIT 1')
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await analyst.execute("CREATE VIEW analytics.mine AS SELECT 1")
+    finally:
+        await analyst.close()
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP OWNED BY "{role}"'))
+            await connection.execute(text(f'DROP ROLE "{role}"'))
