@@ -2,11 +2,9 @@
 out by hand; and the read-only role's limits."""
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -14,32 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from syllabus.analytics.role import grant_read_only
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
-from tests.assessment.test_attempts import RIGHT, start, submit
-from tests.identity.helpers import Account, sign_up
-from tests.learning.helpers import enroll, progress
+from tests.identity.helpers import Account
 
 FREE = "course:rest-basics"
 QUIZ = "quiz:rest-basics-check"
-
-
-@pytest.fixture
-async def dataset(client: httpx.AsyncClient, loaded: Path) -> list[Account]:
-    """Three learners in the free course: one completes it (passing the quiz), one starts
-    a lesson and fails the quiz, one only enrolls."""
-    learners = [await sign_up(client) for _ in range(3)]
-    for learner in learners:
-        await enroll(client, learner, FREE)
-    done_, halfway_, _ = learners
-    await progress(client, done_, "lesson:rest-basics-intro", status="completed")
-    await progress(client, done_, "lesson:rest-basics-more", status="completed")
-    attempt = (await start(client, done_)).json()["id"]
-    assert (await submit(client, done_, attempt, RIGHT, "key-analytics-1")).json()["passed"]
-    await progress(client, halfway_, "lesson:rest-basics-intro", status="started")
-    attempt = (await start(client, halfway_)).json()["id"]
-    assert not (await submit(client, halfway_, attempt, RIGHT[:1], "key-analytics-2")).json()[
-        "passed"
-    ]
-    return learners
 
 
 async def rows(session: AsyncSession, sql: str) -> list[dict[str, Any]]:
