@@ -4,6 +4,7 @@ Errors a user can fix (bad settings, a missing engine) print one line and exit 2
 no traceback wall.
 """
 
+import datetime
 import logging
 import shutil
 import signal
@@ -431,6 +432,82 @@ def analytics_grant(
         except AppError as error:
             raise ConfigError(f"{role}: {error.detail}") from None
     typer.echo(f"{role}: may read the analytics schema, and nothing else")
+
+
+async def _export(
+    url: str,
+    view: str,
+    *,
+    fmt: str,
+    since: datetime.date | None,
+    output: Path | None,
+    iri_base: str,
+) -> int:
+    import asyncpg
+    from rich.progress import Progress
+
+    from syllabus.analytics import export
+
+    connection = await asyncpg.connect(to_libpq_url(url))
+    try:
+        query, args = await export.plan(connection, view, fmt=fmt, since=since)  # type: ignore[arg-type]
+        total = await connection.fetchval(f"SELECT count(*) FROM ({query}) AS rows", *args)  # noqa: S608
+        out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task(f"Exporting {view}", total=total)
+                return await export.write(
+                    export.stream(connection, query, args),
+                    out,
+                    fmt=fmt,  # type: ignore[arg-type]
+                    base=iri_base.rstrip("/"),
+                    progress=lambda done: bar.update(task, completed=done),
+                )
+        finally:
+            if output:
+                out.close()
+    finally:
+        await connection.close()
+
+
+@analytics_app.command("export")
+@friendly_errors
+def analytics_export(
+    view: Annotated[str, typer.Argument(help="An analytics view, or 'activity' (the log).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, jsonl, or xapi (the activity log only).")
+    ] = "csv",
+    since: Annotated[
+        datetime.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Only rows from this date (UTC) on."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    iri_base: Annotated[
+        str, typer.Option(help="Base of the IRIs in xAPI statements (your site).")
+    ] = "https://syllabus.example",
+) -> None:
+    """Stream a view (or the activity log) as CSV, JSON Lines or xAPI statements."""
+    import asyncio
+
+    from syllabus.analytics.export import ExportError
+
+    if fmt not in ("csv", "jsonl", "xapi"):
+        raise ConfigError(f"--format: {fmt!r} is not one of csv, jsonl, xapi")
+    with _postgres_url(_settings_for_tools()) as url:
+        try:
+            count = asyncio.run(
+                _export(
+                    url,
+                    view,
+                    fmt=fmt,
+                    since=since.date() if since else None,
+                    output=output,
+                    iri_base=iri_base,
+                )
+            )
+        except ExportError as error:
+            raise ConfigError(str(error)) from None
+    err.print(f"{count} row(s) exported", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
