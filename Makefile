@@ -60,6 +60,7 @@ bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see be
 	$(BIN)/python -m bench.content_load
 	$(BIN)/python -m bench.outline
 	$(BIN)/python -m bench.submit
+	$(BIN)/python -m bench.views
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -134,19 +134,30 @@ VIEWS: dict[str, str] = {
         GROUP BY c.id
     """,
     "learner_course": """
+        WITH progress AS (
+          SELECT user_id, course_id,
+                 count(*) FILTER (WHERE status = 'completed') AS lessons_completed,
+                 max(updated_at) AS last_activity_at
+          FROM lesson_progress WHERE deleted_at IS NULL GROUP BY user_id, course_id
+        ), attempts AS (
+          SELECT user_id, course_id, count(*) AS quiz_attempts
+          FROM quiz_attempts WHERE submitted_at IS NOT NULL AND deleted_at IS NULL
+          GROUP BY user_id, course_id
+        ), required AS (
+          SELECT course_id, count(*) AS required_items
+          FROM content_index WHERE required AND status = 'active' AND deleted_at IS NULL
+          GROUP BY course_id
+        )
         SELECT e.user_id, c.content_id AS course_id, e.status AS enrollment_status,
                e.enrolled_at, e.completed_at,
-               (SELECT count(*) FROM lesson_progress p WHERE p.user_id = e.user_id
-                  AND p.course_id = e.course_id AND p.status = 'completed'
-                  AND p.deleted_at IS NULL) AS lessons_completed,
-               (SELECT count(*) FROM content_index i WHERE i.course_id = e.course_id
-                  AND i.required AND i.status = 'active') AS required_items,
-               (SELECT count(*) FROM quiz_attempts a WHERE a.user_id = e.user_id
-                  AND a.course_id = e.course_id AND a.submitted_at IS NOT NULL
-                  AND a.deleted_at IS NULL) AS quiz_attempts,
-               (SELECT max(p.updated_at) FROM lesson_progress p WHERE p.user_id = e.user_id
-                  AND p.course_id = e.course_id) AS last_activity_at
+               coalesce(p.lessons_completed, 0) AS lessons_completed,
+               coalesce(r.required_items, 0) AS required_items,
+               coalesce(a.quiz_attempts, 0) AS quiz_attempts,
+               p.last_activity_at
         FROM enrollments e JOIN courses c ON c.id = e.course_id
+        LEFT JOIN progress p ON p.user_id = e.user_id AND p.course_id = e.course_id
+        LEFT JOIN attempts a ON a.user_id = e.user_id AND a.course_id = e.course_id
+        LEFT JOIN required r ON r.course_id = e.course_id
         WHERE e.deleted_at IS NULL
     """,
 }
