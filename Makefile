@@ -12,7 +12,7 @@ export UV_PYTHON_PREFERENCE := system
 export UV_SYSTEM_CERTS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate revision psql db-url bench clean
+.PHONY: help install run test lint fmt migrate revision psql db-url bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see be
 	$(BIN)/python -m bench.outline
 	$(BIN)/python -m bench.submit
 	$(BIN)/python -m bench.views
+
+bench-quick: $(STAMP) ## A small run of every benchmark (smoke test, ~2 min; results in bench/results/quick)
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.login_burst --rounds 2 --seconds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.content_load --lessons 50 --rounds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.outline --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 2 --latency-seconds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.submit --learners 40 --rounds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.views --courses 20 --lessons 10 --learners 500 --progress 10000 --attempts 2000 --rounds 2
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

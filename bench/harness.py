@@ -102,12 +102,16 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 RESULTS = Path(__file__).parent / "results"
+# `make bench-quick` points this elsewhere so a smoke run never replaces real figures
+RESULTS_DIR_VARIABLE = "SYLLABUS_BENCH_RESULTS"
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:
-    """Save a run as ``bench/results/<date>-<name>.json`` and print it."""
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{name}.json"
+    """Save a run as ``bench/results/<date>-<name>.json`` (or under $SYLLABUS_BENCH_RESULTS)
+    and print it."""
+    folder = Path(os.environ.get(RESULTS_DIR_VARIABLE) or RESULTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{datetime.now(UTC):%Y-%m-%d}-{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     print(f"written to {path}")

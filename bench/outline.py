@@ -258,7 +258,7 @@ async def run(
             server(
                 ["syllabus.main:create_app", "--factory"], env, free_port(), "/health/live"
             ) as a_url,
-            server(["bench.baseline_app:app"], env, free_port(), "/outline/none") as b_url,
+            server(["bench.baseline_app:app"], env, free_port(), "/live") as b_url,
         ):
             limits = httpx.Limits(max_connections=concurrency + 64)
             async with (

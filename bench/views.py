@@ -9,7 +9,8 @@ would let the planner drop the views' LEFT JOINs. The baseline is a sequential s
 the table the views read most (``SELECT count(*) FROM lesson_progress``), timed in the
 same rounds.
 
-Run: .venv/bin/python -m bench.views [--attempts 100000] [--rounds 3]
+Run: .venv/bin/python -m bench.views [--courses 200] [--lessons 40] [--learners 20000]
+     [--progress 1000000] [--attempts 100000] [--rounds 3]
 """
 
 import argparse
@@ -147,14 +148,16 @@ async def add_attempts_and_activity(postgres_url: str, attempts: int) -> dict[st
         await connection.close()
 
 
-async def run(*, attempts: int, rounds: int) -> dict[str, Any]:
+async def run(
+    *, courses: int, lessons: int, learners: int, progress: int, attempts: int, rounds: int
+) -> dict[str, Any]:
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
         assert mongo is not None
         await asyncio.to_thread(migrate.upgrade, url=pg)
         started = time.perf_counter()
         _, timings = await build_dataset(
-            pg, mongo, courses=200, lessons=40, learners=20_000, progress=1_000_000
+            pg, mongo, courses=courses, lessons=lessons, learners=learners, progress=progress
         )
         extra = await add_attempts_and_activity(pg, attempts)
         generation = time.perf_counter() - started
@@ -188,10 +191,14 @@ async def run(*, attempts: int, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--courses", type=int, default=200)
+    parser.add_argument("--lessons", type=int, default=40)
+    parser.add_argument("--learners", type=int, default=20_000)
+    parser.add_argument("--progress", type=int, default=1_000_000)
     parser.add_argument("--attempts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    write_result("views", asyncio.run(run(attempts=args.attempts, rounds=args.rounds)))
+    write_result("views", asyncio.run(run(**vars(args))))
 
 
 if __name__ == "__main__":
