@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
+import tests.querycount  # noqa: F401 - registers the Mongo listener before any app exists
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
 from syllabus.content.loader.run import load_folder
@@ -196,6 +197,23 @@ async def client(
     finally:
         app.dependency_overrides.pop(get_session, None)
         app.dependency_overrides.pop(get_read_session, None)
+
+
+@pytest.fixture
+async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterator[FastAPI]:
+    """A fresh app (so its Mongo client carries the counter, see tests/querycount.py) on
+    the test's session."""
+    app = create_app(settings)
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        await session.commit()
+        async with unit_of_work(session) as unit:
+            yield unit
+
+    app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
+    async with app.router.lifespan_context(app):
+        yield app
 
 
 @pytest.fixture

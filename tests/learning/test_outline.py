@@ -1,28 +1,22 @@
 """The outline with my progress: statuses, rollup, where to resume, and its cost: one
 PostgreSQL query and one MongoDB query whatever the number of lessons."""
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from syllabus.config import Settings
 from syllabus.content.loader.run import load_folder
-from syllabus.db.sql import unit_of_work
-from syllabus.deps import get_read_session, get_session
 from syllabus.learning.schemas import OutlineWithProgress
-from syllabus.main import create_app
 from tests.content.folder import make_folder, write_course
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, pass_quiz, progress
+from tests.querycount import counting
 
 FREE = "course:rest-basics"
 OUTLINE = "/api/v1/courses/rest-basics/outline"
@@ -114,61 +108,6 @@ async def test_outline_refuses_bad_tokens_and_hides_drafts(
         text("UPDATE users SET deleted_at = now() WHERE id = :u"), {"u": learner.id}
     )
     assert (await client.get(OUTLINE, headers=learner.headers)).status_code == 401
-
-
-class Counter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.active = False
-        self.commands: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.active:
-            self.commands.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-MONGO = Counter()
-monitoring.register(MONGO)  # only clients created after this see it: the app below
-
-
-@pytest.fixture
-async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterator[FastAPI]:
-    """A fresh app (so its Mongo client carries the counter) on the test's session."""
-    app = create_app(settings)
-
-    async def test_session() -> AsyncIterator[AsyncSession]:
-        await session.commit()
-        async with unit_of_work(session) as unit:
-            yield unit
-
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_read_session] = test_session
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@contextmanager
-def counting(engine: AsyncEngine) -> Iterator[dict[str, list[str]]]:
-    seen: dict[str, list[str]] = {"postgresql": [], "mongodb": []}
-
-    def on_execute(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            seen["postgresql"].append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
-    MONGO.commands.clear()
-    MONGO.active = True
-    try:
-        yield seen
-    finally:
-        MONGO.active = False
-        seen["mongodb"] = list(MONGO.commands)
-        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
 
 
 @pytest.mark.parametrize("lessons", [5, 200])

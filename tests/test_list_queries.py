@@ -1,0 +1,180 @@
+"""Every list endpoint is free of N+1: the statements sent to PostgreSQL and the commands
+sent to MongoDB for a page do not depend on how many items it holds. Counts, never
+timings (see tests/querycount.py)."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from syllabus.content.loader.run import load_folder
+from tests.content.folder import make_folder, write_course, write_json
+from tests.identity.helpers import Account, sign_up
+from tests.learning.helpers import enroll, progress
+from tests.querycount import counting
+
+SMALL, LARGE = 1, 12
+
+
+@dataclass(frozen=True)
+class Cost:
+    status: int
+    items: int
+    postgresql: int
+    mongodb: int
+
+
+@dataclass
+class Harness:
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    root: Path
+    mongo: AsyncDatabase[dict[str, Any]]
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def load(self, extra: int) -> None:
+        """The small folder plus ``extra`` free courses, categories, tracks and
+        achievements (a superset of any smaller load)."""
+        make_folder(self.root)
+        write_json(
+            self.root / "categories.json",
+            [{"slug": "programming", "name": "Programming"}]
+            + [{"slug": f"cat-{n}", "name": f"Category {n}"} for n in range(extra)],
+        )
+        write_json(
+            self.root / "tracks.json",
+            [{"slug": "backend", "name": "Backend", "category": "programming"}]
+            + [
+                {"slug": f"track-{n}", "name": f"Track {n}", "category": f"cat-{n}"}
+                for n in range(extra)
+            ],
+        )
+        write_json(
+            self.root / "achievements.json",
+            [
+                {
+                    "code": "first-lesson",
+                    "title": "First steps",
+                    "rule": {"type": "lessons_completed", "count": 1},
+                }
+            ]
+            + [
+                {
+                    "code": f"lessons-{n + 2}",
+                    "title": f"{n + 2} lessons",
+                    "rule": {"type": "lessons_completed", "count": n + 2},
+                }
+                for n in range(extra)
+            ],
+        )
+        for n in range(extra):
+            write_course(self.root, f"extra-{n}")
+        result = await load_folder(self.root, database=self.mongo, sessionmaker=self.sessions)
+        assert result.ok, result.problems
+
+    async def cost(self, path: str, account: Account | None = None) -> Cost:
+        headers = account.headers if account else {}
+        with counting(self.engine) as seen:
+            response = await self.http.get(path, headers=headers)
+        body = response.json()
+        items = body["items"] if isinstance(body, dict) and "items" in body else body
+        return Cost(response.status_code, len(items), len(seen["postgresql"]), len(seen["mongodb"]))
+
+
+@pytest.fixture
+async def harness(
+    counted_app: FastAPI,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Harness]:
+    transport = httpx.ASGITransport(app=counted_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield Harness(http, engine, tmp_path / "content", mongo, catalog_sessions)
+
+
+def same_cost(small: Cost, large: Cost, *, items: tuple[int, int]) -> None:
+    assert (small.status, large.status) == (200, 200)
+    assert (small.items, large.items) == items
+    assert (small.postgresql, small.mongodb) == (large.postgresql, large.mongodb), (small, large)
+
+
+CATALOG = [
+    ("/api/v1/categories", (1 + SMALL, 1 + LARGE)),
+    ("/api/v1/tracks", (1 + SMALL, 1 + LARGE)),
+    ("/api/v1/courses", (2 + SMALL, 2 + LARGE)),  # rest-basics, paid-course, extras
+    ("/api/v1/courses?q=pagination", (2 + SMALL, 2 + LARGE)),
+    ("/api/v1/achievements", (1 + SMALL, 1 + LARGE)),
+]
+
+
+@pytest.mark.parametrize(("path", "items"), CATALOG)
+async def test_catalog_lists_cost_the_same_whatever_their_size(
+    harness: Harness, path: str, items: tuple[int, int]
+) -> None:
+    await harness.load(SMALL)
+    small = await harness.cost(path)
+    await harness.load(LARGE)
+    large = await harness.cost(path)
+    same_cost(small, large, items=items)
+
+
+async def learner_with(harness: Harness, courses: int) -> Account:
+    """Enrolled in ``courses`` free courses; in each, the first lesson completed,
+    bookmarked and annotated, and a quiz attempt started."""
+    account = await sign_up(harness.http)
+    for slug in ["rest-basics", *(f"extra-{n}" for n in range(courses - 1))]:
+        await enroll(harness.http, account, f"course:{slug}")
+        saved = await progress(
+            harness.http,
+            account,
+            f"lesson:{slug}-intro",
+            status="completed",
+            bookmarked=True,
+            note="remember this",
+        )
+        assert saved.status_code == 200, saved.text
+        started = await harness.http.post(
+            f"/api/v1/quizzes/quiz:{slug}-check/attempts", headers=account.headers
+        )
+        assert started.status_code == 201, started.text
+    return account
+
+
+MINE = [
+    "/api/v1/enrollments",
+    "/api/v1/users/me/progress",
+    "/api/v1/users/me/bookmarks",
+    "/api/v1/users/me/notes",
+    "/api/v1/quiz-attempts",
+    "/api/v1/users/me/achievements",  # one per completed lesson (lessons_completed 1..n)
+]
+
+
+@pytest.mark.parametrize("path", MINE)
+async def test_my_lists_cost_the_same_whatever_their_size(harness: Harness, path: str) -> None:
+    await harness.load(LARGE)
+    few = await learner_with(harness, SMALL)
+    many = await learner_with(harness, LARGE)
+    same_cost(await harness.cost(path, few), await harness.cost(path, many), items=(SMALL, LARGE))
+
+
+async def test_admin_user_list_costs_the_same_whatever_its_size(
+    harness: Harness, session: AsyncSession
+) -> None:
+    await session.execute(text("DELETE FROM users"))
+    admin = await sign_up(harness.http)
+    await session.execute(text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": admin.id})
+    small = await harness.cost("/api/v1/admin/users", admin)
+    for _ in range(LARGE - 1):
+        await sign_up(harness.http)
+    large = await harness.cost("/api/v1/admin/users", admin)
+    same_cost(small, large, items=(1, LARGE))
