@@ -1,8 +1,12 @@
-"""The baseline for the outline benchmark: bare Starlette + asyncpg + PyMongo doing the
-same two queries as the service and returning the same JSON bytes, with none of the
-framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in between.
+"""Baselines for the outline and progress benchmarks: bare Starlette + asyncpg + PyMongo,
+with none of the framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in between.
 
-Run by bench/outline.py with the same environment as the service.
+- ``GET /outline/{slug}``: the same two queries as the service, the same JSON bytes.
+- ``PUT /progress/{lesson_id}``: one raw asyncpg upsert of the lesson_progress row (the
+  course found from content_index in the same statement) — none of the service's checks
+  (enrollment, published lesson), activity log or completion rule.
+
+Run by bench/outline.py and bench/progress.py with the same environment as the service.
 """
 
 import json
@@ -115,6 +119,33 @@ async def outline(request: Request) -> Response:
     )
 
 
+UPSERT = """
+INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status)
+SELECT $1, i.course_id, i.content_id, $3 FROM content_index i
+WHERE i.content_id = $2 AND i.item_type = 'lesson'
+ON CONFLICT (user_id, lesson_content_id) DO UPDATE
+SET status = CASE WHEN lesson_progress.status = 'completed' THEN 'completed'
+                  ELSE excluded.status END
+RETURNING lesson_content_id, status, updated_at
+"""
+
+
+async def progress(request: Request) -> Response:
+    claims = jwt.decode(
+        request.headers["authorization"].removeprefix("Bearer "),
+        os.environ["SYLLABUS_JWT_SECRET"],
+        algorithms=["HS256"],
+        issuer="syllabus",
+    )
+    body = json.loads(await request.body())
+    async with STATE["pool"].acquire() as connection:
+        row = await connection.fetchrow(
+            UPSERT, claims["sub"], request.path_params["lesson_id"], body["status"]
+        )
+    data = {"lesson_id": row[0], "status": row[1], "updated_at": _iso(row[2])}
+    return Response(json.dumps(data).encode(), media_type="application/json")
+
+
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     STATE["pool"] = await asyncpg.create_pool(
@@ -132,4 +163,11 @@ async def live(_request: Request) -> Response:
     return Response(b"", status_code=204)
 
 
-app = Starlette(routes=[Route("/outline/{slug}", outline), Route("/live", live)], lifespan=lifespan)
+app = Starlette(
+    routes=[
+        Route("/outline/{slug}", outline),
+        Route("/progress/{lesson_id}", progress, methods=["PUT"]),
+        Route("/live", live),
+    ],
+    lifespan=lifespan,
+)

@@ -164,6 +164,8 @@ async def closed_loop(
     *,
     concurrency: int,
     seconds: float,
+    method: str = "GET",
+    content: bytes | None = None,
 ) -> float:
     done = 0
     stop = time.perf_counter() + seconds
@@ -173,7 +175,7 @@ async def closed_loop(
         index = offset
         while time.perf_counter() < stop:
             url, headers = requests[index % len(requests)]
-            response = await client.get(url, headers=headers)
+            response = await client.request(method, url, headers=headers, content=content)
             response.raise_for_status()
             done += 1
             index += concurrency
@@ -189,6 +191,8 @@ async def open_loop(
     *,
     rate: float,
     seconds: float,
+    method: str = "GET",
+    content: bytes | None = None,
 ) -> list[float]:
     start = time.perf_counter()
     latencies: list[float] = []
@@ -199,7 +203,7 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         url, headers = requests[n % len(requests)]
-        response = await client.get(url, headers=headers)
+        response = await client.request(method, url, headers=headers, content=content)
         response.raise_for_status()
         latencies.append((time.perf_counter() - due) * 1000)
 
