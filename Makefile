@@ -58,6 +58,7 @@ db-url: $(STAMP) ## Print the PostgreSQL URL analysts can give to psql or a BI t
 bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see bench/README.md)
 	$(BIN)/python -m bench.login_burst
 	$(BIN)/python -m bench.content_load
+	$(BIN)/python -m bench.load_memory
 	$(BIN)/python -m bench.outline
 	$(BIN)/python -m bench.progress
 	$(BIN)/python -m bench.submit
@@ -66,6 +67,7 @@ bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see be
 bench-quick: $(STAMP) ## A small run of every benchmark (smoke test, ~2 min; results in bench/results/quick)
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.login_burst --rounds 2 --seconds 2
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.content_load --lessons 50 --rounds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.load_memory --sizes 40 400
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.outline --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 2 --latency-seconds 2
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.progress --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 2 --latency-seconds 2
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.submit --learners 40 --rounds 2
