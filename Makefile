@@ -64,13 +64,13 @@ bench: $(STAMP) ## Run the benchmarks (minutes; results in bench/results, see be
 	$(BIN)/python -m bench.submit
 	$(BIN)/python -m bench.views
 
-bench-quick: $(STAMP) ## A small run of every benchmark (smoke test, ~2 min; results in bench/results/quick)
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.login_burst --rounds 2 --seconds 2
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.content_load --lessons 50 --rounds 2
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.load_memory --sizes 40 400
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.outline --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 2 --latency-seconds 2
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.progress --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 2 --latency-seconds 2
-	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.submit --learners 40 --rounds 2
+bench-quick: $(STAMP) ## A small run of every benchmark (smoke test, about 100 s; results in bench/results/quick)
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.login_burst --rounds 2 --seconds 1
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.content_load --lessons 40 --rounds 2
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.load_memory --sizes 40 200
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.outline --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 1 --latency-seconds 1
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.progress --courses 20 --lessons 10 --learners 500 --progress 10000 --rounds 2 --peak-seconds 1 --latency-seconds 1
+	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.submit --learners 20 --rounds 2
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench.views --courses 20 --lessons 10 --learners 500 --progress 10000 --attempts 2000 --rounds 2
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
