@@ -211,6 +211,71 @@ async def open_loop(
     return latencies
 
 
+def service_env(postgres_url: str, mongo_url: str) -> dict[str, str]:
+    """This process's environment minus any SYLLABUS_ setting, plus the bench stores."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")}
+    env.update(
+        SYLLABUS_ENV="test",
+        SYLLABUS_POSTGRES_URL=postgres_url,
+        SYLLABUS_MONGO_URL=mongo_url,
+        SYLLABUS_MONGO_DB=MONGO_DB,
+        SYLLABUS_JWT_SECRET=SECRET,
+        SYLLABUS_LOG_LEVEL="warning",
+    )
+    return env
+
+
+async def alternate(
+    service: tuple[httpx.AsyncClient, list[tuple[str, dict[str, str]]]],
+    baseline: tuple[httpx.AsyncClient, list[tuple[str, dict[str, str]]]],
+    *,
+    rounds: int,
+    concurrency: int,
+    peak_seconds: float,
+    latency_seconds: float,
+    method: str = "GET",
+    content: bytes | None = None,
+) -> dict[str, Any]:
+    """Warm both up, then A B rounds: closed-loop peaks, then open-loop p99 at 50 % of
+    the baseline's median peak. Returns the result fields with both ratios."""
+    sides = {"service": service, "baseline": baseline}
+    for client, requests in sides.values():  # warm up
+        await closed_loop(
+            client, requests, concurrency=concurrency, seconds=2, method=method, content=content
+        )
+    peak: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, (client, requests) in sides.items():
+            peak[name].append(
+                await closed_loop(
+                    client,
+                    requests,
+                    concurrency=concurrency,
+                    seconds=peak_seconds,
+                    method=method,
+                    content=content,
+                )
+            )
+    rate = 0.5 * summary(peak["baseline"])["median"]
+    p99: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, (client, requests) in sides.items():
+            latencies = await open_loop(
+                client, requests, rate=rate, seconds=latency_seconds, method=method, content=content
+            )
+            p99[name].append(percentile(latencies, 99))
+    peak_s = {k: summary(v) for k, v in peak.items()}
+    p99_s = {k: summary(v) for k, v in p99.items()}
+    return {
+        "peak_requests_per_second": {**peak_s, "per_round": peak},
+        "open_loop_rate": rate,
+        "p99_ms_at_half_baseline_peak": {**p99_s, "per_round": p99},
+        "ratio_throughput_service_over_baseline": peak_s["service"]["median"]
+        / peak_s["baseline"]["median"],
+        "ratio_p99_service_over_baseline": p99_s["service"]["median"] / p99_s["baseline"]["median"],
+    }
+
+
 async def run(
     *,
     courses: int,
@@ -231,15 +296,7 @@ async def run(
             pg, mongo, courses=courses, lessons=lessons, learners=learners, progress=progress
         )
         timings["total_generation_seconds"] = time.perf_counter() - started
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")}
-        env.update(
-            SYLLABUS_ENV="test",
-            SYLLABUS_POSTGRES_URL=pg,
-            SYLLABUS_MONGO_URL=mongo,
-            SYLLABUS_MONGO_DB=MONGO_DB,
-            SYLLABUS_JWT_SECRET=SECRET,
-            SYLLABUS_LOG_LEVEL="warning",
-        )
+        env = service_env(pg, mongo)
         sample = random.Random(7).sample(pairs, min(2000, len(pairs)))
         tokens = {
             user: create_access_token(
@@ -280,41 +337,14 @@ async def run(
                     assert ra.status_code == rb.status_code == 200, (ra.text, rb.text)
                     assert ra.json() == rb.json(), (ra.text[:300], rb.text[:300])
                     same_bytes += ra.content == rb.content
-                for client, requests in ((a, service_requests), (b, baseline_requests)):  # warm up
-                    await closed_loop(client, requests, concurrency=concurrency, seconds=2)
-                peak: dict[str, list[float]] = {"service": [], "baseline": []}
-                for _ in range(rounds):
-                    peak["service"].append(
-                        await closed_loop(
-                            a, service_requests, concurrency=concurrency, seconds=peak_seconds
-                        )
-                    )
-                    peak["baseline"].append(
-                        await closed_loop(
-                            b, baseline_requests, concurrency=concurrency, seconds=peak_seconds
-                        )
-                    )
-                rate = 0.5 * summary(peak["baseline"])["median"]
-                p99: dict[str, list[float]] = {"service": [], "baseline": []}
-                for _ in range(rounds):
-                    p99["service"].append(
-                        percentile(
-                            await open_loop(
-                                a, service_requests, rate=rate, seconds=latency_seconds
-                            ),
-                            99,
-                        )
-                    )
-                    p99["baseline"].append(
-                        percentile(
-                            await open_loop(
-                                b, baseline_requests, rate=rate, seconds=latency_seconds
-                            ),
-                            99,
-                        )
-                    )
-    peak_s = {k: summary(v) for k, v in peak.items()}
-    p99_s = {k: summary(v) for k, v in p99.items()}
+                measured = await alternate(
+                    (a, service_requests),
+                    (b, baseline_requests),
+                    rounds=rounds,
+                    concurrency=concurrency,
+                    peak_seconds=peak_seconds,
+                    latency_seconds=latency_seconds,
+                )
     return {
         "benchmark": "outline",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -327,17 +357,12 @@ async def run(
         },
         "rounds": rounds,
         "identical_bytes_of_50": same_bytes,
-        "peak_requests_per_second": {**peak_s, "per_round": peak},
-        "open_loop_rate": rate,
-        "p99_ms_at_half_baseline_peak": {**p99_s, "per_round": p99},
-        "ratio_throughput_service_over_baseline": peak_s["service"]["median"]
-        / peak_s["baseline"]["median"],
-        "ratio_p99_service_over_baseline": p99_s["service"]["median"] / p99_s["baseline"]["median"],
+        **measured,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The dataset and load options shared by the benchmarks on the outline dataset."""
     parser.add_argument("--courses", type=int, default=200)
     parser.add_argument("--lessons", type=int, default=40)
     parser.add_argument("--learners", type=int, default=20_000)
@@ -346,20 +371,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--peak-seconds", type=float, default=5)
     parser.add_argument("--latency-seconds", type=float, default=8)
-    args = parser.parse_args()
-    result = asyncio.run(
-        run(
-            courses=args.courses,
-            lessons=args.lessons,
-            learners=args.learners,
-            progress=args.progress,
-            rounds=args.rounds,
-            concurrency=args.concurrency,
-            peak_seconds=args.peak_seconds,
-            latency_seconds=args.latency_seconds,
-        )
-    )
-    write_result("outline", result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_load_arguments(parser)
+    write_result("outline", asyncio.run(run(**vars(parser.parse_args()))))
 
 
 if __name__ == "__main__":

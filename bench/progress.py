@@ -17,7 +17,6 @@ Run: .venv/bin/python -m bench.progress [--learners 20000] [--progress 1000000] 
 import argparse
 import asyncio
 import json
-import os
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,8 +25,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.harness import percentile, summary, write_result
-from bench.outline import MONGO_DB, SECRET, build_dataset, closed_loop, open_loop, server
+from bench.harness import write_result
+from bench.outline import SECRET, add_load_arguments, alternate, build_dataset, server, service_env
 from syllabus.db import migrate
 from syllabus.embedded import embedded_stores, free_port
 from syllabus.identity.security import create_access_token
@@ -67,15 +66,7 @@ async def run(
             pg, mongo, courses=courses, lessons=lessons, learners=learners, progress=progress
         )
         by_course = await lesson_ids(pg)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")}
-        env.update(
-            SYLLABUS_ENV="test",
-            SYLLABUS_POSTGRES_URL=pg,
-            SYLLABUS_MONGO_URL=mongo,
-            SYLLABUS_MONGO_DB=MONGO_DB,
-            SYLLABUS_JWT_SECRET=SECRET,
-            SYLLABUS_LOG_LEVEL="warning",
-        )
+        env = service_env(pg, mongo)
         rng = random.Random(5)
         sample = rng.sample(pairs, min(2000, len(pairs)))
         calls = []
@@ -98,73 +89,28 @@ async def run(
                 httpx.AsyncClient(base_url=a_url, limits=limits, timeout=60, headers=headers) as a,
                 httpx.AsyncClient(base_url=b_url, limits=limits, timeout=60, headers=headers) as b,
             ):
-                for client, requests in ((a, service_requests), (b, baseline_requests)):  # warm up
-                    await closed_loop(
-                        client,
-                        requests,
-                        concurrency=concurrency,
-                        seconds=2,
-                        method="PUT",
-                        content=BODY,
-                    )
-                peak: dict[str, list[float]] = {"service": [], "baseline": []}
-                for _ in range(rounds):
-                    for name, client, requests in (
-                        ("service", a, service_requests),
-                        ("baseline", b, baseline_requests),
-                    ):
-                        peak[name].append(
-                            await closed_loop(
-                                client,
-                                requests,
-                                concurrency=concurrency,
-                                seconds=peak_seconds,
-                                method="PUT",
-                                content=BODY,
-                            )
-                        )
-                rate = 0.5 * summary(peak["baseline"])["median"]
-                p99: dict[str, list[float]] = {"service": [], "baseline": []}
-                for _ in range(rounds):
-                    for name, client, requests in (
-                        ("service", a, service_requests),
-                        ("baseline", b, baseline_requests),
-                    ):
-                        latencies = await open_loop(
-                            client,
-                            requests,
-                            rate=rate,
-                            seconds=latency_seconds,
-                            method="PUT",
-                            content=BODY,
-                        )
-                        p99[name].append(percentile(latencies, 99))
-    peak_s = {k: summary(v) for k, v in peak.items()}
-    p99_s = {k: summary(v) for k, v in p99.items()}
+                measured = await alternate(
+                    (a, service_requests),
+                    (b, baseline_requests),
+                    rounds=rounds,
+                    concurrency=concurrency,
+                    peak_seconds=peak_seconds,
+                    latency_seconds=latency_seconds,
+                    method="PUT",
+                    content=BODY,
+                )
     return {
         "benchmark": "progress",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": {"courses": courses, "lessons_per_course": lessons, **timings},
         "rounds": rounds,
-        "peak_requests_per_second": {**peak_s, "per_round": peak},
-        "open_loop_rate": rate,
-        "p99_ms_at_half_baseline_peak": {**p99_s, "per_round": p99},
-        "ratio_throughput_service_over_baseline": peak_s["service"]["median"]
-        / peak_s["baseline"]["median"],
-        "ratio_p99_service_over_baseline": p99_s["service"]["median"] / p99_s["baseline"]["median"],
+        **measured,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--courses", type=int, default=200)
-    parser.add_argument("--lessons", type=int, default=40)
-    parser.add_argument("--learners", type=int, default=20_000)
-    parser.add_argument("--progress", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--peak-seconds", type=float, default=5)
-    parser.add_argument("--latency-seconds", type=float, default=8)
+    add_load_arguments(parser)
     write_result("progress", asyncio.run(run(**vars(parser.parse_args()))))
 
 

@@ -14,7 +14,6 @@ Run: .venv/bin/python -m bench.submit [--learners 400] [--rounds 3]
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.harness import percentile, summary, write_result
-from bench.outline import MONGO_DB, SECRET, server
+from bench.outline import MONGO_DB, server, service_env
 from syllabus.assessment.grading import grade
 from syllabus.config import to_asyncpg_url
 from syllabus.content.loader.run import load_folder
@@ -158,15 +157,7 @@ async def run(*, learners: int, rounds: int, concurrency: int) -> dict[str, Any]
         ).ok
         await client.close()
         await engine.dispose()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")}
-        env.update(
-            SYLLABUS_ENV="test",
-            SYLLABUS_POSTGRES_URL=pg,
-            SYLLABUS_MONGO_URL=mongo,
-            SYLLABUS_MONGO_DB=MONGO_DB,
-            SYLLABUS_JWT_SECRET=SECRET,
-            SYLLABUS_LOG_LEVEL="warning",
-        )
+        env = service_env(pg, mongo)
         with server(
             ["syllabus.main:create_app", "--factory"], env, free_port(), "/health/live"
         ) as url:
