@@ -44,13 +44,19 @@ def _percent(done: int, total: int) -> float:
     return round(100.0 * done / total, 1) if total else 0.0
 
 
-async def outline(request: Request) -> Response:
-    claims = jwt.decode(
-        request.headers["authorization"].removeprefix("Bearer "),
-        os.environ["SYLLABUS_JWT_SECRET"],
-        algorithms=["HS256"],
-        issuer="syllabus",
+def _claims(request: Request) -> dict[str, Any]:
+    return dict(
+        jwt.decode(
+            request.headers["authorization"].removeprefix("Bearer "),
+            os.environ["SYLLABUS_JWT_SECRET"],
+            algorithms=["HS256"],
+            issuer="syllabus",
+        )
     )
+
+
+async def outline(request: Request) -> Response:
+    claims = _claims(request)
     course_id = "course:" + request.path_params["slug"]
     async with STATE["pool"].acquire() as connection:
         row = await connection.fetchrow(SQL, course_id, claims["sub"])
@@ -131,12 +137,7 @@ RETURNING lesson_content_id, status, updated_at
 
 
 async def progress(request: Request) -> Response:
-    claims = jwt.decode(
-        request.headers["authorization"].removeprefix("Bearer "),
-        os.environ["SYLLABUS_JWT_SECRET"],
-        algorithms=["HS256"],
-        issuer="syllabus",
-    )
+    claims = _claims(request)
     body = json.loads(await request.body())
     async with STATE["pool"].acquire() as connection:
         row = await connection.fetchrow(
