@@ -26,10 +26,6 @@ from syllabus.db import migrate
 from syllabus.embedded import embedded_stores
 
 
-def folder_bytes(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
 def measure(lessons: int) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory(prefix="syl-mem-") as scratch,
@@ -56,10 +52,11 @@ def measure(lessons: int) -> dict[str, float]:
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         assert process.returncode == 0, f"content load exited with {process.returncode}"
+        files = [path for path in folder.rglob("*") if path.is_file()]
         return {
             "lessons": float(lessons),
-            "files": float(sum(1 for path in folder.rglob("*") if path.is_file())),
-            "folder_mib": folder_bytes(folder) / 2**20,
+            "files": float(len(files)),
+            "folder_mib": sum(path.stat().st_size for path in files) / 2**20,
             "peak_rss_mib": usage.ru_maxrss / 1024,  # Linux reports KiB
             "seconds": time.perf_counter() - started,
         }
