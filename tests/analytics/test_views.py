@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from syllabus.analytics.role import grant_read_only
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
+from syllabus.errors import UnprocessableContent
 from tests.identity.helpers import Account
 
 FREE = "course:rest-basics"
@@ -158,3 +159,19 @@ async def test_the_read_only_role_reads_analytics_and_nothing_else(
         async with engine.begin() as connection:
             await connection.execute(text(f'DROP OWNED BY "{role}"'))
             await connection.execute(text(f'DROP ROLE "{role}"'))
+
+
+@pytest.mark.parametrize(
+    "role", ['analyst"; DROP TABLE users; --', "Analyst", "", "9lives", "a" * 64]
+)
+async def test_a_bad_role_name_is_refused_and_nothing_is_created(
+    engine: AsyncEngine, role: str
+) -> None:
+    async with engine.begin() as connection:
+        before = (await connection.execute(text("SELECT count(*) FROM pg_roles"))).scalar_one()
+        with pytest.raises(UnprocessableContent) as refused:
+            await grant_read_only(connection, role, password=None)
+        after = (await connection.execute(text("SELECT count(*) FROM pg_roles"))).scalar_one()
+    assert refused.value.status == 422
+    assert refused.value.extensions["field"] == "role"
+    assert after == before
