@@ -1,0 +1,164 @@
+"""The whole benchmark suite on one generated dataset: ``make bench`` (full sizes) and
+``make bench-quick`` (a small smoke run). Starts throwaway embedded PostgreSQL and
+MongoDB-wire servers, builds bench/dataset.py's dataset once, runs every scenario in
+turn, and writes ``<results>/<date>.json``, a latency chart ``<date>-latency.png`` and
+the summary table in bench/RESULTS.md (full runs only).
+
+Run: .venv/bin/python -m bench [--quick] [--only outline progress ...]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pymongo import AsyncMongoClient
+
+from bench import dataset
+from bench.content_load import content_load
+from bench.harness import (
+    BASELINE,
+    RESULTS_DIR_VARIABLE,
+    SERVICE,
+    Load,
+    Servers,
+    results_folder,
+    server,
+    service_env,
+)
+from bench.load_memory import load_memory
+from bench.login_burst import login_burst
+from bench.outline import asgi_servers, outline
+from bench.progress import progress
+from bench.report import write_chart, write_summary
+from bench.search import search
+from bench.submit import submit
+from bench.views import views
+from syllabus.db import migrate
+from syllabus.embedded import embedded_stores
+
+Scenario = Callable[[dataset.Dataset, Load, Servers], Awaitable[dict[str, Any]]]
+# in the order they run: the read-only views first, on the dataset as generated; the
+# outline first over HTTP, so the workers' high-water RSS is the outline load's
+SCENARIOS: dict[str, Scenario] = {
+    "views": lambda data, load, _: views(data, rounds=load.rounds),
+    "outline": outline,
+    "asgi_servers": asgi_servers,
+    "progress": progress,
+    "submit": submit,
+    "search": search,
+    "login_burst": login_burst,
+    "content_load": lambda data, load, _: content_load(
+        data, lessons=data.sizes.load_lessons, rounds=load.rounds
+    ),
+    "load_memory": lambda data, _, __: load_memory(
+        data.postgres_url, data.mongo_url, list(data.sizes.memory_lessons)
+    ),
+}
+QUICK_LOAD = Load(rounds=2, peak_seconds=0.5, latency_seconds=1, warmup_seconds=0.3)
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20, 1)
+    return 0.0
+
+
+async def machine(postgres_url: str, mongo_url: str) -> dict[str, Any]:
+    """What the figures were measured on: they are only comparable within one run."""
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        postgres = await connection.fetchval("SHOW server_version")
+    finally:
+        await connection.close()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        build = await mongo.admin.command("buildInfo")
+    finally:
+        await mongo.close()
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+        "postgresql": f"{postgres} (embedded, pgserver)",
+        "mongodb_wire_server": f"{build.get('version', '?')} (embedded)",
+        "load_generator": "bench/harness.py (httpx, asyncio) on the same machine",
+    }
+
+
+async def run(*, quick: bool, only: list[str], rounds: int | None) -> dict[str, Any]:
+    sizes = dataset.QUICK if quick else dataset.Sizes()
+    load = QUICK_LOAD if quick else Load()
+    if rounds:
+        load = replace(load, rounds=rounds)
+    results: dict[str, Any] = {}
+    with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
+        assert pg is not None
+        assert mongo is not None
+        await asyncio.to_thread(migrate.upgrade, url=pg)
+        described = await machine(pg, mongo)
+        print(f"generating the dataset: {sizes}", flush=True)
+        data = await dataset.build(pg, mongo, sizes)
+        print(f"generated in {data.timings['total_seconds']:.1f} s", flush=True)
+        env = service_env(pg, mongo)
+        with (
+            server(SERVICE, env, ready_path="/health/live") as service,
+            server(BASELINE, env, ready_path="/live") as baseline,
+        ):
+            servers = Servers(service=service, baseline=baseline)
+            for name, scenario in SCENARIOS.items():
+                if only and name not in only:
+                    continue
+                print(f"scenario {name} ...", flush=True)
+                began = time.perf_counter()
+                results[name] = await scenario(data, load, servers)
+                results[name]["scenario_seconds"] = time.perf_counter() - began
+                print(json.dumps(results[name], indent=1, default=str)[:1500], flush=True)
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "machine": described,
+        "dataset": {"sizes": asdict(sizes), "generation": data.timings},
+        "load": asdict(load),
+        "scenarios": results,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, 2 short rounds")
+    parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
+    parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    args = parser.parse_args()
+    result = asyncio.run(run(quick=args.quick, only=args.only, rounds=args.rounds))
+    folder = results_folder()
+    stem = f"{datetime.now(UTC):%Y-%m-%d}"
+    path = folder / f"{stem}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    chart = write_chart(result, folder / f"{stem}-latency.png")
+    print(f"written {path} and {chart}")
+    if not args.quick and not os.environ.get(RESULTS_DIR_VARIABLE) and not args.only:
+        write_summary(result, Path(__file__).parent / "RESULTS.md", json_path=path, chart=chart)
+        print("bench/RESULTS.md summary table updated")
+
+
+if __name__ == "__main__":
+    main()
