@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from syllabus.content.loader.run import load_folder
 from tests.content.folder import make_folder, write_course, write_json
 from tests.identity.helpers import Account, sign_up
-from tests.learning.helpers import enroll, progress
+from tests.learning.helpers import activity, enroll, progress
 from tests.querycount import counting
 
 SMALL, LARGE = 1, 12
@@ -178,3 +178,87 @@ async def test_admin_user_list_costs_the_same_whatever_its_size(
         await sign_up(harness.http)
     large = await harness.cost("/api/v1/admin/users", admin)
     same_cost(small, large, items=(1, LARGE))
+
+
+def passes(slug: str) -> bool:
+    """rest-basics, extra-1, extra-3, ...: every other course of ``learner_with``."""
+    return slug == "rest-basics" or int(slug.removeprefix("extra-")) % 2 == 1
+
+
+async def out_of_time(harness: Harness, session: AsyncSession, courses: int) -> Account:
+    """``learner_with`` whose open attempts have all run out of time. Where ``passes``,
+    the right answers were autosaved and the other lesson completed, so settling passes
+    the quiz with a perfect score and completes the course; elsewhere nothing was
+    answered, so the quiz is failed."""
+    account = await learner_with(harness, courses)
+    listed = await harness.http.get("/api/v1/quiz-attempts", headers=account.headers)
+    for attempt in listed.json():
+        slug = attempt["quiz_id"].removeprefix("quiz:").removesuffix("-check")
+        if not passes(slug):
+            continue
+        answers = [
+            {"question_id": "question:bank-safe-method", "answer": "b"},
+            {"question_id": "question:legacy-1", "answer": 429},
+            {"question_id": f"question:{slug}-nouns", "answer": True},
+        ]
+        saved = await harness.http.put(
+            f"/api/v1/quiz-attempts/{attempt['id']}/answers",
+            json={"answers": answers},
+            headers=account.headers,
+        )
+        assert saved.status_code == 200, saved.text
+        done = await progress(harness.http, account, f"lesson:{slug}-more", status="completed")
+        assert done.status_code == 200, done.text
+    await session.execute(
+        text(
+            "UPDATE quiz_attempts SET deadline = statement_timestamp() - interval '1 minute' "
+            "WHERE user_id = :user"
+        ),
+        {"user": account.id},
+    )
+    return account
+
+
+async def test_settling_expired_attempts_costs_the_same_whatever_their_number(
+    harness: Harness, session: AsyncSession
+) -> None:
+    """Listing grades and seals every open attempt past its deadline (plus grace): one or
+    twelve of them cost the same statements and commands, with the results of sealing
+    them one at a time (scores, course completion, achievements, activity)."""
+    await harness.load(LARGE)
+    await session.execute(
+        text(
+            "INSERT INTO achievements (code, title, rule) VALUES "
+            "('perfect', 'Perfect', '{\"type\": \"quiz_perfect_score\"}'), "
+            "('graduate', 'Graduate', '{\"type\": \"course_completed\"}')"
+        )
+    )
+    few = await out_of_time(harness, session, SMALL)
+    many = await out_of_time(harness, session, LARGE)
+    before = {account.id: await activity(session, account) for account in (few, many)}
+    small = await harness.cost("/api/v1/quiz-attempts", few)
+    large = await harness.cost("/api/v1/quiz-attempts", many)
+    same_cost(small, large, items=(SMALL, LARGE))
+    for account, courses in ((few, SMALL), (many, LARGE)):
+        slugs = ["rest-basics", *(f"extra-{n}" for n in range(courses - 1))]
+        listed = await harness.http.get("/api/v1/quiz-attempts", headers=account.headers)
+        assert {
+            item["quiz_id"]: (item["status"], item["score"], item["max_score"], item["passed"])
+            for item in listed.json()
+        } == {
+            f"quiz:{slug}-check": ("submitted", 3.0 if passes(slug) else 0.0, 3.0, passes(slug))
+            for slug in slugs
+        }
+        enrollments = await harness.http.get(
+            f"/api/v1/enrollments?limit={LARGE}", headers=account.headers
+        )
+        assert {item["course"]["id"]: item["status"] for item in enrollments.json()["items"]} == {
+            f"course:{slug}": "completed" if passes(slug) else "active" for slug in slugs
+        }
+        events = await activity(session, account)
+        assert events[: len(before[account.id])] == before[account.id]
+        assert sorted(events[len(before[account.id]) :]) == sorted(
+            [("passed" if passes(slug) else "failed", f"quiz:{slug}-check") for slug in slugs]
+            + [("completed", f"course:{slug}") for slug in slugs if passes(slug)]
+            + [("earned", "perfect"), ("earned", "graduate")]
+        )

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.content.loader.run import load_folder
+from tests.content.folder import write_course
 from tests.content.test_read_api import ANSWER_FIELDS, walk_keys
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
@@ -229,6 +230,53 @@ async def test_grading_uses_the_version_the_attempt_started_with(
     graded = (await submit(client, enrolled, attempt, RIGHT, "key-version")).json()
     assert graded["review"][0]["correct"] is True  # graded against version 1 ("b")
     assert graded["score"] == 3.0
+
+
+async def test_expired_attempts_settled_together_use_each_their_own_versions(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    enrolled: Account,
+    loaded: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two quizzes share a bank question whose key changes between their starts: one
+    listing settles both, each against the version it showed."""
+    write_course(loaded, "second")
+    assert (await load_folder(loaded, database=mongo, sessionmaker=catalog_sessions)).ok
+    await enroll(client, enrolled, "course:second")
+    first = (await start(client, enrolled)).json()["id"]
+    bank = loaded / "questions" / "bank.json"
+    questions = json.loads(bank.read_text(encoding="utf-8"))
+    questions[0]["correct"] = "a"  # version 2 of question:bank-safe-method
+    bank.write_text(json.dumps(questions), encoding="utf-8")
+    assert (await load_folder(loaded, database=mongo, sessionmaker=catalog_sessions)).ok
+    second = (await start(client, enrolled, "quiz:second-check")).json()["id"]
+    for attempt, nouns in (
+        (first, "question:rest-basics-nouns"),
+        (second, "question:second-nouns"),
+    ):
+        saved = await client.put(
+            f"/api/v1/quiz-attempts/{attempt}/answers",
+            json={"answers": [*RIGHT[:2], {"question_id": nouns, "answer": True}]},
+            headers=enrolled.headers,
+        )
+        assert saved.status_code == 200, saved.text
+    await session.execute(
+        text(
+            "UPDATE quiz_attempts SET deadline = statement_timestamp() - interval '1 minute' "
+            "WHERE user_id = :user"
+        ),
+        {"user": enrolled.id},
+    )
+    listed = await client.get("/api/v1/quiz-attempts", headers=enrolled.headers)
+    assert {item["id"]: (item["status"], item["score"]) for item in listed.json()} == {
+        first: ("submitted", 3.0),  # "b" was right in version 1
+        second: ("submitted", 2.0),  # and wrong in version 2
+    }
+    for attempt, key in ((first, "b"), (second, "a")):
+        read = await client.get(f"/api/v1/quiz-attempts/{attempt}", headers=enrolled.headers)
+        assert read.json()["review"][0]["correct_answer"]["correct"] == key
 
 
 async def test_attempt_limit_and_course_completion(

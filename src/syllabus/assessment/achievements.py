@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.analytics.activity import record_activity
+from syllabus.assessment.activity import Event, record_events
 from syllabus.learning import repository as learning
 
 AWARD = text(
@@ -46,8 +46,9 @@ async def award(
         AWARD, {"user": user_id, "perfect": perfect_quiz, "streak": current_streak}
     )
     codes = [row[0] for row in rows]
-    for code in codes:
-        record_activity(
-            session, actor_id=user_id, verb="earned", object_type="achievement", object_id=code
-        )
+    await record_events(
+        session,
+        actor_id=user_id,
+        events=[Event(verb="earned", object_type="achievement", object_id=code) for code in codes],
+    )
     return codes

@@ -6,24 +6,29 @@ import hashlib
 import json
 import random
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from pydantic_core import to_jsonable_python
+from sqlalchemy import bindparam, column, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.analytics.activity import record_activity
 from syllabus.assessment import achievements
+from syllabus.assessment.activity import Event, record_events
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary, ReviewItem
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
+from syllabus.content.documents import ContentVersion
 from syllabus.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from syllabus.identity.models import User
 from syllabus.learning import repository as learning
-from syllabus.learning.service import complete_if_done
 
 GRACE = timedelta(seconds=30)
 """Submissions are accepted this long after the deadline (network, clock skew)."""
@@ -56,15 +61,35 @@ async def _mine(session: AsyncSession, *, user: User, attempt_id: uuid.UUID) -> 
     return attempt
 
 
-async def _quiz_snapshot(attempt: QuizAttempt) -> dict[str, Any]:
-    assert attempt.quiz_version is not None
-    found = await content.snapshots([(attempt.quiz_content_id, attempt.quiz_version)])
-    return found[attempt.quiz_content_id]
+@dataclass(frozen=True)
+class Shown:
+    """The content an attempt started with: its quiz and its questions (by id), at the
+    versions recorded on the attempt."""
+
+    quiz: dict[str, Any]
+    questions: dict[str, dict[str, Any]]
 
 
-async def _question_snapshots(attempt: QuizAttempt) -> dict[str, dict[str, Any]]:
-    refs = [(q["id"], q["version"]) for q in attempt.questions or []]
-    return await content.snapshots(refs)
+async def _shown(attempts: Sequence[QuizAttempt]) -> dict[uuid.UUID, Shown]:
+    """What each attempt showed, from the immutable version history in ONE query however
+    many attempts: keyed by (id, version), since two attempts may hold different
+    versions of a shared question (content.snapshots keys by id, so it cannot)."""
+    refs = {(a.quiz_content_id, a.quiz_version) for a in attempts} | {
+        (q["id"], q["version"]) for a in attempts for q in a.questions or []
+    }
+    keys = [f"{content_id}@{version}" for content_id, version in refs]
+    # One batch for everything: no getMore, whatever the number of documents.
+    cursor = ContentVersion.get_pymongo_collection().find(
+        {"_id": {"$in": keys}}, batch_size=len(keys) + 1
+    )
+    found = {(row["content_id"], row["version"]): row["document"] async for row in cursor}
+    return {
+        a.id: Shown(
+            quiz=found[(a.quiz_content_id, a.quiz_version)],
+            questions={q["id"]: found[(q["id"], q["version"])] for q in a.questions or []},
+        )
+        for a in attempts
+    }
 
 
 def _validate(
@@ -200,16 +225,13 @@ def _summary(attempt: QuizAttempt) -> AttemptSummary:
 
 
 async def _public(
-    session: AsyncSession,
-    attempt: QuizAttempt,
-    *,
-    questions: dict[str, dict[str, Any]] | None = None,
-    quiz: dict[str, Any] | None = None,
+    session: AsyncSession, attempt: QuizAttempt, *, shown: Shown | None = None
 ) -> dict[str, Any]:
     """The learner's view of an attempt, as JSON-ready data (from memory: it may be
     about to be sealed)."""
-    questions = questions if questions is not None else await _question_snapshots(attempt)
-    quiz = quiz if quiz is not None else await _quiz_snapshot(attempt)
+    if shown is None:
+        shown = (await _shown([attempt]))[attempt.id]
+    quiz, questions = shown.quiz, shown.questions
     order = [q["id"] for q in attempt.questions or []]
     answers = (attempt.details or {}).get("answers") if attempt.submitted_at else None
     review = None
@@ -237,19 +259,21 @@ async def _public(
     return data
 
 
-async def _seal(
-    session: AsyncSession,
-    *,
-    attempt: QuizAttempt,
-    answers: dict[str, Any],
-    now: datetime,
-    idempotency_key: str | None = None,
-    fingerprint: str | None = None,
-) -> dict[str, Any]:
-    """Grade against the attempt's own content versions and seal it in ONE update (the
-    database refuses any later change), then apply what the result unlocks."""
-    questions = await _question_snapshots(attempt)
-    quiz = await _quiz_snapshot(attempt)
+@dataclass(frozen=True)
+class Graded:
+    """An attempt graded in memory, with its exact (unrounded) score for the activity log
+    and the perfect-score achievement."""
+
+    attempt: QuizAttempt
+    score: float
+    max_score: float
+    passed: bool
+
+
+def _grade(attempt: QuizAttempt, *, answers: dict[str, Any], now: datetime, shown: Shown) -> Graded:
+    """Grade against the attempt's own content versions and set the sealed fields in
+    memory; :func:`_seal` writes them."""
+    quiz, questions = shown.quiz, shown.questions
     details = []
     score = max_score = 0.0
     for ref in attempt.questions or []:
@@ -286,51 +310,129 @@ async def _seal(
         "answers": answers,
         "questions": details,
     }
-    response = await _public(session, attempt, questions=questions, quiz=quiz)
-    if idempotency_key is not None:
-        attempt.idempotency_key = idempotency_key
-        attempt.request_hash = fingerprint
-        attempt.response = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
-    record_activity(
-        session,
-        actor_id=attempt.user_id,
-        verb="passed" if passed else "failed",
-        object_type="quiz",
-        object_id=attempt.quiz_content_id,
-        course_id=attempt.course_id,
-        result={"score": score, "max_score": max_score, "success": passed},
+    return Graded(attempt, score, max_score, passed)
+
+
+SEALED = (
+    "submitted_at",
+    "score",
+    "max_score",
+    "passed",
+    "details",
+    "idempotency_key",
+    "request_hash",
+    "response",
+)
+"""What sealing writes: everything at once, since the trigger refuses any later change."""
+
+
+async def _write_sealed(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
+    """ONE update for every graded attempt, from a JSON array of their sealed fields
+    (jsonb_to_recordset); RETURNING refreshes the loaded objects, which leaves nothing
+    for the next flush to write again (the trigger would refuse it)."""
+    table = QuizAttempt.__table__  # type: ignore[attr-defined]
+    sealed = (
+        func.jsonb_to_recordset(bindparam("sealed", type_=JSONB))
+        .table_valued(*(column(name, table.c[name].type) for name in ("id", *SEALED)))
+        .render_derived(name="sealed", with_types=True)
     )
-    await session.flush()  # the one sealing UPDATE
-    if attempt.course_id is not None:
-        enrollment = await learning.live_enrollment(
-            session, user_id=attempt.user_id, course_id=attempt.course_id
+    rows = [{name: getattr(a, name) for name in ("id", *SEALED)} for a in attempts]
+    with session.no_autoflush:
+        await session.execute(
+            update(QuizAttempt)
+            .where(col(QuizAttempt.id) == sealed.c.id)
+            .values({name: sealed.c[name] for name in SEALED})
+            .returning(QuizAttempt),
+            {"sealed": to_jsonable_python(rows)},
+            execution_options={"synchronize_session": False, "populate_existing": True},
         )
-        if enrollment is not None and enrollment.status == "active":
-            await complete_if_done(
-                session,
-                user_id=attempt.user_id,
-                course_id=attempt.course_id,
-                course_content_id=str(quiz.get("course_id")),
-                enrollment_id=enrollment.id,
+
+
+COMPLETE_COURSES = text(
+    """
+    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp()
+    WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
+      AND e.deleted_at IS NULL
+      AND NOT EXISTS (
+        SELECT FROM content_index i
+        WHERE i.course_id = e.course_id AND i.required AND i.status = 'active'
+          AND i.deleted_at IS NULL
+          AND NOT CASE i.item_type
+            WHEN 'lesson' THEN EXISTS (
+              SELECT FROM lesson_progress p
+              WHERE p.user_id = e.user_id AND p.lesson_content_id = i.content_id
+                AND p.status = 'completed' AND p.deleted_at IS NULL)
+            WHEN 'quiz' THEN quiz_passed(e.user_id, i.content_id)
+            ELSE true END)
+    RETURNING e.course_id
+    """
+)
+"""The completion rule of learning.repository.requirements_met (every current required
+lesson completed, every current required quiz passed) applied to many courses at once,
+completing the active enrollments that now meet it."""
+
+
+async def _seal(
+    session: AsyncSession, *, graded: Sequence[Graded], shown: dict[uuid.UUID, Shown]
+) -> None:
+    """Seal one learner's graded attempts in ONE update, then apply what the results
+    unlock (course completion, achievements, activity) in a fixed number of statements
+    however many attempts: the same outcome as sealing them one at a time."""
+    attempts = [g.attempt for g in graded]
+    user_ids = {a.user_id for a in attempts}
+    assert len(user_ids) == 1, "one learner's attempts at a time"
+    user_id = user_ids.pop()
+    await _write_sealed(session, attempts)
+    course_of = {  # the course's content id as the quiz version that was shown names it
+        a.course_id: str(shown[a.id].quiz.get("course_id"))
+        for a in attempts
+        if a.course_id is not None
+    }
+    completed = set(
+        (
+            await session.execute(COMPLETE_COURSES, {"user": user_id, "courses": list(course_of)})
+        ).scalars()
+    )
+    events = [
+        Event(
+            verb="passed" if g.passed else "failed",
+            object_type="quiz",
+            object_id=g.attempt.quiz_content_id,
+            course_id=g.attempt.course_id,
+            result={"score": g.score, "max_score": g.max_score, "success": g.passed},
+        )
+        for g in graded
+    ]
+    events += [
+        Event(verb="completed", object_type="course", object_id=content_id, course_id=course_id)
+        for course_id, content_id in course_of.items()
+        if course_id in completed
+    ]
+    await record_events(session, actor_id=user_id, events=events)  # before the streak counts
+    perfect = any(g.max_score > 0 and g.score == g.max_score for g in graded)
+    await achievements.award(session, user_id=user_id, perfect_quiz=perfect)
+
+
+async def _settle_expired(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
+    """Open attempts past their deadline are graded from their autosaved answers the
+    next time anyone reads them (or starts another), all together."""
+    now = _now()
+    expired = [a for a in attempts if _expired(a, now)]
+    if not expired:
+        return
+    shown = await _shown(expired)
+    graded = []
+    for attempt in expired:
+        assert attempt.deadline is not None
+        graded.append(
+            _grade(
+                attempt,
+                answers=dict(attempt.saved_answers or {}),
+                now=attempt.deadline + GRACE,
+                shown=shown[attempt.id],
             )
-    await achievements.award(
-        session, user_id=attempt.user_id, perfect_quiz=max_score > 0 and score == max_score
-    )
-    return response
-
-
-async def _settle_expired(session: AsyncSession, attempt: QuizAttempt) -> None:
-    """An open attempt past its deadline is graded from its autosaved answers the next
-    time anyone reads it (or starts another)."""
-    if _expired(attempt, _now()):
-        deadline = attempt.deadline
-        assert deadline is not None
-        await _seal(
-            session,
-            attempt=attempt,
-            answers=dict(attempt.saved_answers or {}),
-            now=deadline + GRACE,
         )
+    await _seal(session, graded=graded, shown=shown)
 
 
 async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str, Any]:
@@ -350,7 +452,7 @@ async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str,
         )
     ).scalar_one_or_none()
     if open_attempt is not None:
-        await _settle_expired(session, open_attempt)
+        await _settle_expired(session, [open_attempt])
         if open_attempt.submitted_at is None:
             raise Conflict("an attempt is already open", attempt_id=str(open_attempt.id))
     used = await _attempts_used(session, user_id=user.id, quiz_id=quiz_id)
@@ -394,10 +496,11 @@ async def save_answers(
         raise Conflict("the attempt is submitted")
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up")
-    valid = _validate(attempt, answers, await _question_snapshots(attempt))
+    shown = (await _shown([attempt]))[attempt.id]
+    valid = _validate(attempt, answers, shown.questions)
     attempt.saved_answers = {**(attempt.saved_answers or {}), **valid}
     await session.flush()
-    return await _public(session, attempt)
+    return await _public(session, attempt, shown=shown)
 
 
 def request_fingerprint(answers: list[Answer]) -> str:
@@ -431,22 +534,21 @@ async def submit(
         raise Conflict("the attempt is already submitted")
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up (deadline plus 30 s grace)")
-    valid = _validate(attempt, answers, await _question_snapshots(attempt))
-    await _seal(
-        session,
-        attempt=attempt,
-        answers=valid,
-        now=_now(),
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-    )
+    shown = await _shown([attempt])
+    valid = _validate(attempt, answers, shown[attempt.id].questions)
+    graded = _grade(attempt, answers=valid, now=_now(), shown=shown[attempt.id])
+    response = await _public(session, attempt, shown=shown[attempt.id])
+    attempt.idempotency_key = idempotency_key
+    attempt.request_hash = fingerprint
+    attempt.response = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    await _seal(session, graded=[graded], shown=shown)
     assert attempt.response is not None
     return attempt.response
 
 
 async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> dict[str, Any]:
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
-    await _settle_expired(session, attempt)
+    await _settle_expired(session, [attempt])
     return await _public(session, attempt)
 
 
@@ -457,6 +559,5 @@ async def mine(*, session: AsyncSession, user: User, quiz_id: str | None) -> lis
     if quiz_id is not None:
         query = query.where(col(QuizAttempt.quiz_content_id) == quiz_id)
     attempts = list((await session.execute(query.with_for_update())).scalars().all())
-    for attempt in attempts:
-        await _settle_expired(session, attempt)
+    await _settle_expired(session, attempts)
     return [_summary(a) for a in attempts]
