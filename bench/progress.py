@@ -12,17 +12,22 @@ import random
 from typing import Any
 
 from bench.dataset import Dataset
-from bench.harness import Load, Servers, alternate, client
+from bench.harness import Load, Requests, Servers, alternate, client
 from bench.outline import bearer, sample
 
 BODY = json.dumps({"status": "started"}).encode()
 
 
-async def progress(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
+def progress_requests(data: Dataset) -> tuple[Requests, Requests]:
     rng = random.Random(5)
     calls = [(rng.choice(data.lessons[slug]), bearer(user)) for user, slug in sample(data, seed=5)]
-    service_requests = [(f"/api/v1/progress/lessons/{lesson}", h) for lesson, h in calls]
-    baseline_requests = [(f"/progress/{lesson}", h) for lesson, h in calls]
+    service = [(f"/api/v1/progress/lessons/{lesson}", h) for lesson, h in calls]
+    baseline = [(f"/progress/{lesson}", h) for lesson, h in calls]
+    return service, baseline
+
+
+async def progress(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
+    service_requests, baseline_requests = progress_requests(data)
     headers = {"Content-Type": "application/json"}
     async with (
         client(servers.service.url, load, headers) as a,

@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: LogLevel = "info"
     data_dir: Path = Path(".data")
-    pg_pool_size: int = Field(default=5, ge=1, le=100)
-    pg_max_overflow: int = Field(default=5, ge=0, le=100)
+    pg_pool_size: int = Field(default=10, ge=1, le=100)
+    pg_max_overflow: int = Field(default=0, ge=0, le=100)
     health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",

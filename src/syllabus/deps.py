@@ -28,8 +28,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For read-only routes: autocommit, so a request costs its queries and nothing
-    else (no BEGIN/COMMIT round trips). Nothing written here would be rolled back."""
-    async with session_scope(request.app.state.read_sessionmaker) as session:
+    else (no BEGIN/COMMIT round trips), and no unit of work: there is nothing to commit
+    or roll back (its bookkeeping was ~3 % of the outline's profile). Never write here."""
+    async with request.app.state.read_sessionmaker() as session:
         yield session
 
 
