@@ -4,11 +4,12 @@ them, and inserted with ON CONFLICT DO NOTHING, so each is awarded exactly once 
 when events race."""
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.assessment.activity import Event, record_events
+from syllabus.analytics.activity import Event, record_events
 from syllabus.learning import repository as learning
 
 AWARD = text(
@@ -38,17 +39,22 @@ AWARD = text(
 
 
 async def award(
-    session: AsyncSession, *, user_id: uuid.UUID, perfect_quiz: bool = False
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    perfect_quiz: bool = False,
+    along: Sequence[Event] = (),
 ) -> list[str]:
-    """Award whatever the learner has now earned; returns the codes newly awarded."""
+    """Award whatever the learner has now earned; returns the codes newly awarded.
+
+    ``along`` are the rewarded write's own events, not yet recorded: they are recorded
+    after the streak is counted (so they do not count towards it), ahead of the
+    ``earned`` events and in the same INSERT."""
     current_streak = (await learning.stats(session, user_id=user_id))[0]
     rows = await session.execute(
         AWARD, {"user": user_id, "perfect": perfect_quiz, "streak": current_streak}
     )
     codes = [row[0] for row in rows]
-    await record_events(
-        session,
-        actor_id=user_id,
-        events=[Event(verb="earned", object_type="achievement", object_id=code) for code in codes],
-    )
+    earned = [Event(verb="earned", object_type="achievement", object_id=code) for code in codes]
+    await record_events(session, actor_id=user_id, events=[*along, *earned])
     return codes

@@ -12,23 +12,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import bindparam, column, func, select, text, update
+from sqlalchemy import bindparam, column, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from syllabus.analytics.activity import record_activity
+from syllabus.analytics.activity import Event, record_activity, record_events
 from syllabus.assessment import achievements
-from syllabus.assessment.activity import Event, record_events
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary, ReviewItem
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
-from syllabus.content.documents import ContentVersion
 from syllabus.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from syllabus.identity.models import User
 from syllabus.learning import repository as learning
+from syllabus.learning.service import complete_if_done
 
 GRACE = timedelta(seconds=30)
 """Submissions are accepted this long after the deadline (network, clock skew)."""
@@ -70,22 +69,21 @@ class Shown:
     questions: dict[str, dict[str, Any]]
 
 
+def _quiz_ref(attempt: QuizAttempt) -> tuple[str, int]:
+    assert attempt.quiz_version is not None  # start() records it
+    return attempt.quiz_content_id, attempt.quiz_version
+
+
 async def _shown(attempts: Sequence[QuizAttempt]) -> dict[uuid.UUID, Shown]:
-    """What each attempt showed, from the immutable version history in ONE query however
-    many attempts: keyed by (id, version), since two attempts may hold different
-    versions of a shared question (content.snapshots keys by id, so it cannot)."""
-    refs = {(a.quiz_content_id, a.quiz_version) for a in attempts} | {
+    """What each attempt showed, in ONE query however many attempts: by (id, version),
+    since two attempts may hold different versions of a shared question."""
+    refs = {_quiz_ref(a) for a in attempts} | {
         (q["id"], q["version"]) for a in attempts for q in a.questions or []
     }
-    keys = [f"{content_id}@{version}" for content_id, version in refs]
-    # One batch for everything: no getMore, whatever the number of documents.
-    cursor = ContentVersion.get_pymongo_collection().find(
-        {"_id": {"$in": keys}}, batch_size=len(keys) + 1
-    )
-    found = {(row["content_id"], row["version"]): row["document"] async for row in cursor}
+    found = await content.snapshots(refs)
     return {
         a.id: Shown(
-            quiz=found[(a.quiz_content_id, a.quiz_version)],
+            quiz=found[_quiz_ref(a)],
             questions={q["id"]: found[(q["id"], q["version"])] for q in a.questions or []},
         )
         for a in attempts
@@ -348,30 +346,6 @@ async def _write_sealed(session: AsyncSession, attempts: Sequence[QuizAttempt]) 
         )
 
 
-COMPLETE_COURSES = text(
-    """
-    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp()
-    WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
-      AND e.deleted_at IS NULL
-      AND NOT EXISTS (
-        SELECT FROM content_index i
-        WHERE i.course_id = e.course_id AND i.required AND i.status = 'active'
-          AND i.deleted_at IS NULL
-          AND NOT CASE i.item_type
-            WHEN 'lesson' THEN EXISTS (
-              SELECT FROM lesson_progress p
-              WHERE p.user_id = e.user_id AND p.lesson_content_id = i.content_id
-                AND p.status = 'completed' AND p.deleted_at IS NULL)
-            WHEN 'quiz' THEN quiz_passed(e.user_id, i.content_id)
-            ELSE true END)
-    RETURNING e.course_id
-    """
-)
-"""The completion rule of learning.repository.requirements_met (every current required
-lesson completed, every current required quiz passed) applied to many courses at once,
-completing the active enrollments that now meet it."""
-
-
 async def _seal(
     session: AsyncSession, *, graded: Sequence[Graded], shown: dict[uuid.UUID, Shown]
 ) -> None:
@@ -388,11 +362,7 @@ async def _seal(
         for a in attempts
         if a.course_id is not None
     }
-    completed = set(
-        (
-            await session.execute(COMPLETE_COURSES, {"user": user_id, "courses": list(course_of)})
-        ).scalars()
-    )
+    completion = await complete_if_done(session, user_id=user_id, courses=course_of)
     events = [
         Event(
             verb="passed" if g.passed else "failed",
@@ -403,11 +373,7 @@ async def _seal(
         )
         for g in graded
     ]
-    events += [
-        Event(verb="completed", object_type="course", object_id=content_id, course_id=course_id)
-        for course_id, content_id in course_of.items()
-        if course_id in completed
-    ]
+    events += completion
     await record_events(session, actor_id=user_id, events=events)  # before the streak counts
     perfect = any(g.max_score > 0 and g.score == g.max_score for g in graded)
     await achievements.award(session, user_id=user_id, perfect_quiz=perfect)
@@ -477,7 +443,7 @@ async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str,
         assert attempt.started_at is not None
         attempt.deadline = attempt.started_at + timedelta(seconds=quiz.time_limit_seconds)
         await session.flush()
-    record_activity(
+    await record_activity(
         session,
         actor_id=user.id,
         verb="attempted",

@@ -2,7 +2,7 @@
 on the read path, and only to leave them out."""
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from syllabus.content.documents import (
@@ -99,12 +99,16 @@ async def current_versions(ids: list[str]) -> dict[str, int]:
     return {row["_id"]: int(row["version"]) async for row in cursor}
 
 
-async def snapshots(refs: list[tuple[str, int]]) -> dict[str, dict[str, Any]]:
-    """Exact versions of content documents, from the immutable version history (one
-    query), keyed by content id: what a learner saw, whatever changed since."""
+async def snapshots(refs: Collection[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Exact versions of content documents, from the immutable version history, keyed by
+    (content id, version): what a learner saw, whatever changed since, even when two
+    refs name different versions of one document. ONE query, and one batch whatever
+    the number of documents (no getMore)."""
     keys = [f"{content_id}@{version}" for content_id, version in refs]
-    cursor = ContentVersion.get_pymongo_collection().find({"_id": {"$in": keys}})
-    return {row["content_id"]: row["document"] async for row in cursor}
+    cursor = ContentVersion.get_pymongo_collection().find(
+        {"_id": {"$in": keys}}, batch_size=len(keys) + 1
+    )
+    return {(row["content_id"], row["version"]): row["document"] async for row in cursor}
 
 
 async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:

@@ -88,9 +88,11 @@ async def register(*, session: AsyncSession, data: UserRegister) -> User:
                 await session.flush()
         except IntegrityError:  # a concurrent sign-up with the same email won the race
             raise EmailTaken from None
-        record_activity(
-            session, actor_id=user.id, verb="registered", object_type="user", object_id=str(user.id)
-        )
+    # Outside acting_as: the log row's audit columns name the request's actor (nobody is
+    # signed in yet), not the new account.
+    await record_activity(
+        session, actor_id=user.id, verb="registered", object_type="user", object_id=str(user.id)
+    )
     return user
 
 

@@ -111,43 +111,40 @@ async def upsert_progress(
     )
 
 
-async def requirements_met(
-    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
-) -> bool:
-    """The course's completion rule, from content: every *current* required lesson
-    completed and every current required quiz passed."""
-    missing = (
-        await session.execute(
-            text(
-                """
-                SELECT count(*) FROM content_index i
-                WHERE i.course_id = :course AND i.required AND i.status = 'active'
-                  AND i.deleted_at IS NULL
-                  AND NOT CASE i.item_type
-                    WHEN 'lesson' THEN EXISTS (
-                      SELECT 1 FROM lesson_progress p
-                      WHERE p.user_id = :user AND p.lesson_content_id = i.content_id
-                        AND p.status = 'completed' AND p.deleted_at IS NULL)
-                    WHEN 'quiz' THEN quiz_passed(:user, i.content_id)
-                    ELSE true END
-                """
-            ),
-            {"user": user_id, "course": course_id},
-        )
-    ).scalar_one()
-    return bool(missing == 0)
+COMPLETE_COURSES = text(
+    """
+    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp()
+    WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
+      AND e.deleted_at IS NULL
+      AND NOT EXISTS (
+        SELECT FROM content_index i
+        WHERE i.course_id = e.course_id AND i.required AND i.status = 'active'
+          AND i.deleted_at IS NULL
+          AND NOT CASE i.item_type
+            WHEN 'lesson' THEN EXISTS (
+              SELECT FROM lesson_progress p
+              WHERE p.user_id = e.user_id AND p.lesson_content_id = i.content_id
+                AND p.status = 'completed' AND p.deleted_at IS NULL)
+            WHEN 'quiz' THEN quiz_passed(e.user_id, i.content_id)
+            ELSE true END)
+    RETURNING e.course_id
+    """
+)
+"""The course's completion rule, from content: every *current* required lesson completed
+and every current required quiz passed."""
 
 
-async def complete_enrollment(session: AsyncSession, *, enrollment_id: uuid.UUID) -> bool:
-    """Mark an active enrollment completed; False if it already was."""
-    result = await session.execute(
-        text(
-            "UPDATE enrollments SET status = 'completed', completed_at = statement_timestamp() "
-            "WHERE id = :id AND status = 'active' RETURNING id"
-        ),
-        {"id": enrollment_id},
-    )
-    return result.first() is not None
+async def complete_courses(
+    session: AsyncSession, *, user_id: uuid.UUID, course_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Complete the learner's active enrollments in these courses that now meet the
+    completion rule, in ONE statement however many courses (the rule is checked and
+    applied together, so a course is completed once even when writes race). Returns
+    the courses this call completed."""
+    if not course_ids:
+        return set()
+    result = await session.execute(COMPLETE_COURSES, {"user": user_id, "courses": course_ids})
+    return set(result.scalars())
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@ complete, and the learner's rollups and stats. Services never commit."""
 
 import math
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.analytics.activity import record_activity
+from syllabus.analytics.activity import Event, record_activity, record_events
 from syllabus.assessment import achievements
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
@@ -93,7 +94,7 @@ async def enroll(
             "already enrolled in this course",
             enrollment_id=str(existing.id) if existing else None,
         )
-    record_activity(
+    await record_activity(
         session,
         actor_id=user.id,
         verb="enrolled",
@@ -127,7 +128,7 @@ async def cancel(
     enrollment.status = "cancelled"
     await session.flush()
     public = (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
-    record_activity(
+    await record_activity(
         session,
         actor_id=user.id,
         verb="cancelled",
@@ -139,28 +140,20 @@ async def cancel(
 
 
 async def complete_if_done(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    course_id: uuid.UUID,
-    course_content_id: str,
-    enrollment_id: uuid.UUID,
-) -> bool:
-    """Complete the enrollment if the course's rule is now met (called by the write that
-    may have met it, inside its transaction). True if this call completed it."""
-    if not await repository.requirements_met(session, user_id=user_id, course_id=course_id):
-        return False
-    completed = await repository.complete_enrollment(session, enrollment_id=enrollment_id)
-    if completed:
-        record_activity(
-            session,
-            actor_id=user_id,
-            verb="completed",
-            object_type="course",
-            object_id=course_content_id,
-            course_id=course_id,
-        )
-    return completed
+    session: AsyncSession, *, user_id: uuid.UUID, courses: Mapping[uuid.UUID, str]
+) -> list[Event]:
+    """Complete the learner's active enrollments in ``courses`` (id -> content id) whose
+    rule is now met, in one statement however many (called by the write that may have
+    met it, inside its transaction). Returns the ``completed`` activity of each course
+    this call completed, for the caller to record along with its own events."""
+    completed = await repository.complete_courses(
+        session, user_id=user_id, course_ids=list(courses)
+    )
+    return [
+        Event(verb="completed", object_type="course", object_id=content_id, course_id=course_id)
+        for course_id, content_id in courses.items()
+        if course_id in completed
+    ]
 
 
 async def save_progress(
@@ -178,27 +171,26 @@ async def save_progress(
         lesson_id=lesson_id,
         changes=data.model_dump(exclude_unset=True),
     )
-    for verb, happened in (("started", saved.inserted), ("completed", saved.just_completed)):
-        if happened:
-            record_activity(
-                session,
-                actor_id=user.id,
-                verb=verb,
-                object_type="lesson",
-                object_id=lesson_id,
-                course_id=target.course_id,
-            )
+    events = [
+        Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
+        for verb, happened in (("started", saved.inserted), ("completed", saved.just_completed))
+        if happened
+    ]
     course_completed = False
     if saved.just_completed and target.enrollment_status == "active":
-        course_completed = await complete_if_done(
+        completion = await complete_if_done(
             session,
             user_id=user.id,
-            course_id=target.course_id,
-            course_content_id=target.course_content_id,
-            enrollment_id=target.enrollment_id,
+            courses={target.course_id: target.course_content_id},
         )
+        course_completed = bool(completion)
+        events += completion
     if saved.just_completed:
-        await achievements.award(session, user_id=user.id)
+        # This write's events are recorded with the awards, after the streak is counted:
+        # a lesson's own event does not count towards the streak it might earn.
+        await achievements.award(session, user_id=user.id, along=events)
+    else:
+        await record_events(session, actor_id=user.id, events=events)
     row = saved.row
     return ProgressPublic(
         lesson_id=lesson_id,
