@@ -1,6 +1,7 @@
 """The loader on good and broken folders, against the real Mongo wire server and
 PostgreSQL: exact messages, nothing written on error, idempotence, versions, prune,
-and convergence after a failed PostgreSQL step."""
+convergence after a failed PostgreSQL step, and batched writes that stay one
+transaction."""
 
 import json
 import shutil
@@ -9,11 +10,14 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
+from syllabus.content.loader import load as loader_load
 from syllabus.content.loader.run import LoadResult, load_folder
 from tests.content.folder import write_json
 
@@ -290,6 +294,52 @@ async def test_a_failed_postgresql_step_is_reported_and_a_rerun_repairs_it(
         "content_index": 12,
         "achievements": 1,
     }
+
+
+async def test_a_write_failing_in_a_late_batch_leaves_mongodb_untouched(
+    folder: Path,
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writes are sent in batches bounded by bytes, but in the one transaction: a failure
+    after several batches were sent still leaves MongoDB as it was, and a re-run with the
+    same tiny batches writes everything."""
+    monkeypatch.setattr(loader_load, "WRITE_BATCH_BYTES", 1)  # one document per batch
+    insert_many = AsyncCollection.insert_many
+    calls = 0
+
+    async def failing_third_time(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise PyMongoError("the server went away")
+        return await insert_many(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncCollection, "insert_many", failing_third_time)
+    with pytest.raises(PyMongoError, match="the server went away"):
+        await load(folder, mongo, catalog_sessions)
+    assert sum((await mongo_counts(mongo)).values()) == 0
+    assert sum((await catalog_counts(connection)).values()) == 0
+
+    monkeypatch.setattr(AsyncCollection, "insert_many", insert_many)
+    result = await load(folder, mongo, catalog_sessions)
+    assert result.ok
+    assert result.mongo_writes == 46  # 23 documents, 23 versions, one by one
+    assert (await mongo_counts(mongo))["content_versions"] == 23
+
+
+async def test_the_result_of_a_load_has_a_short_repr(
+    folder: Path, mongo: Database, catalog_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """``asyncio.run`` (Python 3.11) builds the repr of the finished task, result included:
+    it must not spell out every document of the load."""
+    result = await load(folder, mongo, catalog_sessions)
+    assert result.plan is not None
+    assert len(result.plan.documents) == 23
+    assert "source" not in repr(result)
+    assert len(repr(result)) < 600
 
 
 async def test_the_seed_content_is_valid_and_complete(

@@ -1,18 +1,21 @@
-"""From a validated bundle to the documents MongoDB stores, each with its content hash.
+"""From validated author input to the documents MongoDB stores (see ``stored``) and the
+rows the PostgreSQL catalog needs.
 
-The hash is the SHA-256 of the document's canonical JSON (sorted keys, no whitespace),
-leaving out what the loader itself sets (version, hash, load time) and the publication
-status (compared on its own), so identical authored content always hashes the same.
+Each lesson, quiz, practice and question is built as soon as its file is validated, and
+kept only in its stored form plus an :class:`Item` (what its course's outline and the
+catalog need), so that a load holds the documents themselves, not every file's parsed and
+model forms. Course documents need the whole folder (titles of their items, checked
+references), so they are built last, by :func:`build`.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from syllabus.content.documents import (
     CompletionRule,
     CourseContent,
+    ItemType,
+    LessonBlock,
     LessonContent,
     MatchingKey,
     Module,
@@ -34,35 +37,66 @@ from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
     CourseIn,
+    LessonFrontMatter,
     MatchingIn,
     MultipleChoiceIn,
     NumericIn,
     OrderingIn,
+    PracticeIn,
     QuestionIn,
+    QuizIn,
     ShortTextIn,
     SingleChoiceIn,
     TrackIn,
     TrueFalseIn,
 )
-from syllabus.content.loader.read import Bundle, Course
-
-PLACEHOLDER_HASH = "0" * 64
-NOT_HASHED = frozenset({"id", "revision_id", "version", "content_hash", "loaded_at", "status"})
+from syllabus.content.loader.problems import Lines
+from syllabus.content.loader.stored import PLACEHOLDER_HASH, Stored, store
 
 
-def content_hash(document: VersionedContent) -> str:
-    data = document.model_dump(mode="json", exclude=set(NOT_HASHED))
-    data["_id"] = document.id
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a course's outline and the catalog need of one of its lessons, quizzes or
+    practices, whose document is already built."""
+
+    id: str
+    type: ItemType
+    title: str
+    duration_minutes: int | None = None
+    preview: bool = False
+    pass_percent: float | None = None
+    scoring_policy: str | None = None
 
 
-def hashed(document: VersionedContent) -> VersionedContent:
-    document.content_hash = content_hash(document)
-    return document
+@dataclass(slots=True)
+class Course:
+    """One course folder, validated file by file: its spec, its items and their documents
+    (in the order read: lessons, quizzes, practices)."""
+
+    course: CourseIn
+    lines: Lines
+    items: dict[str, Item] = field(default_factory=dict)
+    documents: list[Stored] = field(default_factory=list)
+    # (where, index in the quiz's questions, id) of every question a quiz refers to
+    question_refs: list[tuple[Lines, int, str]] = field(default_factory=list)
+
+    def add(self, item: Item, document: Stored) -> None:
+        self.items[item.id] = item
+        self.documents.append(document)
 
 
 @dataclass
+class Bundle:
+    """A read folder: the catalog's small lists, the courses, and every question."""
+
+    categories: list[CategoryIn] = field(default_factory=list)
+    tracks: list[TrackIn] = field(default_factory=list)
+    achievements: list[AchievementIn] = field(default_factory=list)
+    courses: list[Course] = field(default_factory=list)
+    questions: dict[str, Stored] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class CatalogEntry:
     """What PostgreSQL needs of one course item (the content index)."""
 
@@ -81,29 +115,41 @@ class CatalogEntry:
     scoring_policy: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class BuiltCourse:
+    """What the PostgreSQL catalog needs of one course: its card and its items."""
+
     spec: CourseIn
-    document: CourseContent
+    slug: str
+    document: Stored
     items: list[CatalogEntry]
 
 
 @dataclass
 class Built:
-    """Everything one load writes: documents per collection, plus the catalog."""
+    """Everything one load writes: stored documents per collection, plus the catalog."""
 
-    documents: dict[str, list[VersionedContent]] = field(default_factory=dict)
+    stored: dict[str, list[Stored]] = field(default_factory=dict)
     courses: list[BuiltCourse] = field(default_factory=list)
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
+
+    @property
+    def documents(self) -> dict[str, list[VersionedContent]]:
+        """Every document as a model object, decoded again: for tools and benchmarks that
+        want models. A load writes the stored forms and never builds this."""
+        return {
+            collection: [document.model() for document in documents]
+            for collection, documents in self.stored.items()
+        }
 
 
 def _options(options: list[Any]) -> list[QuestionOption]:
     return [QuestionOption(id=option.id, text=option.text) for option in options]
 
 
-def build_question(question: QuestionIn) -> Question:
+def build_question(question: QuestionIn) -> Stored:
     common: dict[str, Any] = {
         "id": question.id,
         "type": question.type,
@@ -143,21 +189,83 @@ def build_question(question: QuestionIn) -> Question:
                 "right": _options(question.right),
                 "key": MatchingKey(pairs=question.pairs),
             }
-    return Question(**common, **extra)
+    return store(Question(**common, **extra))
 
 
-def build_course(course: Course) -> tuple[BuiltCourse, list[VersionedContent]]:
+def build_lesson(
+    meta: LessonFrontMatter, body: str, blocks: list[LessonBlock], course_id: str
+) -> tuple[Item, Stored]:
+    document = LessonContent(
+        id=meta.id,
+        course_id=course_id,
+        title=meta.title,
+        duration_minutes=meta.duration_minutes,
+        objectives=meta.objectives,
+        key_concepts=meta.key_concepts,
+        preview=meta.preview,
+        source=body,
+        blocks=blocks,
+        content_hash=PLACEHOLDER_HASH,
+    )
+    item = Item(meta.id, "lesson", meta.title, meta.duration_minutes, preview=meta.preview)
+    return item, store(document)
+
+
+def build_quiz(quiz: QuizIn, question_ids: list[str], course_id: str) -> tuple[Item, Stored]:
+    """``question_ids``: the quiz's questions, inline ones replaced by their ids."""
+    document = QuizContent(
+        id=quiz.id,
+        course_id=course_id,
+        title=quiz.title,
+        pass_percent=quiz.pass_percent,
+        max_attempts=quiz.max_attempts,
+        time_limit_seconds=quiz.time_limit_seconds,
+        shuffle=quiz.shuffle,
+        review_policy=quiz.review,
+        scoring_policy=quiz.scoring,
+        question_ids=question_ids,
+        content_hash=PLACEHOLDER_HASH,
+    )
+    minutes = -(-quiz.time_limit_seconds // 60) if quiz.time_limit_seconds else None
+    item = Item(
+        quiz.id,
+        "quiz",
+        quiz.title,
+        minutes,
+        pass_percent=quiz.pass_percent,
+        scoring_policy=quiz.scoring,
+    )
+    return item, store(document)
+
+
+def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
+    document = PracticeContent(
+        id=practice.id,
+        course_id=course_id,
+        title=practice.title,
+        instructions=practice.instructions,
+        language=practice.language,
+        editor=practice.editor,
+        starter_code=practice.starter_code,
+        reference_solution=practice.reference_solution,
+        checks=[PracticeCheck(**check.model_dump()) for check in practice.checks],
+        content_hash=PLACEHOLDER_HASH,
+    )
+    return Item(practice.id, "practice", practice.title), store(document)
+
+
+def build_course(course: Course) -> BuiltCourse:
+    """The course document (its outline copies each item's title and points) and its
+    catalog entries, from the course's already built items."""
     spec = course.course
     points_by_type = {
         "lesson": spec.points.lesson,
         "quiz": spec.points.quiz,
         "practice": spec.points.practice,
     }
-    lessons = {lesson.meta.id: lesson for lesson in course.lessons}
-    quizzes = {quiz.id: quiz for quiz, _ in course.quizzes}
-    practices = {practice.id: practice for practice, _ in course.practices}
+    lessons = [item_id for item_id, item in course.items.items() if item.type == "lesson"]
     required_lessons = (
-        list(lessons) if spec.completion.lessons == "all" else list(spec.completion.lessons)
+        lessons if spec.completion.lessons == "all" else list(spec.completion.lessons)
     )
     required = set(required_lessons) | set(spec.completion.quizzes)
     modules: list[Module] = []
@@ -166,53 +274,42 @@ def build_course(course: Course) -> tuple[BuiltCourse, list[VersionedContent]]:
     for module in sorted(spec.modules, key=lambda m: m.order):
         items: list[ModuleItem] = []
         for item_id in module.items:
-            item_type = item_id.split(":", 1)[0]
-            duration: int | None = None
-            preview = False
-            if item_type == "lesson":
-                meta = lessons[item_id].meta
-                title, duration, preview = meta.title, meta.duration_minutes, meta.preview
-            elif item_type == "quiz":
-                quiz = quizzes[item_id]
-                title = quiz.title
-                if quiz.time_limit_seconds:
-                    duration = -(-quiz.time_limit_seconds // 60)
-            else:
-                title = practices[item_id].title
-            points = spec.points.items.get(item_id, points_by_type[item_type])
+            item = course.items[item_id]
+            points = spec.points.items.get(item_id, points_by_type[item.type])
             items.append(
                 ModuleItem(
                     id=item_id,
-                    type=item_type,
-                    title=title,
-                    duration_minutes=duration,
+                    type=item.type,
+                    title=item.title,
+                    duration_minutes=item.duration_minutes,
                     points=points,
                     required=item_id in required,
-                    preview=preview,
+                    preview=item.preview,
                 )
             )
             entries.append(
                 CatalogEntry(
                     content_id=item_id,
-                    item_type=item_type,
+                    item_type=item.type,
                     module_id=module.id,
                     module_title=module.title,
                     module_order=module.order,
                     position=position,
-                    title=title,
+                    title=item.title,
                     points=points,
                     required=item_id in required,
-                    duration_minutes=duration,
-                    preview=preview,
-                    pass_percent=quizzes[item_id].pass_percent if item_type == "quiz" else None,
-                    scoring_policy=quizzes[item_id].scoring if item_type == "quiz" else None,
+                    duration_minutes=item.duration_minutes,
+                    preview=item.preview,
+                    pass_percent=item.pass_percent,
+                    scoring_policy=item.scoring_policy,
                 )
             )
             position += 1
         modules.append(Module(id=module.id, title=module.title, order=module.order, items=items))
+    slug = spec.id.removeprefix("course:")
     document = CourseContent(
         id=spec.id,
-        slug=spec.id.removeprefix("course:"),
+        slug=slug,
         title=spec.title,
         description=spec.description,
         level=spec.level,
@@ -226,68 +323,23 @@ def build_course(course: Course) -> tuple[BuiltCourse, list[VersionedContent]]:
         ),
         content_hash=PLACEHOLDER_HASH,
     )
-    children: list[VersionedContent] = [
-        LessonContent(
-            id=lesson.meta.id,
-            course_id=spec.id,
-            title=lesson.meta.title,
-            duration_minutes=lesson.meta.duration_minutes,
-            objectives=lesson.meta.objectives,
-            key_concepts=lesson.meta.key_concepts,
-            preview=lesson.meta.preview,
-            source=lesson.source,
-            blocks=lesson.blocks,
-            content_hash=PLACEHOLDER_HASH,
-        )
-        for lesson in course.lessons
-    ]
-    children += [
-        QuizContent(
-            id=quiz.id,
-            course_id=spec.id,
-            title=quiz.title,
-            pass_percent=quiz.pass_percent,
-            max_attempts=quiz.max_attempts,
-            time_limit_seconds=quiz.time_limit_seconds,
-            shuffle=quiz.shuffle,
-            review_policy=quiz.review,
-            scoring_policy=quiz.scoring,
-            question_ids=[str(q) for q in quiz.questions],
-            content_hash=PLACEHOLDER_HASH,
-        )
-        for quiz, _ in course.quizzes
-    ]
-    children += [
-        PracticeContent(
-            id=practice.id,
-            course_id=spec.id,
-            title=practice.title,
-            instructions=practice.instructions,
-            language=practice.language,
-            editor=practice.editor,
-            starter_code=practice.starter_code,
-            reference_solution=practice.reference_solution,
-            checks=[PracticeCheck(**check.model_dump()) for check in practice.checks],
-            content_hash=PLACEHOLDER_HASH,
-        )
-        for practice, _ in course.practices
-    ]
-    return BuiltCourse(spec, hashed(document), entries), [hashed(child) for child in children]
+    return BuiltCourse(spec, slug, store(document), entries)
 
 
 def build(bundle: Bundle) -> Built:
+    """Build the course documents and gather every stored document by collection (in
+    the order a load has always written them: courses, lessons, quizzes, questions,
+    practices)."""
     built = Built(
         categories=bundle.categories, tracks=bundle.tracks, achievements=bundle.achievements
     )
     for document_class in (CourseContent, LessonContent, QuizContent, Question, PracticeContent):
-        built.documents[document_class.Settings.name] = []
+        built.stored[document_class.Settings.name] = []
     for course in bundle.courses:
-        built_course, children = build_course(course)
+        built_course = build_course(course)
         built.courses.append(built_course)
-        built.documents[CourseContent.Settings.name].append(built_course.document)
-        for child in children:
-            built.documents[type(child).Settings.name].append(child)
-    built.documents[Question.Settings.name] = [
-        hashed(build_question(question)) for question in bundle.questions.values()
-    ]
+        built.stored[built_course.document.collection].append(built_course.document)
+        for document in course.documents:
+            built.stored[document.collection].append(document)
+    built.stored[Question.Settings.name] = list(bundle.questions.values())
     return built

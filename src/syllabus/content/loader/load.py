@@ -6,12 +6,15 @@ re-run finds MongoDB unchanged (nothing to write) and still upserts the whole ca
 so the two stores converge. Content is never hard-deleted: ``prune`` archives.
 """
 
+import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from itertools import groupby
+from operator import attrgetter
+from typing import Any, Literal, TypeVar
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,17 +26,25 @@ from sqlmodel import SQLModel, col
 
 from syllabus.assessment.models import Achievement
 from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
-from syllabus.content.documents import ContentVersion, LoadMarker, VersionedContent
+from syllabus.content.documents import ContentVersion, LoadMarker
 from syllabus.content.loader.build import Built
+from syllabus.content.loader.stored import Stored
 
+T = TypeVar("T")
 Action = Literal["create", "update", "status", "unchanged", "archive"]
+VERSIONED: frozenset[Action] = frozenset({"create", "update"})
+"""Actions that write a whole document, and so a new entry in ``content_versions``."""
 MongoDatabase = AsyncDatabase[dict[str, Any]]
 WRITE_BATCH = 500
+WRITE_BATCH_BYTES = 256 * 1024
+"""A write batch also ends at this much BSON: its documents are decoded all at once, so
+this (not the folder) bounds the memory a write adds, whatever the documents' size."""
+UPSERT_BATCH = 1000  # SQLAlchemy's own insertmanyvalues page: no extra round trips
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while writing."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     collection: str
     content_id: str
@@ -45,7 +56,19 @@ class Change:
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
-    documents: dict[str, VersionedContent] = field(default_factory=dict)
+    documents: dict[str, Stored] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Counts only. The repr of a load's result gets built in full more often than it
+        seems: ``asyncio.run`` (Python 3.11) formats its finished task, result included,
+        when it restores the SIGINT handler, and a repr of every document was the largest
+        allocation of a whole load."""
+        counts = {name: dict(counter) for name, counter in self.counts().items()}
+        return f"Plan({len(self.changes)} changes: {counts})"
+
+    def write_size(self, change: Change) -> int:
+        """Bytes of document ``change`` writes (none for a status change)."""
+        return len(self.documents[change.content_id].bson) if change.action in VERSIONED else 0
 
     def versions(self) -> dict[str, int]:
         return {change.content_id: change.version for change in self.changes}
@@ -64,7 +87,7 @@ class Plan:
 async def plan_changes(database: MongoDatabase, built: Built, *, prune: bool) -> Plan:
     """Compare with what is stored: one projected read per collection, no writes."""
     plan = Plan()
-    for collection, documents in built.documents.items():
+    for collection, documents in built.stored.items():
         stored = {
             row["_id"]: row
             async for row in database[collection].find(
@@ -99,10 +122,25 @@ async def plan_changes(database: MongoDatabase, built: Built, *, prune: bool) ->
     return plan
 
 
-def _stored_form(document: VersionedContent, version: int, now: datetime) -> dict[str, Any]:
-    data: dict[str, Any] = document.model_dump(mode="python", exclude={"id", "revision_id"})
-    data.update(_id=document.id, version=version, loaded_at=now)
-    return data
+def batches(
+    items: Iterable[T],
+    count: int,
+    *,
+    size: Callable[[T], int] = lambda _: 0,
+    limit: int = sys.maxsize,
+) -> Iterator[list[T]]:
+    """Consecutive batches of at most ``count`` items, each also ending as soon as the
+    ``size`` of its items (bytes, say) reaches ``limit``."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size(item)
+        if len(batch) == count or total >= limit:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
 
 
 LOADS = LoadMarker.Settings.name
@@ -121,26 +159,21 @@ async def catalog_fingerprint(session: AsyncSession) -> str | None:
     return result.scalar_one_or_none()
 
 
-async def write_mongo(
-    database: MongoDatabase,
-    plan: Plan,
-    *,
-    fingerprint: str,
-    progress: Progress | None = None,
-) -> int:
-    """Apply the plan in one transaction; returns the number of write operations."""
-    now = datetime.now(UTC)
-    operations: dict[str, list[Any]] = {}
+def _operations(
+    changes: list[Change], documents: dict[str, Stored], now: datetime
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The write operations of one batch of changes (all in one collection), and the
+    ``content_versions`` entries of the documents they write."""
+    operations: list[Any] = []
     versions: list[dict[str, Any]] = []
-    for change in plan.writes:
-        if change.action in ("create", "update"):
-            stored = _stored_form(plan.documents[change.content_id], change.version, now)
-            operations.setdefault(change.collection, []).append(
+    for change in changes:
+        if change.action in VERSIONED:
+            stored = documents[change.content_id].stored_form(change.version, now)
+            operations.append(
                 InsertOne(stored)
                 if change.action == "create"
                 else ReplaceOne({"_id": change.content_id}, stored)
             )
-            snapshot = dict(stored)
             versions.append(
                 {
                     "_id": f"{change.content_id}@{change.version}",
@@ -148,39 +181,54 @@ async def write_mongo(
                     "collection": change.collection,
                     "version": change.version,
                     "content_hash": stored["content_hash"],
-                    "document": snapshot,
+                    "document": dict(stored),
                     "created_at": now,
                 }
             )
         else:
             status = (
-                "archived"
-                if change.action == "archive"
-                else plan.documents[change.content_id].status
+                "archived" if change.action == "archive" else documents[change.content_id].status
             )
-            operations.setdefault(change.collection, []).append(
+            operations.append(
                 UpdateOne(
                     {"_id": change.content_id}, {"$set": {"status": status, "loaded_at": now}}
                 )
             )
-    if not operations and await mongo_fingerprint(database) == fingerprint:
+    return operations, versions
+
+
+async def write_mongo(
+    database: MongoDatabase,
+    plan: Plan,
+    *,
+    fingerprint: str,
+    progress: Progress | None = None,
+) -> int:
+    """Apply the plan in one transaction; returns the number of write operations.
+
+    Operations are built batch by batch as they are sent (still in the one transaction),
+    so at most one batch of documents is ever decoded at a time.
+    """
+    writes = plan.writes
+    if not writes and await mongo_fingerprint(database) == fingerprint:
         return 0
-    total = sum(len(batch) for batch in operations.values()) + len(versions)
+    now = datetime.now(UTC)
+    total = len(writes) + sum(change.action in VERSIONED for change in writes)
     written = 0
     async with database.client.start_session() as session, await session.start_transaction():
-        for collection, batch in operations.items():
-            for start in range(0, len(batch), WRITE_BATCH):
-                chunk = batch[start : start + WRITE_BATCH]
-                await database[collection].bulk_write(chunk, ordered=True, session=session)
-                written += len(chunk)
+        for collection, changes in groupby(writes, key=attrgetter("collection")):
+            for batch in batches(
+                changes, WRITE_BATCH, size=plan.write_size, limit=WRITE_BATCH_BYTES
+            ):
+                operations, versions = _operations(batch, plan.documents, now)
+                await database[collection].bulk_write(operations, ordered=True, session=session)
+                if versions:
+                    await database[ContentVersion.Settings.name].insert_many(
+                        versions, session=session
+                    )
+                written += len(operations) + len(versions)
                 if progress:
                     progress(written, total)
-        for start in range(0, len(versions), WRITE_BATCH):
-            chunk = versions[start : start + WRITE_BATCH]
-            await database[ContentVersion.Settings.name].insert_many(chunk, session=session)
-            written += len(chunk)
-            if progress:
-                progress(written, total)
         # Which folder state MongoDB now holds, committed with the documents themselves.
         await database[LOADS].replace_one(
             {"_id": LATEST}, {"fingerprint": fingerprint, "at": now}, upsert=True, session=session
@@ -196,19 +244,21 @@ async def _ids(
 
 
 async def _upsert(
-    session: AsyncSession, table: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+    session: AsyncSession, table: type[SQLModel], rows: Iterable[dict[str, Any]], *, key: str
 ) -> None:
     """INSERT … ON CONFLICT (key) DO UPDATE for many rows: compiled once, sent in batches
-    (executemany), and reviving rows that had been soft-deleted."""
-    if not rows:
-        return
-    statement = insert(table)
-    columns = [name for name in rows[0] if name != key]
-    statement = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={**{name: statement.excluded[name] for name in columns}, "deleted_at": None},
-    )
-    await session.execute(statement, rows)
+    (executemany), and reviving rows that had been soft-deleted. ``rows`` may be lazy:
+    only one batch of them exists at a time."""
+    statement = None
+    for batch in batches(rows, UPSERT_BATCH):
+        if statement is None:
+            columns = [name for name in batch[0] if name != key]
+            inserting = insert(table)
+            statement = inserting.on_conflict_do_update(
+                index_elements=[key],
+                set_={**{name: inserting.excluded[name] for name in columns}, "deleted_at": None},
+            )
+        await session.execute(statement, batch)
 
 
 async def sync_catalog(
@@ -241,26 +291,26 @@ async def sync_catalog(
     track_ids = await _ids(session, col(Track.slug), col(Track.id))
     courses = [
         {
-            "content_id": document.id,
-            "slug": document.slug,
-            "title": document.title,
-            "description": document.description,
-            "category_id": category_ids[document.category],
-            "track_id": track_ids[document.track] if document.track else None,
-            "level": document.level,
-            "status": document.status,
-            "price_cents": document.price_cents,
-            "version": versions[document.id],
-            "content_hash": document.content_hash,
+            "content_id": course.spec.id,
+            "slug": course.slug,
+            "title": course.spec.title,
+            "description": course.spec.description,
+            "category_id": category_ids[course.spec.category],
+            "track_id": track_ids[course.spec.track] if course.spec.track else None,
+            "level": course.spec.level,
+            "status": course.document.status,
+            "price_cents": course.spec.price_cents,
+            "version": versions[course.spec.id],
+            "content_hash": course.document.content_hash,
         }
-        for document in (course.document for course in built.courses)
+        for course in built.courses
     ]
     await _upsert(session, Course, courses, key="content_id")
     course_ids = await _ids(session, col(Course.content_id), col(Course.id))
-    entries = [
+    entries = (
         {
             "content_id": entry.content_id,
-            "course_id": course_ids[course.document.id],
+            "course_id": course_ids[course.spec.id],
             "item_type": entry.item_type,
             "module_id": entry.module_id,
             "module_title": entry.module_title,
@@ -278,12 +328,12 @@ async def sync_catalog(
         }
         for course in built.courses
         for entry in course.items
-    ]
+    )
     await _upsert(session, ContentIndex, entries, key="content_id")
     # Items no longer in their course's outline stay as history, marked archived, so
     # progress on them survives while rollups count only current items.
-    loaded_courses = [course_ids[course.document.id] for course in built.courses]
-    current = [entry["content_id"] for entry in entries]
+    loaded_courses = [course_ids[course.spec.id] for course in built.courses]
+    current = [entry.content_id for course in built.courses for entry in course.items]
     await session.execute(
         update(ContentIndex)
         .where(

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from syllabus.content.loader.problems import Located, Problems
+from syllabus.content.loader.problems import Lines, Located, Problems
 
 try:
     from yaml import CSafeLoader as YamlLoader
@@ -74,7 +74,7 @@ def load_json(rel: str, text: str, problems: Problems) -> Located | None:
             rel, error.lineno, "(json)", f"invalid JSON: {error.msg} (column {error.colno})"
         )
         return None
-    source = Located(rel, data, lambda: line_map(text))
+    source = Located(data, Lines(rel, lambda: line_map(text)))
     for key in duplicates:
         problems.add(rel, _first_line_of_key(text, key), key, "duplicate key")
     return source
@@ -106,6 +106,6 @@ def split_front_matter(rel: str, text: str, problems: Problems) -> tuple[Located
         problem = getattr(error, "problem", None) or str(error)
         problems.add(rel, line, "(front matter)", f"invalid YAML: {problem}")
         return None
-    source = Located(rel, data, lambda: line_map(yaml_text, offset=1), first_line=1)
+    source = Located(data, Lines(rel, lambda: line_map(yaml_text, offset=1)))
     body = "\n".join(lines[end + 1 :])
     return source, body, end + 2

@@ -42,33 +42,46 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return text or "(file)"
 
 
-@dataclass
-class Located:
-    """Parsed data from one file, and a way to find the line of any key or item in it.
+@dataclass(slots=True)
+class Lines:
+    """Where the keys and items of one file are, to point a problem at its line.
 
     The line map is built only when a problem is reported: parsing every valid file a
-    second time just in case would double the loader's reading time.
+    second time just in case would double the loader's reading time. It holds the file's
+    text (through ``line_map``), never its parsed data, so the reader can remember where
+    every id was defined without keeping every file's data alive.
     """
 
     file: str
-    data: Any
     line_map: Callable[[], dict[tuple[Any, ...], int]] = dict
     first_line: int = 1
     _lines: dict[tuple[Any, ...], int] | None = None
 
-    @property
-    def lines(self) -> dict[tuple[Any, ...], int]:
-        if self._lines is None:
-            self._lines = self.line_map()
-        return self._lines
-
     def line_of(self, path: tuple[Any, ...]) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
+        if self._lines is None:
+            self._lines = self.line_map()
         for end in range(len(path), -1, -1):
-            line = self.lines.get(path[:end])
+            line = self._lines.get(path[:end])
             if line is not None:
                 return line
         return self.first_line
+
+
+@dataclass(slots=True)
+class Located:
+    """Parsed data from one file, and where its keys are. Only the :class:`Lines` outlive
+    the reading of the file; the data is dropped once the file is validated."""
+
+    data: Any
+    lines: Lines
+
+    @property
+    def file(self) -> str:
+        return self.lines.file
+
+    def line_of(self, path: tuple[Any, ...]) -> int:
+        return self.lines.line_of(path)
 
 
 @dataclass
@@ -78,7 +91,7 @@ class Problems:
     def add(self, file: str, line: int, field: str, message: str) -> None:
         self.items.append(Problem(file, line, field, message))
 
-    def at(self, source: Located, path: tuple[Any, ...], message: str) -> None:
+    def at(self, source: Located | Lines, path: tuple[Any, ...], message: str) -> None:
         self.add(source.file, source.line_of(path), field_path(path), message)
 
     def from_validation(

@@ -1,16 +1,26 @@
 """Reading a whole author folder into a validated :class:`Bundle`, collecting every
-problem on the way (never stopping at the first), with file and line."""
+problem on the way (never stopping at the first), with file and line.
+
+Each file's document is built as soon as the file is valid, so a file's text, parsed
+data and models are dropped before the next file is read (see ``build``).
+"""
 
 import re
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from syllabus.content.documents import LessonBlock
+from syllabus.content.loader.build import (
+    Bundle,
+    Course,
+    build_lesson,
+    build_practice,
+    build_question,
+    build_quiz,
+)
 from syllabus.content.loader.formats import (
     QUESTION_MODELS,
     AchievementIn,
@@ -19,44 +29,17 @@ from syllabus.content.loader.formats import (
     LegacyQuestionIn,
     LessonFrontMatter,
     PracticeIn,
-    QuestionIn,
     QuizIn,
     TrackIn,
 )
 from syllabus.content.loader.mdx import parse_blocks
 from syllabus.content.loader.parse import load_json, read_text, split_front_matter
-from syllabus.content.loader.problems import Located, Problems
+from syllabus.content.loader.problems import Lines, Located, Problem, Problems
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 20_000
-
-
-@dataclass
-class Lesson:
-    meta: LessonFrontMatter
-    source: str
-    blocks: list[LessonBlock]
-    located: Located
-
-
-@dataclass
-class Course:
-    course: CourseIn
-    located: Located
-    lessons: list[Lesson] = field(default_factory=list)
-    quizzes: list[tuple[QuizIn, Located]] = field(default_factory=list)
-    practices: list[tuple[PracticeIn, Located]] = field(default_factory=list)
-
-
-@dataclass
-class Bundle:
-    categories: list[CategoryIn] = field(default_factory=list)
-    tracks: list[TrackIn] = field(default_factory=list)
-    achievements: list[AchievementIn] = field(default_factory=list)
-    courses: list[Course] = field(default_factory=list)
-    questions: dict[str, QuestionIn] = field(default_factory=dict)
 
 
 class Reader:
@@ -66,8 +49,8 @@ class Reader:
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
-        self.defined: dict[str, tuple[Located, tuple[Any, ...]]] = {}
-        self.catalog_files: dict[str, Located] = {}
+        self.defined: dict[str, tuple[Lines, tuple[Any, ...]]] = {}
+        self.catalog_files: dict[str, Lines] = {}
 
     # -- files ---------------------------------------------------------------------
     def rel(self, path: Path) -> str:
@@ -104,7 +87,7 @@ class Reader:
             where = f"{first.file}:{first.line_of(first_path)}"
             self.problems.at(source, path, f"duplicate id {content_id} (first defined at {where})")
             return False
-        self.defined[content_id] = (source, path)
+        self.defined[content_id] = (source.lines, path)
         return True
 
     def listed(self, name: str, *, required: bool) -> Iterator[tuple[Any, Located, int]]:
@@ -116,7 +99,7 @@ class Reader:
         source = self.json(path)
         if source is None:
             return
-        self.catalog_files[name] = source
+        self.catalog_files[name] = source.lines
         if not isinstance(source.data, list):
             self.problems.at(source, (), "must be a JSON list")
             return
@@ -192,7 +175,7 @@ class Reader:
         question = self.model(model, item, source, path)
         if question is None or not self.define(question.id, source, (*path, "id")):  # type: ignore[attr-defined]
             return None
-        self.bundle.questions[question.id] = question  # type: ignore[attr-defined,assignment]
+        self.bundle.questions[question.id] = build_question(question)  # type: ignore[attr-defined,arg-type]
         return str(question.id)  # type: ignore[attr-defined]
 
     def read_course(self, folder: Path) -> None:
@@ -211,35 +194,45 @@ class Reader:
             for index, module in enumerate(course_in.modules):
                 self.define(module.id, source, ("modules", index, "id"))
         # The course's own files are read even when course.json is broken, so that every
-        # problem in the folder is reported in one run.
-        course = Course(course_in, source)  # type: ignore[arg-type]
-        if course_in is not None:
+        # problem in the folder is reported in one run; their documents are built only
+        # for a valid course (they carry its id).
+        course = None
+        if course_in is not None and source is not None:
+            course = Course(course_in, source.lines)
             self.bundle.courses.append(course)
         for path in sorted((folder / "lessons").glob("*.mdx")):
             self.read_lesson(path, course)
         for path in sorted((folder / "quizzes").glob("*.json")):
-            quiz_source = self.json(path)
-            if quiz_source is None:
-                continue
-            quiz = self.model(QuizIn, quiz_source.data, quiz_source, ())
-            if quiz is None or not self.define(quiz.id, quiz_source, ("id",)):
-                continue
-            for index, item in enumerate(quiz.questions):
-                if isinstance(item, dict):
-                    question_id = self.question(item, quiz_source, ("questions", index), bank=None)
-                    if question_id is None:
-                        continue
-                    quiz.questions[index] = question_id
-            course.quizzes.append((quiz, quiz_source))
+            self.read_quiz(path, course)
         for path in sorted((folder / "practices").glob("*.json")):
             practice_source = self.json(path)
             if practice_source is None:
                 continue
             practice = self.model(PracticeIn, practice_source.data, practice_source, ())
-            if practice and self.define(practice.id, practice_source, ("id",)):
-                course.practices.append((practice, practice_source))
+            if practice and self.define(practice.id, practice_source, ("id",)) and course:
+                course.add(*build_practice(practice, course.course.id))
 
-    def read_lesson(self, path: Path, course: Course) -> None:
+    def read_quiz(self, path: Path, course: Course | None) -> None:
+        source = self.json(path)
+        if source is None:
+            return
+        quiz = self.model(QuizIn, source.data, source, ())
+        if quiz is None or not self.define(quiz.id, source, ("id",)):
+            return
+        question_ids: list[str] = []
+        for index, item in enumerate(quiz.questions):
+            if isinstance(item, dict):
+                question_id = self.question(item, source, ("questions", index), bank=None)
+                if question_id is not None:
+                    question_ids.append(question_id)
+            else:
+                question_ids.append(item)
+                if course:
+                    course.question_refs.append((source.lines, index, item))
+        if course:
+            course.add(*build_quiz(quiz, question_ids, course.course.id))
+
+    def read_lesson(self, path: Path, course: Course | None) -> None:
         text = self.text(path)
         if text is None:
             return
@@ -253,7 +246,16 @@ class Reader:
             self.problems.add(source.file, line, "(body)", message)
         if meta is None or parsed.errors or not self.define(meta.id, source, ("id",)):
             return
-        course.lessons.append(Lesson(meta, body, parsed.blocks, source))
+        if course:
+            course.add(*build_lesson(meta, body, parsed.blocks, course.course.id))
+
+
+def read_folder(root: Path) -> tuple[Bundle, list[Problem]]:
+    """Read ``root``; the reader (and its registry of where every id was defined) is
+    dropped here, so only the bundle outlives the reading."""
+    reader = Reader(root)
+    bundle = reader.read()
+    return bundle, reader.problems.sorted()
 
 
 LETTERS = string.ascii_lowercase
@@ -341,8 +343,9 @@ def check_references(reader: Reader) -> None:
                 f"unknown category {track.category!r}",
             )
     course_ids = {course.course.id for course in bundle.courses}
+    owners = {item_id: course.course.id for course in bundle.courses for item_id in course.items}
     for course in bundle.courses:
-        check_course(course, categories, tracks, bundle, problems)
+        check_course(course, categories, tracks, owners, bundle, problems)
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids:
@@ -357,10 +360,12 @@ def check_course(
     course: Course,
     categories: set[str],
     tracks: dict[str, TrackIn],
+    owners: dict[str, str],
     bundle: Bundle,
     problems: Problems,
 ) -> None:
-    spec, source = course.course, course.located
+    """``owners``: the course of every item in the folder, to say where a stray one is."""
+    spec, source = course.course, course.lines
     if spec.category not in categories:
         problems.at(source, ("category",), f"unknown category {spec.category!r}")
     if spec.track is not None:
@@ -371,19 +376,7 @@ def check_course(
             problems.at(
                 source, ("track",), f"track {spec.track!r} belongs to category {track.category!r}"
             )
-    own: dict[str, str] = {lesson.meta.id: "lesson" for lesson in course.lessons}
-    own |= {quiz.id: "quiz" for quiz, _ in course.quizzes}
-    own |= {practice.id: "practice" for practice, _ in course.practices}
-    elsewhere = {
-        item_id: other.course.id
-        for other in bundle.courses
-        if other is not course
-        for item_id in (
-            [lesson.meta.id for lesson in other.lessons]
-            + [quiz.id for quiz, _ in other.quizzes]
-            + [practice.id for practice, _ in other.practices]
-        )
-    }
+    own: dict[str, str] = {item_id: item.type for item_id, item in course.items.items()}
     placed: dict[str, str] = {}
     orders: dict[int, str] = {}
     for m, module in enumerate(spec.modules):
@@ -398,7 +391,7 @@ def check_course(
             path = ("modules", m, "items", i)
             kind = item.split(":", 1)[0]
             if item not in own:
-                where = f" (it belongs to {elsewhere[item]})" if item in elsewhere else ""
+                where = f" (it belongs to {owners[item]})" if item in owners else ""
                 problems.at(source, path, f"unknown {kind} {item} in this course{where}")
             elif item in placed:
                 problems.at(source, path, f"{item} is already in {placed[item]}")
@@ -425,7 +418,6 @@ def check_course(
             problems.at(
                 source, ("points", "items", item_id), f"unknown item {item_id} in this course"
             )
-    for quiz, quiz_source in course.quizzes:
-        for i, question_id in enumerate(quiz.questions):
-            if isinstance(question_id, str) and question_id not in bundle.questions:
-                problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
+    for quiz_source, i, question_id in course.question_refs:
+        if question_id not in bundle.questions:
+            problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")

@@ -22,7 +22,7 @@ from syllabus.content.loader.load import (
     write_mongo,
 )
 from syllabus.content.loader.problems import Problem
-from syllabus.content.loader.read import Reader
+from syllabus.content.loader.read import read_folder
 from syllabus.db.sql import session_scope
 
 LOADER_FORMAT = "1"
@@ -99,11 +99,11 @@ async def load_folder(
     fingerprint = folder_fingerprint(root, prune=prune)
     if not force and await _already_loaded(fingerprint, database, sessionmaker):
         return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
-    reader = Reader(root)
-    bundle = reader.read()
-    if reader.problems:
-        return LoadResult(problems=reader.problems.sorted())
+    bundle, problems = read_folder(root)
+    if problems:
+        return LoadResult(problems=problems)
     built = build(bundle)
+    del bundle  # what the catalog needs of its items is in ``built``; the rest can go
     plan = await plan_changes(database, built, prune=prune)
     if dry_run:
         return LoadResult(plan=plan, dry_run=True, fingerprint=fingerprint)
