@@ -146,6 +146,7 @@ async def _load_content(
 ) -> "LoadResult":
     from rich.progress import Progress
 
+    from syllabus.content.loader.read import ReadLimits
     from syllabus.content.loader.run import load_folder
     from syllabus.db.mongo import create_client, init_documents
     from syllabus.db.sql import create_engine, create_sessionmaker
@@ -165,6 +166,10 @@ async def _load_content(
                 prune=prune,
                 force=force,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                limits=ReadLimits(
+                    max_files=settings.content_max_files,
+                    max_file_bytes=settings.content_max_file_bytes,
+                ),
             )
     finally:
         await client.close()

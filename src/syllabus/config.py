@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     pg_pool_size: int = Field(default=10, ge=1, le=100)
     pg_max_overflow: int = Field(default=0, ge=0, le=100)
+    content_max_files: int = Field(default=100_000, ge=1)
+    content_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
     health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",

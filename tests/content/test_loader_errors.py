@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from syllabus.content.loader.read import ReadLimits
 from syllabus.content.loader.run import load_folder
 from tests.content.folder import write_json
 
@@ -246,3 +247,36 @@ async def test_every_problem_in_a_folder_is_reported_at_once(
         breaks(folder)
     result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
     assert len(result.problems) == 4
+
+
+@pytest.mark.parametrize(
+    ("limits", "field", "message"),
+    [
+        (ReadLimits(max_files=5), "(folder)", "more than 5 files"),
+        (ReadLimits(max_file_bytes=1024), "(file)", "larger than 1 KiB"),
+    ],
+)
+async def test_the_read_limits_refuse_the_folder_and_nothing_is_written(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    limits: ReadLimits,
+    field: str,
+    message: str,
+) -> None:
+    """The limits come from settings (SYLLABUS_CONTENT_MAX_FILES/_FILE_BYTES)."""
+    assert (await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)).ok
+    for name in await mongo.list_collection_names():
+        await mongo[name].delete_many({})
+    await connection.execute(text("TRUNCATE categories, courses, content_index CASCADE"))
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, limits=limits)
+    refused = [p for p in result.problems if p.field == field]
+    assert refused, result.problems
+    assert {p.message for p in refused} == {message}
+    if field == "(folder)":
+        assert len(refused) == 1  # reported once, for the first file beyond the limit
+    assert result.plan is None
+    for name in await mongo.list_collection_names():
+        assert await mongo[name].count_documents({}) == 0, name
+    assert (await connection.execute(text("SELECT count(*) FROM courses"))).scalar_one() == 0

@@ -8,6 +8,7 @@ data and models are dropped before the next file is read (see ``build``).
 import re
 import string
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,13 +39,23 @@ from syllabus.content.loader.problems import Lines, Located, Problem, Problems
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_FILES = 20_000
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Guards against pointing the loader at the wrong folder, not quotas: a catalog of
+    10,000 courses is about 30,000 files, so the default count leaves room for that."""
+
+    max_files: int = 100_000
+    max_file_bytes: int = 2 * 1024 * 1024
+
+
+DEFAULT_LIMITS = ReadLimits()
 
 
 class Reader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.root = root
+        self.limits = limits
         self.problems = Problems()
         self.bundle = Bundle()
         self.files_read = 0
@@ -58,14 +69,13 @@ class Reader:
 
     def text(self, path: Path) -> str | None:
         self.files_read += 1
-        if self.files_read > MAX_FILES:
-            if self.files_read == MAX_FILES + 1:
-                self.problems.add(self.rel(path), 1, "(folder)", f"more than {MAX_FILES} files")
+        max_files, max_bytes = self.limits.max_files, self.limits.max_file_bytes
+        if self.files_read > max_files:
+            if self.files_read == max_files + 1:
+                self.problems.add(self.rel(path), 1, "(folder)", f"more than {max_files} files")
             return None
-        if path.stat().st_size > MAX_FILE_BYTES:
-            self.problems.add(
-                self.rel(path), 1, "(file)", f"larger than {MAX_FILE_BYTES // 1024} KiB"
-            )
+        if path.stat().st_size > max_bytes:
+            self.problems.add(self.rel(path), 1, "(file)", f"larger than {max_bytes // 1024} KiB")
             return None
         return read_text(path, self.rel(path), self.problems)
 
@@ -250,10 +260,10 @@ class Reader:
             course.add(*build_lesson(meta, body, parsed.blocks, course.course.id))
 
 
-def read_folder(root: Path) -> tuple[Bundle, list[Problem]]:
+def read_folder(root: Path, *, limits: ReadLimits) -> tuple[Bundle, list[Problem]]:
     """Read ``root``; the reader (and its registry of where every id was defined) is
     dropped here, so only the bundle outlives the reading."""
-    reader = Reader(root)
+    reader = Reader(root, limits=limits)
     bundle = reader.read()
     return bundle, reader.problems.sorted()
 

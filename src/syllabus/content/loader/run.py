@@ -22,7 +22,7 @@ from syllabus.content.loader.load import (
     write_mongo,
 )
 from syllabus.content.loader.problems import Problem
-from syllabus.content.loader.read import read_folder
+from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
 from syllabus.db.sql import session_scope
 
 LOADER_FORMAT = "1"
@@ -93,13 +93,14 @@ async def load_folder(
     prune: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load in both stores)
     returns at once unless ``force``."""
     fingerprint = folder_fingerprint(root, prune=prune)
     if not force and await _already_loaded(fingerprint, database, sessionmaker):
         return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
-    bundle, problems = read_folder(root)
+    bundle, problems = read_folder(root, limits=limits)
     if problems:
         return LoadResult(problems=problems)
     built = build(bundle)
