@@ -30,6 +30,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 DATABASE_NAME = "syllabus"
 MONGO_SERVER_COMMAND = "secantusd-py"
+MONGO_CACHE_SIZE = "4G"
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -166,6 +167,11 @@ class EmbeddedMongo:
             str(self.storage) if self.storage is not None else ":memory:",
             "--log-level",
             "WARNING",
+            # An upper bound, filled lazily. It also bounds one transaction (about 15 %,
+            # like mongod's TransactionTooLargeForCache guard), and a content load is one
+            # transaction: at the default 1G a 10,000-course catalog did not fit.
+            "--cache-size",
+            MONGO_CACHE_SIZE,
         ]
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
