@@ -144,6 +144,27 @@ def client(url: str, load: Load, headers: dict[str, str] | None = None) -> httpx
     return httpx.AsyncClient(base_url=url, limits=limits, timeout=60, headers=headers)
 
 
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    errors: list[str] | None,
+) -> bool:
+    """One request; an error status always fails the run (the benchmark is wrong), a
+    transport error only when nobody collects them."""
+    try:
+        response = await client.request(method, url, headers=headers, content=content)
+    except httpx.TransportError as error:
+        if errors is None:
+            raise
+        errors.append(f"{type(error).__name__}: {error}")
+        return False
+    response.raise_for_status()
+    return True
+
+
 async def closed_loop(
     client: httpx.AsyncClient,
     requests: Requests,
@@ -152,8 +173,10 @@ async def closed_loop(
     seconds: float,
     method: str = "GET",
     content: bytes | None = None,
+    errors: list[str] | None = None,
 ) -> float:
-    """Peak: ``concurrency`` clients back to back for ``seconds``; requests per second."""
+    """Peak: ``concurrency`` clients back to back for ``seconds``; requests per second.
+    With ``errors``, a dropped connection is recorded there instead of ending the run."""
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -162,10 +185,9 @@ async def closed_loop(
         index = offset
         while time.perf_counter() < stop:
             url, headers = requests[index % len(requests)]
-            response = await client.request(method, url, headers=headers, content=content)
-            response.raise_for_status()
-            done += 1
             index += concurrency
+            if await _send(client, method, url, headers, content, errors):
+                done += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
@@ -180,8 +202,10 @@ async def open_loop(
     seconds: float,
     method: str = "GET",
     content: bytes | None = None,
+    errors: list[str] | None = None,
 ) -> list[float]:
-    """Request *n* is due at ``start + n / rate``; its latency (ms) counts from then."""
+    """Request *n* is due at ``start + n / rate``; its latency (ms) counts from then.
+    With ``errors``, a dropped connection is recorded there instead of ending the run."""
     start = time.perf_counter()
     latencies: list[float] = []
 
@@ -191,9 +215,8 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         url, headers = requests[n % len(requests)]
-        response = await client.request(method, url, headers=headers, content=content)
-        response.raise_for_status()
-        latencies.append((time.perf_counter() - due) * 1000)
+        if await _send(client, method, url, headers, content, errors):
+            latencies.append((time.perf_counter() - due) * 1000)
 
     await asyncio.gather(*(one(n) for n in range(max(1, int(rate * seconds)))))
     return latencies
@@ -228,6 +251,7 @@ async def alternate(
     """Warm both up, then A B rounds of closed-loop peaks, then A B rounds of open-loop
     latency at 50 % of the baseline's median peak. Returns both ratios."""
     sides = {"service": service, "baseline": baseline}
+    dropped: dict[str, list[str]] = {name: [] for name in sides}
     options: dict[str, Any] = {"method": method, "content": content}
     for client, requests in sides.values():  # warm up
         await closed_loop(
@@ -242,6 +266,7 @@ async def alternate(
                     requests,
                     concurrency=load.concurrency,
                     seconds=load.peak_seconds,
+                    errors=dropped[name],
                     **options,
                 )
             )
@@ -251,7 +276,12 @@ async def alternate(
         for name, (client, requests) in sides.items():
             latencies[name].append(
                 await open_loop(
-                    client, requests, rate=rate, seconds=load.latency_seconds, **options
+                    client,
+                    requests,
+                    rate=rate,
+                    seconds=load.latency_seconds,
+                    errors=dropped[name],
+                    **options,
                 )
             )
     peak_s = {name: summary(values) for name, values in peak.items()}
@@ -262,6 +292,8 @@ async def alternate(
         "peak_requests_per_second": {**peak_s, "per_round": peak},
         "open_loop_rate": rate,
         "latency_ms": latency_s,
+        "dropped_connections": {name: len(found) for name, found in dropped.items()},
+        "dropped_examples": {name: sorted(set(found))[:3] for name, found in dropped.items()},
         "ratio_throughput": peak_s["service"]["median"] / peak_s["baseline"]["median"],
         "ratio_p99": latency_s["service"]["p99"]["median"] / latency_s["baseline"]["p99"]["median"],
     }

@@ -18,9 +18,14 @@ BEGIN, END = "<!-- suite:begin -->", "<!-- suite:end -->"
 COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 
 
+def completed(result: dict[str, Any]) -> dict[str, Any]:
+    """The scenarios that ran to the end (a failed one carries only its error)."""
+    return {name: m for name, m in result["scenarios"].items() if "error" not in m}
+
+
 def latency_panels(result: dict[str, Any]) -> list[tuple[str, dict[str, Any], tuple[str, str]]]:
     """(title, latency_ms by side, side labels) for every open-loop measurement."""
-    scenarios = result["scenarios"]
+    scenarios = completed(result)
     labels = {
         "outline": ("service", "bare Starlette baseline"),
         "progress": ("service PUT", "raw asyncpg upsert"),
@@ -100,7 +105,7 @@ def _range(summary: dict[str, float], digits: int = 1) -> str:
 
 def rows(result: dict[str, Any]) -> list[list[str]]:
     """scenario | measure | service | baseline | ratio | goal."""
-    s = result["scenarios"]
+    s = completed(result)
     table: list[list[str]] = []
 
     def http(title: str, m: dict[str, Any], goals: dict[str, str]) -> None:
@@ -247,6 +252,12 @@ def summary_markdown(result: dict[str, Any], *, json_path: Path, chart: Path) ->
         f"{result['load']['rounds']} rounds A B alternated; median (min–max) over rounds. "
         f"Raw figures: `{json_path.relative_to(json_path.parents[2])}`; chart: "
         f"`{chart.relative_to(chart.parents[2])}`.",
+        "",
+        *(
+            f"**Scenario `{name}` failed:** {m['error']}"
+            for name, m in result["scenarios"].items()
+            if "error" in m
+        ),
         "",
         "| scenario | measure | service (A) | baseline (B) | A/B | goal |",
         "|---|---|---|---|---|---|",

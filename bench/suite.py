@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -129,7 +130,11 @@ async def run(*, quick: bool, only: list[str], rounds: int | None) -> dict[str, 
                     continue
                 print(f"scenario {name} ...", flush=True)
                 began = time.perf_counter()
-                results[name] = await scenario(data, load, servers)
+                try:
+                    results[name] = await scenario(data, load, servers)
+                except Exception as error:
+                    traceback.print_exc()
+                    results[name] = {"error": f"{type(error).__name__}: {error}"}
                 results[name]["scenario_seconds"] = time.perf_counter() - began
                 print(json.dumps(results[name], indent=1, default=str)[:1500], flush=True)
     return {
