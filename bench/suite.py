@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,14 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _engine() -> str:
+    """The embedded Mongo-wire engine's package (the service itself never asks)."""
+    try:
+        return f"SecantusDB {metadata.version('secantusdb')} (embedded)"
+    except metadata.PackageNotFoundError:
+        return "a MongoDB server given by URL"
+
+
 def _memory_gib() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
@@ -100,7 +109,7 @@ async def machine(postgres_url: str, mongo_url: str) -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),
         "postgresql": f"{postgres} (embedded, pgserver)",
-        "mongodb_wire_server": f"{build.get('version', '?')} (embedded)",
+        "mongodb_wire_server": f"{_engine()}, reports MongoDB {build.get('version', '?')}",
         "load_generator": "bench/harness.py (httpx, asyncio) on the same machine",
     }
 
