@@ -145,8 +145,8 @@ async def test_content_gone_under_learners_is_reported_and_their_rows_are_kept(
         ("outline_missing_item", FREE, f"lists {MORE}", False),
         ("outline_missing_item", FREE, f"lists {QUIZ}", False),
         ("version_missing", "question:bank-safe-method", "at v1; no snapshot of v1", False),
-        ("orphan_versions", MORE, "1: v1", False),
-        ("orphan_versions", QUIZ, "1: v1", False),
+        ("orphan_versions", MORE, "1 snapshot(s): v1", False),
+        ("orphan_versions", QUIZ, "1 snapshot(s): v1", False),
         ("index_missing_content", MORE, f"active row of {FREE}", True),
         ("index_missing_content", QUIZ, f"active row of {FREE}", True),
         (
@@ -369,7 +369,7 @@ async def test_damage_inside_mongodb(loaded: Path, session: AsyncSession, mongo:
             f"snapshot '{'0' * 31}…'",
             False,
         ),
-        ("orphan_versions", "question:legacy-1", "1: v1", False),
+        ("orphan_versions", "question:legacy-1", "1 snapshot(s): v1", False),
         (
             "fingerprint_mismatch",
             "content_loads",

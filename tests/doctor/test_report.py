@@ -1,5 +1,6 @@
 """What the doctor prints, for people and for machines, on a small drift."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.doctor import service
+from syllabus.doctor.findings import KINDS
 from syllabus.doctor.report import as_json, as_text
 from tests.doctor.test_doctor import add_card, add_progress, sql
 from tests.identity.helpers import Account
@@ -88,3 +90,8 @@ async def test_the_json_report_lists_every_finding(
     ]
     again = as_json(await service.examine(session=session, database=mongo))
     assert again["counts"] == {"progress_missing_lesson": 2}
+
+
+def test_every_kind_is_explained_in_the_operations_guide() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    assert set(re.findall(r"^\| `([a-z_]+)` \|", guide, re.MULTILINE)) == set(KINDS)

@@ -159,7 +159,9 @@ def _history_findings(content: Content) -> Iterator[Finding]:
         if content_id not in content.documents:
             orphans.setdefault(content_id, []).append(version)
     for content_id, versions in orphans.items():
-        yield Finding("orphan_versions", content_id, f"{len(versions)}: {_versions(versions)}")
+        yield Finding(
+            "orphan_versions", content_id, f"{len(versions)} snapshot(s): {_versions(versions)}"
+        )
 
 
 def _load_findings(content: Content, catalog: Catalog) -> Iterator[Finding]:
