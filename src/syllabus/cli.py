@@ -10,8 +10,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -33,7 +33,11 @@ from syllabus.db import migrate
 from syllabus.embedded import EmbeddedError, EmbeddedMongo, EmbeddedPostgres, embedded_stores
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from syllabus.content.loader.load import MongoDatabase
     from syllabus.content.loader.run import LoadResult
+    from syllabus.doctor.findings import Report
 
 app = typer.Typer(
     help="Syllabus: content (MongoDB) and progress (PostgreSQL) API for learning platforms.",
@@ -58,6 +62,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+STORE_ERRORS = (OSError, PyMongoError, OperationalError, InterfaceError)
+
+
+def _reason(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn configuration and start-up problems into one readable line and exit code 2."""
 
@@ -69,10 +80,9 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             for line in str(error).splitlines():
                 err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
-        except (OSError, PyMongoError, OperationalError, InterfaceError) as error:
-            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        except STORE_ERRORS as error:
             err.print(
-                f"[bold red]error:[/] a database did not answer: {reason}",
+                f"[bold red]error:[/] a database did not answer: {_reason(error)}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -134,6 +144,25 @@ def _mongo_url(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
+@asynccontextmanager
+async def _open_stores(
+    *, postgres_url: str, mongo_url: str, settings: Settings
+) -> AsyncIterator[tuple["async_sessionmaker[AsyncSession]", "MongoDatabase"]]:
+    """A one-connection SQL engine and a Mongo client with Beanie bound, for one command."""
+    from syllabus.db.mongo import create_client, init_documents
+    from syllabus.db.sql import create_engine, create_sessionmaker
+
+    engine = create_engine(to_asyncpg_url(postgres_url), pool_size=1, max_overflow=0)
+    client = create_client(mongo_url)
+    try:
+        database = client[settings.mongo_db]
+        await init_documents(database)
+        yield create_sessionmaker(engine), database
+    finally:
+        await client.close()
+        await engine.dispose()
+
+
 async def _load_content(
     folder: Path,
     *,
@@ -148,20 +177,17 @@ async def _load_content(
 
     from syllabus.content.loader.read import ReadLimits
     from syllabus.content.loader.run import load_folder
-    from syllabus.db.mongo import create_client, init_documents
-    from syllabus.db.sql import create_engine, create_sessionmaker
 
-    engine = create_engine(to_asyncpg_url(postgres_url), pool_size=1, max_overflow=0)
-    client = create_client(mongo_url)
-    try:
-        database = client[settings.mongo_db]
-        await init_documents(database)
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessionmaker,
+        database,
+    ):
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"Loading {folder}", total=None)
             return await load_folder(
                 folder,
                 database=database,
-                sessionmaker=create_sessionmaker(engine),
+                sessionmaker=sessionmaker,
                 dry_run=dry_run,
                 prune=prune,
                 force=force,
@@ -171,9 +197,6 @@ async def _load_content(
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
             )
-    finally:
-        await client.close()
-        await engine.dispose()
 
 
 def _report(result: "LoadResult", folder: Path) -> None:
@@ -215,6 +238,57 @@ def content_load(
             )
         )
     _report(result, folder)
+
+
+async def _doctor(*, postgres_url: str, mongo_url: str, settings: Settings, fix: bool) -> "Report":
+    from syllabus.db.sql import session_scope
+    from syllabus.doctor import service
+
+    async with (
+        _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+            sessionmaker,
+            database,
+        ),
+        session_scope(sessionmaker) as session,
+    ):
+        if fix:
+            return await service.repair(session=session, database=database)
+        return await service.examine(session=session, database=database)
+
+
+@app.command()
+@friendly_errors
+def doctor(
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the safe repairs, in one transaction.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    examples: Annotated[int, typer.Option(min=1, help="Examples per kind (text).")] = 5,
+) -> None:
+    """Reconcile PostgreSQL with MongoDB: report drift by kind, and with --fix repair the
+    catalog where that is safe (learner rows are never changed). Exit code 0: nothing
+    left; 1: drift left; 2: could not examine."""
+    import asyncio
+    import json
+
+    from syllabus.doctor.report import as_json, as_text
+
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format: {fmt!r} is not one of text, json")
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        try:
+            report = asyncio.run(
+                _doctor(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings, fix=fix)
+            )
+        except STORE_ERRORS as error:  # exit code 1 means drift: this is not drift
+            raise ConfigError(f"cannot examine the stores: {_reason(error)}") from None
+    if fmt == "json":
+        typer.echo(json.dumps(as_json(report), indent=2, ensure_ascii=False))
+    else:
+        out.print(as_text(report, examples=examples), highlight=False, markup=False, soft_wrap=True)
+    if not report.clean:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -243,7 +243,7 @@ async def _ids(
     return {row[0]: row[1] for row in rows}
 
 
-async def _upsert(
+async def upsert_rows(
     session: AsyncSession, table: type[SQLModel], rows: Iterable[dict[str, Any]], *, key: str
 ) -> None:
     """INSERT … ON CONFLICT (key) DO UPDATE for many rows: compiled once, sent in batches
@@ -274,7 +274,7 @@ async def sync_catalog(
     record which folder state the catalog now reflects."""
     session.add(ContentLoad(fingerprint=fingerprint, source=source, mongo_writes=mongo_writes))
     versions = plan.versions()
-    await _upsert(
+    await upsert_rows(
         session, Category, [{"slug": c.slug, "name": c.name} for c in built.categories], key="slug"
     )
     category_ids = await _ids(session, col(Category.slug), col(Category.id))
@@ -287,7 +287,7 @@ async def sync_catalog(
         }
         for t in built.tracks
     ]
-    await _upsert(session, Track, tracks, key="slug")
+    await upsert_rows(session, Track, tracks, key="slug")
     track_ids = await _ids(session, col(Track.slug), col(Track.id))
     courses = [
         {
@@ -305,7 +305,7 @@ async def sync_catalog(
         }
         for course in built.courses
     ]
-    await _upsert(session, Course, courses, key="content_id")
+    await upsert_rows(session, Course, courses, key="content_id")
     course_ids = await _ids(session, col(Course.content_id), col(Course.id))
     entries = (
         {
@@ -329,7 +329,7 @@ async def sync_catalog(
         for course in built.courses
         for entry in course.items
     )
-    await _upsert(session, ContentIndex, entries, key="content_id")
+    await upsert_rows(session, ContentIndex, entries, key="content_id")
     # Items no longer in their course's outline stay as history, marked archived, so
     # progress on them survives while rollups count only current items.
     loaded_courses = [course_ids[course.spec.id] for course in built.courses]
@@ -373,4 +373,4 @@ async def sync_catalog(
         }
         for a in built.achievements
     ]
-    await _upsert(session, Achievement, achievements, key="code")
+    await upsert_rows(session, Achievement, achievements, key="code")
