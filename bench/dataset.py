@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import asyncpg
 
 from bench.harness import MONGO_DB
 from syllabus.config import to_asyncpg_url
+from syllabus.content.documents import QuestionType
 from syllabus.content.loader.run import load_folder
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
@@ -31,15 +32,7 @@ PARAGRAPH = (
     "Resources are named with nouns and manipulated with the uniform interface of HTTP. "
     "A representation carries the state; links tell the client what it can do next. "
 ) * 6
-TYPES = (
-    "single_choice",
-    "multiple_choice",
-    "true_false",
-    "short_text",
-    "numeric",
-    "ordering",
-    "matching",
-)
+TYPES: tuple[str, ...] = get_args(QuestionType)
 # catalog titles: adjective + topic + noun, so any one word matches a small share of courses
 ADJECTIVES = ["Practical", "Modern", "Applied", "Essential", "Advanced"]
 TOPICS = [f"topic{n}" for n in range(100)] + ["databases", "kubernetes", "statistics"]
