@@ -1,0 +1,102 @@
+"""Faster SQL for the two slowest analytics views, and a materialized twin of each.
+
+On the benchmark dataset (bench/dataset.py) ``question_items`` and
+``streak_distribution`` crossed the 2-second line of docs/analytics.md, "At scale". Each
+is rewritten with the same columns and results:
+
+- ``question_items`` reads each answer snapshot once into typed columns
+  (``jsonb_to_recordset``) instead of two ``->>`` per answer, and computes difficulty as
+  a count ratio, not a numeric ``avg``;
+- ``streak_distribution`` finds each run's first day with ``lag`` and a running ``max``
+  over the one (learner, day) order, instead of numbering islands and grouping by them
+  twice (which spilled to disk).
+
+They still are not reliably under 2 s there, so each gets a twin,
+``analytics.<view>_mat`` (its rows plus ``refreshed_at``), with the unique index that
+``REFRESH MATERIALIZED VIEW CONCURRENTLY`` needs (``syllabus analytics refresh``). The
+live view stays: analysts choose current or fast. The twin selects from the live view,
+so the two cannot drift apart.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-22 04:10:00+00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import context, op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+LEARNING_VERBS = "('started', 'completed', 'attempted', 'passed', 'failed')"
+
+FASTER: dict[str, str] = {
+    "question_items": """
+        WITH answers AS (
+          SELECT a.quiz_content_id AS quiz_id, q.question_id, q.correct,
+                 (a.score / nullif(a.max_score, 0))::float8 AS total
+          FROM quiz_attempts a,
+               jsonb_to_recordset(a.details->'questions') AS q(question_id text, correct boolean)
+          WHERE a.submitted_at IS NOT NULL AND a.deleted_at IS NULL
+        )
+        SELECT quiz_id, question_id, count(*) AS answers,
+               round(count(*) FILTER (WHERE correct)::numeric / nullif(count(correct), 0), 4)
+                 AS difficulty,
+               round(corr(correct::int::float8, total)::numeric, 4) AS discrimination
+        FROM answers GROUP BY quiz_id, question_id
+    """,
+    "streak_distribution": f"""
+        WITH days AS (
+          SELECT DISTINCT a.actor_id, (a.occurred_at AT TIME ZONE u.time_zone)::date AS day
+          FROM activity_log a JOIN users u ON u.id = a.actor_id
+          WHERE a.verb IN {LEARNING_VERBS} AND a.deleted_at IS NULL
+        ), starts AS (
+          SELECT actor_id, day,
+                 CASE WHEN lag(day) OVER w = day - 1 THEN NULL ELSE day END AS run_start
+          FROM days WINDOW w AS (PARTITION BY actor_id ORDER BY day)
+        ), runs AS (
+          SELECT actor_id,
+                 day - max(run_start) OVER (PARTITION BY actor_id ORDER BY day) + 1 AS length
+          FROM starts
+        ), longest AS (
+          SELECT actor_id, max(length)::bigint AS streak_days FROM runs GROUP BY actor_id
+        )
+        SELECT streak_days, count(*) AS learners FROM longest GROUP BY streak_days
+    """,
+}
+# each twin's key: one row per value, so REFRESH ... CONCURRENTLY can match old and new
+TWIN_KEYS: dict[str, tuple[str, ...]] = {
+    "question_items": ("quiz_id", "question_id"),
+    "streak_distribution": ("streak_days",),
+}
+
+
+def _previous(name: str) -> str:
+    """0006's definition of a view, read from that revision (a downgrade restores it)."""
+    views: dict[str, str] = context.script.get_revision("0006").module.VIEWS
+    return views[name]
+
+
+def upgrade() -> None:
+    for name, query in FASTER.items():
+        op.execute(f"CREATE OR REPLACE VIEW analytics.{name} AS {query}")
+    for name, key in TWIN_KEYS.items():
+        op.execute(
+            f"CREATE MATERIALIZED VIEW analytics.{name}_mat AS "
+            f"SELECT *, now() AS refreshed_at FROM analytics.{name}"
+        )
+        op.execute(f"CREATE UNIQUE INDEX ON analytics.{name}_mat ({', '.join(key)})")
+        op.execute(
+            f"COMMENT ON MATERIALIZED VIEW analytics.{name}_mat IS "
+            f"'analytics.{name} as of refreshed_at: syllabus analytics refresh'"
+        )
+
+
+def downgrade() -> None:
+    for name in TWIN_KEYS:
+        op.execute(f"DROP MATERIALIZED VIEW analytics.{name}_mat")
+    for name in FASTER:
+        op.execute(f"CREATE OR REPLACE VIEW analytics.{name} AS {_previous(name)}")
