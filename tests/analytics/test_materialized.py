@@ -4,20 +4,16 @@ by the analysts' role; and ``syllabus analytics refresh``."""
 
 import asyncio
 import subprocess
-import sys
-import uuid
 from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syllabus.analytics.refresh import RefreshError, materialized, refresh
-from syllabus.analytics.role import grant_read_only
-from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
+from syllabus.config import Settings, to_libpq_url
 from syllabus.db import migrate
+from tests.analytics.conftest import syllabus
 from tests.analytics.test_export import raw
 from tests.identity.helpers import Account
 
@@ -104,51 +100,30 @@ async def test_a_refresh_and_readers_do_not_wait_for_each_other(
 
 
 async def test_the_analysts_role_reads_the_twins_and_cannot_refresh_them(
-    engine: AsyncEngine, settings: Settings
+    analyst: asyncpg.Connection,
 ) -> None:
-    role = f"analyst_{uuid.uuid4().hex[:8]}"
-    async with engine.begin() as connection:
-        await grant_read_only(connection, role, password="analyst password")
-    assert settings.postgres_url is not None
-    url = make_url(to_asyncpg_url(settings.postgres_url)).set(
-        username=role, password="analyst password"
+    for twin in TWINS:
+        await analyst.fetch(f"SELECT * FROM analytics.{twin}")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await analyst.execute(f"REFRESH MATERIALIZED VIEW analytics.{twin}")
+    readable = await analyst.fetch(
+        "SELECT n.nspname, c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND has_table_privilege(c.oid, 'SELECT')"
     )
-    analyst = await asyncpg.connect(to_libpq_url(url.render_as_string(hide_password=False)))
-    try:
-        for twin in TWINS:
-            await analyst.fetch(f"SELECT * FROM analytics.{twin}")
-            with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                await analyst.execute(f"REFRESH MATERIALIZED VIEW analytics.{twin}")
-        readable = await analyst.fetch(
-            "SELECT n.nspname, c.relname FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') "
-            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND has_table_privilege(c.oid, 'SELECT')"
-        )
-        assert {r["nspname"] for r in readable} == {"analytics"}
-        columns = await analyst.fetch(
-            "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND a.attnum > 0"
-        )
-        assert not {c["attname"] for c in columns} & {"email", "name", "password_hash", "note"}
-    finally:
-        await analyst.close()
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP OWNED BY "{role}"'))
-            await connection.execute(text(f'DROP ROLE "{role}"'))
+    assert {r["nspname"] for r in readable} == {"analytics"}
+    columns = await analyst.fetch(
+        "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'analytics' AND c.relkind = 'm' AND a.attnum > 0"
+    )
+    assert not {c["attname"] for c in columns} & {"email", "name", "password_hash", "note"}
 
 
 def cli(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syllabus.cli", "analytics", "refresh", *arguments],
-        env={"PATH": "/usr/bin:/bin", "SYLLABUS_POSTGRES_URL": database},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return syllabus("analytics", "refresh", *arguments, database=database)
 
 
 async def test_the_cli_refreshes_and_reports_each_view(scratch_database: str) -> None:
