@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import uuid
@@ -65,7 +66,12 @@ def syllabus(*arguments: str, database: str) -> subprocess.CompletedProcess[str]
     """The ``syllabus`` command in a child process, on ``database`` only."""
     return subprocess.run(
         [sys.executable, "-m", "syllabus.cli", *arguments],
-        env={"PATH": "/usr/bin:/bin", "SYLLABUS_POSTGRES_URL": database},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SYLLABUS_POSTGRES_URL": database,
+            # the code under test when it is put first on the path (a worktree, say)
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        },
         capture_output=True,
         text=True,
         timeout=120,
