@@ -209,12 +209,16 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
         )
     if "views" in s:
         m = s["views"]
-        slowest = max(
-            (v for v in m["seconds"] if v != "baseline"), key=lambda v: m["seconds"][v]["median"]
-        )
+        # a live view with a materialized twin meets the goal through its twin
+        read = [
+            v
+            for v in m["seconds"]
+            if v != "baseline" and not v.startswith("refresh:") and f"{v}_mat" not in m["seconds"]
+        ]
+        slowest = max(read, key=lambda v: m["seconds"][v]["median"])
         table.append(
             [
-                f"slowest analytics view ({slowest})",
+                f"slowest analytics view without a twin ({slowest})",
                 "ms",
                 _range({k: v * 1000 for k, v in m["seconds"][slowest].items()}, 0),
                 _f(m["seconds"]["baseline"]["median"] * 1000, 0),

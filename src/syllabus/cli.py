@@ -589,5 +589,38 @@ def analytics_export(
     err.print(f"{count} row(s) exported", highlight=False)
 
 
+async def _refresh(url: str, names: list[str]) -> None:
+    import asyncpg
+
+    from syllabus.analytics.refresh import refresh
+
+    connection = await asyncpg.connect(to_libpq_url(url))
+    try:
+        for done in await refresh(connection, names=names):
+            typer.echo(f"analytics.{done.name}: refreshed in {done.seconds:.2f} s")
+    finally:
+        await connection.close()
+
+
+@analytics_app.command("refresh")
+@friendly_errors
+def analytics_refresh(
+    views: Annotated[
+        list[str] | None,
+        typer.Argument(help="Materialized views to refresh (default: all of them)."),
+    ] = None,
+) -> None:
+    """Refresh the materialized analytics views, CONCURRENTLY (readers are not blocked)."""
+    import asyncio
+
+    from syllabus.analytics.refresh import RefreshError
+
+    with _postgres_url(_settings_for_tools()) as url:
+        try:
+            asyncio.run(_refresh(url, views or []))
+        except RefreshError as error:
+            raise ConfigError(str(error)) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,8 +1,19 @@
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syllabus.analytics.role import grant_read_only
+from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from tests.assessment.test_attempts import RIGHT, start, submit
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
@@ -28,3 +39,41 @@ async def dataset(client: httpx.AsyncClient, loaded: Path) -> list[Account]:
         "passed"
     ]
     return learners
+
+
+@pytest.fixture
+async def analyst(engine: AsyncEngine, settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as a fresh role given ``syllabus analytics grant``'s rights; the role
+    is dropped afterwards."""
+    role = f"analyst_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as connection:
+        await grant_read_only(connection, role, password="analyst password")
+    assert settings.postgres_url is not None
+    url = make_url(to_asyncpg_url(settings.postgres_url)).set(
+        username=role, password="analyst password"
+    )
+    reader = await asyncpg.connect(to_libpq_url(url.render_as_string(hide_password=False)))
+    try:
+        yield reader
+    finally:
+        await reader.close()
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP OWNED BY "{role}"'))
+            await connection.execute(text(f'DROP ROLE "{role}"'))
+
+
+def syllabus(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:
+    """The ``syllabus`` command in a child process, on ``database`` only."""
+    return subprocess.run(
+        [sys.executable, "-m", "syllabus.cli", *arguments],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SYLLABUS_POSTGRES_URL": database,
+            # the code under test when it is put first on the path (a worktree, say)
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.analytics import export
 from syllabus.db import migrate
+from tests.analytics.conftest import syllabus
 from tests.identity.helpers import Account
 
 BASE = "https://learn.example.org"
@@ -159,14 +159,7 @@ async def test_since_filters_and_bad_requests_are_refused(
 
 
 def cli(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syllabus.cli", "analytics", "export", *arguments],
-        env={"PATH": "/usr/bin:/bin", "SYLLABUS_POSTGRES_URL": database},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return syllabus("analytics", "export", *arguments, database=database)
 
 
 async def test_the_cli_exports_to_a_file(scratch_database: str, tmp_path: Path) -> None:

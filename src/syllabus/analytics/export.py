@@ -44,11 +44,13 @@ class ExportError(ValueError):
 
 
 async def views(connection: asyncpg.Connection) -> list[str]:
+    """The schema's views, materialized twins included (information_schema lists no
+    materialized view, hence pg_class)."""
     rows = await connection.fetch(
-        "SELECT table_name FROM information_schema.views WHERE table_schema = 'analytics' "
-        "ORDER BY table_name"
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'analytics' AND c.relkind IN ('v', 'm') ORDER BY c.relname"
     )
-    return [row["table_name"] for row in rows]
+    return [row["relname"] for row in rows]
 
 
 async def plan(
