@@ -60,7 +60,7 @@ db-url: $(STAMP) ## Print the PostgreSQL URL analysts can give to psql or a BI t
 bench: $(STAMP) ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
 	$(BIN)/python -m bench
 
-bench-quick: $(STAMP) ## The suite on a small dataset (smoke run, about 2-3 min; results in bench/results/quick)
+bench-quick: $(STAMP) ## The suite on a small dataset (smoke run, about 100 s on a quiet machine; results in bench/results/quick)
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench --quick
 
 clean: ## Remove the virtualenv and tools (keeps .data/)
