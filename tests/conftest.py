@@ -37,6 +37,7 @@ from syllabus.main import create_app
 from syllabus.tables import metadata
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, sign_up
+from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
@@ -214,6 +215,13 @@ async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterato
     app.dependency_overrides[get_read_session] = test_session
     async with app.router.lifespan_context(app):
         yield app
+
+
+@pytest.fixture
+async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with routes that fail on purpose (tests/probe.py), no stores opened."""
+    async with probed(settings) as http:
+        yield http
 
 
 @pytest.fixture

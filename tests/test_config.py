@@ -95,6 +95,8 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("https://a.example, https://b.example", ["https://a.example", "https://b.example"]),
         ('["https://a.example"]', ["https://a.example"]),
         ("", []),
+        ("http://localhost:5173,http://[::1]:8080", ["http://localhost:5173", "http://[::1]:8080"]),
+        ("*", ["*"]),
     ],
 )
 def test_cors_origins_accept_commas_or_json(
@@ -114,6 +116,16 @@ def test_cors_origins_accept_commas_or_json(
         ("SYLLABUS_POSTGRES_URL", "mysql://x", "SYLLABUS_POSTGRES_URL: must start with"),
         ("SYLLABUS_MONGO_URL", "http://x", "SYLLABUS_MONGO_URL: must start with mongodb://"),
         ("SYLLABUS_MONGO_DB", "bad name!", "SYLLABUS_MONGO_DB: String should match pattern"),
+        ("SYLLABUS_MAX_BODY_BYTES", "100", "SYLLABUS_MAX_BODY_BYTES: Input should be greater"),
+        ("SYLLABUS_MAX_BODY_BYTES", "1MB", "SYLLABUS_MAX_BODY_BYTES: Input should be a valid"),
+        ("SYLLABUS_MAX_JSON_DEPTH", "1", "SYLLABUS_MAX_JSON_DEPTH: Input should be greater"),
+        ("SYLLABUS_MAX_JSON_DEPTH", "1000", "SYLLABUS_MAX_JSON_DEPTH: Input should be less"),
+        (
+            "SYLLABUS_CORS_ORIGINS",
+            "https://a.example, https://b.example/, app.example",
+            "SYLLABUS_CORS_ORIGINS: not an origin (scheme://host[:port]): "
+            "https://b.example/, app.example",
+        ),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_variable(

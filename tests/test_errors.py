@@ -1,67 +1,11 @@
 """Every error leaves as RFC 9457 problem+json, including framework and unexpected ones."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
 
 from syllabus.config import Settings
-from syllabus.errors import PROBLEM_MEDIA_TYPE, Conflict, NotFound
-from syllabus.main import create_app
-
-
-class Widget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    size: int = Field(ge=1)
-    tags: list[str] = Field(default_factory=list, max_length=3)
-
-
-probe = APIRouter(prefix="/api/v1/_probe")
-
-
-@probe.post("/widgets")
-async def create_widget(widget: Widget, limit: int = 10) -> Widget:
-    return widget
-
-
-@probe.get("/missing")
-async def missing() -> None:
-    raise NotFound("widget:42 does not exist", resource="widget")
-
-
-@probe.get("/conflict")
-async def conflict() -> None:
-    raise Conflict("already enrolled", existing_id="abc")
-
-
-@probe.get("/crash")
-async def crash() -> None:
-    raise RuntimeError("password=hunter2 leaked in an exception message")
-
-
-@pytest.fixture
-async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app factory (error handlers and all) plus routes that fail on purpose."""
-    app: FastAPI = create_app(settings)
-    app.include_router(probe)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    return body
+from syllabus.errors import PROBLEM_MEDIA_TYPE
+from tests.probe import assert_problem, probed
 
 
 async def test_validation_error_lists_every_failing_field(
@@ -87,14 +31,24 @@ async def test_validation_error_lists_every_failing_field(
     assert body["instance"] == "/api/v1/_probe/widgets"
 
 
-async def test_malformed_json_is_a_422_problem(probe_client: httpx.AsyncClient) -> None:
+async def test_malformed_json_is_a_400_problem_naming_the_body(
+    probe_client: httpx.AsyncClient,
+) -> None:
     response = await probe_client.post(
         "/api/v1/_probe/widgets",
         content=b'{"name": "x",',
         headers={"content-type": "application/json"},
     )
-    body = assert_problem(response, 422)
-    assert body["errors"]
+    body = assert_problem(response, 400)
+    assert body["errors"] == [
+        {
+            "field": "body",
+            "in": "body",
+            "message": "not valid JSON: Expecting property name enclosed in double quotes "
+            "(at character 13)",
+            "type": "json_invalid",
+        }
+    ]
 
 
 async def test_domain_error_carries_status_detail_and_extensions(
@@ -116,15 +70,31 @@ async def test_unknown_route_and_wrong_method_are_problems(
     assert response.headers["allow"] == "POST"
 
 
+@pytest.mark.parametrize("env", ["test", "prod"])
 async def test_unexpected_error_is_a_bare_500_without_internals(
-    probe_client: httpx.AsyncClient,
+    settings: Settings, env: str
 ) -> None:
-    response = await probe_client.get("/api/v1/_probe/crash")
+    async with probed(settings.model_copy(update={"env": env})) as http:
+        response = await http.get("/api/v1/_probe/crash")
     body = assert_problem(response, 500)
     assert "hunter2" not in response.text
     assert "RuntimeError" not in response.text
     assert "Traceback" not in response.text
-    assert body["title"] == "Internal Server Error"
+    assert body == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "instance": "/api/v1/_probe/crash",
+    }
+
+
+async def test_dev_names_the_exception_but_never_the_traceback(settings: Settings) -> None:
+    async with probed(settings.model_copy(update={"env": "dev"})) as http:
+        response = await http.get("/api/v1/_probe/crash")
+    body = assert_problem(response, 500)
+    assert body["detail"] == "RuntimeError: password=hunter2 leaked in an exception message"
+    assert "Traceback" not in response.text
+    assert "test_errors.py" not in response.text
 
 
 async def test_openapi_and_docs_are_served(probe_client: httpx.AsyncClient) -> None:

@@ -1,6 +1,6 @@
 """Every list endpoint is free of N+1: the statements sent to PostgreSQL and the commands
 sent to MongoDB for a page do not depend on how many items it holds. Counts, never
-timings (see tests/querycount.py)."""
+timings (see tests/querycount.py). And every list pages through all its items."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -192,7 +192,7 @@ async def out_of_time(harness: Harness, session: AsyncSession, courses: int) -> 
     answered, so the quiz is failed."""
     account = await learner_with(harness, courses)
     listed = await harness.http.get("/api/v1/quiz-attempts", headers=account.headers)
-    for attempt in listed.json():
+    for attempt in listed.json()["items"]:
         slug = attempt["quiz_id"].removeprefix("quiz:").removesuffix("-check")
         if not passes(slug):
             continue
@@ -244,7 +244,7 @@ async def test_settling_expired_attempts_costs_the_same_whatever_their_number(
         listed = await harness.http.get("/api/v1/quiz-attempts", headers=account.headers)
         assert {
             item["quiz_id"]: (item["status"], item["score"], item["max_score"], item["passed"])
-            for item in listed.json()
+            for item in listed.json()["items"]
         } == {
             f"quiz:{slug}-check": ("submitted", 3.0 if passes(slug) else 0.0, 3.0, passes(slug))
             for slug in slugs
@@ -262,3 +262,40 @@ async def test_settling_expired_attempts_costs_the_same_whatever_their_number(
             + [("completed", f"course:{slug}") for slug in slugs if passes(slug)]
             + [("earned", "perfect"), ("earned", "graduate")]
         )
+
+
+async def walk(harness: Harness, path: str, account: Account) -> list[Any]:
+    """Every item of a list, one per page, following ``next_cursor``; ``Link`` is sent
+    exactly while there is a next page."""
+    items: list[Any] = []
+    params = {"limit": "1"}
+    for _ in range(50):  # a cursor that does not advance must fail, not loop
+        response = await harness.http.get(path, params=params, headers=account.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert len(page["items"]) <= 1
+        items += page["items"]
+        assert ("link" in response.headers) == (page["next_cursor"] is not None)
+        if page["next_cursor"] is None:
+            return items
+        params = {"limit": "1", "cursor": page["next_cursor"]}
+    raise AssertionError(f"{path} pages on and on: {items[:5]}")
+
+
+LISTS = [path for path, _ in CATALOG] + MINE
+
+
+async def test_one_item_pages_walk_every_list_in_order(harness: Harness) -> None:
+    await harness.load(4)
+    account = await learner_with(harness, 3)
+    for course in ("course:extra-2", "course:extra-3"):  # enrolled, no activity yet
+        await enroll(harness.http, account, course)
+    for path in LISTS:
+        whole = await harness.http.get(path, params={"limit": "100"}, headers=account.headers)
+        everything = whole.json()["items"]
+        assert len(everything) >= 3, path
+        assert await walk(harness, path, account) == everything, path
+    progress_list = (
+        await harness.http.get("/api/v1/users/me/progress", headers=account.headers)
+    ).json()["items"]
+    assert [item["last_activity_at"] is None for item in progress_list] == [False] * 3 + [True] * 2

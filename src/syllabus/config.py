@@ -5,6 +5,7 @@ secret or a half-configured store.
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
@@ -18,6 +19,9 @@ ENV_PREFIX = "SYLLABUS_"
 DEFAULT_SECRETS = frozenset({"", "changethis", "secret", "change-me", "changeme"})
 MIN_SECRET_LENGTH = 32
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+MIB = 1024 * 1024
+# A browser origin: scheme, host and optional port; no path, no trailing slash.
+ORIGIN_PATTERN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?$")
 
 
 class ConfigError(Exception):
@@ -61,6 +65,18 @@ class Settings(BaseSettings):
     content_max_files: int = Field(default=100_000, ge=1)
     content_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
     health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    max_body_bytes: int = Field(
+        default=MIB,
+        ge=1024,
+        le=64 * MIB,
+        description="Largest request body accepted; larger ones are refused with 413.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=256,
+        description="Deepest nesting of arrays and objects accepted in a JSON body.",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",
@@ -110,6 +126,16 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        """An origin with a path or a trailing slash never matches what browsers send,
+        so it is a typo to report, not a setting to ignore silently."""
+        bad = [origin for origin in value if origin != "*" and not ORIGIN_PATTERN.match(origin)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
         return value
 
     @property

@@ -14,11 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class ProblemResponse(JSONResponse):
@@ -102,6 +105,16 @@ class TooManyRequests(AppError):
     title = "Too Many Requests"
 
 
+class ContentTooLarge(AppError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    title = "Content Too Large"
+
+
+class UnsupportedMediaType(AppError):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    title = "Unsupported Media Type"
+
+
 class UnprocessableContent(AppError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     title = "Unprocessable Content"
@@ -110,6 +123,37 @@ class UnprocessableContent(AppError):
 class ServiceUnavailable(AppError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     title = "Service Unavailable"
+
+
+class BodyRefused(StarletteHTTPException):
+    """Carries an :class:`AppError` out of a request body that is still streaming in.
+
+    Raised from the ``receive`` of the edge middleware: FastAPI re-raises only HTTP
+    exceptions met while it reads a body (any other becomes a bare 400), so the error
+    travels as one of those and is rendered like every other :class:`AppError`.
+    """
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
+
+
+def body_error(
+    error: type[AppError],
+    message: str,
+    *,
+    kind: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> AppError:
+    """An error about the body as a whole: ``detail`` says "the body is <message>" and
+    ``errors`` names ``body``, like a validation error names a field."""
+    return error(
+        f"the body is {message}",
+        headers=headers,
+        errors=[{"field": "body", "in": "body", "message": message, "type": kind}],
+        **extensions,
+    )
 
 
 def problem_response(
@@ -155,20 +199,61 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _render(request: Request, error: AppError) -> ProblemResponse:
+    return problem_response(
+        status=error.status,
+        title=error.title,
+        detail=error.detail,
+        instance=request.url.path,
+        headers=error.headers,
+        **error.extensions,
+    )
+
+
 async def _app_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, AppError)
-    return problem_response(
-        status=exc.status,
-        title=exc.title,
-        detail=exc.detail,
-        instance=request.url.path,
-        headers=exc.headers,
-        **exc.extensions,
+    return _render(request, exc)
+
+
+async def _body_refused(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, BodyRefused)
+    return _render(request, exc.error)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _body_problem(request: Request, exc: RequestValidationError) -> AppError | None:
+    """The body's own problem, which outranks its fields: not JSON at all (400), or
+    not of the media type the route reads (415: FastAPI then hands the validator the raw
+    bytes, or an empty form, and would report missing fields instead)."""
+    for error in exc.errors():
+        if error["type"] == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "invalid JSON")
+            message = f"not valid JSON: {reason} (at character {error['loc'][-1]})"
+            return body_error(BadRequest, message, kind="json_invalid")
+    media_type = _media_type(request)
+    if isinstance(exc.body, bytes):
+        expected: tuple[str, ...] = (JSON_MEDIA_TYPE,)
+    elif isinstance(exc.body, FormData) and media_type not in FORM_MEDIA_TYPES:
+        expected = FORM_MEDIA_TYPES
+    else:
+        return None
+    sent = f"but {media_type}" if media_type else "(no Content-Type header)"
+    return body_error(
+        UnsupportedMediaType,
+        f"not {' or '.join(expected)} {sent}",
+        kind="media_type",
+        headers={"Accept": ", ".join(expected)},
     )
 
 
 async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
+    refused = _body_problem(request, exc)
+    if refused is not None:
+        return _render(request, refused)
     errors = validation_errors(exc.errors())
     fields = ", ".join(sorted({error["field"] for error in errors}))
     return problem_response(
@@ -194,12 +279,19 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
+    """A bare 500: what went wrong is in the log, never in the answer (exception text
+    can hold SQL, paths or secrets). Only ``dev`` names the exception, for the developer
+    at the keyboard; never the traceback."""
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(status=HTTPStatus.INTERNAL_SERVER_ERROR, instance=request.url.path)
+    detail = f"{type(exc).__name__}: {exc}" if request.app.state.settings.env == "dev" else None
+    return problem_response(
+        status=HTTPStatus.INTERNAL_SERVER_ERROR, detail=detail, instance=request.url.path
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(BodyRefused, _body_refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -3,9 +3,11 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from syllabus import __version__
 
@@ -17,7 +19,8 @@ from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content.router import router as content_router
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
-from syllabus.errors import install_error_handlers
+from syllabus.edge import Edge
+from syllabus.errors import install_error_handlers, problem_responses
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
@@ -26,6 +29,40 @@ from syllabus.learning.router import router as learning_router
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+
+# What browsers may send and read cross-origin. No credentials: the API authenticates
+# with bearer tokens, never cookies.
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"]
+CORS_EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "WWW-Authenticate"]
+CORS_MAX_AGE_SECONDS = 600
+
+
+class Syllabus(FastAPI):
+    """FastAPI with :class:`~syllabus.edge.Edge` outside everything, Starlette's
+    ``ServerErrorMiddleware`` included, so the 500s it writes carry the security headers
+    too (``add_middleware`` can only add layers inside it)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        docs_paths = [path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path]
+        return Edge(
+            super().build_middleware_stack(),
+            settings=self.state.settings,
+            docs_paths=docs_paths,
+        )
+
+    def openapi(self) -> dict[str, Any]:
+        """The generated schema, plus on every operation that reads a body the refusals
+        the edge and the error handlers give it: malformed or too deep (400), too large
+        (413), the wrong media type (415)."""
+        schema = super().openapi()
+        refusals = problem_responses(400, 413, 415)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    for status, response in refusals.items():
+                        operation["responses"].setdefault(str(status), response)
+        return schema
 
 
 def build_api_router() -> APIRouter:
@@ -71,7 +108,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    app = FastAPI(
+    app = Syllabus(
         title="Syllabus",
         version=__version__,
         summary="Content and progress API for online-learning platforms.",
@@ -86,9 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=CORS_MAX_AGE_SECONDS,
         )
     app.include_router(health_router)
     app.include_router(build_api_router())

@@ -173,7 +173,9 @@ async def test_achievements_are_awarded_once_and_can_be_marked_seen(
     attempt = (await start(client, learner_in)).json()["id"]
     await submit(client, learner_in, attempt, RIGHT, "key-perfect")
     await submit(client, learner_in, attempt, RIGHT, "key-perfect")  # a replay awards nothing
-    mine = (await client.get("/api/v1/users/me/achievements", headers=learner_in.headers)).json()
+    mine = (await client.get("/api/v1/users/me/achievements", headers=learner_in.headers)).json()[
+        "items"
+    ]
     codes = sorted(a["achievement"]["code"] for a in mine)
     assert codes == ["first-lesson", "graduate", "perfect", "streak"]
     assert {a["seen"] for a in mine} == {False}
@@ -189,14 +191,16 @@ async def test_achievements_are_awarded_once_and_can_be_marked_seen(
         f"/api/v1/users/me/achievements/{target}/seen", headers=learner_in.headers
     )
     assert seen.status_code == 204
-    mine = (await client.get("/api/v1/users/me/achievements", headers=learner_in.headers)).json()
+    mine = (await client.get("/api/v1/users/me/achievements", headers=learner_in.headers)).json()[
+        "items"
+    ]
     assert [a["seen"] for a in mine if a["achievement"]["id"] == target] == [True]
     other = await sign_up(client)
     stranger = await client.post(
         f"/api/v1/users/me/achievements/{target}/seen", headers=other.headers
     )
     assert stranger.status_code == 404
-    catalog = (await client.get("/api/v1/achievements")).json()
+    catalog = (await client.get("/api/v1/achievements")).json()["items"]
     assert sorted(a["code"] for a in catalog) == ["first-lesson", "graduate", "perfect", "streak"]
     export = (await client.get("/api/v1/users/me/export", headers=learner_in.headers)).json()
     assert len(export["achievements"]) == 4

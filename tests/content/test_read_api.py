@@ -53,10 +53,10 @@ def walk_keys(value: Any) -> set[str]:
 
 
 async def test_categories_and_tracks(client: httpx.AsyncClient, loaded: Path) -> None:
-    assert (await client.get("/api/v1/categories")).json() == [
+    assert (await client.get("/api/v1/categories")).json()["items"] == [
         {"slug": "programming", "name": "Programming"}
     ]
-    assert (await client.get("/api/v1/tracks")).json() == [
+    assert (await client.get("/api/v1/tracks")).json()["items"] == [
         {"slug": "backend", "name": "Backend", "category": "programming", "description": ""}
     ]
 

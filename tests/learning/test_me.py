@@ -22,7 +22,9 @@ async def test_my_progress_lists_every_course_with_rollup_and_resume(
     await session.execute(text("UPDATE courses SET price_cents = NULL"))
     await enroll(client, learner, "course:paid-course")
     await progress(client, learner, "lesson:rest-basics-intro", status="completed")
-    courses = (await client.get("/api/v1/users/me/progress", headers=learner.headers)).json()
+    courses = (await client.get("/api/v1/users/me/progress", headers=learner.headers)).json()[
+        "items"
+    ]
     assert [c["course_id"] for c in courses] == [
         FREE,
         "course:paid-course",
@@ -38,7 +40,8 @@ async def test_my_progress_lists_every_course_with_rollup_and_resume(
     assert paid["resume"] == {"item_id": "lesson:paid-course-intro", "position": None}
     assert paid["last_activity_at"] is None
     other = await sign_up(client)
-    assert (await client.get("/api/v1/users/me/progress", headers=other.headers)).json() == []
+    mine = (await client.get("/api/v1/users/me/progress", headers=other.headers)).json()
+    assert mine == {"items": [], "next_cursor": None}
 
 
 async def test_bookmarks_and_notes_are_mine_and_paged(

@@ -161,12 +161,14 @@ async def test_archived_lessons_keep_history_but_leave_rollups(
     client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
 ) -> None:
     await progress(client, enrolled, INTRO, status="completed")
-    before = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()[0]
+    before = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()
+    before = before["items"][0]
     assert (before["completed_required"], before["total_required"]) == (1, 3)
     await session.execute(
         text("UPDATE content_index SET status = 'archived' WHERE content_id = :l"), {"l": INTRO}
     )
-    after = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()[0]
+    after = (await client.get("/api/v1/users/me/progress", headers=enrolled.headers)).json()
+    after = after["items"][0]
     assert (after["completed_required"], after["total_required"]) == (0, 2)
     rows = (await session.execute(text("SELECT count(*) FROM lesson_progress"))).scalar_one()
     assert rows == 1  # the history stays

@@ -2,11 +2,12 @@
 so a replayed submission gets the same bytes."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, status
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlmodel import col
 
 from syllabus.assessment import service
@@ -22,6 +23,7 @@ from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import CurrentUser
 from syllabus.kit.ids import content_id_pattern
+from syllabus.kit.pagination import Page, Paging, uuid_key
 
 router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
 
@@ -90,13 +92,21 @@ async def submit(
     return Response(body.encode(), media_type="application/json")
 
 
-@router.get("/quiz-attempts", summary="My attempts, optionally of one quiz")
+@router.get("/quiz-attempts", summary="My attempts, optionally of one quiz (keyset pages)")
 async def list_attempts(
     user: CurrentUser,
     session: SessionDep,
+    paging: Paging,
     quiz_id: Annotated[str | None, Query(pattern=content_id_pattern("quiz"))] = None,
-) -> list[AttemptSummary]:
-    return await service.mine(session=session, user=user, quiz_id=quiz_id)
+) -> Page[AttemptSummary]:
+    attempts = await service.mine(
+        session=session,
+        user=user,
+        quiz_id=quiz_id,
+        after=paging.after(uuid_key),
+        limit=paging.limit,
+    )
+    return paging.page(attempts, key=lambda attempt: [str(attempt.id)])
 
 
 @router.get(
@@ -109,28 +119,56 @@ async def read_attempt(attempt_id: uuid.UUID, user: CurrentUser, session: Sessio
     return JSONResponse(await service.read(session=session, user=user, attempt_id=attempt_id))
 
 
-@router.get("/achievements", tags=["achievements"], summary="Every achievement there is")
-async def list_achievements(session: SessionDep) -> list[AchievementPublic]:
-    rows = await session.execute(select(Achievement).order_by(col(Achievement.code)))
-    return [AchievementPublic.model_validate(row) for row in rows.scalars()]
+def _code_key(key: list[object]) -> str:
+    code = key[0]
+    if not isinstance(code, str):
+        raise TypeError
+    return code
 
 
-@router.get("/users/me/achievements", tags=["achievements", "me"], summary="My achievements")
-async def my_achievements(user: CurrentUser, session: SessionDep) -> list[UserAchievementPublic]:
-    rows = await session.execute(
+def _award_key(key: list[object]) -> tuple[datetime, uuid.UUID]:
+    awarded_at, award_id = key
+    return datetime.fromisoformat(str(awarded_at)), uuid.UUID(str(award_id))
+
+
+@router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
+async def list_achievements(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
+    query = select(Achievement).order_by(col(Achievement.code)).limit(paging.limit + 1)
+    after = paging.after(_code_key)
+    if after is not None:
+        query = query.where(col(Achievement.code) > after)
+    rows = list((await session.execute(query)).scalars())
+    return paging.page(rows, key=lambda row: [row.code]).map(AchievementPublic.model_validate)
+
+
+@router.get(
+    "/users/me/achievements",
+    tags=["achievements", "me"],
+    summary="My achievements, in the order earned (keyset pages)",
+)
+async def my_achievements(
+    user: CurrentUser, session: SessionDep, paging: Paging
+) -> Page[UserAchievementPublic]:
+    query = (
         select(UserAchievement, Achievement)
         .join(Achievement, col(Achievement.id) == col(UserAchievement.achievement_id))
         .where(col(UserAchievement.user_id) == user.id)
-        .order_by(col(UserAchievement.awarded_at))
+        .order_by(col(UserAchievement.awarded_at), col(UserAchievement.id))
+        .limit(paging.limit + 1)
     )
-    return [
-        UserAchievementPublic(
-            achievement=AchievementPublic.model_validate(achievement),
-            awarded_at=award.awarded_at,
-            seen=award.seen,
+    after = paging.after(_award_key)
+    if after is not None:
+        key = tuple_(col(UserAchievement.awarded_at), col(UserAchievement.id))
+        query = query.where(key > tuple_(*after))
+    rows = list((await session.execute(query)).all())
+    page = paging.page(rows, key=lambda row: [row[0].awarded_at, str(row[0].id)])
+    return page.map(
+        lambda row: UserAchievementPublic(
+            achievement=AchievementPublic.model_validate(row[1]),
+            awarded_at=row[0].awarded_at,
+            seen=row[0].seen,
         )
-        for award, achievement in rows.all()
-    ]
+    )
 
 
 @router.post(

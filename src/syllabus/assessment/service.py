@@ -518,12 +518,26 @@ async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> d
     return await _public(session, attempt)
 
 
-async def mine(*, session: AsyncSession, user: User, quiz_id: str | None) -> list[AttemptSummary]:
+async def mine(
+    *,
+    session: AsyncSession,
+    user: User,
+    quiz_id: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[AttemptSummary]:
+    """My attempts in the order started, ``limit + 1`` of them; the expired open ones
+    among them are graded first."""
     query = (
-        select(QuizAttempt).where(col(QuizAttempt.user_id) == user.id).order_by(col(QuizAttempt.id))
+        select(QuizAttempt)
+        .where(col(QuizAttempt.user_id) == user.id)
+        .order_by(col(QuizAttempt.id))
+        .limit(limit + 1)
     )
     if quiz_id is not None:
         query = query.where(col(QuizAttempt.quiz_content_id) == quiz_id)
+    if after is not None:
+        query = query.where(col(QuizAttempt.id) > after)
     attempts = list((await session.execute(query.with_for_update())).scalars().all())
     await _settle_expired(session, attempts)
     return [_summary(a) for a in attempts]

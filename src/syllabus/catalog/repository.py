@@ -4,23 +4,42 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, func, or_, select
+from sqlalchemy import Float, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from syllabus.catalog.models import Category, Course, Track
 
+NameKey = tuple[str, uuid.UUID]
+"""Where a page of a list sorted by name ends: the last name and id (names repeat)."""
 
-async def list_categories(session: AsyncSession) -> list[Category]:
-    return list((await session.execute(select(Category).order_by(col(Category.name)))).scalars())
+
+async def list_categories(
+    session: AsyncSession, *, after: NameKey | None, limit: int
+) -> list[Category]:
+    """Categories by name, ``limit + 1`` rows."""
+    key = tuple_(col(Category.name), col(Category.id))
+    query = select(Category).order_by(col(Category.name), col(Category.id)).limit(limit + 1)
+    if after is not None:
+        query = query.where(key > tuple_(*after))
+    return list((await session.execute(query)).scalars())
 
 
-async def list_tracks(session: AsyncSession) -> list[tuple[Track, str]]:
-    rows = await session.execute(
-        select(Track, col(Category.slug)).join(Category).order_by(col(Track.name))
+async def list_tracks(
+    session: AsyncSession, *, after: NameKey | None, limit: int
+) -> list[tuple[Track, str]]:
+    """Tracks by name with their category's slug, ``limit + 1`` rows."""
+    key = tuple_(col(Track.name), col(Track.id))
+    query = (
+        select(Track, col(Category.slug))
+        .join(Category)
+        .order_by(col(Track.name), col(Track.id))
+        .limit(limit + 1)
     )
-    return [(track, slug) for track, slug in rows.all()]
+    if after is not None:
+        query = query.where(key > tuple_(*after))
+    return [(track, slug) for track, slug in (await session.execute(query)).all()]
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,20 @@
 """``/categories``, ``/tracks``, ``/courses`` (the catalog, from PostgreSQL)."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query
 
 from syllabus.catalog import service
+from syllabus.catalog.repository import NameKey
 from syllabus.catalog.schemas import CategoryPublic, CourseLevel, CoursePublic, TrackPublic
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import OptionalUser
 from syllabus.kit.ids import Slug
-from syllabus.kit.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from syllabus.kit.pagination import Page, Paging
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["catalog"], responses=problem_responses(401, 422))
 
@@ -25,14 +28,30 @@ CourseRef = Annotated[
 ]
 
 
-@router.get("/categories", summary="Every category")
-async def list_categories(session: SessionDep) -> list[CategoryPublic]:
-    return await service.categories(session=session)
+def _name_key(key: list[object]) -> NameKey:
+    name, last_id = key
+    if not isinstance(name, str):
+        raise TypeError
+    return name, uuid.UUID(str(last_id))
 
 
-@router.get("/tracks", summary="Every track, with its category")
-async def list_tracks(session: SessionDep) -> list[TrackPublic]:
-    return await service.tracks(session=session)
+def _keyed_page(paging: Paging, rows: list[tuple[NameKey, T]]) -> Page[T]:
+    """A page of rows sorted by name, each given with its key."""
+    return paging.page(rows, key=lambda row: [row[0][0], str(row[0][1])]).map(lambda row: row[1])
+
+
+@router.get("/categories", summary="Categories, by name (keyset pages)")
+async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryPublic]:
+    rows = await service.categories(
+        session=session, after=paging.after(_name_key), limit=paging.limit
+    )
+    return _keyed_page(paging, rows)
+
+
+@router.get("/tracks", summary="Tracks with their category, by name (keyset pages)")
+async def list_tracks(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
+    rows = await service.tracks(session=session, after=paging.after(_name_key), limit=paging.limit)
+    return _keyed_page(paging, rows)
 
 
 def _parse_cursor(key: list[object]) -> tuple[float | None, uuid.UUID]:
@@ -46,16 +65,13 @@ def _parse_cursor(key: list[object]) -> tuple[float | None, uuid.UUID]:
 async def list_courses(
     session: SessionDep,
     viewer: OptionalUser,
-    request: Request,
-    response: Response,
+    paging: Paging,
     category: Slug | None = None,
     track: Slug | None = None,
     level: CourseLevel | None = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the title or description.")
     ] = None,
-    limit: Limit = 20,
-    cursor: Cursor = None,
 ) -> Page[CoursePublic]:
     rows = await service.list_courses(
         session=session,
@@ -64,19 +80,11 @@ async def list_courses(
         track=track,
         level=level,
         query=q,
-        limit=limit,
-        after=decode_cursor(cursor, _parse_cursor),
+        limit=paging.limit,
+        after=paging.after(_parse_cursor),
     )
-    page = page_of(
-        rows,
-        limit=limit,
-        key=lambda row: [row.rank, str(row.course.id)],
-        request=request,
-        response=response,
-    )
-    return Page[CoursePublic](
-        items=[service.course_public(row) for row in page.items], next_cursor=page.next_cursor
-    )
+    page = paging.page(rows, key=lambda row: [row.rank, str(row.course.id)])
+    return page.map(service.course_public)
 
 
 @router.get("/courses/{course_ref}", responses=problem_responses(404), summary="One course card")

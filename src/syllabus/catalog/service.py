@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.catalog import repository
-from syllabus.catalog.repository import CourseFilters, CourseRow
+from syllabus.catalog.repository import CourseFilters, CourseRow, NameKey
 from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
 from syllabus.errors import NotFound
 from syllabus.identity.models import User, is_staff
@@ -32,14 +32,24 @@ def course_public(row: CourseRow) -> CoursePublic:
     )
 
 
-async def categories(*, session: AsyncSession) -> list[CategoryPublic]:
-    return [CategoryPublic.model_validate(c) for c in await repository.list_categories(session)]
+async def categories(
+    *, session: AsyncSession, after: NameKey | None, limit: int
+) -> list[tuple[NameKey, CategoryPublic]]:
+    """Categories by name, each with its page key; ``limit + 1`` of them."""
+    rows = await repository.list_categories(session, after=after, limit=limit)
+    return [((c.name, c.id), CategoryPublic.model_validate(c)) for c in rows]
 
 
-async def tracks(*, session: AsyncSession) -> list[TrackPublic]:
+async def tracks(
+    *, session: AsyncSession, after: NameKey | None, limit: int
+) -> list[tuple[NameKey, TrackPublic]]:
+    """Tracks by name, each with its page key; ``limit + 1`` of them."""
     return [
-        TrackPublic(slug=t.slug, name=t.name, category=slug, description=t.description)
-        for t, slug in await repository.list_tracks(session)
+        (
+            (t.name, t.id),
+            TrackPublic(slug=t.slug, name=t.name, category=slug, description=t.description),
+        )
+        for t, slug in await repository.list_tracks(session, after=after, limit=limit)
     ]
 
 

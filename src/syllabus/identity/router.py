@@ -4,7 +4,7 @@ the rules are in ``service``."""
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
@@ -25,7 +25,7 @@ from syllabus.identity.schemas import (
     UserRegister,
     UserUpdate,
 )
-from syllabus.kit.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from syllabus.kit.pagination import Page, Paging, uuid_key
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/users/me", tags=["me"], responses=problem_responses(401, 422))
@@ -160,24 +160,18 @@ async def export_me(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
 async def list_users(
     _admin: AdminUser,
     session: SessionDep,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    cursor: Cursor = None,
+    paging: Paging,
     role: Role | None = None,
     email: Annotated[str | None, Query(max_length=320, description="Substring, any case.")] = None,
 ) -> Page[UserPublic]:
-    after = decode_cursor(cursor, lambda key: uuid.UUID(key[0]))
     users = await service.list_users(
-        session=session, after=after, limit=limit, role=role, email_contains=email
+        session=session,
+        after=paging.after(uuid_key),
+        limit=paging.limit,
+        role=role,
+        email_contains=email,
     )
-    return page_of(
-        [UserPublic.model_validate(user) for user in users],
-        limit=limit,
-        key=lambda user: [str(user.id)],
-        request=request,
-        response=response,
-    )
+    return paging.page(users, key=lambda user: [str(user.id)]).map(UserPublic.model_validate)
 
 
 @admin_router.patch("/{user_id}", responses=problem_responses(404, 409), summary="Change role")

@@ -313,9 +313,37 @@ def percent(completed: int, total: int) -> float:
 
 MY_COURSES_ROLLUP = COURSE_ROLLUP.replace("ANY(:courses)", "ANY(SELECT course_id FROM mine)")
 
+ActivityKey = tuple[datetime | None, str]
+"""Where a page of my courses ends: its last activity (none yet sorts last) and id."""
 
-async def my_courses(session: AsyncSession, *, user_id: uuid.UUID) -> list[Any]:
-    """Every live enrollment with its rollup, last activity and where to resume."""
+
+def activity_key(key: list[Any]) -> ActivityKey:
+    at, content_id = key
+    if not isinstance(content_id, str):
+        raise TypeError
+    return (None if at is None else datetime.fromisoformat(str(at))), content_id
+
+
+def _after_activity(after: ActivityKey | None) -> tuple[str, dict[str, Any]]:
+    """The keyset condition for ``ORDER BY activity.at DESC NULLS LAST, content_id``."""
+    if after is None:
+        return "", {}
+    at, content_id = after
+    if at is None:
+        return "WHERE activity.at IS NULL AND mine.content_id > :after_id", {"after_id": content_id}
+    return (
+        "WHERE activity.at < :after_at OR activity.at IS NULL "
+        "OR (activity.at = :after_at AND mine.content_id > :after_id)",
+        {"after_at": at, "after_id": content_id},
+    )
+
+
+async def my_courses(
+    session: AsyncSession, *, user_id: uuid.UUID, after: ActivityKey | None, limit: int
+) -> list[Any]:
+    """Live enrollments with their rollup, last activity and where to resume, most
+    recently active first; ``limit + 1`` rows."""
+    where, params = _after_activity(after)
     result = await session.execute(
         text(
             f"""
@@ -349,10 +377,12 @@ async def my_courses(session: AsyncSession, *, user_id: uuid.UUID) -> list[Any]:
             LEFT JOIN rollup ON rollup.course_id = mine.course_id
             LEFT JOIN started ON started.course_id = mine.course_id
             LEFT JOIN activity ON activity.course_id = mine.course_id
+            {where}
             ORDER BY activity.at DESC NULLS LAST, mine.content_id
+            LIMIT :limit
             """
         ),
-        {"user": user_id},
+        {"user": user_id, "limit": limit + 1, **params},
     )
     return list(result.all())
 

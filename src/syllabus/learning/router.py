@@ -14,7 +14,7 @@ from syllabus.identity import repository as identity_repository
 from syllabus.identity.deps import AdminUser, CurrentUser, OptionalClaims
 from syllabus.kit.http import cached_json
 from syllabus.kit.ids import content_id_pattern
-from syllabus.kit.pagination import Cursor, Limit, Page, decode_cursor, page_of
+from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.learning import repository, service
 from syllabus.learning.schemas import (
     AdminEnrollmentCreate,
@@ -32,10 +32,6 @@ router = APIRouter(tags=["learning"], responses=problem_responses(401, 422))
 LessonRef = Annotated[str, Path(pattern=content_id_pattern("lesson"), max_length=200)]
 
 
-def _uuid_cursor(key: list[object]) -> uuid.UUID:
-    return uuid.UUID(str(key[0]))
-
-
 @router.post(
     "/enrollments",
     status_code=status.HTTP_201_CREATED,
@@ -50,19 +46,12 @@ async def enroll(
 
 @router.get("/enrollments", summary="My enrollments, with course cards and progress")
 async def list_enrollments(
-    user: CurrentUser,
-    session: SessionDep,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    cursor: Cursor = None,
+    user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[EnrollmentPublic]:
     items = await service.my_enrollments(
-        session=session, user=user, after=decode_cursor(cursor, _uuid_cursor), limit=limit
+        session=session, user=user, after=paging.after(uuid_key), limit=paging.limit
     )
-    return page_of(
-        items, limit=limit, key=lambda e: [str(e.id)], request=request, response=response
-    )
+    return paging.page(items, key=lambda e: [str(e.id)])
 
 
 @router.post(
@@ -124,71 +113,46 @@ async def get_outline(
     )
 
 
-@router.get("/users/me/progress", tags=["me"], summary="Every course I am enrolled in")
-async def my_progress(user: CurrentUser, session: SessionDep) -> list[CourseProgress]:
-    return await service.my_progress(session=session, user=user)
+@router.get(
+    "/users/me/progress",
+    tags=["me"],
+    summary="The courses I am enrolled in, most recently active first (keyset pages)",
+)
+async def my_progress(
+    user: CurrentUser, session: SessionDep, paging: Paging
+) -> Page[CourseProgress]:
+    rows = await service.my_progress(
+        session=session, user=user, after=paging.after(repository.activity_key), limit=paging.limit
+    )
+    page = paging.page(rows, key=lambda row: [row[0][0], row[0][1]])
+    return page.map(lambda row: row[1])
 
 
 async def _notes(
-    user: CurrentUser,
-    session: SessionDep,
-    request: Request,
-    response: Response,
-    *,
-    bookmarked_only: bool,
-    limit: int,
-    cursor: str | None,
+    user: CurrentUser, session: SessionDep, paging: Paging, *, bookmarked_only: bool
 ) -> Page[LessonNote]:
     rows = await repository.lesson_notes(
         session,
         user_id=user.id,
         bookmarked_only=bookmarked_only,
-        after=decode_cursor(cursor, _uuid_cursor),
-        limit=limit,
+        after=paging.after(uuid_key),
+        limit=paging.limit,
     )
-    page = page_of(rows, limit=limit, key=lambda r: [str(r[0])], request=request, response=response)
-    return Page[LessonNote](
-        items=[
-            LessonNote(
-                lesson_id=r[1],
-                course_id=r[2],
-                title=r[3],
-                bookmarked=r[4],
-                note=r[5],
-                updated_at=r[6],
-            )
-            for r in page.items
-        ],
-        next_cursor=page.next_cursor,
+    return paging.page(rows, key=lambda r: [str(r[0])]).map(
+        lambda r: LessonNote(
+            lesson_id=r[1], course_id=r[2], title=r[3], bookmarked=r[4], note=r[5], updated_at=r[6]
+        )
     )
 
 
 @router.get("/users/me/bookmarks", tags=["me"], summary="Lessons I bookmarked")
-async def my_bookmarks(
-    user: CurrentUser,
-    session: SessionDep,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    cursor: Cursor = None,
-) -> Page[LessonNote]:
-    return await _notes(
-        user, session, request, response, bookmarked_only=True, limit=limit, cursor=cursor
-    )
+async def my_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+    return await _notes(user, session, paging, bookmarked_only=True)
 
 
 @router.get("/users/me/notes", tags=["me"], summary="My notes on lessons")
-async def my_notes(
-    user: CurrentUser,
-    session: SessionDep,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    cursor: Cursor = None,
-) -> Page[LessonNote]:
-    return await _notes(
-        user, session, request, response, bookmarked_only=False, limit=limit, cursor=cursor
-    )
+async def my_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+    return await _notes(user, session, paging, bookmarked_only=False)
 
 
 @router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")

@@ -1,10 +1,11 @@
 """Enrollments, progress and stats as the API shows them."""
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from syllabus.catalog.schemas import CoursePublic
 from syllabus.content.schemas import CourseOutline, OutlineItem, OutlineModule
@@ -14,7 +15,19 @@ from syllabus.learning.models import MAX_NOTE_LENGTH
 
 EnrollmentStatus = Literal["active", "completed", "cancelled"]
 ProgressStatus = Literal["started", "completed"]
-Position = Annotated[dict[str, Any], Field(max_length=20)]
+MAX_POSITION_BYTES = 4096
+
+
+def _small(position: dict[str, Any]) -> dict[str, Any]:
+    """A resume position is a bookmark into a lesson, not storage: it is kept for every
+    lesson of every learner and sent back with every outline."""
+    size = len(json.dumps(position, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_POSITION_BYTES:
+        raise ValueError(f"must be at most {MAX_POSITION_BYTES} bytes as JSON, not {size}")
+    return position
+
+
+Position = Annotated[dict[str, Any], Field(max_length=20), AfterValidator(_small)]
 
 
 class EnrollmentCreate(InputSchema):

@@ -286,9 +286,12 @@ async def outline_with_progress(
     return outline, f"{content_etag}:{state.enrollment_status}:{personal}:{sorted(done)}"
 
 
-async def my_progress(*, session: AsyncSession, user: User) -> list[CourseProgress]:
+async def my_progress(
+    *, session: AsyncSession, user: User, after: repository.ActivityKey | None, limit: int
+) -> list[tuple[repository.ActivityKey, CourseProgress]]:
+    """My courses, most recently active first, each with its page key; ``limit + 1``."""
     result = []
-    for row in await repository.my_courses(session, user_id=user.id):
+    for row in await repository.my_courses(session, user_id=user.id, after=after, limit=limit):
         (content_id, title, status, done, total, last, started, position, next_item, first) = row
         resume = (
             Resume(item_id=started, position=position)
@@ -297,18 +300,17 @@ async def my_progress(*, session: AsyncSession, user: User) -> list[CourseProgre
             if (next_item or first)
             else None
         )
-        result.append(
-            CourseProgress(
-                course_id=content_id,
-                title=title,
-                enrollment_status=status,
-                percent_complete=repository.percent(done, total),
-                completed_required=done,
-                total_required=total,
-                last_activity_at=last,
-                resume=resume,
-            )
+        progress = CourseProgress(
+            course_id=content_id,
+            title=title,
+            enrollment_status=status,
+            percent_complete=repository.percent(done, total),
+            completed_required=done,
+            total_required=total,
+            last_activity_at=last,
+            resume=resume,
         )
+        result.append(((last, content_id), progress))
     return result
 
 
