@@ -12,7 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,8 +204,22 @@ async def open_loop(
     content: bytes | None = None,
     errors: list[str] | None = None,
 ) -> list[float]:
-    """Request *n* is due at ``start + n / rate``; its latency (ms) counts from then.
+    """GET/PUT ``requests`` in turn at a fixed rate (see :func:`at_fixed_rate`).
     With ``errors``, a dropped connection is recorded there instead of ending the run."""
+
+    async def one(n: int) -> bool:
+        url, headers = requests[n % len(requests)]
+        return await _send(client, method, url, headers, content, errors)
+
+    return await at_fixed_rate(one, count=max(1, int(rate * seconds)), rate=rate)
+
+
+async def at_fixed_rate(
+    send: Callable[[int], Awaitable[bool]], *, count: int, rate: float
+) -> list[float]:
+    """Call *n* is due at ``start + n / rate`` and made then whatever earlier calls are
+    doing; its latency (ms) counts from that due time, so a stalled server is charged
+    for every call it delayed. ``send`` returns whether the call counts."""
     start = time.perf_counter()
     latencies: list[float] = []
 
@@ -214,11 +228,10 @@ async def open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        url, headers = requests[n % len(requests)]
-        if await _send(client, method, url, headers, content, errors):
+        if await send(n):
             latencies.append((time.perf_counter() - due) * 1000)
 
-    await asyncio.gather(*(one(n) for n in range(max(1, int(rate * seconds)))))
+    await asyncio.gather(*(one(n) for n in range(count)))
     return latencies
 
 

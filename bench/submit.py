@@ -20,6 +20,7 @@ from bench.harness import (
     Load,
     Requests,
     Servers,
+    at_fixed_rate,
     client,
     closed_loop,
     open_loop,
@@ -106,17 +107,11 @@ async def submit(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
         async def at_rate(
             attempts: list[tuple[str, dict[str, str], str]], rate: float
         ) -> list[float]:
-            start = time.perf_counter()
-            latencies: list[float] = []
+            async def one(n: int) -> bool:
+                await send(*attempts[n])
+                return True
 
-            async def timed(n: int, attempt: tuple[str, dict[str, str], str]) -> None:
-                due = start + n / rate
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                await send(*attempt)
-                latencies.append((time.perf_counter() - due) * 1000)
-
-            await asyncio.gather(*(timed(n, a) for n, a in enumerate(attempts)))
-            return latencies
+            return await at_fixed_rate(one, count=len(attempts), rate=rate)
 
         await closed_loop(http, reads, concurrency=load.concurrency, seconds=load.warmup_seconds)
         peak: dict[str, list[float]] = {"service": [], "baseline": []}
