@@ -14,7 +14,7 @@ the raw path: one time series per route, not one per course id.
 
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 
@@ -41,14 +41,15 @@ access_log = logging.getLogger("syllabus.access")
 
 def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The caller's ``X-Request-ID`` if it is a sane token (at most 128 of
-    ``A-Z a-z 0-9 . _ : -``), else a new random one (32 hex digits). A value that is
-    not sane is replaced, never cleaned, so a log line never holds what a client forged."""
+    ``A-Z a-z 0-9 . _ : -``), else a new random one: 128 random bits as 32 hex digits
+    (``uuid4().hex`` costs four times as much for 122). A value that is not sane is
+    replaced, never cleaned, so a log line never holds what a client forged."""
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
             if _SANE_REQUEST_ID.fullmatch(value):
                 return value.decode("ascii")
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def route_templates(routes: Sequence[BaseRoute]) -> dict[int, str]:
