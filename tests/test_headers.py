@@ -84,7 +84,9 @@ async def test_cors_answers_listed_origins_without_credentials(settings: Setting
             headers={
                 "Origin": ORIGIN,
                 "Access-Control-Request-Method": "PUT",
-                "Access-Control-Request-Headers": "authorization, content-type, if-none-match",
+                "Access-Control-Request-Headers": (
+                    "authorization, content-type, if-none-match, x-request-id"
+                ),
             },
         )
         simple = await http.get("/health/live", headers={"Origin": ORIGIN})
@@ -93,16 +95,20 @@ async def test_cors_answers_listed_origins_without_credentials(settings: Setting
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
     assert "PUT" in preflight.headers["access-control-allow-methods"]
     allowed = preflight.headers["access-control-allow-headers"].lower()
-    assert {"authorization", "content-type", "if-none-match", "idempotency-key"} <= {
-        header.strip() for header in allowed.split(",")
-    }
+    assert {
+        "authorization",
+        "content-type",
+        "if-none-match",
+        "idempotency-key",
+        "x-request-id",
+    } <= {header.strip() for header in allowed.split(",")}
     assert "access-control-allow-credentials" not in preflight.headers
     assert_secured(preflight)
     assert simple.headers["access-control-allow-origin"] == ORIGIN
     exposed = {
         h.strip().lower() for h in simple.headers["access-control-expose-headers"].split(",")
     }
-    assert {"etag", "link", "retry-after"} <= exposed
+    assert {"etag", "link", "retry-after", "x-request-id"} <= exposed
     assert "access-control-allow-origin" not in stranger.headers
 
 

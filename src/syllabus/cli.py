@@ -5,7 +5,6 @@ no traceback wall.
 """
 
 import datetime
-import logging
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from syllabus.config import (
 )
 from syllabus.db import migrate
 from syllabus.embedded import EmbeddedError, EmbeddedMongo, EmbeddedPostgres, embedded_stores
+from syllabus.observability.logs import configure_logging, logging_config
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -89,13 +89,6 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code=1) from None
 
     return wrapper
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 @contextmanager
@@ -305,7 +298,7 @@ def serve(
             "SYLLABUS_POSTGRES_URL and SYLLABUS_MONGO_URL must be set for `serve` "
             "(use `syllabus dev` for embedded stores)"
         )
-    _configure_logging(settings)
+    configure_logging(settings)
     uvicorn.run(
         "syllabus.main:create_app",
         factory=True,
@@ -313,6 +306,10 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        # Applied again in each worker process; uvicorn's access log is replaced by the
+        # service's own (syllabus.access: request id, route template, duration).
+        log_config=logging_config(settings),
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
@@ -327,7 +324,7 @@ def dev() -> None:
     from syllabus.main import create_app
 
     settings = load_settings(env="dev")
-    _configure_logging(settings)
+    configure_logging(settings)
     _exit_cleanly_on_sigterm()
     with embedded_stores(
         data_dir=settings.data_dir,
@@ -369,6 +366,8 @@ def dev() -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=logging_config(settings),
+            access_log=False,
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
 

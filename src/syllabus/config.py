@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["dev", "test", "prod"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+LogFormat = Literal["json", "text"]
 
 ENV_PREFIX = "SYLLABUS_"
 DEFAULT_SECRETS = frozenset({"", "changethis", "secret", "change-me", "changeme"})
@@ -59,6 +60,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: LogLevel = "info"
+    log_format: LogFormat | None = Field(
+        default=None,
+        description="json (one object per line) or text; unset: text in dev, else json.",
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="Serve GET /metrics and record the HTTP metrics."
+    )
     data_dir: Path = Path(".data")
     pg_pool_size: int = Field(default=10, ge=1, le=100)
     pg_max_overflow: int = Field(default=0, ge=0, le=100)
@@ -137,6 +145,13 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
         return value
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        """``SYLLABUS_LOG_FORMAT``, or by default text for a developer and JSON elsewhere."""
+        if self.log_format is not None:
+            return self.log_format
+        return "text" if self.env == "dev" else "json"
 
     @property
     def sqlalchemy_url(self) -> str:

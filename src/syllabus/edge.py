@@ -1,4 +1,5 @@
-"""The outermost layer of the app: request body limits and security headers.
+"""Request body limits and security headers: the layer just inside the request id one
+(:class:`~syllabus.observability.requests.Observe`), outside everything else.
 
 Pure ASGI, not ``BaseHTTPMiddleware``: a request costs a wrapped ``receive`` and a
 wrapped ``send``, no extra task and no copy of the body, because the outline endpoint

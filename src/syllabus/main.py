@@ -25,6 +25,9 @@ from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import router as learning_router
+from syllabus.observability.metrics import Metrics
+from syllabus.observability.requests import Observe, route_templates
+from syllabus.observability.router import router as metrics_router
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +36,37 @@ API_PREFIX = "/api/v1"
 # What browsers may send and read cross-origin. No credentials: the API authenticates
 # with bearer tokens, never cookies.
 CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"]
-CORS_EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "WWW-Authenticate"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"]
 CORS_MAX_AGE_SECONDS = 600
 
 
 class Syllabus(FastAPI):
-    """FastAPI with :class:`~syllabus.edge.Edge` outside everything, Starlette's
-    ``ServerErrorMiddleware`` included, so the 500s it writes carry the security headers
-    too (``add_middleware`` can only add layers inside it)."""
+    """FastAPI with two layers outside everything, Starlette's ``ServerErrorMiddleware``
+    included (``add_middleware`` can only add layers inside it): outermost
+    :class:`~syllabus.observability.requests.Observe`, so every answer, the 500s that
+    middleware writes too, carries a request id, is logged once and is counted with
+    everything below it timed; then :class:`~syllabus.edge.Edge`, so those 500s carry the
+    security headers too."""
 
     def build_middleware_stack(self) -> ASGIApp:
         docs_paths = [path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path]
-        return Edge(
+        edge = Edge(
             super().build_middleware_stack(),
             settings=self.state.settings,
             docs_paths=docs_paths,
+        )
+        metrics: Metrics | None = self.state.metrics
+        return Observe(
+            edge,
+            metrics=metrics.http if metrics is not None else None,
+            templates=route_templates(self.routes),
         )
 
     def openapi(self) -> dict[str, Any]:
@@ -118,6 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = None
+    if settings.metrics_enabled:
+        app.state.metrics = Metrics.create(engine=lambda: getattr(app.state, "engine", None))
+        app.include_router(metrics_router)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
