@@ -27,16 +27,22 @@ from sqlalchemy.ext.asyncio import (
 
 import tests.querycount  # noqa: F401 - registers the Mongo listener before any app exists
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
-from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
 from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
-from syllabus.db.mongo import init_documents
-from syllabus.db.sql import create_engine, unit_of_work
-from syllabus.deps import get_read_session, get_session
+from syllabus.db.sql import create_engine
 from syllabus.main import create_app
 from syllabus.tables import metadata
 from tests.content.folder import make_folder
-from tests.identity.helpers import Account, sign_up
+from tests.identity.helpers import Account, set_role, sign_up
+from tests.isolation import (
+    bind_documents,
+    empty_documents,
+    on_session,
+    rolled_back,
+    savepoint_session,
+    savepoint_sessionmaker,
+    serving,
+)
 from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
@@ -114,22 +120,13 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction that is always rolled back."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        try:
-            yield connection
-        finally:
-            await transaction.rollback()
+    async with rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    session = AsyncSession(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
-    )
+    session = savepoint_session(connection)
     try:
         yield session
     finally:
@@ -148,19 +145,10 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def mongo(app: FastAPI) -> AsyncIterator[AsyncDatabase[dict[str, object]]]:
     """The session's Mongo database, with every content collection emptied around the test."""
-    database: AsyncDatabase[dict[str, object]] = app.state.mongo_database
-    # Beanie binds document classes globally: a test that ran another app (health,
-    # query counting) may have left them bound to its own, now closed, client.
-    if CourseContent.get_pymongo_collection().database.client is not app.state.mongo_client:
-        await init_documents(database)
-
-    async def empty() -> None:
-        for document in DOCUMENT_MODELS:
-            await document.get_pymongo_collection().delete_many({})
-
-    await empty()
+    database = await bind_documents(app)
+    await empty_documents()
     yield database
-    await empty()
+    await empty_documents()
 
 
 @pytest.fixture
@@ -181,23 +169,8 @@ async def client(
     app: FastAPI, session: AsyncSession, mongo: AsyncDatabase[dict[str, object]]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app; its SQL work lands in the test's rolled-back transaction."""
-
-    async def test_session() -> AsyncIterator[AsyncSession]:
-        # What the test wrote before this request counts as committed (a request's
-        # rollback must not undo it); then the production unit of work, on SAVEPOINTs.
-        await session.commit()
-        async with unit_of_work(session) as unit:
-            yield unit
-
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_read_session] = test_session
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-    finally:
-        app.dependency_overrides.pop(get_session, None)
-        app.dependency_overrides.pop(get_read_session, None)
+    async with serving(app, session) as http:
+        yield http
 
 
 @pytest.fixture
@@ -205,16 +178,9 @@ async def counted_app(settings: Settings, session: AsyncSession) -> AsyncIterato
     """A fresh app (so its Mongo client carries the counter, see tests/querycount.py) on
     the test's session."""
     app = create_app(settings)
-
-    async def test_session() -> AsyncIterator[AsyncSession]:
-        await session.commit()
-        async with unit_of_work(session) as unit:
-            yield unit
-
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_read_session] = test_session
-    async with app.router.lifespan_context(app):
-        yield app
+    with on_session(app, session):
+        async with app.router.lifespan_context(app):
+            yield app
 
 
 @pytest.fixture
@@ -232,9 +198,7 @@ async def learner(client: httpx.AsyncClient) -> Account:
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, session: AsyncSession) -> Account:
     account = await sign_up(client)
-    await session.execute(
-        text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": account.id}
-    )
+    await set_role(session, account, "admin")
     return account
 
 
@@ -247,9 +211,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def catalog_sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     """Sessions whose commits land in the test's rolled-back transaction."""
-    return async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    return savepoint_sessionmaker(connection)
 
 
 @pytest.fixture

@@ -3,7 +3,10 @@
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.identity.models import Role
 from syllabus.kit.ids import uuid7
 
 PASSWORD = "correct horse battery"
@@ -42,4 +45,11 @@ async def sign_up(
         password=password,
         access_token=tokens.json()["access_token"],
         refresh_token=tokens.json()["refresh_token"],
+    )
+
+
+async def set_role(session: AsyncSession, account: Account, role: Role) -> None:
+    """Only an admin can change a role through the API; tests start from plain SQL."""
+    await session.execute(
+        text("UPDATE users SET role = :role WHERE id = :id"), {"role": role, "id": account.id}
     )

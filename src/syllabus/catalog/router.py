@@ -10,7 +10,7 @@ from syllabus.catalog.repository import NameKey
 from syllabus.catalog.schemas import CategoryPublic, CourseLevel, CoursePublic, TrackPublic
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
-from syllabus.identity.deps import OptionalUser
+from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import Page, Paging
 
@@ -61,7 +61,11 @@ def _parse_cursor(key: list[object]) -> tuple[float | None, uuid.UUID]:
     return (None if rank is None else float(rank)), uuid.UUID(str(last_id))
 
 
-@router.get("/courses", summary="Courses: filter, search (full text), keyset pages")
+@router.get(
+    "/courses",
+    openapi_extra=ANONYMOUS_TOO,
+    summary="Courses: filter, search (full text), keyset pages",
+)
 async def list_courses(
     session: SessionDep,
     viewer: OptionalUser,
@@ -87,7 +91,12 @@ async def list_courses(
     return page.map(service.course_public)
 
 
-@router.get("/courses/{course_ref}", responses=problem_responses(404), summary="One course card")
+@router.get(
+    "/courses/{course_ref}",
+    responses=problem_responses(404),
+    openapi_extra=ANONYMOUS_TOO,
+    summary="One course card",
+)
 async def get_course(
     course_ref: CourseRef, session: SessionDep, viewer: OptionalUser
 ) -> CoursePublic:

@@ -11,7 +11,7 @@ from syllabus.content import service
 from syllabus.content.schemas import LessonPublic, QuizPublic
 from syllabus.deps import SessionDep
 from syllabus.errors import Forbidden, Unauthorized, problem_responses
-from syllabus.identity.deps import BEARER, OptionalUser
+from syllabus.identity.deps import ANONYMOUS_TOO, BEARER, OptionalUser
 from syllabus.identity.models import User
 from syllabus.kit.http import cached_json
 from syllabus.kit.ids import content_id_pattern
@@ -33,6 +33,7 @@ def _refuse(viewer: User | None, what: str) -> None:
     "/lessons/{lesson_id}",
     response_model=LessonPublic,
     responses=CONTENT_RESPONSES,
+    openapi_extra=ANONYMOUS_TOO,
     summary="A lesson: front matter, MDX source and parsed blocks",
 )
 async def get_lesson(
@@ -55,6 +56,7 @@ async def get_lesson(
     "/quizzes/{quiz_id}",
     response_model=QuizPublic,
     responses=CONTENT_RESPONSES,
+    openapi_extra=ANONYMOUS_TOO,
     summary="A quiz as learners see it (no answer keys)",
 )
 async def get_quiz(

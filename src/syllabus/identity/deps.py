@@ -68,6 +68,12 @@ async def get_optional_user(
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
+# FastAPI lists the bearer scheme under ``security`` whether or not the token is required.
+# Routes that take ``OptionalUser``/``OptionalClaims`` pass ``openapi_extra=ANONYMOUS_TOO``:
+# the empty requirement ``{}`` is OpenAPI's way of saying "or no token at all", which
+# clients, fuzzers and tests/test_access_matrix.py rely on.
+ANONYMOUS_TOO: dict[str, object] = {"security": [{}]}
+
 
 async def get_optional_claims(
     settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]

@@ -11,7 +11,7 @@ from syllabus.catalog.router import CourseRef
 from syllabus.deps import ReadSessionDep, SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity import repository as identity_repository
-from syllabus.identity.deps import AdminUser, CurrentUser, OptionalClaims
+from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
 from syllabus.kit.http import cached_json
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.pagination import Page, Paging, uuid_key
@@ -98,6 +98,7 @@ async def save_progress(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
     responses={**problem_responses(404), 304: {"description": "Not Modified"}},
+    openapi_extra=ANONYMOUS_TOO,
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
 async def get_outline(

@@ -1,0 +1,95 @@
+"""How a test keeps its writes to itself: a connection inside a transaction that is rolled
+back, sessions that commit to SAVEPOINTs inside it, and the app served on such a session.
+The per-test fixtures in conftest.py use these; so does a module that builds one world
+and rolls each test back to it (tests/test_access_matrix.py)."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
+
+from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
+from syllabus.db.mongo import init_documents
+from syllabus.db.sql import unit_of_work
+from syllabus.deps import get_read_session, get_session
+
+
+@asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is always rolled back."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+def savepoint_session(connection: AsyncConnection) -> AsyncSession:
+    """A session whose commits are SAVEPOINTs in the connection's transaction."""
+    return AsyncSession(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+
+
+def savepoint_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits land in the connection's transaction, for code that opens
+    its own (the content loader)."""
+    return async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@contextmanager
+def on_session(app: FastAPI, session: AsyncSession) -> Iterator[None]:
+    """The app's SQL work lands in ``session``'s transaction while this lasts."""
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        # What the test wrote before this request counts as committed (a request's
+        # rollback must not undo it); then the production unit of work, on SAVEPOINTs.
+        await session.commit()
+        async with unit_of_work(session) as unit:
+            yield unit
+
+    app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_read_session] = test_session
+    try:
+        yield
+    finally:
+        app.dependency_overrides.pop(get_session, None)
+        app.dependency_overrides.pop(get_read_session, None)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real app; its SQL work lands in ``session``'s transaction."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with on_session(app, session):
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+async def bind_documents(app: FastAPI) -> AsyncDatabase[dict[str, object]]:
+    """The app's Mongo database, with the document classes bound to it. Beanie binds them
+    globally: a test that ran another app (health, query counting) may have left them
+    bound to its own, now closed, client."""
+    database: AsyncDatabase[dict[str, object]] = app.state.mongo_database
+    if CourseContent.get_pymongo_collection().database.client is not app.state.mongo_client:
+        await init_documents(database)
+    return database
+
+
+async def empty_documents() -> None:
+    for document in DOCUMENT_MODELS:
+        await document.get_pymongo_collection().delete_many({})
