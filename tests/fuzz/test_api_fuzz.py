@@ -7,6 +7,7 @@ The budget is bounded so the suite stays within CI's time; the pass fails on any
 error and on any response the OpenAPI does not describe.
 """
 
+import contextlib
 import os
 import traceback
 import uuid
@@ -23,15 +24,15 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
 
 from syllabus.config import Settings
-
-from syllabus.main import create_app
 from syllabus.identity.security import create_access_token
+from syllabus.main import create_app
 from tests.fuzz.conftest import FuzzTarget
 from tests.identity.helpers import PASSWORD
 
 # The CI budget; raise it for a deeper local run, e.g. SYLLABUS_FUZZ_SCALE=10.
 SCALE = int(os.environ.get("SYLLABUS_FUZZ_SCALE", "1"))
 EXAMPLES_PER_OPERATION = 25 * SCALE
+Case = schemathesis.Case[Any]
 # Enough settings to build the OpenAPI at collection time; nothing is connected.
 OPENAPI_ONLY = Settings(
     _env_file=None,
@@ -79,9 +80,7 @@ def _admin_headers(target: FuzzTarget) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(target, user_id=target.admin_id, role='admin')}"}
 
 
-def _caller(
-    case: schemathesis.Case, *, student: dict[str, str], admin: dict[str, str]
-) -> dict[str, str]:
+def _caller(case: Case, *, student: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
     """Admin routes as the admin, everything else as the student; a header the case
     generated itself (the fuzzer trying its own Authorization) wins."""
     if case.headers and "authorization" in {name.lower() for name in case.headers}:
@@ -111,13 +110,14 @@ def _refuses_only_unstatable(response: schemathesis.Response) -> bool:
 
 
 def positive_data_acceptance(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Case
 ) -> bool | None:
     """schemathesis' own check, except for the rules in :data:`UNSTATABLE_RULES` and
     402 (a paid course: valid input, refused until it is bought)."""
     if response.status_code == 402 or _refuses_only_unstatable(response):
         return None
-    return checks.positive_data_acceptance(ctx, response, case)
+    verdict: bool | None = checks.positive_data_acceptance(ctx, response, case)
+    return verdict
 
 
 CHECKS: dict[str, Any] = {
@@ -126,7 +126,7 @@ CHECKS: dict[str, Any] = {
 }
 
 
-def aim(case: schemathesis.Case, real_ids: dict[str, list[str]]) -> None:
+def aim(case: Case, real_ids: dict[str, list[str]]) -> None:
     """Point about half of the valid cases at content that exists (random ids only
     ever reach the 404 branch), chosen from the generated value so a run stays
     reproducible. Values that already are real ids (from a followed link) stay."""
@@ -144,7 +144,7 @@ def aim(case: schemathesis.Case, real_ids: dict[str, list[str]]) -> None:
 
 
 def _operations() -> list[Any]:
-    """Every operation in the OpenAPI × generation mode, read at collection time (no
+    """Every operation in the OpenAPI, with each generation mode, read at collection time (no
     stores needed). Invalid input needs something to break: an operation without
     parameters or body is fuzzed with valid input only."""
     paths = create_app(OPENAPI_ONLY).openapi()["paths"]
@@ -186,7 +186,7 @@ def test_every_operation(
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis.settings(SETTINGS, max_examples=EXAMPLES_PER_OPERATION)
-    def fuzz(case: schemathesis.Case) -> None:
+    def fuzz(case: Case) -> None:
         aim(case, fuzz_target.real_ids)
         case.call_and_validate(headers=_caller(case, student=student, admin=admin), **CHECKS)
 
@@ -226,14 +226,14 @@ def test_stateful_sequences(api: schemathesis.BaseSchema, fuzz_target: FuzzTarge
                 )
                 raise
 
-        def before_call(self, case: schemathesis.Case) -> None:
+        def before_call(self, case: Case) -> None:
             aim(case, fuzz_target.real_ids)
 
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
             return {"headers": _caller(case, student=self.student, admin=admin)}
 
         def validate_response(
-            self, response: schemathesis.Response, case: schemathesis.Case, **kwargs: Any
+            self, response: schemathesis.Response, case: Case, **kwargs: Any
         ) -> None:
             try:
                 case.validate_response(response, **CHECKS)
@@ -249,10 +249,9 @@ def test_stateful_sequences(api: schemathesis.BaseSchema, fuzz_target: FuzzTarge
         stateful_step_count=STATEFUL_STEPS,
     )
     for _ in range(MAX_STATEFUL_RESTARTS):
-        try:
+        # A check failure is in ``failures``; Flaky alone means a restart.
+        with contextlib.suppress(FailureGroup, hypothesis.errors.Flaky):
             Workflow.run(settings=settings)
-        except (FailureGroup, hypothesis.errors.Flaky):
-            pass  # a check failure is in ``failures``; Flaky alone is a restart
         if failures or scenarios >= STATEFUL_SCENARIOS:
             break
     assert not failures, "\n\n".join(failures)
