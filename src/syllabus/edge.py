@@ -18,7 +18,13 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syllabus.config import Settings
-from syllabus.errors import BadRequest, BodyRefused, ContentTooLarge, body_error
+from syllabus.errors import (
+    BadRequest,
+    BodyRefused,
+    ContentTooLarge,
+    body_error,
+    problem_response,
+)
 
 HSTS = "max-age=31536000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -74,6 +80,25 @@ def nests_deeper(body: bytes, *, limit: int) -> bool:
             return brackets.count(b"[") > limit
         brackets = inner_removed
     return True
+
+
+def nul_in_url(scope: Scope) -> ASGIApp | None:
+    """A 400 for a NUL character in the path or query string: no route or query can
+    mean one, and PostgreSQL cannot compare text with it (the fuzzer's 500s)."""
+    for part, found in (
+        ("path", "\x00" in scope["path"]),
+        ("query", b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]),
+    ):
+        if found:
+            return problem_response(
+                status=400,
+                detail=f"the {part} must not contain NUL (U+0000) characters",
+                instance=scope["path"].replace("\x00", "\ufffd"),
+                errors=[
+                    {"field": part, "in": part, "message": "NUL character", "type": "nul_character"}
+                ],
+            )
+    return None
 
 
 def _declared(headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, bytes]:
@@ -176,12 +201,16 @@ class Edge:
             await self.app(scope, receive, send)
             return
         extra = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
+        refused = nul_in_url(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
+        if refused is not None:
+            await refused(scope, receive, send_with_headers)
+            return
         body = LimitedBody(
             receive,
             headers=scope["headers"],

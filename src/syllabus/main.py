@@ -70,16 +70,24 @@ class Syllabus(FastAPI):
         )
 
     def openapi(self) -> dict[str, Any]:
-        """The generated schema, plus on every operation that reads a body the refusals
-        the edge and the error handlers give it: malformed or too deep (400), too large
-        (413), the wrong media type (415)."""
+        """The generated schema, plus the refusals the edge and the error handlers give:
+        on every operation that reads a body, malformed or too deep (400), too large
+        (413), the wrong media type (415); on every other operation with parameters, a
+        NUL character in the path or query (400)."""
         schema = super().openapi()
-        refusals = problem_responses(400, 413, 415)
+        body_refusals = problem_responses(400, 413, 415)
+        url_refusals = problem_responses(400)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                if "requestBody" in operation:
-                    for status, response in refusals.items():
-                        operation["responses"].setdefault(str(status), response)
+                refusals = (
+                    body_refusals
+                    if "requestBody" in operation
+                    else url_refusals
+                    if operation.get("parameters")
+                    else {}
+                )
+                for status, response in refusals.items():
+                    operation["responses"].setdefault(str(status), response)
         return schema
 
 
