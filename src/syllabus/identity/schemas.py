@@ -43,7 +43,9 @@ Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 # The pattern documents in OpenAPI what stripping then min_length=1 enforce: not blank.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S"),
+    Field(examples=["Ada Lovelace"]),
 ]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
 
