@@ -12,6 +12,7 @@ import os
 import traceback
 import uuid
 import zlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -58,34 +59,56 @@ def _token(target: FuzzTarget, *, user_id: Any, role: str) -> str:
     )
 
 
+@dataclass
+class Callers:
+    """Whose token the generated cases carry: admin routes the admin's, every other
+    route the current student's (a new one per operation test and per scenario)."""
+
+    admin: str
+    student: str = ""
+
+    def token_for(self, case: Case) -> str:
+        return self.admin if case.path.startswith("/api/v1/admin") else self.student
+
+
+@dataclass(frozen=True)
+class Fuzzed:
+    api: schemathesis.BaseSchema
+    callers: Callers
+
+
 @pytest.fixture(scope="session")
-def api(fuzz_target: FuzzTarget) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(fuzz_target.settings))
+def fuzzed(fuzz_target: FuzzTarget) -> Fuzzed:
+    """The app under schemathesis, with the callers registered as its auth provider, so
+    every case is generated with its credentials. (schemathesis' ``ignored_auth`` finds
+    no credential parameters in an OAuth2 password-flow scheme and checks nothing here;
+    tests/test_access_matrix.py refuses every secured route without credentials.)"""
+    api = schemathesis.openapi.from_asgi("/openapi.json", create_app(fuzz_target.settings))
+    callers = Callers(admin=_token(fuzz_target, user_id=fuzz_target.admin_id, role="admin"))
+
+    @api.auth(refresh_interval=None)
+    class Bearer:
+        def get(self, case: Case, context: Any) -> str:
+            return callers.token_for(case)
+
+        def set(self, case: Case, data: str, context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return Fuzzed(api=api, callers=callers)
 
 
-def sign_up(api: schemathesis.BaseSchema, target: FuzzTarget) -> dict[str, str]:
-    """A new student through the real sign-up route, with a token minted for them (the
-    fuzzer's own failed logins would soon throttle the login route for this address)."""
+def sign_up(fuzzed: Fuzzed, target: FuzzTarget) -> None:
+    """A new student through the real sign-up route becomes the current caller, with a
+    token minted for them (the fuzzer's own failed logins would soon throttle the login
+    route for this address)."""
     email = f"fuzz-{uuid.uuid4().hex[:12]}@example.org"
-    case = api["/api/v1/auth/register"]["POST"].Case(
+    case = fuzzed.api["/api/v1/auth/register"]["POST"].Case(
         body={"email": email, "password": PASSWORD, "name": "Fuzz"}
     )
     response = case.call()
     assert response.status_code == 201, response.text
     user_id = uuid.UUID(response.json()["id"])
-    return {"Authorization": f"Bearer {_token(target, user_id=user_id, role='student')}"}
-
-
-def _admin_headers(target: FuzzTarget) -> dict[str, str]:
-    return {"Authorization": f"Bearer {_token(target, user_id=target.admin_id, role='admin')}"}
-
-
-def _caller(case: Case, *, student: dict[str, str], admin: dict[str, str]) -> dict[str, str]:
-    """Admin routes as the admin, everything else as the student; a header the case
-    generated itself (the fuzzer trying its own Authorization) wins."""
-    if case.headers and "authorization" in {name.lower() for name in case.headers}:
-        return {}
-    return admin if case.path.startswith("/api/v1/admin") else student
+    fuzzed.callers.student = _token(target, user_id=user_id, role="student")
 
 
 # Rules no JSON Schema states, so a schema-valid request may still break them: a 422
@@ -175,25 +198,24 @@ def test_every_operation(
     method: str,
     path: str,
     mode: GenerationMode,
-    api: schemathesis.BaseSchema,
+    fuzzed: Fuzzed,
     fuzz_target: FuzzTarget,
 ) -> None:
     """Valid input must be accepted or refused as documented; invalid input refused
     with a documented 4xx; never a 5xx (schemathesis' own checks, all of them)."""
-    operation = api[path][method]
-    student = sign_up(api, fuzz_target)
-    admin = _admin_headers(fuzz_target)
+    operation = fuzzed.api[path][method]
+    sign_up(fuzzed, fuzz_target)
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis.settings(SETTINGS, max_examples=EXAMPLES_PER_OPERATION)
     def fuzz(case: Case) -> None:
         aim(case, fuzz_target.real_ids)
-        case.call_and_validate(headers=_caller(case, student=student, admin=admin), **CHECKS)
+        case.call_and_validate(**CHECKS)
 
     fuzz()
 
 
-def test_stateful_sequences(api: schemathesis.BaseSchema, fuzz_target: FuzzTarget) -> None:
+def test_stateful_sequences(fuzzed: Fuzzed, fuzz_target: FuzzTarget) -> None:
     """Sequences along the links schemathesis infers (an attempt started, then answered,
     submitted and read; an enrollment made, then cancelled; ...), each as a new student.
 
@@ -201,15 +223,12 @@ def test_stateful_sequences(api: schemathesis.BaseSchema, fuzz_target: FuzzTarge
     scenarios wrote, so Hypothesis' replay of a failing sequence may take another path
     and end as ``Flaky`` instead of re-raising it (schemathesis' own runner does the same).
     """
-    admin = _admin_headers(fuzz_target)
     failures: list[str] = []
     scenarios = 0
 
-    class Workflow(api.as_state_machine()):  # type: ignore[misc]
-        student: dict[str, str]
-
+    class Workflow(fuzzed.api.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            self.student = sign_up(api, fuzz_target)
+            sign_up(fuzzed, fuzz_target)
 
         def teardown(self) -> None:
             nonlocal scenarios
@@ -228,9 +247,6 @@ def test_stateful_sequences(api: schemathesis.BaseSchema, fuzz_target: FuzzTarge
 
         def before_call(self, case: Case) -> None:
             aim(case, fuzz_target.real_ids)
-
-        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
-            return {"headers": _caller(case, student=self.student, admin=admin)}
 
         def validate_response(
             self, response: schemathesis.Response, case: Case, **kwargs: Any
