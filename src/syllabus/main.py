@@ -54,13 +54,18 @@ class Syllabus(FastAPI):
     def openapi(self) -> dict[str, Any]:
         """The generated schema, plus on every operation that reads a body the refusals
         the edge and the error handlers give it: malformed or too deep (400), too large
-        (413), the wrong media type (415)."""
+        (413), the wrong media type (415); and on every API operation 503 with
+        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
         schema = super().openapi()
         refusals = problem_responses(400, 413, 415)
-        for operations in schema.get("paths", {}).values():
+        outage = problem_responses(503)
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 if "requestBody" in operation:
                     for status, response in refusals.items():
+                        operation["responses"].setdefault(str(status), response)
+                if path.startswith(API_PREFIX):  # every API route uses a store
+                    for status, response in outage.items():
                         operation["responses"].setdefault(str(status), response)
         return schema
 
