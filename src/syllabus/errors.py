@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from pymongo.errors import ConnectionFailure, PyMongoError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -287,12 +288,20 @@ OUTAGES = (
     ConnectionFailure,  # PyMongo, including ServerSelectionTimeoutError
     OperationalError,
     InterfaceError,
+    PoolTimeout,  # every pooled connection is busy: PostgreSQL is saturated or stuck
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, …
     asyncpg.CannotConnectNowError,  # starting up or shutting down
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,  # "connection is closed"
 )
-STORE_ERRORS = (OSError, PyMongoError, DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError)
+STORE_ERRORS = (
+    OSError,
+    PyMongoError,
+    DBAPIError,
+    PoolTimeout,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 """Where a store outage can surface; :func:`store_outage` picks the outages out."""
 
 

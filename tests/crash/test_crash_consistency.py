@@ -95,6 +95,8 @@ async def test_postgres_restart_mid_stream_is_503_then_recovers_without_a_restar
             run, ["only 503 while PostgreSQL is down"], service
         )
         assert run.refused, f"no request met the outage: {run}"
+        unanswered = [r for learner in crowd for r in learner.sent if r.status is None]
+        assert unanswered == [], f"the live server left requests unanswered: {run}"
         refusals = [r for learner in crowd for r in learner.sent if r.status == 503]
         assert all(r.content_type == PROBLEM_MEDIA_TYPE and r.retry_after for r in refusals)
 
