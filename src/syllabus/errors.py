@@ -10,10 +10,14 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from pymongo.errors import ConnectionFailure, PyMongoError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -278,10 +282,66 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+STORE_RETRY_AFTER_SECONDS = 2
+OUTAGES = (
+    OSError,  # refused, reset, no socket file: the server is not there
+    ConnectionFailure,  # PyMongo, including ServerSelectionTimeoutError
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,  # every pooled connection is busy: PostgreSQL is saturated or stuck
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, …
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,  # "connection is closed"
+)
+STORE_ERRORS = (
+    OSError,
+    PyMongoError,
+    DBAPIError,
+    PoolTimeout,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+"""Where a store outage can surface; :func:`store_outage` picks the outages out."""
+
+
+def store_outage(error: BaseException) -> bool:
+    """A store is unreachable or dropped the connection (a restart, a failover): the
+    request did nothing durable, and the same request later may well succeed. SQLAlchemy
+    wraps driver errors, so the chain of causes is searched too."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, OUTAGES):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _outage(request: Request, exc: Exception) -> ProblemResponse:
+    """503 with Retry-After: the unit of work has rolled back, and SQLAlchemy has
+    discarded the pool's broken connections, so a retry may well succeed."""
+    logger.warning("store unavailable on %s %s: %r", request.method, request.url.path, exc)
+    detail = "a data store is not answering; retry later"
+    if request.app.state.settings.env == "dev":
+        detail += f" ({type(exc).__name__}: {exc})"
+    return problem_response(
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+        detail=detail,
+        instance=request.url.path,
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
     """A bare 500: what went wrong is in the log, never in the answer (exception text
     can hold SQL, paths or secrets). Only ``dev`` names the exception, for the developer
-    at the keyboard; never the traceback."""
+    at the keyboard; never the traceback. A store outage is a 503 instead."""
+    if store_outage(exc):
+        return _outage(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     detail = f"{type(exc).__name__}: {exc}" if request.app.state.settings.env == "dev" else None
     return problem_response(
@@ -294,4 +354,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyRefused, _body_refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for store_error in STORE_ERRORS:
+        # Handled inside the app (not by the outermost 500 handler, which re-raises).
+        app.add_exception_handler(store_error, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)

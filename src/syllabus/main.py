@@ -73,11 +73,13 @@ class Syllabus(FastAPI):
         """The generated schema, plus the refusals the edge and the error handlers give:
         on every operation that reads a body, malformed or too deep (400), too large
         (413), the wrong media type (415); on every other operation with parameters, a
-        NUL character in the path or query (400)."""
+        NUL character in the path or query (400); on every API operation 503 with
+        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
         schema = super().openapi()
         body_refusals = problem_responses(400, 413, 415)
         url_refusals = problem_responses(400)
-        for operations in schema.get("paths", {}).values():
+        outage = problem_responses(503)
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 refusals = (
                     body_refusals
@@ -86,6 +88,8 @@ class Syllabus(FastAPI):
                     if operation.get("parameters")
                     else {}
                 )
+                if path.startswith(API_PREFIX):  # every API route uses a store
+                    refusals = {**refusals, **outage}
                 for status, response in refusals.items():
                     operation["responses"].setdefault(str(status), response)
         return schema

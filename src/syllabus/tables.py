@@ -3,12 +3,14 @@
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.db.sql import metadata
+from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
 
 __all__ = [
     "assessment_models",
     "catalog_models",
+    "idempotency_models",
     "identity_models",
     "learning_models",
     "metadata",

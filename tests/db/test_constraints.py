@@ -85,6 +85,22 @@ def _index_row(ids: Ids, **overrides: str) -> str:
     )
 
 
+def _idempotency(ids: Ids, **overrides: str) -> str:
+    values = {
+        "key": "'key-00000001'",
+        "method": "'PUT'",
+        "route": "'/api/v1/progress/lessons/lesson:intro'",
+        "request_hash": "repeat('a', 64)",
+        "response_status": "200",
+        "response_body": "'{}'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO idempotency_keys (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 CASES: dict[str, Callable[[Ids], list[str]]] = {
     # users
@@ -208,6 +224,14 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_achievements_code": lambda i: [
         "INSERT INTO achievements (code, title, rule) VALUES ('first-lesson', 'T', '{}')"
     ],
+    # idempotency keys
+    "ck_idempotency_keys_key_length": lambda i: [_idempotency(i, key="'short'")],
+    "ck_idempotency_keys_method": lambda i: [_idempotency(i, method="'GET'")],
+    "ck_idempotency_keys_request_hash_sha256": lambda i: [
+        _idempotency(i, request_hash="'not-a-hash'")
+    ],
+    "ck_idempotency_keys_response_status": lambda i: [_idempotency(i, response_status="500")],
+    "uq_idempotency_keys_user_id_key": lambda i: [_idempotency(i)] * 2,
     "uq_user_achievements_user_id_achievement_id": lambda i: (
         [
             "INSERT INTO user_achievements (user_id, achievement_id) "

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select, tuple_, update
 from sqlmodel import col
@@ -21,6 +21,8 @@ from syllabus.assessment.schemas import (
 )
 from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
+from syllabus.idempotency import service as idempotency
+from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity.deps import CurrentUser
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.pagination import Page, Paging, uuid_key
@@ -46,11 +48,27 @@ IdempotencyKey = Annotated[
     responses=problem_responses(403, 404, 409),
     summary="Start an attempt (questions in the learner schema; shuffled if the quiz says so)",
 )
-async def start_attempt(quiz_id: QuizRef, user: CurrentUser, session: SessionDep) -> Any:
-    return JSONResponse(
-        await service.start(session=session, user=user, quiz_id=quiz_id),
-        status_code=status.HTTP_201_CREATED,
+async def start_attempt(
+    quiz_id: QuizRef,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    async def run() -> Outcome:
+        attempt = await service.start(session=session, user=user, quiz_id=quiz_id)
+        return Outcome.of(attempt, status=status.HTTP_201_CREATED)
+
+    outcome = await idempotency.once(
+        session=session,
+        user_id=user.id,
+        key=idempotency_key,
+        method=request.method,
+        route=request.url.path,
+        request_hash=idempotency.fingerprint(None),
+        run=run,
     )
+    return outcome.response()
 
 
 @router.put(

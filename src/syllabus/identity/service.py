@@ -19,6 +19,7 @@ from syllabus.errors import (
     Unauthorized,
     UnprocessableContent,
 )
+from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
 from syllabus.identity.models import LoginAttempt, RefreshToken, User
 from syllabus.identity.schemas import (
@@ -275,6 +276,7 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     point at a user id that no longer has a name, email or password)."""
     now = _now()
     await repository.forget_attempts_of(session, user_id=user.id, email=user.email)
+    await idempotency.forget_user(session, user_id=user.id)
     user.email = f"erased-{user.id.hex}@erased.invalid"
     user.name = ERASED_NAME
     user.password_hash = None

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Request, Response, status
 from syllabus.catalog.router import CourseRef
 from syllabus.deps import ReadSessionDep, SessionDep
 from syllabus.errors import NotFound, problem_responses
+from syllabus.idempotency import service as idempotency
+from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity import repository as identity_repository
 from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
 from syllabus.kit.http import cached_json
@@ -85,13 +87,34 @@ async def admin_enroll(
 
 @router.put(
     "/progress/lessons/{lesson_id}",
+    response_model=ProgressPublic,
     responses=problem_responses(403, 404),
-    summary="Record progress on a lesson (idempotent)",
+    summary="Record progress on a lesson (idempotent; replayed with Idempotency-Key)",
 )
 async def save_progress(
-    lesson_id: LessonRef, data: ProgressUpdate, user: CurrentUser, session: SessionDep
-) -> ProgressPublic:
-    return await service.save_progress(session=session, user=user, lesson_id=lesson_id, data=data)
+    lesson_id: LessonRef,
+    data: ProgressUpdate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def run() -> Outcome:
+        saved = await service.save_progress(
+            session=session, user=user, lesson_id=lesson_id, data=data
+        )
+        return Outcome.of(saved.model_dump(mode="json"))
+
+    outcome = await idempotency.once(
+        session=session,
+        user_id=user.id,
+        key=idempotency_key,
+        method=request.method,
+        route=request.url.path,
+        request_hash=idempotency.fingerprint(data.model_dump(mode="json", exclude_unset=True)),
+        run=run,
+    )
+    return outcome.response()
 
 
 @router.get(

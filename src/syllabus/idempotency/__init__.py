@@ -1,0 +1,1 @@
+"""Idempotency-Key for writes: the stored answer to a request, replayed on its retries."""

@@ -1,0 +1,117 @@
+"""Run a write once per (user, Idempotency-Key) and replay its answer to every retry.
+
+The answer is stored in the request's own transaction, so a crash loses the write and
+its answer together or keeps both: a retry either does the work or replays it, never
+both. Concurrent requests with one key queue on a transaction-scoped advisory lock; the
+second one reads the first one's committed answer. Keys are remembered for
+:data:`KEEP_FOR`; reusing an older key starts afresh (its row is replaced).
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from syllabus.errors import UnprocessableContent
+from syllabus.idempotency.models import MAX_KEY_LENGTH, MIN_KEY_LENGTH, IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=24)
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=MIN_KEY_LENGTH,
+        max_length=MAX_KEY_LENGTH,
+        description=(
+            "Optional, unique per write: a retry with the same key and body gets the first "
+            "answer again, byte for byte, without writing twice (kept 24 h); the same key "
+            "with another body is a 422."
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An answer as sent: status and JSON text."""
+
+    status: int
+    body: str
+
+    @classmethod
+    def of(cls, content: Any, *, status: int = 200) -> "Outcome":
+        """Rendered as :class:`JSONResponse` renders it, so keyed and unkeyed requests
+        get the same bytes."""
+        return cls(status, bytes(JSONResponse(content).body).decode())
+
+    def response(self) -> Response:
+        return Response(self.body, status_code=self.status, media_type="application/json")
+
+
+def fingerprint(body: Any) -> str:
+    """sha256 of the canonical JSON of the request body (sorted keys, no spaces)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def once(
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    key: str | None,
+    method: str,
+    route: str,
+    request_hash: str,
+    run: Callable[[], Awaitable[Outcome]],
+) -> Outcome:
+    """``run()`` unless this user's ``key`` already answered: then that answer. A key
+    first used for another route or body is refused (422 naming the header)."""
+    if key is None:
+        return await run()
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"idem:{user_id}:{key}", 0)))
+    )
+    mine = (col(IdempotencyRecord.user_id) == user_id, col(IdempotencyRecord.key) == key)
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            *mine, col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
+        )
+    )
+    record = (await session.execute(select(IdempotencyRecord).where(*mine))).scalar_one_or_none()
+    if record is not None:
+        if (record.method, record.route, record.request_hash) != (method, route, request_hash):
+            raise UnprocessableContent(
+                "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+            )
+        return Outcome(record.response_status, record.response_body)
+    outcome = await run()
+    session.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            key=key,
+            method=method,
+            route=route,
+            request_hash=request_hash,
+            response_status=outcome.status,
+            response_body=outcome.body,
+        )
+    )
+    await session.flush()
+    return outcome
+
+
+async def forget_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Erasure: stored answers can repeat what the user wrote (notes)."""
+    await session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.user_id) == user_id)
+    )
