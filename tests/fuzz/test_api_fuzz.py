@@ -92,7 +92,7 @@ def fuzzed(fuzz_target: FuzzTarget) -> Fuzzed:
             return callers.token_for(case)
 
         def set(self, case: Case, data: str, context: Any) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+            case.headers["Authorization"] = f"Bearer {data}"
 
     return Fuzzed(api=api, callers=callers)
 
