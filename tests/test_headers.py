@@ -10,7 +10,7 @@ import pytest
 
 from syllabus.config import Settings
 from syllabus.edge import API_CSP, DOCS_CSP, HSTS
-from tests.probe import probed
+from tests.probe import assert_problem, probed
 
 ORIGIN = "https://app.example"
 COMMON = {
@@ -110,6 +110,26 @@ async def test_cors_answers_listed_origins_without_credentials(settings: Setting
     }
     assert {"etag", "link", "retry-after", "x-request-id"} <= exposed
     assert "access-control-allow-origin" not in stranger.headers
+
+
+async def test_a_refused_preflight_is_a_problem_naming_what_was_refused(
+    settings: Settings,
+) -> None:
+    async with cors_client(settings, [ORIGIN]) as http:
+        refused = await http.options(
+            "/api/v1/progress/lessons/lesson:x",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "TRACE",
+            },
+        )
+    body = assert_problem(refused, 400)
+    assert [error["field"] for error in body["errors"]] == [
+        "Origin",
+        "Access-Control-Request-Method",
+    ]
+    assert "access-control-allow-origin" not in refused.headers
+    assert_secured(refused)
 
 
 async def test_no_origins_no_cors(probe_client: httpx.AsyncClient) -> None:

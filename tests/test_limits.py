@@ -211,6 +211,15 @@ async def test_malformed_json_is_a_400_naming_the_body(
     )
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    response = await put_json(client, enrolled, b'{"status": "started", "note": "\xff"}')
+    body = body_problem(response, 400, "json_invalid")
+    assert body["detail"] == "the body is not valid UTF-8: byte 0xff at position 31"
+    await note_is_kept(client, session, enrolled)
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
 )

@@ -269,8 +269,25 @@ async def _validation_error(request: Request, exc: Exception) -> ProblemResponse
     )
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> AppError | None:
+    """FastAPI's bare 400 for a body it could not even decode (it raises it from the
+    decoding error): named like every other body refusal."""
+    cause = exc.__cause__
+    if exc.status_code != HTTPStatus.BAD_REQUEST or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        message = (
+            f"not valid UTF-8: byte 0x{cause.object[cause.start]:02x} at position {cause.start}"
+        )
+        return body_error(BadRequest, message, kind="json_invalid")
+    return body_error(BadRequest, "not readable", kind="json_invalid")
+
+
 async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    unreadable = _unreadable_body(exc)
+    if unreadable is not None:
+        return _render(request, unreadable)
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None

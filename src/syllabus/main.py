@@ -3,10 +3,13 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from syllabus import __version__
@@ -20,7 +23,7 @@ from syllabus.content.router import router as content_router
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
-from syllabus.errors import install_error_handlers, problem_responses
+from syllabus.errors import install_error_handlers, problem_response, problem_responses
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
@@ -45,6 +48,41 @@ CORS_REQUEST_HEADERS = [
 ]
 CORS_EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"]
 CORS_MAX_AGE_SECONDS = 600
+
+
+# What a refused preflight names, by Starlette's word for it.
+CORS_REQUEST_PARTS = {
+    "origin": "Origin",
+    "method": "Access-Control-Request-Method",
+    "headers": "Access-Control-Request-Headers",
+    "private-network": "Access-Control-Request-Private-Network",
+}
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as problem+json naming what
+    was refused (Starlette writes a plain-text 400), like every other 400."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != HTTPStatus.BAD_REQUEST:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ").split(", ")
+        names = [CORS_REQUEST_PARTS.get(part, part) for part in refused]
+        keep = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-length", "content-type")
+        }
+        return problem_response(
+            status=HTTPStatus.BAD_REQUEST,
+            detail=f"cross-origin request not allowed: {', '.join(names)}",
+            headers=keep,
+            errors=[
+                {"field": name, "in": "header", "message": "not allowed", "type": "cors"}
+                for name in names
+            ],
+        )
 
 
 class Syllabus(FastAPI):
@@ -155,7 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=CORS_METHODS,
             allow_headers=CORS_REQUEST_HEADERS,
