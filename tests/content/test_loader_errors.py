@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from syllabus.content.loader.read import ReadLimits
-from syllabus.content.loader.run import load_folder
+from syllabus.content.loader.run import folder_fingerprint, load_folder
 from tests.content.folder import write_json
 
 COURSE = Path("courses") / "rest-basics"
@@ -247,6 +247,27 @@ async def test_every_problem_in_a_folder_is_reported_at_once(
         breaks(folder)
     result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
     assert len(result.problems) == 4
+
+
+@pytest.mark.parametrize(
+    "limits", [ReadLimits(max_files=5), ReadLimits(max_file_bytes=1024)], ids=["files", "bytes"]
+)
+def test_a_folder_beyond_the_limits_is_refused_before_any_file_is_read(
+    folder: Path, limits: ReadLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unchanged-folder check hashes every file: not for a folder it would refuse."""
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    assert folder_fingerprint(folder, prune=False, limits=limits) is None
+    assert opened == []
+    assert folder_fingerprint(folder, prune=False) is not None
+    assert opened  # the same call within the limits reads the files
 
 
 @pytest.mark.parametrize(

@@ -45,8 +45,13 @@ class LoadResult:
         return not self.problems and self.catalog_error is None
 
 
-def folder_fingerprint(root: Path, *, prune: bool) -> str:
-    """SHA-256 over every content file's path and bytes (and how they are loaded).
+def folder_fingerprint(
+    root: Path, *, prune: bool, limits: ReadLimits = DEFAULT_LIMITS
+) -> str | None:
+    """SHA-256 over every content file's path and bytes (and how they are loaded), or
+    ``None`` for a folder beyond ``limits`` (too many files, or one too large), found
+    before any file is read: the reader then reports it, having read no more than the
+    limits allow.
 
     Plain ``os.walk`` and one running digest: this is the whole cost of re-loading an
     unchanged folder, so it is kept to reading each file once.
@@ -59,6 +64,10 @@ def folder_fingerprint(root: Path, *, prune: bool) -> str:
         for name in names
         if name.endswith((".json", ".mdx"))
     )
+    if len(files) > limits.max_files or any(
+        os.path.getsize(path) > limits.max_file_bytes for path in files
+    ):
+        return None
     for path in files:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -97,12 +106,20 @@ async def load_folder(
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load in both stores)
     returns at once unless ``force``."""
-    fingerprint = folder_fingerprint(root, prune=prune)
-    if not force and await _already_loaded(fingerprint, database, sessionmaker):
+    fingerprint = folder_fingerprint(root, prune=prune, limits=limits)
+    if (
+        fingerprint is not None
+        and not force
+        and await _already_loaded(fingerprint, database, sessionmaker)
+    ):
         return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
     bundle, problems = read_folder(root, limits=limits)
     if problems:
         return LoadResult(problems=problems)
+    if fingerprint is None:  # the folder changed between the two looks; read it again
+        return LoadResult(
+            problems=[Problem(file=".", line=1, field="(folder)", message="changed while loading")]
+        )
     built = build(bundle)
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go
     plan = await plan_changes(database, built, prune=prune)
