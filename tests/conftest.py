@@ -43,6 +43,7 @@ from tests.isolation import (
     savepoint_sessionmaker,
     serving,
 )
+from tests.learning.helpers import enroll
 from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
@@ -162,6 +163,26 @@ async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         async with app.state.engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {', '.join(metadata.tables)} CASCADE"))
+
+
+@pytest.fixture
+async def live_loaded(
+    live_client: httpx.AsyncClient,
+    app: FastAPI,
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+) -> Path:
+    """The test folder loaded for real (committed), for tests on ``live_client``."""
+    assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
+    return folder
+
+
+@pytest.fixture
+async def live_learner(live_client: httpx.AsyncClient, live_loaded: Path) -> Account:
+    """A learner signed up on ``live_client`` and enrolled in the free course."""
+    account = await sign_up(live_client)
+    await enroll(live_client, account, "course:rest-basics")
+    return account
 
 
 @pytest.fixture

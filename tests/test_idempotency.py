@@ -5,17 +5,14 @@ with an erased account."""
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.content.loader.run import load_folder
 from syllabus.errors import PROBLEM_MEDIA_TYPE
-from tests.identity.helpers import Account, sign_up
+from tests.identity.helpers import Account
 from tests.learning.helpers import activity, enroll
 
 FREE = "course:rest-basics"
@@ -143,14 +140,9 @@ async def test_erasure_deletes_the_stored_answers(
 
 
 async def test_concurrent_requests_with_one_key_do_the_work_once(
-    live_client: httpx.AsyncClient,
-    app: FastAPI,
-    folder: Path,
-    mongo: AsyncDatabase[dict[str, Any]],
+    live_client: httpx.AsyncClient, app: FastAPI, live_learner: Account
 ) -> None:
-    assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
-    account = await sign_up(live_client)
-    await enroll(live_client, account, FREE)
+    account = live_learner
     replies = await asyncio.gather(
         *(put(live_client, account, INTRO, KEY, status="completed") for _ in range(20))
     )

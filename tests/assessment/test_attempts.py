@@ -336,14 +336,9 @@ async def test_submitted_attempts_cannot_change_even_in_sql(
 
 
 async def test_parallel_starts_and_a_thousand_replays(
-    live_client: httpx.AsyncClient,
-    app: FastAPI,
-    folder: Path,
-    mongo: AsyncDatabase[dict[str, Any]],
+    live_client: httpx.AsyncClient, app: FastAPI, live_learner: Account
 ) -> None:
-    assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
-    account = await sign_up(live_client)
-    await enroll(live_client, account, FREE)
+    account = live_learner
     created = []
     for round_no in range(4):
         responses = await asyncio.gather(*(start(live_client, account) for _ in range(10)))

@@ -2,16 +2,12 @@
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.content.loader.run import load_folder
 from syllabus.errors import PROBLEM_MEDIA_TYPE
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import activity, enroll
@@ -162,13 +158,8 @@ async def test_admins_enroll_others_even_in_paid_courses(
 
 
 async def test_parallel_enrolls_make_one_enrollment(
-    live_client: httpx.AsyncClient,
-    app: FastAPI,
-    folder: Path,
-    mongo: AsyncDatabase[dict[str, Any]],
+    live_client: httpx.AsyncClient, live_loaded: Path
 ) -> None:
-    result = await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)
-    assert result.ok
     account = await sign_up(live_client)
     responses = await asyncio.gather(
         *(

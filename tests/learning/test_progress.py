@@ -8,12 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.content.loader.run import load_folder
-from tests.identity.helpers import Account, sign_up
+from tests.identity.helpers import Account
 from tests.learning.helpers import activity, enroll, pass_quiz, progress
 
 FREE = "course:rest-basics"
@@ -176,14 +174,9 @@ async def test_archived_lessons_keep_history_but_leave_rollups(
 
 
 async def test_two_hundred_identical_writes_make_one_row_and_one_event(
-    live_client: httpx.AsyncClient,
-    app: FastAPI,
-    folder: Path,
-    mongo: AsyncDatabase[dict[str, Any]],
+    live_client: httpx.AsyncClient, app: FastAPI, live_learner: Account
 ) -> None:
-    assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
-    account = await sign_up(live_client)
-    await enroll(live_client, account, FREE)
+    account = live_learner
     responses = await asyncio.gather(
         *(progress(live_client, account, INTRO, status="completed") for _ in range(200))
     )
