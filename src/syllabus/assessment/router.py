@@ -59,16 +59,14 @@ async def start_attempt(
         attempt = await service.start(session=session, user=user, quiz_id=quiz_id)
         return Outcome.of(attempt, status=status.HTTP_201_CREATED)
 
-    outcome = await idempotency.once(
+    return await idempotency.answer_once(
+        request=request,
         session=session,
         user_id=user.id,
         key=idempotency_key,
-        method=request.method,
-        route=request.url.path,
-        request_hash=idempotency.fingerprint(None),
+        body=None,
         run=run,
     )
-    return outcome.response()
 
 
 @router.put(

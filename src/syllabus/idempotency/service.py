@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Header, Response
+from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,6 +108,29 @@ async def once(
     )
     await session.flush()
     return outcome
+
+
+async def answer_once(
+    *,
+    request: Request,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    key: str | None,
+    body: Any,
+    run: Callable[[], Awaitable[Outcome]],
+) -> Response:
+    """:func:`once` for a route: keyed by the request's method and path, fingerprinted
+    by its JSON ``body`` (``None`` for none), answered as sent the first time."""
+    outcome = await once(
+        session=session,
+        user_id=user_id,
+        key=key,
+        method=request.method,
+        route=request.url.path,
+        request_hash=fingerprint(body),
+        run=run,
+    )
+    return outcome.response()
 
 
 async def forget_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:

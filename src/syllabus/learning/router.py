@@ -105,16 +105,14 @@ async def save_progress(
         )
         return Outcome.of(saved.model_dump(mode="json"))
 
-    outcome = await idempotency.once(
+    return await idempotency.answer_once(
+        request=request,
         session=session,
         user_id=user.id,
         key=idempotency_key,
-        method=request.method,
-        route=request.url.path,
-        request_hash=idempotency.fingerprint(data.model_dump(mode="json", exclude_unset=True)),
+        body=data.model_dump(mode="json", exclude_unset=True),
         run=run,
     )
-    return outcome.response()
 
 
 @router.get(
