@@ -39,7 +39,7 @@ from syllabus.content.loader.run import load_folder
 from syllabus.errors import PROBLEM_MEDIA_TYPE
 from syllabus.identity.security import create_access_token
 from syllabus.kit.ids import uuid7
-from syllabus.main import API_PREFIX, create_app
+from syllabus.main import API_PREFIX
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
 from tests.content.folder import make_folder
 from tests.identity.helpers import PASSWORD, Account, set_role, sign_up, unique_email
@@ -52,16 +52,9 @@ from tests.isolation import (
     serving,
 )
 from tests.learning.helpers import enroll
+from tests.openapi import openapi_document
 
-# The document only: no store is opened to build it.
-SCHEMA: dict[str, Any] = create_app(
-    Settings(
-        _env_file=None,
-        env="test",
-        postgres_url="postgresql://matrix@localhost/matrix",
-        mongo_url="mongodb://localhost/matrix",
-    )
-).openapi()
+SCHEMA = openapi_document()
 
 METHODS = ("get", "put", "post", "delete", "patch")
 # Under these, every operation concerns someone's own data, so it must require a token.

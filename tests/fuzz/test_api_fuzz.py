@@ -24,30 +24,23 @@ from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
 
-from syllabus.config import Settings
 from syllabus.identity.security import create_access_token
 from syllabus.main import create_app
 from tests.fuzz.conftest import FuzzTarget
 from tests.identity.helpers import PASSWORD
+from tests.openapi import openapi_document
 
 # The CI budget; raise it for a deeper local run, e.g. SYLLABUS_FUZZ_SCALE=10.
 SCALE = int(os.environ.get("SYLLABUS_FUZZ_SCALE", "1"))
 EXAMPLES_PER_OPERATION = 25 * SCALE
-Case = schemathesis.Case[Any]
-# Enough settings to build the OpenAPI at collection time; nothing is connected.
-OPENAPI_ONLY = Settings(
-    _env_file=None,
-    env="test",
-    postgres_url="postgresql://unused@localhost/unused",
-    mongo_url="mongodb://localhost",
-    jwt_secret="x" * 40,
-)
 STATEFUL_SCENARIOS = 40 * SCALE
 STATEFUL_STEPS = 12
 # Hypothesis stops a state machine as ``Flaky`` when the stores (which keep what earlier
 # scenarios wrote) make a rule available where it was not before; it is started again
 # until the budget of scenarios has run, as schemathesis' own runner does.
 MAX_STATEFUL_RESTARTS = 20
+
+Case = schemathesis.Case[Any]
 
 
 def _token(target: FuzzTarget, *, user_id: Any, role: str) -> str:
@@ -170,7 +163,7 @@ def _operations() -> list[Any]:
     """Every operation in the OpenAPI, with each generation mode, read at collection time (no
     stores needed). Invalid input needs something to break: an operation without
     parameters or body is fuzzed with valid input only."""
-    paths = create_app(OPENAPI_ONLY).openapi()["paths"]
+    paths = openapi_document()["paths"]
     return [
         pytest.param(method.upper(), path, mode, id=f"{method.upper()} {path} {mode}")
         for path, operations in paths.items()

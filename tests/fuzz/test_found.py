@@ -6,10 +6,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syllabus.main import create_app
-from tests.fuzz.test_api_fuzz import OPENAPI_ONLY
 from tests.identity.helpers import PASSWORD, Account, unique_email
 from tests.learning.helpers import enroll, progress
+from tests.openapi import openapi_document
 from tests.probe import assert_problem
 
 
@@ -79,7 +78,7 @@ async def test_a_nul_character_in_the_url_is_a_400_naming_the_part(
 async def test_a_blank_name_is_refused_as_the_openapi_says(client: httpx.AsyncClient) -> None:
     """The fuzzer sent name "\\n": schema-valid (minLength 1), refused after stripping.
     The OpenAPI now states the rule as a pattern, and the refusal names the field."""
-    schema = create_app(OPENAPI_ONLY).openapi()["components"]["schemas"]["UserRegister"]
+    schema = openapi_document()["components"]["schemas"]["UserRegister"]
     assert schema["properties"]["name"]["pattern"] == r"\S"
     response = await client.post(
         "/api/v1/auth/register", json={"email": unique_email(), "password": PASSWORD, "name": "\n"}
@@ -88,7 +87,18 @@ async def test_a_blank_name_is_refused_as_the_openapi_says(client: httpx.AsyncCl
 
 
 def test_every_operation_with_parameters_documents_the_400_for_a_nul_in_the_url() -> None:
-    for path, operations in create_app(OPENAPI_ONLY).openapi()["paths"].items():
+    for path, operations in openapi_document()["paths"].items():
         for method, operation in operations.items():
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "400" in operation["responses"], f"{method.upper()} {path}"
+
+
+def test_every_documented_error_is_problem_json() -> None:
+    """The fuzzer checks the answers it meets against the document; this checks that the
+    document promises problem+json, and only that, for every error of every operation."""
+    for path, operations in openapi_document()["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    media = list(response.get("content", {}))
+                    assert media == ["application/problem+json"], (method, path, status)
