@@ -174,6 +174,16 @@ async def test_the_access_log_names_the_route_template(
     assert record["status"] == 404
 
 
+async def test_the_access_log_keeps_the_path_as_sent(
+    live_client: httpx.AsyncClient, log_lines: io.StringIO
+) -> None:
+    """Decoded, ``%0A`` would put a line break into a text log line (a forged line)."""
+    await live_client.get("/api/v1/courses/a%0Afake%20line%00", headers={"X-Request-ID": "raw"})
+    (record,) = [r for r in records(log_lines) if r.get("request_id") == "raw"]
+    assert record["path"] == "/api/v1/courses/a%0Afake%20line%00"
+    assert record["message"].startswith("GET /api/v1/courses/a%0Afake%20line%00 400 ")
+
+
 async def test_probe_successes_are_logged_at_debug_only(
     probe_client: httpx.AsyncClient, log_lines: io.StringIO
 ) -> None:

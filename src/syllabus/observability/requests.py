@@ -139,22 +139,32 @@ def _method(scope: Scope) -> str:
     return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
+def _path_as_sent(scope: Scope) -> str:
+    """The path still percent-encoded, as the client sent it: a decoded ``%0A`` or
+    ``%00`` would let a client write line breaks and control characters into the log."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        return str(scope["path"]).encode("unicode_escape").decode("ascii")
+    return raw.decode("ascii", "backslashreplace")
+
+
 def _log_access(scope: Scope, *, method: str, route: str, status: int, seconds: float) -> None:
     level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
     if not access_log.isEnabledFor(level):
         return
     client = scope.get("client")
+    path = _path_as_sent(scope)
     duration_ms = round(seconds * 1000, 2)
     access_log.log(
         level,
         "%s %s %d %.1f ms",
         scope["method"],
-        scope["path"],
+        path,
         status,
         duration_ms,
         extra={
             "method": scope["method"],
-            "path": scope["path"],
+            "path": path,
             "route": route,
             "status": status,
             "duration_ms": duration_ms,
