@@ -21,6 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from syllabus.kit.urls import path_as_sent
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -341,7 +343,8 @@ def store_outage(error: BaseException) -> bool:
 def _outage(request: Request, exc: Exception) -> ProblemResponse:
     """503 with Retry-After: the unit of work has rolled back, and SQLAlchemy has
     discarded the pool's broken connections, so a retry may well succeed."""
-    logger.warning("store unavailable on %s %s: %r", request.method, request.url.path, exc)
+    path = path_as_sent(request.scope)
+    logger.warning("store unavailable on %s %s: %r", request.method, path, exc)
     detail = "a data store is not answering; retry later"
     if request.app.state.settings.env == "dev":
         detail += f" ({type(exc).__name__}: {exc})"
@@ -359,7 +362,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse
     at the keyboard; never the traceback. A store outage is a 503 instead."""
     if store_outage(exc):
         return _outage(request, exc)
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.exception("unhandled error on %s %s", request.method, path_as_sent(request.scope))
     detail = f"{type(exc).__name__}: {exc}" if request.app.state.settings.env == "dev" else None
     return problem_response(
         status=HTTPStatus.INTERNAL_SERVER_ERROR, detail=detail, instance=request.url.path

@@ -22,6 +22,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syllabus.kit.urls import path_as_sent
 from syllabus.observability.context import current_request_id
 from syllabus.observability.metrics import HttpMetrics
 
@@ -139,21 +140,12 @@ def _method(scope: Scope) -> str:
     return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
-def _path_as_sent(scope: Scope) -> str:
-    """The path still percent-encoded, as the client sent it: a decoded ``%0A`` or
-    ``%00`` would let a client write line breaks and control characters into the log."""
-    raw: bytes | None = scope.get("raw_path")
-    if raw is None:
-        return str(scope["path"]).encode("unicode_escape").decode("ascii")
-    return raw.decode("ascii", "backslashreplace")
-
-
 def _log_access(scope: Scope, *, method: str, route: str, status: int, seconds: float) -> None:
     level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
     if not access_log.isEnabledFor(level):
         return
     client = scope.get("client")
-    path = _path_as_sent(scope)
+    path = path_as_sent(scope)
     duration_ms = round(seconds * 1000, 2)
     access_log.log(
         level,
