@@ -133,6 +133,16 @@ async def answer_once(
     return outcome.response()
 
 
+async def purge_expired(*, session: AsyncSession) -> int:
+    """Keys past :data:`KEEP_FOR` replay nothing any more (a reuse runs afresh)."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def forget_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
     """Erasure: stored answers can repeat what the user wrote (notes)."""
     await session.execute(

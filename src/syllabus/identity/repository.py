@@ -147,6 +147,17 @@ async def forget_attempts(session: AsyncSession, *, email: str, older_than: time
     )
 
 
+async def forget_stale_attempts(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Every account's attempts past ``older_than``, including those of addresses that
+    never sign in successfully (nothing trims them as logins go by)."""
+    result = await session.execute(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.created_at) < func.statement_timestamp() - older_than
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def forget_attempts_of(session: AsyncSession, *, user_id: uuid.UUID, email: str) -> None:
     """Erasure: sign-in history holds the email and client addresses."""
     await session.execute(

@@ -234,6 +234,11 @@ async def logout(*, session: AsyncSession, refresh_token: str) -> None:
             await repository.revoke_family(session, token.family_id, at=_now())
 
 
+async def purge_stale_attempts(*, session: AsyncSession) -> int:
+    """Sign-in attempts older than the longest throttle window count for nothing."""
+    return await repository.forget_stale_attempts(session, older_than=LONG_WINDOW)
+
+
 async def logout_all(*, session: AsyncSession, user: User) -> None:
     await repository.revoke_all_for_user(session, user.id, at=_now())
 

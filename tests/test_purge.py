@@ -1,0 +1,47 @@
+"""``syllabus purge``: rows that count for nothing any more go, the rest stay."""
+
+import asyncio
+
+import asyncpg
+
+from syllabus.config import to_libpq_url
+from syllabus.db import migrate
+from tests.analytics.conftest import syllabus
+
+SEED = """
+INSERT INTO users (id, email, name) VALUES ('00000000-0000-7000-8000-000000000001', 'a@example.org', 'A');
+INSERT INTO idempotency_keys
+    (user_id, key, method, route, request_hash, response_status, response_body, created_at)
+SELECT '00000000-0000-7000-8000-000000000001', 'key-' || age, 'PUT', '/x', repeat('a', 64), 200, '{}',
+       statement_timestamp() - age::interval
+FROM unnest(ARRAY['23 hours', '25 hours', '3 days']) AS age;
+INSERT INTO auth_login_attempts (email, client_ip, succeeded, created_at)
+SELECT 'nobody@example.org', '203.0.113.1', false, statement_timestamp() - age::interval
+FROM unnest(ARRAY['10 minutes', '59 minutes', '61 minutes', '2 days']) AS age;
+"""
+
+
+async def test_purge_deletes_expired_keys_and_stale_sign_in_attempts(
+    scratch_database: str,
+) -> None:
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    connection = await asyncpg.connect(to_libpq_url(scratch_database))
+    try:
+        await connection.execute(SEED)
+        done = await asyncio.to_thread(syllabus, "purge", database=scratch_database)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [
+            "idempotency_keys: 2 deleted",
+            "auth_login_attempts: 2 deleted",
+        ]
+        keys = await connection.fetch("SELECT key FROM idempotency_keys")
+        assert [row["key"] for row in keys] == ["key-23 hours"]
+        kept = await connection.fetchval("SELECT count(*) FROM auth_login_attempts")
+        assert kept == 2  # 10 and 59 minutes old: still inside the hour that throttling reads
+        again = await asyncio.to_thread(syllabus, "purge", database=scratch_database)
+        assert again.stdout.splitlines() == [
+            "idempotency_keys: 0 deleted",
+            "auth_login_attempts: 0 deleted",
+        ]
+    finally:
+        await connection.close()
