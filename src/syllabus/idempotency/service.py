@@ -58,6 +58,11 @@ class Outcome:
         return Response(self.body, status_code=self.status, media_type="application/json")
 
 
+def _expired() -> Any:
+    """Rows past :data:`KEEP_FOR`: they replay nothing any more (a reuse runs afresh)."""
+    return col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
+
+
 def fingerprint(body: Any) -> str:
     """sha256 of the canonical JSON of the request body (sorted keys, no spaces)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -82,11 +87,7 @@ async def once(
         select(func.pg_advisory_xact_lock(func.hashtextextended(f"idem:{user_id}:{key}", 0)))
     )
     mine = (col(IdempotencyRecord.user_id) == user_id, col(IdempotencyRecord.key) == key)
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            *mine, col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
-        )
-    )
+    await session.execute(delete(IdempotencyRecord).where(*mine, _expired()))
     record = (await session.execute(select(IdempotencyRecord).where(*mine))).scalar_one_or_none()
     if record is not None:
         if (record.method, record.route, record.request_hash) != (method, route, request_hash):
@@ -134,12 +135,8 @@ async def answer_once(
 
 
 async def purge_expired(*, session: AsyncSession) -> int:
-    """Keys past :data:`KEEP_FOR` replay nothing any more (a reuse runs afresh)."""
-    result = await session.execute(
-        delete(IdempotencyRecord).where(
-            col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
-        )
-    )
+    """Every user's expired keys (``syllabus purge``); ``once`` replaces one as it is reused."""
+    result = await session.execute(delete(IdempotencyRecord).where(_expired()))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

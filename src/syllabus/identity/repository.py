@@ -137,24 +137,14 @@ async def count_failures(
     return FailureCounts(*row)
 
 
-async def forget_attempts(session: AsyncSession, *, email: str, older_than: timedelta) -> None:
-    """Attempts matter for an hour; trim an account's history as its logins go by."""
-    await session.execute(
-        delete(LoginAttempt).where(
-            col(LoginAttempt.email) == email,
-            col(LoginAttempt.created_at) < func.statement_timestamp() - older_than,
-        )
-    )
-
-
-async def forget_stale_attempts(session: AsyncSession, *, older_than: timedelta) -> int:
-    """Every account's attempts past ``older_than``, including those of addresses that
-    never sign in successfully (nothing trims them as logins go by)."""
-    result = await session.execute(
-        delete(LoginAttempt).where(
-            col(LoginAttempt.created_at) < func.statement_timestamp() - older_than
-        )
-    )
+async def forget_attempts(
+    session: AsyncSession, *, older_than: timedelta, email: str | None = None
+) -> int:
+    """Attempts matter for an hour: trim one account's history as its logins go by, or
+    (no ``email``) every account's, including addresses that never sign in successfully."""
+    stale = col(LoginAttempt.created_at) < func.statement_timestamp() - older_than
+    mine = () if email is None else (col(LoginAttempt.email) == email,)
+    result = await session.execute(delete(LoginAttempt).where(stale, *mine))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -236,7 +236,7 @@ async def logout(*, session: AsyncSession, refresh_token: str) -> None:
 
 async def purge_stale_attempts(*, session: AsyncSession) -> int:
     """Sign-in attempts older than the longest throttle window count for nothing."""
-    return await repository.forget_stale_attempts(session, older_than=LONG_WINDOW)
+    return await repository.forget_attempts(session, older_than=LONG_WINDOW)
 
 
 async def logout_all(*, session: AsyncSession, user: User) -> None:

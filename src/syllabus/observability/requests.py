@@ -113,12 +113,11 @@ class Observe:
         if metrics is not None:
             metrics.in_flight.inc()
         started = perf_counter()
+        error: Exception | None = None
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception as error:
-            if metrics is not None:
-                route = route_of(scope, self.templates)
-                metrics.unhandled(method=_method(scope), route=route, error=error)
+        except Exception as raised:
+            error = raised
             if not finished:
                 raise
             # The 500 is answered and the app's handler has logged the traceback with the
@@ -131,6 +130,8 @@ class Observe:
             if metrics is not None:
                 metrics.in_flight.dec()
                 metrics.observe(method=method, route=route, status=status, seconds=seconds)
+                if error is not None:
+                    metrics.unhandled(method=method, route=route, error=error)
             _log_access(scope, method=method, route=route, status=status, seconds=seconds)
             current_request_id.reset(token)
 
