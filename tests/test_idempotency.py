@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.errors import PROBLEM_MEDIA_TYPE
 from tests.identity.helpers import Account
 from tests.learning.helpers import activity, enroll
+from tests.probe import assert_problem
 
 FREE = "course:rest-basics"
 INTRO = "lesson:rest-basics-intro"
@@ -83,6 +85,25 @@ async def test_a_failed_request_leaves_its_key_unused(
     assert forbidden.status_code == 403  # not enrolled: rolled back, key and all
     await enroll(client, learner, FREE)
     assert (await put(client, learner, INTRO, KEY, status="started")).status_code == 200
+
+
+@pytest.mark.parametrize("key", ["short-7", "k" * 256])
+async def test_a_key_outside_8_to_255_characters_is_a_422_naming_it_and_writes_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, loaded: Path, learner: Account, key: str
+) -> None:
+    await enroll(client, learner, FREE)
+    for refused in (
+        await put(client, learner, INTRO, key, status="started"),
+        await client.post(
+            f"/api/v1/quizzes/{QUIZ}/attempts",
+            headers={**learner.headers, "Idempotency-Key": key},
+        ),
+    ):
+        body = assert_problem(refused, 422)
+        assert [error["field"] for error in body["errors"]] == ["Idempotency-Key"]
+    for table in ("lesson_progress", "quiz_attempts", "idempotency_keys"):
+        sql = f"SELECT count(*) FROM {table} WHERE user_id = :u"
+        assert await count(session, sql, learner) == 0, table
 
 
 async def test_keys_are_kept_24_hours_then_start_afresh(
