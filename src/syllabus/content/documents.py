@@ -23,9 +23,8 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus
 
-CourseLevel = Literal["Beginner", "Elementary", "Intermediate", "Advanced", "Expert"]
-PublicationStatus = Literal["draft", "published", "archived"]
 QuestionType = Literal[
     "single_choice",
     "multiple_choice",
@@ -59,9 +58,6 @@ class VersionedContent(Document):
     content_hash: Sha256Hex
     status: PublicationStatus = "published"
     loaded_at: datetime = Field(default_factory=_now)
-
-
-ItemType = Literal["lesson", "quiz", "practice"]
 
 
 class ModuleItem(Embedded):

@@ -26,19 +26,30 @@ from syllabus.idempotency.models import MAX_KEY_LENGTH, MIN_KEY_LENGTH, Idempote
 
 KEEP_FOR = timedelta(hours=24)
 
+KEY_RULE = (
+    "unique per write: a retry with the same key and body gets the first answer again, "
+    "byte for byte, without writing twice (kept 24 h); the same key with another body is "
+    "a 422."
+)
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=MIN_KEY_LENGTH,
         max_length=MAX_KEY_LENGTH,
-        description=(
-            "Optional, unique per write: a retry with the same key and body gets the first "
-            "answer again, byte for byte, without writing twice (kept 24 h); the same key "
-            "with another body is a 422."
-        ),
+        description=f"Optional, {KEY_RULE}",
     ),
 ]
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=MIN_KEY_LENGTH,
+        max_length=MAX_KEY_LENGTH,
+        description=f"Required, {KEY_RULE}",
+    ),
+]
+"""For writes a client must never repeat by accident (grading a quiz submission)."""
 
 
 @dataclass(frozen=True)
