@@ -40,17 +40,20 @@ depends_on: str | Sequence[str] | None = None
 LEARNING_VERBS = "('started', 'completed', 'attempted', 'passed', 'failed')"
 """The events that make a day an activity day: signing up or enrolling alone do not."""
 
-FUNCTIONS = """
-CREATE FUNCTION quiz_score_percent(score numeric, max_score numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN max_score = 0 THEN 100 ELSE score * 100 / max_score END
-$$;
-
-CREATE FUNCTION quiz_attempt_passed(score numeric, max_score numeric, pass_percent numeric)
-RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT quiz_score_percent(score, max_score) >= coalesce(pass_percent, 0)
-$$;
-"""
+FUNCTIONS = (
+    """
+    CREATE FUNCTION quiz_score_percent(score numeric, max_score numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+      SELECT CASE WHEN max_score = 0 THEN 100 ELSE score * 100 / max_score END
+    $$
+    """,
+    """
+    CREATE FUNCTION quiz_attempt_passed(score numeric, max_score numeric, pass_percent numeric)
+    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+      SELECT quiz_score_percent(score, max_score) >= coalesce(pass_percent, 0)
+    $$
+    """,
+)
 
 RULES: dict[str, str] = {
     "quiz_standings": """
@@ -209,7 +212,8 @@ def upgrade() -> None:
     op.drop_column("quiz_attempts", "response")
     op.drop_column("quiz_attempts", "request_hash")
     op.drop_column("quiz_attempts", "idempotency_key")
-    op.execute(FUNCTIONS)
+    for function in FUNCTIONS:
+        op.execute(function)
     for name, query in RULES.items():
         op.execute(f"CREATE VIEW {name} AS {query}")
     op.execute(QUIZ_PASSED)
@@ -247,6 +251,6 @@ def downgrade() -> None:
     op.add_column("quiz_attempts", sa.Column("idempotency_key", sa.String(), nullable=True))
     op.add_column("quiz_attempts", sa.Column("request_hash", sa.String(), nullable=True))
     op.add_column("quiz_attempts", sa.Column("response", sa.String(), nullable=True))
-    op.drop_constraint("ck_quiz_attempts_scoring_policy", "quiz_attempts", type_="check")
+    op.drop_constraint(op.f("ck_quiz_attempts_scoring_policy"), "quiz_attempts", type_="check")
     op.drop_column("quiz_attempts", "scoring_policy")
     op.drop_column("quiz_attempts", "pass_percent")
