@@ -11,10 +11,9 @@ from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, UniqueConstrai
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from syllabus.content.documents import ScoringPolicy
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
-from syllabus.kit.vocabulary import sql_in, values
+from syllabus.kit.vocabulary import ScoringPolicy, sql_in, values
 
 SCORE_TYPE = Numeric(12, 4)
 SCORING_POLICIES = values(ScoringPolicy)

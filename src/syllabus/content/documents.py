@@ -23,7 +23,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
-from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus
+from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, ScoringPolicy
 
 QuestionType = Literal[
     "single_choice",
@@ -35,7 +35,6 @@ QuestionType = Literal[
     "matching",
 ]
 ReviewPolicy = Literal["never", "after_submit", "after_pass", "after_last_attempt"]
-ScoringPolicy = Literal["highest", "last", "average"]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 

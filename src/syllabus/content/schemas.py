@@ -10,10 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from syllabus.content.documents import (
     QuestionType,
     ReviewPolicy,
-    ScoringPolicy,
 )
 from syllabus.kit.ids import content_id_pattern
-from syllabus.kit.vocabulary import CourseLevel, ItemType
+from syllabus.kit.vocabulary import CourseLevel, ItemType, ScoringPolicy
 
 LessonRef = Annotated[str, Path(pattern=content_id_pattern("lesson"), max_length=200)]
 """A lesson id in a URL path."""

@@ -10,6 +10,9 @@ PublicationStatus = Literal["draft", "published", "archived"]
 """Of a course (authors choose) and of every content document (the loader archives)."""
 ItemType = Literal["lesson", "quiz", "practice"]
 """What a course outline holds (a content_index row too)."""
+ScoringPolicy = Literal["highest", "last", "average"]
+"""Which of a learner's attempts at a quiz count: authors choose, ``progress``'s
+quiz-passed rule applies it."""
 Rarity = Literal["common", "uncommon", "rare", "epic", "legendary"]
 """Of an achievement: the loader validates it, ``progress`` stores it."""
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from syllabus.content.documents import (
     CheckKind,
     ReviewPolicy,
-    ScoringPolicy,
 )
 from syllabus.kit.ids import (
     SLUG_PATTERN,
@@ -23,7 +22,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
-from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity
+from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity, ScoringPolicy
 
 ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
 Title = Annotated[str, Field(min_length=1, max_length=300)]
