@@ -43,10 +43,15 @@ async def tracks(
     """Tracks by name, each with its page key; ``limit + 1`` of them."""
     return [
         (
-            (t.name, t.id),
-            TrackPublic(slug=t.slug, name=t.name, category=slug, description=t.description),
+            (row.track.name, row.track.id),
+            TrackPublic(
+                slug=row.track.slug,
+                name=row.track.name,
+                category=row.category,
+                description=row.track.description,
+            ),
         )
-        for t, slug in await repository.list_tracks(session, after=after, limit=limit)
+        for row in await repository.list_tracks(session, after=after, limit=limit)
     ]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Uuid, column, insert, table
+from sqlalchemy import String, Uuid, column, insert, table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +29,9 @@ ACTIVITY_LOG = table(
     column("created_by", Uuid),
     column("updated_by", Uuid),
     column("actor_id", Uuid),
-    column("verb"),
-    column("object_type"),
-    column("object_id"),
+    column("verb", String),
+    column("object_type", String),
+    column("object_id", String),
     column("course_id", Uuid),
     column("result", JSONB(none_as_null=False)),
 )
