@@ -23,8 +23,12 @@ BACK_ARROW = "from syllabus.learning import repository as learning  # noqa: F401
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with the project's contract, on the package found in ``source``."""
     return subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache", "--config",
-         str(ROOT / ".importlinter")],
+        [
+            str(Path(sys.executable).parent / "lint-imports"),
+            "--no-cache",
+            "--config",
+            str(ROOT / ".importlinter"),
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(source)},
         capture_output=True,
