@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.content.hooks import achievements_loaded
@@ -74,5 +74,5 @@ def test_the_activity_writer_matches_the_table_progress_owns() -> None:
     table = ActivityLog.__table__  # type: ignore[attr-defined]
     for written in ACTIVITY_LOG.columns:
         assert written.name in table.c, written.name
-        owned = table.c[written.name].type.compile(dialect=postgresql.dialect())
-        assert written.type.compile(dialect=postgresql.dialect()) == owned, written.name
+        owned = table.c[written.name].type.compile(dialect=PGDialect())
+        assert written.type.compile(dialect=PGDialect()) == owned, written.name
