@@ -98,19 +98,19 @@ class StatsRow:
 STATS = text(
     """
     SELECT
-      coalesce((SELECT current_streak_days FROM learner_streaks WHERE user_id = :user), 0)
-        AS current_streak_days,
-      coalesce((SELECT longest_streak_days FROM learner_streaks WHERE user_id = :user), 0)
-        AS longest_streak_days,
+      coalesce(s.current_streak_days, 0) AS current_streak_days,
+      coalesce(s.longest_streak_days, 0) AS longest_streak_days,
       (SELECT coalesce(sum(i.points), 0) FROM items_done d
-        JOIN content_index i ON i.content_id = d.item_id WHERE d.user_id = :user) AS points,
+        JOIN content_index i ON i.content_id = d.item_id WHERE d.user_id = u.id) AS points,
       (SELECT count(*) FROM lesson_progress
-        WHERE user_id = :user AND status = 'completed' AND deleted_at IS NULL)
+        WHERE user_id = u.id AND status = 'completed' AND deleted_at IS NULL)
         AS completed_lessons,
       (SELECT count(*) FROM enrollments
-        WHERE user_id = :user AND status = 'completed' AND deleted_at IS NULL)
+        WHERE user_id = u.id AND status = 'completed' AND deleted_at IS NULL)
         AS completed_courses,
-      (SELECT time_zone FROM users WHERE id = :user) AS time_zone
+      u.time_zone
+    FROM users u LEFT JOIN learner_streaks s ON s.user_id = u.id
+    WHERE u.id = :user
     """
 )
 """Points: those of every item done (lessons completed, quizzes passed)."""
