@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -170,3 +171,39 @@ async def test_parallel_enrolls_make_one_enrollment(
         )
     )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 9
+
+
+CANCEL_TRIALS = 10
+"""Each trial races 20 cancels of a fresh enrollment; before the fix, every trial let
+several through (up to 10 × 200 and 10 events were seen)."""
+
+
+async def test_parallel_cancels_one_wins(
+    live_client: httpx.AsyncClient, live_loaded: Path, app: FastAPI
+) -> None:
+    account = await sign_up(live_client)
+    outcomes, seen = [], 0
+    for _ in range(CANCEL_TRIALS):
+        enrollment = await enroll(live_client, account, FREE)
+        responses = await asyncio.gather(
+            *(
+                live_client.post(
+                    f"/api/v1/enrollments/{enrollment['id']}/cancel", headers=account.headers
+                )
+                for _ in range(20)
+            )
+        )
+        async with app.state.engine.connect() as connection:
+            events = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) FROM activity_log WHERE actor_id = :u "
+                        "AND verb = 'cancelled'"
+                    ),
+                    {"u": account.id},
+                )
+            ).scalar_one()
+        outcomes.append((sorted(r.status_code for r in responses), events - seen))
+        seen = events
+    # Per trial: one 200, nineteen 409s, and one new `cancelled` event.
+    assert outcomes == [([200] + [409] * 19, 1)] * CANCEL_TRIALS

@@ -9,16 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 LIVE_ENROLLMENT = text(
     """
     SELECT EXISTS (
-      SELECT FROM enrollments
-      WHERE user_id = :user AND course_id = :course AND status IN ('active', 'completed')
-        AND deleted_at IS NULL)
+      SELECT FROM enrollments e JOIN courses c ON c.id = e.course_id
+      WHERE e.user_id = :user AND c.content_id = :course
+        AND e.status IN ('active', 'completed') AND e.deleted_at IS NULL)
     """
 )
 
 
-async def has_live_enrollment(
-    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
-) -> bool:
-    """An active or completed (not cancelled) enrollment in the course."""
-    result = await session.execute(LIVE_ENROLLMENT, {"user": user_id, "course": course_id})
+async def has_live_enrollment(session: AsyncSession, *, user_id: uuid.UUID, course: str) -> bool:
+    """An active or completed (not cancelled) enrollment in the course (its content id)."""
+    result = await session.execute(LIVE_ENROLLMENT, {"user": user_id, "course": course})
     return bool(result.scalar_one())

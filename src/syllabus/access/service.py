@@ -30,7 +30,7 @@ async def may_open(*, session: AsyncSession, user: User | None, course: CourseRo
     if is_staff(user):
         return True
     return await repository.has_live_enrollment(
-        session, user_id=user.id, course_id=course.course.id
+        session, user_id=user.id, course=course.course.content_id
     )
 
 
@@ -45,9 +45,9 @@ async def require_open(
     raise Forbidden(f"this {what} is part of a paid course: enroll first")
 
 
-async def require_enrollment(*, session: AsyncSession, user: User, course: CourseRow) -> None:
-    """Quiz attempts are for learners enrolled in the quiz's course (403 otherwise)."""
-    if not await repository.has_live_enrollment(
-        session, user_id=user.id, course_id=course.course.id
-    ):
-        raise Forbidden(f"enroll in {course.course.content_id} to take its quizzes")
+async def require_enrollment(*, session: AsyncSession, user: User, course: str) -> None:
+    """Quiz attempts are for learners enrolled in the quiz's course (its content id),
+    free or paid: asked when an attempt starts and again by every route that uses one,
+    so an attempt closes with its enrollment (403 otherwise)."""
+    if not await repository.has_live_enrollment(session, user_id=user.id, course=course):
+        raise Forbidden(f"enroll in {course} to take its quizzes")

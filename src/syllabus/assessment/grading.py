@@ -65,7 +65,11 @@ def _check_multiple(question: dict[str, Any], answer: Any) -> None:
 
 def _check_numeric(_question: dict[str, Any], answer: Any) -> None:
     _require(not isinstance(answer, bool) and isinstance(answer, int | float), "must be a number")
-    _require(math.isfinite(answer), "must be a finite number")
+    try:  # JSON integers have no size limit; one beyond a float's range cannot be graded
+        finite = math.isfinite(float(answer))
+    except OverflowError:
+        finite = False
+    _require(finite, "must be a finite number")
 
 
 def _check_matching(question: dict[str, Any], answer: Any) -> None:

@@ -4,6 +4,7 @@ pass of one attempt is computed here by its SQL function ``quiz_attempt_passed()
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import bindparam, column, func, select, update
@@ -50,17 +51,63 @@ async def open_attempt(
     ).scalar_one_or_none()
 
 
-async def attempts_used(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).where(
-                    col(QuizAttempt.user_id) == user_id,
-                    col(QuizAttempt.quiz_content_id) == quiz_id,
-                )
-            )
-        ).scalar_one()
+@dataclass(frozen=True)
+class AttemptCounts:
+    """A learner's live (not voided) attempts at one quiz."""
+
+    submitted: int
+    open: int
+
+
+async def attempt_counts(
+    session: AsyncSession, *, user_id: uuid.UUID, quiz_ids: Sequence[str]
+) -> dict[str, AttemptCounts]:
+    """Per quiz, in ONE query however many: submitted and open attempts, soft-deleted
+    (voided) ones left out. A quiz without attempts is absent."""
+    if not quiz_ids:
+        return {}
+    submitted = col(QuizAttempt.submitted_at).is_not(None)
+    rows = await session.execute(
+        select(
+            col(QuizAttempt.quiz_content_id),
+            func.count().filter(submitted).label("submitted"),
+            func.count().filter(~submitted).label("open"),
+        )
+        .where(
+            col(QuizAttempt.user_id) == user_id,
+            col(QuizAttempt.quiz_content_id).in_(quiz_ids),
+        )
+        .group_by(col(QuizAttempt.quiz_content_id))
     )
+    return {row[0]: AttemptCounts(submitted=row[1], open=row[2]) for row in rows}
+
+
+@dataclass(frozen=True)
+class AttemptsUsed:
+    """What a start needs to know: the attempts that count toward the limit (the
+    voided ones do not) and the highest number ever given (voided ones included), so
+    a new attempt never reuses a number."""
+
+    counted: int
+    last_number: int
+
+
+async def attempts_used(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> AttemptsUsed:
+    live = col(QuizAttempt.deleted_at).is_(None)
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(live),
+                func.coalesce(func.max(col(QuizAttempt.attempt_no)), 0),
+            )
+            .where(
+                col(QuizAttempt.user_id) == user_id,
+                col(QuizAttempt.quiz_content_id) == quiz_id,
+            )
+            .execution_options(include_deleted=True)
+        )
+    ).one()
+    return AttemptsUsed(counted=int(row[0]), last_number=int(row[1]))
 
 
 async def mine_page_locked(

@@ -17,9 +17,8 @@ from syllabus.access import service as access
 from syllabus.assessment import repository
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
+from syllabus.assessment.review import reviews_open
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary, ReviewItem
-from syllabus.catalog import service as catalog
-from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, NotFound, UnprocessableContent
@@ -118,34 +117,18 @@ def _validate(
     return result
 
 
-async def _access(session: AsyncSession, *, user: User, course_content_id: str) -> CourseRow:
-    """The quiz's course must be visible and the learner enrolled in it."""
-    course = await catalog.visible_course(
-        session=session, viewer=user, course_ref=course_content_id
-    )
-    await access.require_enrollment(session=session, user=user, course=course)
-    return course
+async def _require_access(
+    session: AsyncSession, *, user: User, attempt: QuizAttempt, shown: Shown
+) -> None:
+    """Every route that uses an attempt asks ``access`` again, as starting it did
+    (DECISIONS 4): an attempt is usable only while its learner may take its quiz, so a
+    cancelled enrollment closes its open attempt (403) until they enroll again."""
+    await access.require_enrollment(session=session, user=user, course=_course_of(shown))
 
 
-async def _review_allowed(
-    session: AsyncSession, attempt: QuizAttempt, quiz: dict[str, Any]
-) -> bool:
-    """never | after_submit | after_pass (the quiz is passed) | after_last_attempt (no
-    attempts left; with unlimited attempts, once passed). Asked of a sealed attempt."""
-    if attempt.submitted_at is None:
-        return False
-    policy = str(quiz.get("review_policy", "after_submit"))
-    if policy in ("after_submit", "never"):
-        return policy == "after_submit"
-    limit = quiz.get("max_attempts")
-    if policy == "after_pass" or limit is None:
-        return await progress.quiz_passed(
-            session=session, user_id=attempt.user_id, quiz_id=attempt.quiz_content_id
-        )
-    used = await repository.attempts_used(
-        session, user_id=attempt.user_id, quiz_id=attempt.quiz_content_id
-    )
-    return used >= int(limit)
+def _course_of(shown: Shown) -> str:
+    """The quiz's course (content id) as the version the attempt showed names it."""
+    return str(shown.quiz["course_id"])
 
 
 def _summary(attempt: QuizAttempt) -> AttemptSummary:
@@ -172,7 +155,7 @@ async def _public(
     order = [q["id"] for q in attempt.questions or []]
     answers = (attempt.details or {}).get("answers") if attempt.submitted_at else None
     review = None
-    if await _review_allowed(session, attempt, quiz):
+    if attempt.id in await reviews_open(session, [attempt], quizzes={attempt.id: quiz}):
         review = [
             ReviewItem(
                 question_id=item["question_id"],
@@ -261,11 +244,7 @@ async def _seal(
     assert len(user_ids) == 1, "one learner's attempts at a time"
     user_id = user_ids.pop()
     await repository.seal(session, attempts)
-    course_of = {  # the course's content id as the quiz version that was shown names it
-        a.course_id: str(shown[a.id].quiz.get("course_id"))
-        for a in attempts
-        if a.course_id is not None
-    }
+    course_of = {a.course_id: _course_of(shown[a.id]) for a in attempts if a.course_id is not None}
     completion = await progress.complete_if_done(
         session=session, user_id=user_id, courses=course_of
     )
@@ -285,14 +264,20 @@ async def _seal(
     await progress.award(session=session, user_id=user_id, perfect_quiz=perfect)
 
 
-async def _settle_expired(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
+async def _settle_expired(
+    session: AsyncSession,
+    attempts: Sequence[QuizAttempt],
+    *,
+    shown: dict[uuid.UUID, Shown] | None = None,
+) -> None:
     """Open attempts past their deadline are graded from their autosaved answers the
     next time anyone reads them (or starts another), all together."""
     now = _now()
     expired = [a for a in attempts if _expired(a, now)]
     if not expired:
         return
-    shown = await _shown(expired)
+    if shown is None:
+        shown = await _shown(expired)
     graded = []
     for attempt in expired:
         assert attempt.deadline is not None
@@ -308,8 +293,10 @@ async def _settle_expired(session: AsyncSession, attempts: Sequence[QuizAttempt]
 
 
 async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str, Any]:
-    quiz = await content.quiz_document(quiz_id)
-    course = await _access(session, user=user, course_content_id=quiz.course_id)
+    """A new attempt, within the limits. An attempt an operator voided (soft-deleted)
+    does not count toward ``max_attempts``, and its number is never given again."""
+    quiz, course = await content.visible_quiz(session=session, viewer=user, quiz_id=quiz_id)
+    await access.require_enrollment(session=session, user=user, course=course.course.content_id)
     await repository.lock_starts(session, user_id=user.id, quiz_id=quiz_id)
     open_attempt = await repository.open_attempt(session, user_id=user.id, quiz_id=quiz_id)
     if open_attempt is not None:
@@ -317,15 +304,18 @@ async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str,
         if open_attempt.submitted_at is None:
             raise Conflict("an attempt is already open", attempt_id=str(open_attempt.id))
     used = await repository.attempts_used(session, user_id=user.id, quiz_id=quiz_id)
-    if quiz.max_attempts is not None and used >= quiz.max_attempts:
-        raise Conflict(f"no attempts left: {used} of {quiz.max_attempts} used", attempts_used=used)
+    if quiz.max_attempts is not None and used.counted >= quiz.max_attempts:
+        raise Conflict(
+            f"no attempts left: {used.counted} of {quiz.max_attempts} used",
+            attempts_used=used.counted,
+        )
     versions = await content.current_versions(quiz.question_ids)
     order = [q for q in quiz.question_ids if q in versions]
     attempt = QuizAttempt(
         user_id=user.id,
         course_id=course.course.id,
         quiz_content_id=quiz_id,
-        attempt_no=used + 1,
+        attempt_no=used.last_number + 1,
         quiz_version=quiz.version,
         saved_answers={},
     )
@@ -353,11 +343,12 @@ async def save_answers(
     *, session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: list[Answer]
 ) -> dict[str, Any]:
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
+    shown = (await _shown([attempt]))[attempt.id]
+    await _require_access(session, user=user, attempt=attempt, shown=shown)
     if attempt.submitted_at is not None:
         raise Conflict("the attempt is submitted")
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up")
-    shown = (await _shown([attempt]))[attempt.id]
     valid = _validate(attempt, answers, shown.questions)
     attempt.saved_answers = {**(attempt.saved_answers or {}), **valid}
     await session.flush()
@@ -370,11 +361,12 @@ async def submit(
     """Grade and seal; a sealed attempt is a 409 (a retry of the same submission is
     answered by the router's Idempotency-Key before it gets here)."""
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
+    shown = await _shown([attempt])
+    await _require_access(session, user=user, attempt=attempt, shown=shown[attempt.id])
     if attempt.submitted_at is not None:
         raise Conflict("the attempt is already submitted")
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up (deadline plus 30 s grace)")
-    shown = await _shown([attempt])
     valid = _validate(attempt, answers, shown[attempt.id].questions)
     graded = _grade(attempt, answers=valid, now=_now(), shown=shown[attempt.id])
     await _seal(session, graded=[graded], shown=shown)
@@ -383,8 +375,10 @@ async def submit(
 
 async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> dict[str, Any]:
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
-    await _settle_expired(session, [attempt])
-    return await _public(session, attempt)
+    shown = await _shown([attempt])
+    await _require_access(session, user=user, attempt=attempt, shown=shown[attempt.id])
+    await _settle_expired(session, [attempt], shown=shown)
+    return await _public(session, attempt, shown=shown[attempt.id])
 
 
 async def mine(

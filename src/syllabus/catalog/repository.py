@@ -141,3 +141,14 @@ async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None
     return (
         None if row is None else CourseRow(course=row[0], category=row[1], track=row[2], rank=None)
     )
+
+
+def course_content_id(course_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The ``course:…`` id of the course whose key is in ``course_id`` (a SQL expression,
+    for reads that show other tables' rows in the API's ids, like the data export)."""
+    return (
+        select(col(Course.content_id))
+        .where(col(Course.id) == course_id)
+        .correlate_except(Course)
+        .scalar_subquery()
+    )

@@ -9,7 +9,7 @@ from syllabus.catalog import repository
 from syllabus.catalog.repository import CourseFilters, CourseRow, NameKey
 from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
 from syllabus.errors import NotFound
-from syllabus.identity.models import User, is_staff
+from syllabus.identity.models import STAFF_ROLES, User, is_staff
 
 
 def course_public(row: CourseRow) -> CoursePublic:
@@ -85,12 +85,30 @@ def content_id_of(course_ref: str) -> str:
     return course_ref if course_ref.startswith("course:") else f"course:{course_ref}"
 
 
+def visible_to(status: str, role: str | None) -> bool:
+    """Who sees a course: everyone when it is published; drafts and archived courses
+    only staff. The one rule; queries that fetch the status alongside other things (the
+    outline, a progress write) ask it with the role they fetched."""
+    return status == "published" or role in STAFF_ROLES
+
+
+async def course_if_visible(
+    *, session: AsyncSession, viewer: User | None, course_ref: str
+) -> CourseRow | None:
+    """The course, if the viewer may see it; else None, whether it is hidden or absent,
+    so the caller's 404 cannot tell the two apart."""
+    row = await repository.get_course(session, content_id_of(course_ref))
+    if row is None or not visible_to(row.course.status, viewer.role if viewer else None):
+        return None
+    return row
+
+
 async def visible_course(
     *, session: AsyncSession, viewer: User | None, course_ref: str
 ) -> CourseRow:
     """A course the viewer may see. Drafts and archived courses exist only for staff:
     everyone else gets the same 404 as for a course that never existed."""
-    row = await repository.get_course(session, content_id_of(course_ref))
-    if row is None or (row.course.status != "published" and not is_staff(viewer)):
+    row = await course_if_visible(session=session, viewer=viewer, course_ref=course_ref)
+    if row is None:
         raise NotFound(f"no course {content_id_of(course_ref)}")
     return row

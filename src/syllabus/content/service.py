@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
+from syllabus.catalog.repository import CourseRow
 from syllabus.content.documents import (
     ContentVersion,
     CourseContent,
@@ -52,10 +53,17 @@ async def course_outline(course_id: str) -> tuple[dict[str, Any], str]:
     return outline, f"{course['version']}.{course['content_hash']}"
 
 
+def missing(kind: str, content_id: str) -> NotFound:
+    """The one 404 for a lesson or quiz that is absent, archived, or in a course the
+    caller may not see: the three read exactly alike (the body echoes only the id the
+    caller sent), so a 404 never confirms that hidden content exists."""
+    return NotFound(f"no {kind} {content_id}")
+
+
 async def lesson_document(lesson_id: str) -> LessonContent:
     lesson = await LessonContent.get(lesson_id)
     if lesson is None or lesson.status == "archived":
-        raise NotFound(f"no lesson {lesson_id}")
+        raise missing("lesson", lesson_id)
     return lesson
 
 
@@ -67,7 +75,7 @@ def lesson_public(lesson: LessonContent) -> LessonPublic:
 async def quiz_document(quiz_id: str) -> QuizContent:
     quiz = await QuizContent.get(quiz_id)
     if quiz is None or quiz.status == "archived":
-        raise NotFound(f"no quiz {quiz_id}")
+        raise missing("quiz", quiz_id)
     return quiz
 
 
@@ -151,20 +159,35 @@ async def open_lesson(
     """A lesson of a visible course, for a viewer who may open it (previews: anyone who
     sees the course), and its ETag source."""
     lesson = await lesson_document(lesson_id)
-    course = await catalog.visible_course(
+    course = await catalog.course_if_visible(
         session=session, viewer=viewer, course_ref=lesson.course_id
     )
+    if course is None:
+        raise missing("lesson", lesson_id)
     if not lesson.preview:
         await access.require_open(session=session, viewer=viewer, course=course, what="lesson")
     return lesson_public(lesson), f"{lesson.version}.{lesson.content_hash}"
+
+
+async def visible_quiz(
+    *, session: AsyncSession, viewer: User | None, quiz_id: str
+) -> tuple[QuizContent, CourseRow]:
+    """A current quiz of a course the viewer may see, with that course; otherwise the
+    one 404 of :func:`missing` (reading it and starting an attempt both ask here)."""
+    quiz = await quiz_document(quiz_id)
+    course = await catalog.course_if_visible(
+        session=session, viewer=viewer, course_ref=quiz.course_id
+    )
+    if course is None:
+        raise missing("quiz", quiz_id)
+    return quiz, course
 
 
 async def open_quiz(
     *, session: AsyncSession, viewer: User | None, quiz_id: str
 ) -> tuple[QuizPublic, str]:
     """A quiz with its questions, like :func:`open_lesson` without previews."""
-    quiz = await quiz_document(quiz_id)
-    course = await catalog.visible_course(session=session, viewer=viewer, course_ref=quiz.course_id)
+    quiz, course = await visible_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
     await access.require_open(session=session, viewer=viewer, course=course, what="quiz")
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"

@@ -1,72 +1,138 @@
 """``GET /users/me/export``: everything stored about the caller, as one JSON document.
 
-Each domain registers a section with :func:`export_section`; the endpoint only walks the
-registry, so data that later features add is exported without touching it.
+Each domain registers a section with :func:`export_section` (or :func:`export_table`, the
+common case) naming the tables it covers, or declares with :func:`not_exported` why a
+table that mentions a user is not theirs to take away; the endpoint only walks the
+registry, so data that later features add is exported without touching it, and a test
+holds the registry to the schema (every table that holds a user's data is covered or
+declared). The export speaks the API's ids: a course is ``course:…``, never the
+catalog's internal key.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from pydantic_core import to_jsonable_python
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from syllabus.identity.models import LoginAttempt, RefreshToken, User
 
 ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
+IdOf = Callable[[ColumnElement[Any]], ColumnElement[Any]]
+"""Turns a column holding an internal key into the id the API speaks (a SQL expression)."""
 
-_SECTIONS: dict[str, ExportSection] = {}
+
+@dataclass(frozen=True)
+class Section:
+    run: ExportSection
+    tables: tuple[str, ...]
+
+
+_SECTIONS: dict[str, Section] = {}
+_NOT_EXPORTED: dict[str, str] = {}
 
 NEVER_EXPORTED = frozenset({"password_hash", "token_hash"})
 """Secrets derived from the user's credentials: useless to them, dangerous in a file."""
 
 
-def export_section(name: str) -> Callable[[ExportSection], ExportSection]:
+def export_section(name: str, *, tables: Iterable[str]) -> Callable[[ExportSection], ExportSection]:
+    """Register a section holding the user's rows of ``tables``."""
+
     def register(section: ExportSection) -> ExportSection:
         if name in _SECTIONS:
             raise ValueError(f"export section {name!r} is registered twice")
-        _SECTIONS[name] = section
+        _SECTIONS[name] = Section(section, tuple(tables))
         return section
 
     return register
+
+
+def not_exported(table: str, reason: str) -> None:
+    """Declare a table that mentions users but holds nothing that is theirs to take."""
+    _NOT_EXPORTED[table] = reason
 
 
 def section_names() -> list[str]:
     return sorted(_SECTIONS)
 
 
+def exported_tables() -> dict[str, str]:
+    """Table → the section that exports it."""
+    return {table: name for name, section in _SECTIONS.items() for table in section.tables}
+
+
+def declared_not_exported() -> dict[str, str]:
+    """Table → why it is not exported."""
+    return dict(_NOT_EXPORTED)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def row_to_dict(row: SQLModel) -> dict[str, Any]:
-    return row.model_dump(mode="json", exclude=set(NEVER_EXPORTED))
+    return row.model_dump(exclude=set(NEVER_EXPORTED))
 
 
 async def rows_of_user(
-    session: AsyncSession, table: type[SQLModel], user_id: uuid.UUID
+    session: AsyncSession,
+    table: type[SQLModel],
+    user_id: uuid.UUID,
+    *,
+    owner: str = "user_id",
+    ids: Mapping[str, IdOf] | None = None,
+    leave_out: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """Every row of ``table`` owned by the user, soft-deleted ones included: it is
-    their data until it is purged."""
-    column = table.user_id  # type: ignore[attr-defined]
+    """Every row of ``table`` whose ``owner`` column is the user, soft-deleted ones
+    included (it is their data until it is purged), with the columns in ``ids`` turned
+    into the API's ids and the ``leave_out`` ones (and any secret) left out."""
+    columns = table_of(table)
+    ids = ids or {}
+    skipped = NEVER_EXPORTED | set(leave_out)
     result = await session.execute(
-        select(table).where(column == user_id).order_by(table.id),  # type: ignore[attr-defined]
+        select(
+            *(
+                ids[column.name](column).label(column.name) if column.name in ids else column
+                for column in columns.c
+                if column.name not in skipped
+            )
+        )
+        .where(columns.c[owner] == user_id)
+        .order_by(columns.c.id),
         execution_options={"include_deleted": True},
     )
-    return [row_to_dict(row) for row in result.scalars().all()]
+    return [dict(row) for row in result.mappings()]
 
 
-def export_table(name: str, table: type[SQLModel]) -> None:
-    """The common case: a section holding every row of a table with a ``user_id``."""
+def export_table(
+    name: str,
+    table: type[SQLModel],
+    *,
+    owner: str = "user_id",
+    ids: Mapping[str, IdOf] | None = None,
+    leave_out: Iterable[str] = (),
+) -> None:
+    """The common case: a section holding every row of a table that the user owns."""
+    left_out = tuple(leave_out)
 
     async def section(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
-        return await rows_of_user(session, table, user_id)
+        return await rows_of_user(session, table, user_id, owner=owner, ids=ids, leave_out=left_out)
 
-    export_section(name)(section)
+    export_section(name, tables=[table_of(table).name])(section)
 
 
 async def export_user_data(*, session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
-    return {name: await _SECTIONS[name](session, user_id) for name in section_names()}
+    data = {name: await _SECTIONS[name].run(session, user_id) for name in section_names()}
+    exported: dict[str, Any] = to_jsonable_python(data)
+    return exported
 
 
-@export_section("profile")
+@export_section("profile", tables=["users"])
 async def _profile(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any] | None:
     user = await session.get(User, user_id)
     return row_to_dict(user) if user is not None else None

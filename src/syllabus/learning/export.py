@@ -1,7 +1,9 @@
-"""The learner's enrollments and lesson progress, for ``GET /users/me/export``."""
+"""The learner's enrollments and lesson progress, for ``GET /users/me/export`` (courses
+named by their ``course:…`` id)."""
 
+from syllabus.catalog.repository import course_content_id
 from syllabus.identity.export import export_table
 from syllabus.learning.models import Enrollment, LessonProgress
 
-export_table("enrollments", Enrollment)
-export_table("lesson_progress", LessonProgress)
+export_table("enrollments", Enrollment, ids={"course_id": course_content_id})
+export_table("lesson_progress", LessonProgress, ids={"course_id": course_content_id})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal_column, select, text
+from sqlalchemy import literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -26,6 +26,7 @@ class LessonTarget:
 
     course_id: uuid.UUID
     course_content_id: str
+    course_status: str
     enrollment_id: uuid.UUID | None
     enrollment_status: str | None
 
@@ -38,7 +39,8 @@ async def lesson_target(
         await session.execute(
             text(
                 """
-                SELECT i.course_id, c.content_id, e.id AS enrollment_id, e.status
+                SELECT i.course_id, c.content_id, c.status AS course_status,
+                       e.id AS enrollment_id, e.status
                 FROM content_index i
                 JOIN courses c ON c.id = i.course_id AND c.deleted_at IS NULL
                 LEFT JOIN enrollments e
@@ -53,7 +55,7 @@ async def lesson_target(
     ).first()
     if row is None:
         return None
-    return LessonTarget(row[0], row[1], row[2], row[3])
+    return LessonTarget(row[0], row[1], row[2], row[3], row[4])
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,27 @@ async def get_enrollment(
         select(Enrollment).where(
             col(Enrollment.id) == enrollment_id, col(Enrollment.user_id) == user_id
         )
+    )
+    return result.scalar_one_or_none()
+
+
+async def cancel_enrollment(
+    session: AsyncSession, *, enrollment_id: uuid.UUID, user_id: uuid.UUID
+) -> Enrollment | None:
+    """Cancel the learner's enrollment if it is active, in ONE conditional UPDATE: of
+    any number of parallel cancels exactly one finds it active (the others wait for its
+    row lock, then see it cancelled). None when it is not theirs or not active."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(
+            col(Enrollment.id) == enrollment_id,
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.status) == "active",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .values(status="cancelled")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
     return result.scalar_one_or_none()
 

@@ -14,7 +14,7 @@ from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, Unauthorized
 from syllabus.identity import service as identity
-from syllabus.identity.models import STAFF_ROLES, User
+from syllabus.identity.models import User
 from syllabus.learning import repository
 from syllabus.learning.models import Enrollment
 from syllabus.learning.repository import ActivityKey, NoteRow
@@ -117,15 +117,18 @@ async def my_enrollments(
 async def cancel(
     *, session: AsyncSession, user: User, enrollment_id: uuid.UUID
 ) -> EnrollmentPublic:
-    enrollment = await repository.get_enrollment(
+    """Only an active enrollment; of parallel cancels exactly one wins (one event), the
+    others see it cancelled (409)."""
+    enrollment = await repository.cancel_enrollment(
         session, enrollment_id=enrollment_id, user_id=user.id
     )
     if enrollment is None:
-        raise NotFound("no such enrollment of yours", field="enrollment_id")
-    if enrollment.status != "active":
-        raise Conflict(f"a {enrollment.status} enrollment cannot be cancelled")
-    enrollment.status = "cancelled"
-    await session.flush()
+        existing = await repository.get_enrollment(
+            session, enrollment_id=enrollment_id, user_id=user.id
+        )
+        if existing is None:
+            raise NotFound("no such enrollment of yours", field="enrollment_id")
+        raise Conflict(f"a {existing.status} enrollment cannot be cancelled")
     public = (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
     await record_activity(
         session,
@@ -142,7 +145,8 @@ async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
     target = await repository.lesson_target(session, user_id=user.id, lesson_id=lesson_id)
-    if target is None:
+    if target is None or not catalog.visible_to(target.course_status, user.role):
+        # A lesson of a course the learner may not see reads exactly like no lesson.
         raise NotFound(f"no lesson {lesson_id} in any current course", field="lesson_id")
     if target.enrollment_id is None:
         raise Forbidden(f"enroll in {target.course_content_id} to record progress")
@@ -229,7 +233,7 @@ async def outline_with_progress(
     )
     if state is not None and viewer_id is not None and state.viewer_role is None:
         raise Unauthorized("access token is invalid or expired")  # the user is gone
-    if state is None or (state.status != "published" and state.viewer_role not in STAFF_ROLES):
+    if state is None or not catalog.visible_to(state.status, state.viewer_role):
         raise NotFound(f"no course {course_id}")
     outline, content_etag = await content.course_outline(course_id)
     lessons, passed, done = state.lessons, state.passed_quizzes, state.done

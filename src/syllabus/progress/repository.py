@@ -3,7 +3,7 @@
 queries read them for one learner, so the API answers what the analytics views answer."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +16,19 @@ from sqlmodel import col
 from syllabus.kit.ids import uuid7
 from syllabus.progress.models import Achievement, UserAchievement
 
+PASSED_QUIZZES = text(
+    "SELECT quiz FROM unnest(CAST(:quizzes AS text[])) AS quiz WHERE quiz_passed(:user, quiz)"
+)
 
-async def quiz_passed(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> bool:
-    result = await session.execute(
-        text("SELECT quiz_passed(:user, :quiz)"), {"user": user_id, "quiz": quiz_id}
-    )
-    return bool(result.scalar_one())
+
+async def passed_quizzes(
+    session: AsyncSession, *, user_id: uuid.UUID, quiz_ids: Collection[str]
+) -> set[str]:
+    """Which of these quizzes the learner has passed, by ``quiz_passed()``: one query."""
+    if not quiz_ids:
+        return set()
+    result = await session.execute(PASSED_QUIZZES, {"user": user_id, "quizzes": sorted(quiz_ids)})
+    return set(result.scalars())
 
 
 COMPLETE_COURSES = text(

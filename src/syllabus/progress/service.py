@@ -4,7 +4,7 @@ themselves are SQL (see repository.py); services never commit."""
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +31,12 @@ def level_for(points: int) -> tuple[int, int]:
     return level, POINTS_PER_LEVEL_STEP * level * level
 
 
-async def quiz_passed(*, session: AsyncSession, user_id: uuid.UUID, quiz_id: str) -> bool:
-    """Has the learner passed this quiz? The SQL rule ``quiz_passed()`` answers."""
-    return await repository.quiz_passed(session, user_id=user_id, quiz_id=quiz_id)
+async def passed_quizzes(
+    *, session: AsyncSession, user_id: uuid.UUID, quiz_ids: Collection[str]
+) -> set[str]:
+    """Which of these quizzes has the learner passed? The SQL rule ``quiz_passed()``
+    answers, for all of them in one query."""
+    return await repository.passed_quizzes(session, user_id=user_id, quiz_ids=quiz_ids)
 
 
 async def course_rollups(
