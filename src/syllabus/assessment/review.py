@@ -124,7 +124,7 @@ def learner_details(
     shown and the points possible stay)."""
     if details is None:
         return None
-    if review_open:
+    if review_open or "questions" not in details:
         return dict(details)
     return {
         **details,

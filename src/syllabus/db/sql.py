@@ -42,6 +42,15 @@ current_actor: ContextVar[uuid.UUID | None] = ContextVar("current_actor", defaul
 """The user on whose behalf the current request writes; read by the audit hook."""
 
 
+def _acting_user() -> uuid.UUID | None:
+    """The default of ``created_by``/``updated_by`` on INSERT: the user acting now. A
+    column default, so every insert gets it however it is written: ORM objects, Core
+    ``insert(Model)`` of one row or many, upserts (their DO UPDATE takes it from
+    ``excluded``). Takes no argument: SQLAlchemy would pass its context to one that does
+    (``ContextVar.get`` would return it as the default)."""
+    return current_actor.get()
+
+
 class Base(SQLModel):
     """Columns shared by every table. Timestamps come from the database, not the app."""
 
@@ -65,8 +74,8 @@ class Base(SQLModel):
             "server_onupdate": FetchedValue(),
         },
     )
-    created_by: uuid.UUID | None = Field(default=None)
-    updated_by: uuid.UUID | None = Field(default=None)
+    created_by: uuid.UUID | None = Field(default=None, sa_column_kwargs={"default": _acting_user})
+    updated_by: uuid.UUID | None = Field(default=None, sa_column_kwargs={"default": _acting_user})
     deleted_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
@@ -115,14 +124,11 @@ def _stamp_actor_on_bulk_update(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _stamp_actor(session: Session, _context: object, _instances: object) -> None:
-    """The one audit mechanism: whoever acts in this context is recorded on the rows."""
+    """Whoever acts in this context is recorded on the rows they change (new rows get
+    it from the columns' default, however they are inserted)."""
     actor = current_actor.get()
     if actor is None:
         return
-    for obj in session.new:
-        if isinstance(obj, Base):
-            obj.created_by = obj.created_by or actor
-            obj.updated_by = actor
     for obj in session.dirty:
         if isinstance(obj, Base) and session.is_modified(obj):
             obj.updated_by = actor

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from syllabus.idempotency.models import IdempotencyRecord
 from syllabus.identity.models import LoginAttempt, RefreshToken, User
 
 ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
@@ -140,3 +141,7 @@ async def _profile(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any] 
 
 export_table("sessions", RefreshToken)
 export_table("sign_in_attempts", LoginAttempt)
+# The keys of the user's retried writes (kept 24 h), without the stored answer: a copy of
+# a response already given whose data the other sections hold, and a quiz submission's
+# copy can carry a review that the quiz's policy has closed since (DECISIONS 14).
+export_table("idempotency_keys", IdempotencyRecord, leave_out=("response_body", "request_hash"))

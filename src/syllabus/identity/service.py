@@ -89,11 +89,14 @@ async def register(*, session: AsyncSession, data: UserRegister) -> User:
                 await session.flush()
         except IntegrityError:  # a concurrent sign-up with the same email won the race
             raise EmailTaken from None
-    # Outside acting_as: the log row's audit columns name the request's actor (nobody is
-    # signed in yet), not the new account.
-    await record_activity(
-        session, actor_id=user.id, verb="registered", object_type="user", object_id=str(user.id)
-    )
+        # The new account is the actor of its own sign-up, on its row and its event.
+        await record_activity(
+            session,
+            actor_id=user.id,
+            verb="registered",
+            object_type="user",
+            object_id=str(user.id),
+        )
     return user
 
 
@@ -341,13 +344,14 @@ async def admin_delete_user(*, session: AsyncSession, actor: User, user_id: uuid
 
 async def ensure_admin(*, session: AsyncSession, data: UserRegister) -> tuple[User, bool]:
     """The first admin, from the command line: create the account as admin, or promote
-    an existing one (its password is left alone). Returns the user and whether it is new."""
+    an existing one (its password is left alone). Returns the user and whether it is new.
+    The command line has no signed-in user: the account is recorded as the actor of its
+    own creation or promotion, as a sign-up is."""
     user = await repository.get_user_by_email(session, data.email)
-    if user is not None:
+    created = user is None
+    if user is None:
+        user = await register(session=session, data=data)
+    with acting_as(user.id):
         user.role = "admin"
         await session.flush()
-        return user, False
-    user = await register(session=session, data=data)
-    user.role = "admin"
-    await session.flush()
-    return user, True
+    return user, created

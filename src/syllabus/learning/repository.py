@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal_column, select, text, update
+from sqlalchemy import func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -96,6 +96,9 @@ async def upsert_progress(
         "completed_at": text("COALESCE(lesson_progress.completed_at, excluded.completed_at)"),
         "course_id": statement.excluded.course_id,
         "deleted_at": None,
+        # ON CONFLICT DO UPDATE skips column defaults: the row it tried to insert carries
+        # the actor (the audit default), so the update takes it from there.
+        "updated_by": func.coalesce(statement.excluded.updated_by, table.c.updated_by),
     }
     for field in ("bookmarked", "note", "position"):
         if field in changes:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from syllabus.db.sql import current_actor
 from syllabus.kit.ids import uuid7
 from syllabus.progress.models import Achievement, UserAchievement
 
@@ -33,7 +34,8 @@ async def passed_quizzes(
 
 COMPLETE_COURSES = text(
     """
-    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp()
+    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp(),
+      updated_by = coalesce(CAST(:actor AS uuid), e.updated_by)
     FROM course_completion c
     WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
       AND e.deleted_at IS NULL
@@ -52,7 +54,11 @@ async def complete_courses(
     the courses this call completed."""
     if not course_ids:
         return set()
-    result = await session.execute(COMPLETE_COURSES, {"user": user_id, "courses": course_ids})
+    result = await session.execute(
+        COMPLETE_COURSES,
+        # Plain SQL skips the audit hooks: the acting user is stamped here.
+        {"user": user_id, "courses": course_ids, "actor": current_actor.get()},
+    )
     return set(result.scalars())
 
 

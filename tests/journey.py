@@ -1,0 +1,151 @@
+"""A full learner + admin journey through the public API: every kind of write a learner or
+an admin makes, once. The audit-column and export-completeness tests walk the database
+after it, table by table from the metadata, so a new table that the journey does not
+reach fails them until the journey reaches it (or the table is declared)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tests.identity.helpers import PASSWORD, Account, sign_up
+from tests.learning.helpers import enroll
+
+FREE = "course:rest-basics"
+PAID = "course:paid-course"
+QUIZ = "quiz:rest-basics-check"
+RIGHT: list[dict[str, Any]] = [
+    {"question_id": "question:bank-safe-method", "answer": "b"},
+    {"question_id": "question:legacy-1", "answer": 429},
+    {"question_id": "question:rest-basics-nouns", "answer": True},
+]
+
+
+@dataclass(frozen=True)
+class Journey:
+    learner: Account
+    admin: Account
+    erased: Account
+    deactivated: Account
+    paid_enrollment: str
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+async def sign_in(client: httpx.AsyncClient, account: Account) -> Account:
+    tokens = ok(
+        await client.post(
+            "/api/v1/auth/login", json={"email": account.email, "password": account.password}
+        )
+    )
+    return Account(
+        account.id, account.email, account.password, tokens["access_token"], tokens["refresh_token"]
+    )
+
+
+async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journey:
+    """``admin`` is an account with the admin role (made however the caller likes)."""
+    learner = await sign_up(client)
+    keyed = {**learner.headers, "Idempotency-Key": "journey-progress-1"}
+
+    # Sessions: refresh (rotation), profile, password change (ends every sign-in).
+    ok(await client.post("/api/v1/auth/refresh", json={"refresh_token": learner.refresh_token}))
+    ok(await client.patch("/api/v1/users/me", json={"name": "Ada L."}, headers=learner.headers))
+    new_password = PASSWORD + " again"
+    ok(
+        await client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": PASSWORD, "new_password": new_password},
+            headers=learner.headers,
+        ),
+        204,
+    )
+    learner = await sign_in(
+        client,
+        Account(learner.id, learner.email, new_password, "", ""),
+    )
+
+    # Learning: enroll, progress (keyed, bookmark, note), the quiz, completion, awards.
+    await enroll(client, learner, FREE)
+    for lesson in ("lesson:rest-basics-intro", "lesson:rest-basics-more"):
+        ok(
+            await client.put(
+                f"/api/v1/progress/lessons/{lesson}",
+                json={"status": "started", "bookmarked": True, "note": "remember this"},
+                headers={**learner.headers, "Idempotency-Key": f"journey-{lesson}"},
+            )
+        )
+        ok(
+            await client.put(
+                f"/api/v1/progress/lessons/{lesson}", json={"status": "completed"}, headers=keyed
+            )
+            if lesson.endswith("intro")
+            else await client.put(
+                f"/api/v1/progress/lessons/{lesson}",
+                json={"status": "completed"},
+                headers=learner.headers,
+            )
+        )
+    attempt = ok(
+        await client.post(
+            f"/api/v1/quizzes/{QUIZ}/attempts",
+            headers={**learner.headers, "Idempotency-Key": "journey-start"},
+        ),
+        201,
+    )["id"]
+    ok(
+        await client.put(
+            f"/api/v1/quiz-attempts/{attempt}/answers",
+            json={"answers": RIGHT[:1]},
+            headers=learner.headers,
+        )
+    )
+    graded = ok(
+        await client.post(
+            f"/api/v1/quiz-attempts/{attempt}/submit",
+            json={"answers": RIGHT},
+            headers={**learner.headers, "Idempotency-Key": "journey-submit"},
+        )
+    )
+    assert graded["passed"] is True
+    [enrollment] = ok(await client.get("/api/v1/enrollments", headers=learner.headers))["items"]
+    assert enrollment["status"] == "completed"
+    mine = ok(await client.get("/api/v1/users/me/achievements", headers=learner.headers))["items"]
+    assert mine, "the journey should earn an achievement"
+    ok(
+        await client.post(
+            f"/api/v1/users/me/achievements/{mine[0]['achievement']['id']}/seen",
+            headers=learner.headers,
+        ),
+        204,
+    )
+
+    # Admin: enroll the learner in a paid course, change the account; the learner cancels.
+    paid = ok(
+        await client.post(
+            "/api/v1/admin/enrollments",
+            json={"user_id": learner.id, "course_id": PAID},
+            headers=admin.headers,
+        ),
+        201,
+    )
+    ok(
+        await client.patch(
+            f"/api/v1/admin/users/{learner.id}",
+            json={"email_verified": True},
+            headers=admin.headers,
+        )
+    )
+    ok(await client.post(f"/api/v1/enrollments/{paid['id']}/cancel", headers=learner.headers))
+
+    # Leaving: one learner erases their account, an admin deactivates another.
+    erased = await sign_up(client)
+    await enroll(client, erased, FREE)
+    ok(await client.delete("/api/v1/users/me", headers=erased.headers), 204)
+    deactivated = await sign_up(client)
+    ok(await client.delete(f"/api/v1/admin/users/{deactivated.id}", headers=admin.headers), 204)
+    ok(await client.post("/api/v1/auth/logout", json={"refresh_token": learner.refresh_token}), 204)
+    return Journey(learner, admin, erased, deactivated, paid["id"])
