@@ -163,7 +163,9 @@ class Converter:
         if kind == "hr":
             out.append({"kind": "thematic_break", "_source": self.source(*span)})
         elif kind == "html_block":
-            out.append({"kind": "html", "html": token.content.removesuffix("\n"), "_source": token.content})
+            out.append(
+                {"kind": "html", "html": token.content.removesuffix("\n"), "_source": token.content}
+            )
         elif kind in ("math_block", "math_block_label"):
             tex = token.content.strip("\n")
             out.append({"kind": "math", "tex": tex, "_source": tex})
@@ -283,13 +285,15 @@ class Converter:
             if nodes is not None:
                 return self.unravel(nodes)
             content = _without_comments(children, content)
-        elif content.startswith("![") or "\n" in content and content.lstrip().startswith("!["):
+        elif content.startswith("![") or ("\n" in content and content.lstrip().startswith("![")):
             children = self.inline(token)
         else:
             children = []
         if not content.strip():
             return []
-        solid = [child for child in children if not (child.type == "text" and not child.content.strip())]
+        solid = [
+            child for child in children if not (child.type == "text" and not child.content.strip())
+        ]
         solid = [child for child in solid if child.type not in ("softbreak", "hardbreak")]
         if len(solid) == 1 and solid[0].type == "image":
             image = solid[0]
@@ -316,7 +320,10 @@ class Converter:
                 if tag.closing:
                     if not stack or stack[-1][0].name != tag.name:
                         expected = f", expected </{stack[-1][0].name}>" if stack else ""
-                        self.error(line + content.count("\n", 0, tag.start), f"unexpected closing tag </{tag.name}>{expected}")
+                        self.error(
+                            line + content.count("\n", 0, tag.start),
+                            f"unexpected closing tag </{tag.name}>{expected}",
+                        )
                         return None
                     opened, first = stack.pop()
                     if not stack:
@@ -356,14 +363,18 @@ class Converter:
         blocks: list[Block] = []
         for node in nodes:
             if node.kind == "expression" and not is_comment(node.inner):
-                blocks.append({"kind": "expression", "expression": node.inner, "_source": node.inner})
+                blocks.append(
+                    {"kind": "expression", "expression": node.inner, "_source": node.inner}
+                )
             elif node.kind == "element":
                 assert node.tag is not None
                 inner = self.nodes(node.children, node.inner, 0) if node.children else None
                 if inner is not None:
                     children = self.unravel(inner)
                 elif node.inner.strip():
-                    children = [{"kind": "paragraph", "markdown": node.inner.strip(), "_source": node.inner}]
+                    children = [
+                        {"kind": "paragraph", "markdown": node.inner.strip(), "_source": node.inner}
+                    ]
                 else:
                     children = []
                 blocks.append(component(node.tag, children, node.source))
@@ -376,9 +387,7 @@ def _texts(children: list[Token]) -> Iterator[str]:
             yield child.content
         elif child.type == "softbreak":
             yield "\n"
-        elif child.type == "image":
-            yield child.content
-        elif child.type == "mdx_expression_inline":
+        elif child.type == "image" or child.type == "mdx_expression_inline":
             yield child.content
 
 
@@ -434,7 +443,9 @@ def assign_ids(blocks: list[Block]) -> None:
                 block["id"] = slugger.unique(anchor or slug(block["text"]) or "heading")
             else:
                 digest = hashlib.sha256(source.encode()).hexdigest()[:8]
-                block["id"] = slugger.unique(f"{block['kind'].replace('_', '-')}-{position}-{digest}")
+                block["id"] = slugger.unique(
+                    f"{block['kind'].replace('_', '-')}-{position}-{digest}"
+                )
             for child in block.get("children", ()):
                 visit([child])
             for item in block.get("items", ()):
