@@ -31,7 +31,7 @@ CONTAINERS = {
     "admonition_open": "admonition_close",
     "footnote_reference_open": "footnote_reference_close",
 }
-NODE_TEXT_TYPES = frozenset({"text", "code_inline", "math_inline", "html_inline"})
+NODE_TEXT_TYPES = frozenset({"text", "text_special", "code_inline", "math_inline", "html_inline"})
 
 
 @dataclass
@@ -196,10 +196,11 @@ class Converter:
         found = DIRECTIVE.match(token.info)
         assert found is not None  # the container rule only opens on a match
         name, label, rest = found.groups()
+        title = label if label is not None else rest
         return {
             "kind": "admonition",
             "type": name,
-            "title": (label if label is not None else rest) or None,
+            "title": self.plain(Token("inline", "", 0, content=title)) or None if title else None,
             "children": children,
         }
 
@@ -274,8 +275,8 @@ class Converter:
     def plain(self, token: Token) -> str:
         """The text of inline content without markup (as mdast-util-to-string gives it)."""
         if not PLAIN_HEADING.search(token.content):
-            return token.content
-        return "".join(_texts(self.inline(token)))
+            return token.content.strip()
+        return "".join(_texts(self.inline(token))).strip()
 
     def paragraph(self, token: Token) -> list[Block]:
         content = token.content

@@ -28,8 +28,9 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from syllabus.content.loader.lesson.jsx import Incomplete, JsxError, Tag, scan_expression, scan_tag
 
-DIRECTIVE = re.compile(r"^\s*\{?([A-Za-z][\w-]*)\}?\s*(?:\[(.*)\])?\s*(?:\{[^}]*\})?\s*(.*?)\s*$")
+DIRECTIVE = re.compile(r"^\s*([A-Za-z][\w-]*)\s*(?:\[(.*)\])?\s*(?:\{[^}]*\})?\s*(.*?)\s*$")
 HEADING_ID = re.compile(r"\s*\\?\{#([^\s{}]+)\}\s*$")
+COMMENT_HEADING_ID = re.compile(r"\s*\{/\*\s*(\S+?)\s*\*/\}\s*$")  # react.dev: {/*id*/}
 TERMINATES = ["paragraph", "reference", "blockquote", "list"]
 
 
@@ -42,7 +43,8 @@ def _esm(state: StateBlock, start_line: int, end_line: int, silent: bool) -> boo
     which the statement is complete (brackets and strings closed); cannot interrupt a
     paragraph."""
     begin = state.bMarks[start_line]
-    if state.level or state.blkIndent or state.tShift[start_line] or state.parentType != "root":
+    at_line_start = begin == 0 or state.src[begin - 1] == "\n"  # not after a quote's `>`
+    if state.blkIndent or state.tShift[start_line] or not at_line_start:
         return False
     if not state.src.startswith(("import ", "export "), begin):
         return False
@@ -103,7 +105,7 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
                 break
             line += 1
             starts.append(len(text) + 1)
-            text += "\n" + state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+            text += "\n" + _continuation(state, line)
             continue
         except JsxError as crash:
             error = crash
@@ -128,6 +130,13 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
         token.map = [line_of(error.offset), line + 1]
     state.line = line + 1
     return True
+
+
+def _continuation(state: StateBlock, line: int) -> str:
+    """A further line of a flow tag or expression: without its container's indentation
+    and at most two more spaces, as MDX strips them."""
+    strip = min(state.tShift[line], state.blkIndent + 2)
+    return state.src[state.bMarks[line] + strip : state.eMarks[line]]
 
 
 def _inline_jsx(state: StateInline, silent: bool) -> bool:
@@ -173,15 +182,19 @@ def _inline_error(state: StateInline, silent: bool, message: str) -> bool:
 
 
 def _heading_ids(state: StateCore) -> None:
-    """``## Title {#custom-id}``: the id is taken out of the text before inline parsing."""
+    """``## Title {#custom-id}`` (Docusaurus, and ``{/*custom-id*/}`` in MDX, as react.dev
+    writes it): the id is taken out of the text before inline parsing."""
     tokens = state.tokens
+    patterns = (HEADING_ID, COMMENT_HEADING_ID) if state.env.get("mdx") else (HEADING_ID,)
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             inline = tokens[index + 1]
-            found = HEADING_ID.search(inline.content)
-            if found:
-                token.meta = {"anchor": found.group(1)}
-                inline.content = inline.content[: found.start()]
+            for pattern in patterns:
+                found = pattern.search(inline.content)
+                if found:
+                    token.meta = {"anchor": found.group(1)}
+                    inline.content = inline.content[: found.start()]
+                    break
 
 
 def _base(*, mdx: bool) -> MarkdownIt:
