@@ -1,9 +1,9 @@
 """Scanning the JavaScript parts of MDX: braced expressions and JSX tags.
 
 This follows the MDX 2/3 syntax as micromark-extension-mdx-jsx and
-micromark-extension-mdx-expression read it: a ``<`` followed by whitespace or by a
-character that cannot start a name is plain text (``a < b``, ``<3``); once a name has
-started, anything that is not a well-formed tag is an error (``<Callout type=tip>``).
+micromark-extension-mdx-expression read it: a ``<`` followed by whitespace is plain text
+(``a < b``); anything else after ``<`` must be a well-formed tag, or it is an error
+(``<3``, ``<!-- -->``, ``<Callout type=tip>``), as MDX reports it.
 Expressions end at the brace that balances the opening one, strings, template literals and
 comments skipped (MDX asks acorn where the expression ends; this finds the same end for
 what lessons contain, without a JavaScript parser).
@@ -222,10 +222,10 @@ def scan_tag(text: str, start: int) -> Tag | None:
         scan.i += 1
         scan.space()
         char = scan.peek()
-    if char in WHITESPACE or not (char == ">" or _id_start(char)):
-        if closing:
-            raise scan.crash("before name", "a character that can start a name")
+    if char in WHITESPACE and not closing:
         return None
+    if not (char == ">" or _id_start(char)):
+        raise scan.crash("before name", "a character that can start a name")
     tag = Tag(name="", closing=closing, self_closing=False, start=start, end=start)
     if char != ">":
         tag.name = scan.name()
