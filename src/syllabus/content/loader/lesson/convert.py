@@ -407,7 +407,7 @@ def _without_comments(children: list[Token], content: str) -> str:
 def prop_value(value: str | bool | Expr) -> Any:
     if not isinstance(value, Expr):
         return value
-    prop: dict[str, Any] = {"expression": value.source}
+    prop: dict[str, Any] = {"expression": value.source, "value": None}
     text = value.source.strip()
     if text and text[0] in '-0123456789"[{tfn':
         try:

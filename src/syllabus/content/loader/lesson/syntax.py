@@ -216,10 +216,11 @@ def _base(*, mdx: bool) -> MarkdownIt:
 
 
 @cache
-def parser(*, mdx: bool) -> MarkdownIt:
-    """One parser per format. Its core stops after the block structure: inline content is
-    parsed later with ``md.inline``, only where it is needed (``convert``), because most
-    paragraphs need nothing from it. Footnote definitions stay where they are written."""
+def parser(*, mdx: bool, without: tuple[str, ...] = ()) -> MarkdownIt:
+    """One parser per format (``without`` some rules, for the tests that show what a rule
+    changes). Its core stops after the block structure: inline content is parsed later
+    with ``md.inline``, only where it is needed (``convert``), because most paragraphs
+    need nothing from it. Footnote definitions stay where they are written."""
     md = _base(mdx=mdx)
-    md.disable(["inline", "text_join", "footnote_tail"])
+    md.disable(["inline", "text_join", "footnote_tail", *without])
     return md
