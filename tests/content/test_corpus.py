@@ -1,4 +1,4 @@
-"""The lesson corpus (tests/content/corpus/): 31 lessons written for these tests in the
+"""The lesson corpus (tests/content/corpus/): 32 lessons written for these tests in the
 styles of Docusaurus, Starlight, Nextra, react.dev, Redux, MkDocs and Jupyter Book, in
 English, German and Russian. The folder loads as it is (only ``id`` added to front
 matter), and every lesson's blocks match the parse the JavaScript MDX toolchain made of

@@ -5,9 +5,9 @@
 //
 // Each lesson in ../corpus/courses/*/lessons/ is compiled with @mdx-js/mdx (format by
 // extension, as its `format: 'detect'` does: .mdx is MDX, .md is Markdown) plus
-// remark-frontmatter, remark-gfm, remark-math and remark-directive, after the two text
-// rewrites Docusaurus' mdx-loader makes before MDX sees a file (`## Title {#id}` →
-// `## Title \{#id}`, `:::tip Title` → `:::tip[Title]`). The mdast that MDX builds (after its
+// remark-frontmatter, remark-gfm, remark-math and remark-directive, after the three text
+// rewrites Docusaurus' mdx-loader makes before MDX sees a file (```` ```mdx-code-block ````
+// fences unwrapped, `## Title {#id}` → `## Title \{#id}`, `:::tip Title` → `:::tip[Title]`). The mdast that MDX builds (after its
 // own "unravel" step) is summarised into the outline that tests/content/test_corpus.py
 // compares with the loader's blocks, and written to ../corpus/reference/<course>/<file>.json.
 
@@ -28,21 +28,35 @@ const DOCUSAURUS_HEADING_ID = /\s*\{#([^\s{}]+)\}\s*$/
 // -- Docusaurus' preprocessing (packages/docusaurus-mdx-loader/src/preprocessor.ts) -----
 function preprocess(text) {
   let fence = null
+  let unwrapping = false
   return text
     .split('\n')
-    .map((line) => {
-      const marker = line.match(/^\s*(`{3,}|~{3,})/)
+    .flatMap((line) => {
+      const marker = line.match(/^\s*(`{3,}|~{3,})\s*(\S*)/)
       if (marker) {
-        if (fence === null) fence = marker[1]
-        else if (marker[1][0] === fence[0] && marker[1].length >= fence.length) fence = null
-        return line
+        if (fence === null) {
+          fence = marker[1]
+          // unwrapMdxCodeBlocks: a ```mdx-code-block fence holds MDX to be read as such
+          if (marker[2] === 'mdx-code-block') {
+            unwrapping = true
+            return []
+          }
+        } else if (marker[1][0] === fence[0] && marker[1].length >= fence.length) {
+          fence = null
+          if (unwrapping) {
+            unwrapping = false
+            return []
+          }
+        }
+        return [line]
       }
-      if (fence !== null) return line
+      if (unwrapping) return [line]
+      if (fence !== null) return [line]
       const heading = line.match(/^(#{1,6}\s.*?)\s*\{#([^\s{}]+)\}\s*$/)
-      if (heading) return `${heading[1]} \\{#${heading[2]}}`
+      if (heading) return [`${heading[1]} \\{#${heading[2]}}`]
       const admonition = line.match(/^(\s*:{3,})([A-Za-z][\w-]*) +([^\[{\s].*?)\s*$/)
-      if (admonition) return `${admonition[1]}${admonition[2]}[${admonition[3]}]`
-      return line
+      if (admonition) return [`${admonition[1]}${admonition[2]}[${admonition[3]}]`]
+      return [line]
     })
     .join('\n')
 }

@@ -138,6 +138,9 @@ class Converter:
                 }
             )
             return index + 3
+        if kind == "fence" and self.mdx and token.info.strip() == "mdx-code-block":
+            out.extend(self.unwrapped(token))
+            return index + 1
         if kind in ("fence", "code_block"):
             language, _, meta = token.info.strip().partition(" ")
             out.append(
@@ -179,6 +182,17 @@ class Converter:
         elif kind == "mdx_error":
             self.error(span[0], token.content)
         return index + 1
+
+    def unwrapped(self, token: Token) -> list[Block]:
+        """A Docusaurus ```` ```mdx-code-block ```` fence: its text is MDX of the lesson (the
+        fence only keeps other Markdown tools from reading it), so it is parsed in place."""
+        inner = Converter(self.md, token.content.split("\n"), mdx=True)
+        inner.tokens = self.md.parse(token.content, {"mdx": True})
+        blocks, _, _ = inner.sequence(0, None, None)
+        first = (token.map or [0])[0] + 1
+        self.result.errors.extend((first + line, message) for line, message in inner.result.errors)
+        self.result.imports.extend(inner.result.imports)
+        return blocks
 
     def container(self, token: Token, children: list[Block]) -> Block:
         if token.type == "blockquote_open":
