@@ -79,8 +79,6 @@ class Course:
     lines: Lines
     items: dict[str, Item] = field(default_factory=dict)
     documents: list[Stored] = field(default_factory=list)
-    # (where, index in the quiz's questions, id) of every question a quiz refers to
-    question_refs: list[tuple[Lines, int, str]] = field(default_factory=list)
     # kinds of item ("lesson", "quiz", "practice") of which a file failed: the course's
     # references to such items are not reported as unknown (the file is reported)
     broken: set[str] = field(default_factory=set)

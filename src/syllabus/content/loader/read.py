@@ -70,6 +70,9 @@ class Reader:
         # are not reported as unknown, since the broken file is reported already.
         self.broken_ids: set[str] = set()
         self.broken_kinds: set[str] = set()
+        # (where, index in the quiz's questions, id) of every question a quiz refers to,
+        # checked even when the quiz's course.json is broken
+        self.question_refs: list[tuple[Lines, int, str]] = []
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
@@ -104,8 +107,12 @@ class Reader:
             self.broken_kinds.add(prefix)
 
     def item_broken(self, course: Course | None, kind: str, raw_id: Any) -> None:
-        self.broken(f"{kind}:", raw_id)
-        if course is not None:
+        """A lesson, quiz or practice file failed. An id of the right shape that no other
+        file defines is taken as the one it would define; otherwise (no id, a wrong
+        prefix, a duplicate) any missing item of that kind in its course may be its."""
+        if isinstance(raw_id, str) and raw_id.startswith(f"{kind}:") and raw_id not in self.defined:
+            self.broken_ids.add(raw_id)
+        elif course is not None:
             course.broken.add(kind)
 
     def may_lack(self, content_id: str) -> bool:
@@ -299,8 +306,7 @@ class Reader:
                     self.broken("question:", item.get("id"))
             else:
                 question_ids.append(item)
-                if course:
-                    course.question_refs.append((source.lines, index, item))
+                self.question_refs.append((source.lines, index, item))
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
 
@@ -501,6 +507,9 @@ def check_references(reader: Reader) -> None:
     owners = {item_id: course.course.id for course in bundle.courses for item_id in course.items}
     for course in bundle.courses:
         check_course(course, categories, tracks, owners, bundle, problems, may_lack)
+    for quiz_source, i, question_id in reader.question_refs:
+        if question_id not in bundle.questions and not may_lack(question_id):
+            problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids and not may_lack(rule_course):
@@ -578,6 +587,4 @@ def check_course(
             problems.at(
                 source, ("points", "items", item_id), f"unknown item {item_id} in this course"
             )
-    for quiz_source, i, question_id in course.question_refs:
-        if question_id not in bundle.questions and not may_lack(question_id):
-            problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
+

@@ -112,6 +112,8 @@ class Converter:
         self.error(token.map[0], f"<{token.meta['tag'].name}> is never closed")
 
     def unexpected_closing(self, token: Token, open_tag: Token | None) -> None:
+        if self.result.errors:  # most likely the closing tag of the malformed one
+            return
         name = token.meta["tag"].name
         expected = f", expected </{open_tag.meta['tag'].name}>" if open_tag else ""
         self.error(token.map[0], f"unexpected closing tag </{name}>{expected}")
