@@ -36,6 +36,18 @@ def name(path: Path) -> str:
     return f"{path.parent.parent.name}/{path.name}"
 
 
+COMPARED: dict[str, tuple[str, ...]] = {
+    "heading": ("level", "text", "id"),
+    "image": ("src", "alt", "title"),
+    "code": ("language", "meta", "text"),
+    "admonition": ("type", "title"),
+    "math": ("tex",),
+    "expression": ("expression",),
+    "html": ("html",),
+    "footnote": ("label",),
+}
+
+
 def outline(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The loader's blocks in the shape of the reference outline (mdx_reference/reference.mjs):
     the structure, code, headings with their ids, components with their props, math,
@@ -44,13 +56,8 @@ def outline(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for block in blocks:
         kind = block["kind"]
         item: dict[str, Any] = {"kind": kind}
-        if kind == "heading":
-            item |= {"level": block["level"], "text": block["text"], "id": block["id"]}
-        elif kind == "image":
-            item |= {key: block[key] for key in ("src", "alt", "title")}
-        elif kind == "code":
-            item |= {key: block[key] for key in ("language", "meta", "text")}
-        elif kind == "list":
+        item |= {key: block[key] for key in COMPARED.get(kind, ())}
+        if kind == "list":
             item |= {
                 "ordered": block["ordered"],
                 "start": block["start"],
@@ -65,10 +72,6 @@ def outline(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "columns": len(block["header"]),
                 "rows": len(block["rows"]),
             }
-        elif kind == "admonition":
-            item |= {"type": block["type"], "title": block["title"]}
-        elif kind == "math":
-            item["tex"] = block["tex"]
         elif kind == "component":
             item |= {
                 "name": block["name"],
@@ -78,12 +81,6 @@ def outline(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 },
                 "spread": block["spread"],
             }
-        elif kind == "expression":
-            item["expression"] = block["expression"]
-        elif kind == "html":
-            item["html"] = block["html"]
-        elif kind == "footnote":
-            item["label"] = block["label"]
         if "children" in block:
             item["children"] = outline(block["children"])
         result.append(item)
@@ -143,9 +140,7 @@ async def test_the_corpus_loads_as_written(
     assert result.ok
     assert result.warnings
     assert {warning.message for warning in result.warnings} == {"not a lesson key: kept in meta"}
-    stored = {
-        lesson["_id"]: lesson async for lesson in mongo["lesson_content"].find({})
-    }
+    stored = {lesson["_id"]: lesson async for lesson in mongo["lesson_content"].find({})}
     assert len(stored) == len(LESSONS)
     by_source = {str(lesson["source"]): lesson for lesson in stored.values()}
     for path in LESSONS:

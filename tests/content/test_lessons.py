@@ -37,8 +37,7 @@ async def test_unknown_front_matter_is_kept_in_meta_with_a_warning(
     assert [str(warning) for warning in result.warnings] == [
         "courses/rest-basics/lessons/01-intro.mdx:10: sidebar_position: not a lesson key: "
         "kept in meta",
-        "courses/rest-basics/lessons/01-intro.mdx:11: last_update: not a lesson key: "
-        "kept in meta",
+        "courses/rest-basics/lessons/01-intro.mdx:11: last_update: not a lesson key: kept in meta",
     ]
     lesson = await mongo["lesson_content"].find_one({"_id": "lesson:rest-basics-intro"})
     assert lesson is not None
@@ -53,12 +52,9 @@ async def test_strict_turns_warnings_into_problems(
     folder: Path, mongo: Database, catalog_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     add_front_matter(folder / LESSONS / "01-intro.mdx", "sidebar_label: Intro\n")
-    result = await load_folder(
-        folder, database=mongo, sessionmaker=catalog_sessions, strict=True
-    )
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, strict=True)
     assert [str(problem) for problem in result.problems] == [
-        "courses/rest-basics/lessons/01-intro.mdx:9: sidebar_label: not a lesson key: "
-        "kept in meta"
+        "courses/rest-basics/lessons/01-intro.mdx:9: sidebar_label: not a lesson key: kept in meta"
     ]
     assert result.plan is None
     assert await mongo["lesson_content"].count_documents({}) == 0
@@ -107,7 +103,8 @@ def test_block_ids_are_stable_and_follow_the_rule() -> None:
     ids = [block["id"] for block in first.blocks]
     assert ids[0] == "intro"
     assert ids[2] == "intro-1"  # a repeated heading, as github-slugger makes it
-    assert ids[1].startswith("paragraph-2-") and len(ids[1]) == len("paragraph-2-") + 8
+    assert ids[1].startswith("paragraph-2-")
+    assert len(ids[1]) == len("paragraph-2-") + 8
     edited = parse_body("Added above.\n\n" + body, mdx=True)
     moved = {block["id"].rsplit("-", 1)[-1] for block in edited.blocks[1:]}
     assert ids[1].rsplit("-", 1)[-1] in moved  # position changed, hash did not
@@ -125,9 +122,7 @@ async def test_a_dry_run_shows_the_fields_that_change_and_a_body_diff(
         .replace("Plain Markdown text", "Revised Markdown text"),
         encoding="utf-8",
     )
-    result = await load_folder(
-        folder, database=mongo, sessionmaker=catalog_sessions, dry_run=True
-    )
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, dry_run=True)
     difference = result.diffs["lesson:rest-basics-more"]
     assert difference.fields == ["blocks", "source", "title"]
     assert "-Plain Markdown text about Going further." in difference.body

@@ -119,7 +119,9 @@ def unclosed_component(root: Path) -> None:
 
 
 def unquoted_attribute(root: Path) -> None:
-    replace_in(root / COURSE / "lessons" / "01-intro.mdx", '<Callout type="tip">', "<Callout type=tip>")
+    replace_in(
+        root / COURSE / "lessons" / "01-intro.mdx", '<Callout type="tip">', "<Callout type=tip>"
+    )
 
 
 def wrong_closing_tag(root: Path) -> None:

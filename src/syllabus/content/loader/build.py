@@ -220,7 +220,7 @@ def build_lesson(front: LessonFrontMatter, body: LessonBody, course_id: str) -> 
         format=body.format,
         source=body.source,
         imports=body.imports,
-        blocks=body.blocks,  # type: ignore[arg-type]  # validated into the block models
+        blocks=body.blocks,  # type: ignore[arg-type,unused-ignore]  # dicts, validated into blocks
         content_hash=PLACEHOLDER_HASH,
     )
     item = Item(front.id, "lesson", front.title, front.duration_minutes, preview=front.preview)

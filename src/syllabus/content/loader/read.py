@@ -354,9 +354,7 @@ def _get(item: Any, key: str) -> Any:
     return item.get(key) if isinstance(item, dict) else None
 
 
-WRITTEN_ID = re.compile(
-    r"^id:[ \t]*['\"]?([^'\"\s]+)" + r'|"id"\s*:\s*"([^"]+)"', re.MULTILINE
-)
+WRITTEN_ID = re.compile(r"^id:[ \t]*['\"]?([^'\"\s]+)" + r'|"id"\s*:\s*"([^"]+)"', re.MULTILINE)
 
 
 def written_id(path: Path) -> str | None:
@@ -366,6 +364,8 @@ def written_id(path: Path) -> str | None:
         head = handle.read(64 * 1024).decode("utf-8", errors="replace")
     found = WRITTEN_ID.search(head)
     return (found.group(1) or found.group(2)) if found else None
+
+
 NUMBER_PREFIX = re.compile(r"^\d+[-_. ]*")
 
 
@@ -587,4 +587,3 @@ def check_course(
             problems.at(
                 source, ("points", "items", item_id), f"unknown item {item_id} in this course"
             )
-

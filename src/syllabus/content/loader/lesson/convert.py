@@ -7,6 +7,7 @@ as @mdx-js/mdx "unravels" it); an expression holding only comments is dropped; f
 pair up within the container they are in (a list item, a quote, a component).
 """
 
+import contextlib
 import hashlib
 import json
 import re
@@ -31,7 +32,9 @@ CONTAINERS = {
     "admonition_open": "admonition_close",
     "footnote_reference_open": "footnote_reference_close",
 }
-NODE_TEXT_TYPES = frozenset({"text", "text_special", "code_inline", "math_inline", "html_inline"})
+NODE_TEXT_TYPES = frozenset(
+    {"text", "text_special", "code_inline", "math_inline", "html_inline", "image"}
+)
 
 
 @dataclass
@@ -80,7 +83,7 @@ class Converter:
         up to its closing tag. Returns them, the index after the stop (an element left
         open returns the index *of* its container's stop, for the container to take) and
         the closing tag that ended an element."""
-        tokens, blocks = self.tokens, []
+        tokens, blocks = self.tokens, list[Block]()
         while index < len(tokens):
             token = tokens[index]
             if token.type == stop:
@@ -98,32 +101,32 @@ class Converter:
                 self.unexpected_closing(token, open_tag)
                 index += 1
             elif tag.self_closing:
-                blocks.append(component(tag, [], self.source(*token.map)))
+                blocks.append(component(tag, [], self.source(*span(token))))
                 index += 1
             else:
                 children, index, closing = self.sequence(index + 1, stop, token)
-                end = (closing or token).map[1]
-                blocks.append(component(tag, children, self.source(token.map[0], end)))
+                end = span(closing or token)[1]
+                blocks.append(component(tag, children, self.source(span(token)[0], end)))
         if open_tag is not None:
             self.never_closed(open_tag)
         return blocks, index, None
 
     def never_closed(self, token: Token) -> None:
-        self.error(token.map[0], f"<{token.meta['tag'].name}> is never closed")
+        self.error(span(token)[0], f"<{token.meta['tag'].name}> is never closed")
 
     def unexpected_closing(self, token: Token, open_tag: Token | None) -> None:
         if self.result.errors:  # most likely the closing tag of the malformed one
             return
         name = token.meta["tag"].name
         expected = f", expected </{open_tag.meta['tag'].name}>" if open_tag else ""
-        self.error(token.map[0], f"unexpected closing tag </{name}>{expected}")
+        self.error(span(token)[0], f"unexpected closing tag </{name}>{expected}")
 
     def block(self, index: int, out: list[Block]) -> int:
         """Convert the block starting at ``index`` into ``out``; the index after it."""
         tokens = self.tokens
         token = tokens[index]
         kind = token.type
-        span = token.map or [0, 0]
+        start, end = span(token)
         if kind == "paragraph_open":
             out.extend(self.paragraph(tokens[index + 1]))
             return index + 3
@@ -160,13 +163,13 @@ class Converter:
         if kind in CONTAINERS:
             children, after, _ = self.sequence(index + 1, CONTAINERS[kind], None)
             block = self.container(token, children)
-            block["_source"] = self.source(*span)
+            block["_source"] = self.source(start, end)
             out.append(block)
             return after
         if kind == "table_open":
             return self.table(index, out)
         if kind == "hr":
-            out.append({"kind": "thematic_break", "_source": self.source(*span)})
+            out.append({"kind": "thematic_break", "_source": self.source(start, end)})
         elif kind == "html_block":
             out.append(
                 {"kind": "html", "html": token.content.removesuffix("\n"), "_source": token.content}
@@ -182,7 +185,7 @@ class Converter:
                     {"kind": "expression", "expression": token.content, "_source": token.content}
                 )
         elif kind == "mdx_error":
-            self.error(span[0], token.content)
+            self.error(start, token.content)
         return index + 1
 
     def unwrapped(self, token: Token) -> list[Block]:
@@ -191,7 +194,7 @@ class Converter:
         inner = Converter(self.md, token.content.split("\n"), mdx=True)
         inner.tokens = self.md.parse(token.content, {"mdx": True})
         blocks, _, _ = inner.sequence(0, None, None)
-        first = (token.map or [0])[0] + 1
+        first = span(token)[0] + 1
         self.result.errors.extend((first + line, message) for line, message in inner.result.errors)
         self.result.imports.extend(inner.result.imports)
         return blocks
@@ -243,7 +246,7 @@ class Converter:
                 "ordered": ordered,
                 "start": (int(start) if start is not None else 1) if ordered else None,
                 "items": items,
-                "_source": self.source(*opening.map),
+                "_source": self.source(*span(opening)),
             }
         )
         return index + 1
@@ -272,7 +275,7 @@ class Converter:
                 "align": align,
                 "header": header,
                 "rows": rows,
-                "_source": self.source(*opening.map),
+                "_source": self.source(*span(opening)),
             }
         )
         return index + 1
@@ -285,7 +288,7 @@ class Converter:
             token.children = children
             for child in children:
                 if child.type == "mdx_error":
-                    self.error((token.map or [0])[0] + child.meta["line"], child.content)
+                    self.error(span(token)[0] + child.meta["line"], child.content)
         return token.children
 
     def plain(self, token: Token) -> str:
@@ -298,7 +301,7 @@ class Converter:
         content = token.content
         if self.mdx and ("<" in content or "{" in content):
             children = self.inline(token)
-            nodes = self.nodes(children, content, (token.map or [0])[0])
+            nodes = self.nodes(children, content, span(token)[0])
             if nodes is not None:
                 return self.unravel(nodes)
             content = _without_comments(children, content)
@@ -398,14 +401,17 @@ class Converter:
         return blocks
 
 
+def span(token: Token) -> tuple[int, int]:
+    """The lines a block token covers (``[start, end)``, from 0)."""
+    return (token.map[0], token.map[1]) if token.map else (0, 0)
+
+
 def _texts(children: list[Token]) -> Iterator[str]:
     for child in children:
         if child.type in NODE_TEXT_TYPES:
             yield child.content
         elif child.type == "softbreak":
             yield "\n"
-        elif child.type == "image" or child.type == "mdx_expression_inline":
-            yield child.content
 
 
 def _without_comments(children: list[Token], content: str) -> str:
@@ -425,11 +431,9 @@ def prop_value(value: str | bool | Expr) -> Any:
         return value
     prop: dict[str, Any] = {"expression": value.source, "value": None}
     text = value.source.strip()
-    if text and text[0] in '-0123456789"[{tfn':
-        try:
+    if text and text[0] in '-0123456789"[{tfn':  # could be a JSON literal
+        with contextlib.suppress(ValueError):
             prop["value"] = json.loads(text)
-        except ValueError:
-            pass
     return prop
 
 

@@ -110,11 +110,23 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
         except JsxError as crash:
             error = crash
             break
-    if silent:
-        return True
+    if not silent:
+        _push_flow(state, [start_line + n for n in range(len(starts))], starts, items, error)
+        state.line = line + 1
+    return True
+
+
+def _push_flow(
+    state: StateBlock,
+    lines: list[int],
+    starts: list[int],
+    items: list[tuple[int, int, Tag | str]],
+    error: JsxError | None,
+) -> None:
+    """The tokens of a flow line: each tag and expression, then the error that ended it."""
 
     def line_of(offset: int) -> int:
-        return start_line + sum(1 for start in starts[1:] if start <= offset)
+        return lines[0] + sum(1 for start in starts[1:] if start <= offset)
 
     for start, end, item in items:
         if isinstance(item, Tag):
@@ -127,9 +139,7 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
     if error is not None:
         token = state.push("mdx_error", "", 0)
         token.content = error.message
-        token.map = [line_of(error.offset), line + 1]
-    state.line = line + 1
-    return True
+        token.map = [line_of(error.offset), lines[-1] + 1]
 
 
 def _continuation(state: StateBlock, line: int) -> str:
