@@ -14,6 +14,7 @@ front matter, and a ``{#custom-id}`` after a heading's text (Docusaurus).
 """
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -70,15 +71,43 @@ def _complete(source: str) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _FlowLine:
+    """What a flow line holds: its tags and expressions (``(start, end, tag or source)``
+    in ``text``), the offset in ``text`` of each line it spans, the error that ended it,
+    and its last line."""
+
+    items: list[tuple[int, int, Tag | str]]
+    starts: list[int]
+    error: JsxError | None
+    last_line: int
+
+
 def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-    """A line (or lines) of nothing but JSX tags and braced expressions."""
+    """A line (or lines) of nothing but JSX tags and braced expressions. A paragraph asks
+    first (``silent``) whether the line ends it; the scan is kept for the real call."""
     first = state.bMarks[start_line] + state.tShift[start_line]
     if first >= state.eMarks[start_line] or state.src[first] not in "<{":
         return False
+    scans = state.env.setdefault("mdx_flow", {})
+    key = (first, end_line, state.blkIndent)
+    if key not in scans:
+        scans[key] = _scan_flow(state, first, start_line, end_line)
+    scan: _FlowLine | None = scans[key]
+    if scan is None:
+        return False
+    if not silent:
+        lines = list(range(start_line, scan.last_line + 1))
+        _push_flow(state, lines, scan.starts, scan.items, scan.error)
+        state.line = scan.last_line + 1
+    return True
+
+
+def _scan_flow(state: StateBlock, first: int, start_line: int, end_line: int) -> _FlowLine | None:
     text = state.src[first : state.eMarks[start_line]]
-    starts = [0]  # offset in ``text`` of each line joined so far
+    starts = [0]
     line = start_line
-    items: list[tuple[int, int, Tag | str]] = []  # (start, end, tag or expression)
+    items: list[tuple[int, int, Tag | str]] = []
     error: JsxError | None = None
     i = 0
     while True:
@@ -87,12 +116,12 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
         if i == len(text):
             break
         if text[i] not in "<{":
-            return False
+            return None
         try:
             if text[i] == "<":
                 tag = scan_tag(text, i)
                 if tag is None:
-                    return False
+                    return None
                 items.append((i, tag.end, tag))
                 i = tag.end
             else:
@@ -110,10 +139,7 @@ def _flow(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bo
         except JsxError as crash:
             error = crash
             break
-    if not silent:
-        _push_flow(state, [start_line + n for n in range(len(starts))], starts, items, error)
-        state.line = line + 1
-    return True
+    return _FlowLine(items, starts, error, line)
 
 
 def _push_flow(
