@@ -15,7 +15,7 @@ OPEN = re.compile(
 ATTRIBUTE = re.compile(r'([A-Za-z][\w-]*)="([^"]*)"')
 
 
-def parse_body(body: str, *, mdx: bool) -> Parsed:  # noqa: ARG001 - the loader's signature
+def parse_body(body: str, *, mdx: bool) -> Parsed:
     result = Parsed()
     numbers = count(1)
     markdown: list[str] = []
@@ -65,7 +65,7 @@ def parse_body(body: str, *, mdx: bool) -> Parsed:  # noqa: ARG001 - the loader'
             flush()
             name = opening["name"]
             props = dict(ATTRIBUTE.findall(opening["attrs"]))
-            block = {
+            block: dict[str, object] = {
                 "kind": "component",
                 "id": f"component-{next(numbers)}",
                 "name": name,

@@ -41,12 +41,13 @@ from syllabus.embedded import embedded_stores
 @contextmanager
 def parser(parse: Callable[..., Any]) -> Iterator[None]:
     """The loader reads lesson bodies with ``parse`` for the duration."""
-    original = read.parse_body
-    read.parse_body = parse
+    names = vars(read)  # the module's namespace: where read_lesson looks the parser up
+    original = names["parse_body"]
+    names["parse_body"] = parse
     try:
         yield
     finally:
-        read.parse_body = original
+        names["parse_body"] = original
 
 
 def parse_only(folder: Path, parse: Callable[..., Any]) -> float:
