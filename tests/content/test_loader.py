@@ -359,6 +359,14 @@ async def test_the_seed_content_is_valid_and_complete(
     seed = SEED
     result = await load(seed, mongo, catalog_sessions)
     assert result.ok, [str(problem) for problem in result.problems]
+    assert result.warnings == []
+    # every seed lesson still parses into what it was: its components are components
+    async for lesson in mongo["lesson_content"].find({}):
+        assert lesson["format"] == "mdx"
+        assert lesson["imports"] == []
+        components = [b for b in lesson["blocks"] if b["kind"] == "component"]
+        assert all(b["name"] in {"Callout", "Definition", "Example"} for b in components)
+        assert all(b["children"] for b in components), lesson["_id"]
     courses = (
         await connection.execute(
             text(
