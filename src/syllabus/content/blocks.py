@@ -150,22 +150,6 @@ Block = Annotated[
     | FootnoteBlock,
     Field(discriminator="kind"),
 ]
-BLOCK_KINDS: tuple[str, ...] = (
-    "heading",
-    "paragraph",
-    "code",
-    "list",
-    "table",
-    "image",
-    "blockquote",
-    "admonition",
-    "math",
-    "component",
-    "expression",
-    "html",
-    "thematic_break",
-    "footnote",
-)
 
 for _model in (ListItem, BlockquoteBlock, AdmonitionBlock, ComponentBlock, FootnoteBlock):
     _model.model_rebuild()
