@@ -61,6 +61,7 @@ class Converter:
         self.lines = lines
         self.mdx = mdx
         self.result = Parsed()
+        self.tokens: list[Token] = []
 
     # -- block level ---------------------------------------------------------------
     def convert(self, tokens: list[Token]) -> Parsed:
@@ -305,7 +306,7 @@ class Converter:
             if nodes is not None:
                 return self.unravel(nodes)
             content = _without_comments(children, content)
-        elif content.startswith("![") or ("\n" in content and content.lstrip().startswith("![")):
+        elif content.lstrip().startswith("!["):
             children = self.inline(token)
         else:
             children = []
