@@ -48,6 +48,25 @@ async def test_unknown_front_matter_is_kept_in_meta_with_a_warning(
     assert "sidebar_position: not a lesson key: kept in meta (warning)" in err.export_text()
 
 
+async def test_keys_mongodb_cannot_store_are_refused_with_their_line(
+    folder: Path, mongo: Database, catalog_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    add_front_matter(folder / LESSONS / "01-intro.mdx", "$schema: x.json\nsite:\n  og.image: a\n")
+    path = folder / LESSONS / "02-more.mdx"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('type="tip"', 'type="tip" $ref="x"'),
+        encoding="utf-8",
+    )
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
+    refused = "a key kept in meta may not start with '$' or hold '.' (MongoDB field names)"
+    assert [str(problem) for problem in result.problems] == [
+        f"courses/rest-basics/lessons/01-intro.mdx:9: $schema: key '$schema': {refused}",
+        f"courses/rest-basics/lessons/01-intro.mdx:10: site: key 'og.image': {refused}",
+        "courses/rest-basics/lessons/02-more.mdx:15: (body): attribute `$ref`: names "
+        "starting with `$` are not stored",
+    ]
+
+
 async def test_strict_turns_warnings_into_problems(
     folder: Path, mongo: Database, catalog_sessions: async_sessionmaker[AsyncSession]
 ) -> None:

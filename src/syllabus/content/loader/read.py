@@ -321,9 +321,14 @@ class Reader:
         known = {key: value for key, value in source.data.items() if key in LESSON_KEYS}
         meta: dict[str, JsonValue] = {}
         for key, value in source.data.items():
-            if key not in LESSON_KEYS:
-                meta[str(key)] = json_safe(value)
-                self.warn(source, (key,), "not a lesson key: kept in meta")
+            if key in LESSON_KEYS:
+                continue
+            refused = unstorable_key({str(key): value})
+            if refused is not None:
+                self.problems.at(source, (key,), f"key {refused!r}: {UNSTORABLE}")
+                continue
+            meta[str(key)] = json_safe(value)
+            self.warn(source, (key,), "not a lesson key: kept in meta")
         mdx = path.suffix == ".mdx"
         parsed = parse_body(split.body, mdx=mdx)
         for line, message in parsed.errors:
@@ -390,6 +395,24 @@ def title_from_body(blocks: list[dict[str, Any]]) -> str | None:
     for block in blocks:
         if block["kind"] == "heading" and block["level"] == 1:
             return str(block["text"]).strip() or None
+    return None
+
+
+UNSTORABLE = "a key kept in meta may not start with '$' or hold '.' (MongoDB field names)"
+
+
+def unstorable_key(value: Any) -> str | None:
+    """The first key, at any depth, that MongoDB would not store as a field name."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if name.startswith("$") or "." in name:
+                return name
+            inner = unstorable_key(item)
+            if inner is not None:
+                return inner
+    elif isinstance(value, list):
+        return next((found for item in value if (found := unstorable_key(item))), None)
     return None
 
 

@@ -193,6 +193,10 @@ class _Scanner:
                 self.identifier("local attribute name")
                 self.space()
             attribute = "".join(self.text[begin : self.i].split())
+            if attribute.startswith("$"):  # valid JSX, but not a MongoDB field name
+                raise JsxError(
+                    f"attribute `{attribute}`: names starting with `$` are not stored", begin
+                )
             if self.peek() != "=":
                 tag.attributes.append((attribute, True))
                 continue
