@@ -9,8 +9,10 @@ our MDX plugin, as @mdx-js/mdx reads the two formats:
   admonitions (Python-Markdown's syntax, which MkDocs lessons use).
 
 Both: GFM tables and strikethrough, footnotes, ``$…$``/``$$…$$`` math, ``:::type[Title]``
-directives for admonitions (Docusaurus, Starlight; the older ``:::type Title`` too), YAML
-front matter, and a ``{#custom-id}`` after a heading's text (Docusaurus).
+directives for admonitions (Docusaurus, Starlight; the older ``:::type Title`` too), and a
+``{#custom-id}`` after a heading's text (Docusaurus). The front matter is split off before
+(``loader/parse.py``, which also handles a byte order mark, CRLF and a missing block), so
+these parsers only ever see the body.
 """
 
 import re
@@ -25,7 +27,6 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.front_matter import front_matter_plugin
 
 from syllabus.content.loader.lesson.jsx import Incomplete, JsxError, Tag, scan_expression, scan_tag
 
@@ -235,7 +236,6 @@ def _heading_ids(state: StateCore) -> None:
 
 def _base(*, mdx: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"maxNesting": 50}).enable(["table", "strikethrough"])
-    front_matter_plugin(md)
     footnote_plugin(md)
     dollarmath_plugin(md, allow_labels=False, allow_space=True, allow_digits=True)
     container_plugin(md, name="directive", validate=_directive)
