@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -167,3 +168,30 @@ def test_the_openapi_document_types_blocks_as_a_union_by_kind() -> None:
         "admonition", "math", "component", "expression", "html", "thematic_break", "footnote",
     }  # fmt: skip
     assert "id" in schemas["CodeBlock"]["required"]
+
+
+# Each snippet with what @mdx-js/mdx 3.1.1 says of it (compiled by hand with
+# tests/content/mdx_reference/'s toolchain): None where it compiles, else its error.
+MDX_VERDICTS: list[tuple[str, str | None, str | None]] = [
+    # (snippet, MDX's error, ours)
+    ("I <3 MDX", "Unexpected character `3` before name", "unexpected `3` before name, expected a character that can start a name"),
+    ("<!-- c -->", "Unexpected character `!` before name", "unexpected `!` before name, expected a character that can start a name"),
+    ("a < b", None, None),
+    ("<A b=c />", "Unexpected character `c` before attribute value", "unexpected `c` before attribute value, expected `\"`, `'` or `{`"),
+    ("{unclosed", "Unexpected end of file in expression", "unexpected end of file in a tag or expression"),
+    ("</A>", "Unexpected closing slash `/` in tag, expected an open tag first", "unexpected closing tag </A>"),
+    ("<A>\n\ntext", "Expected a closing tag for `<A>`", "<A> is never closed"),
+    ("<A>\n- item\n</A>", None, None),
+    ("- <A>\n\n</A>", "Expected a closing tag for `<A>` before the end of `listItem`", "<A> is never closed"),
+    ("text <b>bold</b> text", None, None),
+    ("<A>text</B>", "Unexpected closing tag `</B>`, expected corresponding closing tag for `<A>`", "unexpected closing tag </B>, expected </A>"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("snippet", "mdx_error", "ours"), MDX_VERDICTS)
+def test_mdx_refuses_what_mdx_refuses(
+    snippet: str, mdx_error: str | None, ours: str | None
+) -> None:
+    errors = parse_body(snippet, mdx=True).errors
+    assert (errors == []) == (mdx_error is None)
+    assert errors == ([] if ours is None else [(0, ours)])
