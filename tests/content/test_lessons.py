@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from syllabus.content.loader.lesson import parse_body
+from syllabus.content.loader.lesson import jsx, parse_body
 from syllabus.content.loader.report import print_result
 from syllabus.content.loader.run import folder_fingerprint, load_folder
 from tests.openapi import openapi_document
@@ -195,3 +195,19 @@ def test_mdx_refuses_what_mdx_refuses(
     errors = parse_body(snippet, mdx=True).errors
     assert (errors == []) == (mdx_error is None)
     assert errors == ([] if ours is None else [(0, ours)])
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '<Callout type="tip">',
+        "</Tabs.Item>",
+        "<br />",
+        "<Demo interactive height='320' label=\"a > b\"/>",
+        '<TabItem\n  value="npm"\n  default\n>',
+        "<a-b c-d='e'>",
+    ],
+)
+def test_the_quick_path_for_common_tags_reads_them_as_the_scanner_does(tag: str) -> None:
+    assert jsx.quick_tag(tag, 0) is not None
+    assert jsx.quick_tag(tag, 0) == jsx.scanned_tag(tag, 0)

@@ -9,6 +9,7 @@ comments skipped (MDX asks acorn where the expression ends; this finds the same 
 what lessons contain, without a JavaScript parser).
 """
 
+import re
 from dataclasses import dataclass, field
 
 WHITESPACE = " \t\n\r\f\v\u00a0\ufeff"
@@ -215,10 +216,41 @@ class _Scanner:
                 raise self.crash("before attribute value", "`\"`, `'` or `{`")
 
 
+_NAME = r"[A-Za-z_][\w-]*"
+SIMPLE_TAG = re.compile(
+    rf"<(/?)({_NAME}(?:\.{_NAME})*)((?:\s+{_NAME}(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'))?)*)\s*(/?)>"
+)
+SIMPLE_ATTRIBUTE = re.compile(rf"({_NAME})(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'))?")
+
+
+def quick_tag(text: str, start: int) -> Tag | None:
+    """The common shapes (``<Callout type="tip">``, ``</Tabs.Item>``, ``<br />``) by one
+    regular expression; anything else (expressions, namespaces, odd spacing, errors) is
+    left to the scanner, which reads it the same way."""
+    found = SIMPLE_TAG.match(text, start)
+    if found is None:
+        return None
+    closing, name, attributes, self_closing = found.groups()
+    if closing and (attributes or self_closing):
+        return None
+    tag = Tag(name, bool(closing), bool(self_closing), start, found.end())
+    for attribute in SIMPLE_ATTRIBUTE.finditer(attributes):
+        key, double, single = attribute.groups()
+        value = double if double is not None else single
+        tag.attributes.append((key, True if value is None else value))
+    return tag
+
+
 def scan_tag(text: str, start: int) -> Tag | None:
     """``text[start]`` is ``<``: the tag there, or ``None`` when it is plain text
-    (``a < b``, ``<3``). Raises :class:`Incomplete` when the text ends inside the tag and
+    (``a < b``). Raises :class:`Incomplete` when the text ends inside the tag and
     :class:`JsxError` when it is malformed."""
+    simple = quick_tag(text, start)
+    return simple if simple is not None else scanned_tag(text, start)
+
+
+def scanned_tag(text: str, start: int) -> Tag | None:
+    """:func:`scan_tag` by the character-by-character scanner alone."""
     scan = _Scanner(text, start + 1)
     char = scan.peek()
     closing = char == "/"
