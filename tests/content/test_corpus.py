@@ -98,9 +98,7 @@ def parsed(path: Path, *, without: str | None = None) -> dict[str, Any]:
     split = split_lesson(name(path), path.read_bytes().decode("utf-8"), Problems())
     assert split is not None
     md = parser(mdx=path.suffix == ".mdx", without=(without,) if without else ())
-    result = Converter(md, split.body.split("\n"), mdx=path.suffix == ".mdx").convert(
-        md.parse(split.body, {"mdx": path.suffix == ".mdx"})
-    )
+    result = Converter(md, split.body, mdx=path.suffix == ".mdx").convert()
     assert result.errors == []
     return {"imports": result.imports, "blocks": result.blocks}
 

@@ -8,9 +8,7 @@ from syllabus.content.loader.lesson.syntax import parser
 def parse_body(body: str, *, mdx: bool) -> Parsed:
     """``body``: the lesson after its front matter, line endings normalised to ``\\n``.
     Problem lines in the result count from 0, the body's first line."""
-    md = parser(mdx=mdx)
-    tokens = md.parse(body, {"mdx": mdx})
-    return Converter(md, body.split("\n"), mdx=mdx).convert(tokens)
+    return Converter(parser(mdx=mdx), body, mdx=mdx).convert()
 
 
 __all__ = ["Parsed", "parse_body"]

@@ -56,16 +56,19 @@ class _Node:
 
 
 class Converter:
-    def __init__(self, md: MarkdownIt, lines: list[str], *, mdx: bool) -> None:
+    """One body: parsed to block tokens at once; ``convert`` makes the blocks."""
+
+    def __init__(self, md: MarkdownIt, body: str, *, mdx: bool) -> None:
         self.md = md
-        self.lines = lines
+        self.lines = body.split("\n")
         self.mdx = mdx
         self.result = Parsed()
-        self.tokens: list[Token] = []
+        # shared with inline parsing: link reference definitions, the format
+        self.env: dict[str, Any] = {"mdx": mdx}
+        self.tokens: list[Token] = md.parse(body, self.env)
 
     # -- block level ---------------------------------------------------------------
-    def convert(self, tokens: list[Token]) -> Parsed:
-        self.tokens = tokens
+    def convert(self) -> Parsed:
         blocks, _, _ = self.sequence(0, None, None)
         self.result.blocks = blocks
         assign_ids(blocks)
@@ -192,8 +195,7 @@ class Converter:
     def unwrapped(self, token: Token) -> list[Block]:
         """A Docusaurus ```` ```mdx-code-block ```` fence: its text is MDX of the lesson (the
         fence only keeps other Markdown tools from reading it), so it is parsed in place."""
-        inner = Converter(self.md, token.content.split("\n"), mdx=True)
-        inner.tokens = self.md.parse(token.content, {"mdx": True})
+        inner = Converter(self.md, token.content, mdx=True)
         blocks, _, _ = inner.sequence(0, None, None)
         first = span(token)[0] + 1
         self.result.errors.extend((first + line, message) for line, message in inner.result.errors)
@@ -285,7 +287,7 @@ class Converter:
     def inline(self, token: Token) -> list[Token]:
         if not token.children:
             children: list[Token] = []
-            self.md.inline.parse(token.content, self.md, {}, children)
+            self.md.inline.parse(token.content, self.md, self.env, children)
             token.children = children
             for child in children:
                 if child.type == "mdx_error":
