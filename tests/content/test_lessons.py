@@ -74,7 +74,7 @@ async def test_strict_turns_warnings_into_problems(
     add_front_matter(folder / LESSONS / "01-intro.mdx", "sidebar_label: Intro\n")
     result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, strict=True)
     assert [str(problem) for problem in result.problems] == [
-        "courses/rest-basics/lessons/01-intro.mdx:9: sidebar_label: not a lesson key: kept in meta"
+        "courses/rest-basics/lessons/01-intro.mdx:9: sidebar_label: not a lesson key (--strict)"
     ]
     assert result.plan is None
     assert await mongo["lesson_content"].count_documents({}) == 0

@@ -65,6 +65,7 @@ class Reader:
         self.problems = Problems()
         # What is worth saying but does not stop a load (front matter kept in ``meta``);
         # ``strict`` makes these problems too.
+        self.strict = strict
         self.warnings = self.problems if strict else Problems()
         # Ids (and id prefixes) that a broken file would have defined: references to them
         # are not reported as unknown, since the broken file is reported already.
@@ -120,8 +121,11 @@ class Reader:
             content_id.startswith(kind) for kind in self.broken_kinds
         )
 
-    def warn(self, source: Located, path: tuple[Any, ...], message: str) -> None:
-        self.warnings.at(source, path, message)
+    def warn(self, source: Located, path: tuple[Any, ...], message: str, *, kept: str) -> None:
+        """``message``, and what the loader does about it (``kept``) unless ``strict``."""
+        self.warnings.at(
+            source, path, f"{message} (--strict)" if self.strict else f"{message}: {kept}"
+        )
 
     def model(self, model: type[M], data: Any, source: Located, path: tuple[Any, ...]) -> M | None:
         try:
@@ -328,7 +332,7 @@ class Reader:
                 self.problems.at(source, (key,), f"key {refused!r}: {UNSTORABLE}")
                 continue
             meta[str(key)] = json_safe(value)
-            self.warn(source, (key,), "not a lesson key: kept in meta")
+            self.warn(source, (key,), "not a lesson key", kept="kept in meta")
         mdx = path.suffix == ".mdx"
         parsed = parse_body(split.body, mdx=mdx)
         for line, message in parsed.errors:
