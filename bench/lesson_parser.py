@@ -28,6 +28,7 @@ from bench.content_load import own_database
 from bench.dataset import generate
 from bench.harness import summary, write_result
 from syllabus.config import to_asyncpg_url
+from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.loader import read
 from syllabus.content.loader.lesson import parse_body
 from syllabus.content.loader.parse import split_lesson
@@ -36,6 +37,7 @@ from syllabus.content.loader.run import load_folder
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.embedded import embedded_stores
+from syllabus.main import wire
 
 
 @contextmanager
@@ -69,7 +71,8 @@ async def lesson_parser(
     engine = create_engine(to_asyncpg_url(postgres), pool_size=2, max_overflow=0)
     sessions = create_sessionmaker(engine)
     client = create_client(mongo_url)
-    await init_documents(client["bench_indexes"])
+    wire()
+    await init_documents(client["bench_indexes"], DOCUMENT_MODELS)  # Beanie needs binding
     seconds: dict[str, list[float]] = {"new": [], "old": [], "parse_new": [], "parse_old": []}
     try:
         with tempfile.TemporaryDirectory(prefix="syl-parse-") as scratch:

@@ -1,7 +1,6 @@
 """Alembic environment (async). Run through ``syllabus db upgrade`` or the tests.
 
-A caller may hand over an open connection in ``config.attributes["connection"]``;
-otherwise the URL comes from ``config.attributes["url"]`` or the Syllabus settings.
+The URL comes from ``config.attributes["url"]`` or the Syllabus settings.
 """
 
 import asyncio
@@ -68,10 +67,6 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
-        return
     url = config.attributes.get("url") or load_tool_settings().sqlalchemy_url
     asyncio.run(_run_async(to_asyncpg_url(url)))
 

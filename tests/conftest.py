@@ -30,7 +30,7 @@ from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.sql import create_engine
-from syllabus.main import create_app
+from syllabus.main import create_app, wire
 from syllabus.tables import metadata
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, set_role, sign_up
@@ -48,6 +48,8 @@ from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
+
+wire()  # the hooks, as the API and CLI register them: tests load content without either
 
 
 def with_database(url: str, database: str) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 
 from syllabus.content.loader.build import (
     Bundle,
-    Course,
+    CourseFolder,
     LessonBody,
     build_lesson,
     build_practice,
@@ -38,7 +38,7 @@ from syllabus.content.loader.formats import (
 )
 from syllabus.content.loader.lesson import parse_body
 from syllabus.content.loader.parse import load_json, read_text, split_lesson
-from syllabus.content.loader.problems import Lines, Located, Problem, Problems
+from syllabus.content.loader.problems import FileProblem, Lines, Located, Problems
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -107,7 +107,7 @@ class Reader:
         else:
             self.broken_kinds.add(prefix)
 
-    def item_broken(self, course: Course | None, kind: str, raw_id: Any) -> None:
+    def item_broken(self, course: CourseFolder | None, kind: str, raw_id: Any) -> None:
         """A lesson, quiz or practice file failed. An id of the right shape that no other
         file defines is taken as the one it would define; otherwise (no id, a wrong
         prefix, a duplicate) any missing item of that kind in its course may be its."""
@@ -270,7 +270,7 @@ class Reader:
         # for a valid course (they carry its id).
         course = None
         if course_in is not None and source is not None:
-            course = Course(course_in, source.lines)
+            course = CourseFolder(course_in, source.lines)
             self.bundle.courses.append(course)
         else:
             self.broken("course:", f"course:{folder.name}")
@@ -291,7 +291,7 @@ class Reader:
             elif course:
                 course.add(*build_practice(practice, course.course.id))
 
-    def read_quiz(self, path: Path, course: Course | None) -> None:
+    def read_quiz(self, path: Path, course: CourseFolder | None) -> None:
         source = self.json(path)
         if source is None:
             self.item_broken(course, "quiz", written_id(path))
@@ -314,7 +314,7 @@ class Reader:
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
 
-    def read_lesson(self, path: Path, course: Course | None) -> None:
+    def read_lesson(self, path: Path, course: CourseFolder | None) -> None:
         text = self.text(path)
         split = None if text is None else split_lesson(self.rel(path), text, self.problems)
         if split is None:
@@ -435,7 +435,7 @@ def json_safe(value: Any) -> JsonValue:
 
 def read_folder(
     root: Path, *, limits: ReadLimits, strict: bool = False
-) -> tuple[Bundle, list[Problem], list[Problem]]:
+) -> tuple[Bundle, list[FileProblem], list[FileProblem]]:
     """Read ``root``: the bundle, the problems and the warnings (none with ``strict``: they
     are problems then). The reader (and its registry of where every id was defined) is
     dropped here, so only the bundle outlives the reading."""
@@ -548,7 +548,7 @@ def check_references(reader: Reader) -> None:
 
 
 def check_course(
-    course: Course,
+    course: CourseFolder,
     categories: set[str],
     tracks: dict[str, TrackIn],
     owners: dict[str, str],

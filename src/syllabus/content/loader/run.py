@@ -22,7 +22,7 @@ from syllabus.content.loader.load import (
     sync_catalog,
     write_mongo,
 )
-from syllabus.content.loader.problems import Problem
+from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
 from syllabus.db.sql import session_scope
 
@@ -35,8 +35,8 @@ CONTENT_SUFFIXES = (".json", ".mdx", ".md")
 
 @dataclass
 class LoadResult:
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
     plan: Plan | None = None
     diffs: dict[str, Difference] = field(default_factory=dict)
     mongo_writes: int = 0
@@ -126,7 +126,9 @@ async def load_folder(
         return LoadResult(problems=problems, warnings=warnings)
     if fingerprint is None:  # the folder changed between the two looks; read it again
         return LoadResult(
-            problems=[Problem(file=".", line=1, field="(folder)", message="changed while loading")]
+            problems=[
+                FileProblem(file=".", line=1, field="(folder)", message="changed while loading")
+            ]
         )
     built = build(bundle)
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go
