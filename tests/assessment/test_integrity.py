@@ -4,6 +4,7 @@ policy still withholds, ``after_last_attempt`` must wait for the last attempt, a
 is only usable while its quiz is, a huge number is a 422, and an operator's soft delete
 never turns a start into a 500."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import syllabus
 from tests.assessment.test_attempts import QUIZ, RIGHT, start, submit
 from tests.assessment.test_policies import reload_with
 from tests.identity.helpers import Account
@@ -285,3 +287,16 @@ async def test_a_soft_deleted_open_attempt_is_void_and_starts_go_on(
         )
     ).json()["items"]
     assert [a["attempt_no"] for a in listed] == [2, 3, 4]
+
+
+def test_only_the_review_module_reads_a_key_out_of_a_snapshot() -> None:
+    """DECISIONS 14: the decision lives in one place; a new surface (tickets, AI context,
+    regrade reports) that read ``correct_answer`` itself would bypass it."""
+    source = Path(syllabus.__file__).parent
+    reading = re.compile(r"""\[\s*["']correct_answer["']\s*\]|get\(\s*["']correct_answer["']""")
+    readers = {
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if reading.search(path.read_text())
+    }
+    assert readers == {"assessment/review.py"}

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.assessment import repository
+from syllabus.assessment.schemas import ReviewItem
 from syllabus.content import service as content
 from syllabus.progress import service as progress
 
@@ -133,3 +134,19 @@ def learner_details(
             for item in details.get("questions", [])
         ],
     }
+
+
+def review_items(details: Mapping[str, Any] | None) -> list[ReviewItem]:
+    """The review of a graded snapshot, for a learner :func:`reviews_open` let see it."""
+    return [
+        ReviewItem(
+            question_id=item["question_id"],
+            your_answer=item["answer"],
+            correct_answer=item["correct_answer"],
+            points=item["points"],
+            max_points=item["max_points"],
+            correct=item["correct"],
+            explanation=item["explanation"],
+        )
+        for item in (details or {}).get("questions", [])
+    ]

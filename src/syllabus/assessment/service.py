@@ -17,8 +17,8 @@ from syllabus.access import service as access
 from syllabus.assessment import repository
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
-from syllabus.assessment.review import reviews_open
-from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary, ReviewItem
+from syllabus.assessment.review import review_items, reviews_open
+from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, NotFound, UnprocessableContent
@@ -156,18 +156,7 @@ async def _public(
     answers = (attempt.details or {}).get("answers") if attempt.submitted_at else None
     review = None
     if attempt.id in await reviews_open(session, [attempt], quizzes={attempt.id: quiz}):
-        review = [
-            ReviewItem(
-                question_id=item["question_id"],
-                your_answer=item["answer"],
-                correct_answer=item["correct_answer"],
-                points=item["points"],
-                max_points=item["max_points"],
-                correct=item["correct"],
-                explanation=item["explanation"],
-            )
-            for item in (attempt.details or {}).get("questions", [])
-        ]
+        review = review_items(attempt.details)
     public = AttemptPublic(
         **_summary(attempt).model_dump(),
         deadline=attempt.deadline,
