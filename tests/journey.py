@@ -8,17 +8,12 @@ from typing import Any
 
 import httpx
 
+from tests.assessment.test_attempts import QUIZ, RIGHT
 from tests.identity.helpers import PASSWORD, Account, sign_up
 from tests.learning.helpers import enroll
 
 FREE = "course:rest-basics"
 PAID = "course:paid-course"
-QUIZ = "quiz:rest-basics-check"
-RIGHT: list[dict[str, Any]] = [
-    {"question_id": "question:bank-safe-method", "answer": "b"},
-    {"question_id": "question:legacy-1", "answer": 429},
-    {"question_id": "question:rest-basics-nouns", "answer": True},
-]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ hold without one; any other table must have rows after the journey (so a new tab
 journey does not reach fails here until it does) and no NULL actor."""
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from sqlalchemy import text
 from syllabus.config import Settings
 from syllabus.tables import metadata
 from tests.identity.helpers import PASSWORD, Account
+from tests.identity.test_cli_admin import create_admin
 from tests.journey import learner_and_admin, sign_in
 
 WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
@@ -42,25 +41,12 @@ def audited_tables() -> list[str]:
     )
 
 
-async def create_admin(settings: Settings, tmp_path: Path, email: str) -> str:
+async def create_admin_id(settings: Settings, tmp_path: Path, email: str) -> str:
     """``syllabus users create-admin``, as an operator runs it; the new account's id."""
-
     assert settings.postgres_url is not None
-    url = settings.postgres_url
-
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "syllabus.cli", "users", "create-admin", email],
-            input=PASSWORD + "\n",
-            env={"PATH": "/usr/bin:/bin", "SYLLABUS_POSTGRES_URL": url},
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    done = await asyncio.to_thread(run)
+    done = await asyncio.to_thread(
+        create_admin, settings.postgres_url, email, PASSWORD + "\n", tmp_path
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.rsplit("id ", 1)[1].strip()
 
@@ -74,7 +60,7 @@ async def test_every_write_by_a_known_actor_records_it(
 ) -> None:
     assert set(WITHOUT_A_KNOWN_ACTOR) <= set(audited_tables()), "a declared table is gone"
     email = "root-journey@example.org"
-    admin_id = await create_admin(settings, tmp_path, email)
+    admin_id = await create_admin_id(settings, tmp_path, email)
     admin = await sign_in(live_client, Account(admin_id, email, PASSWORD, "", ""))
     journey = await learner_and_admin(live_client, admin)
 

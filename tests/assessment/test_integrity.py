@@ -18,7 +18,6 @@ import syllabus
 from tests.assessment.test_attempts import QUIZ, RIGHT, start, submit
 from tests.assessment.test_policies import reload_with
 from tests.identity.helpers import Account
-from tests.learning.helpers import enroll
 
 FREE = "course:rest-basics"
 PAID = "course:paid-course"
@@ -33,17 +32,19 @@ WRONG: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture
-async def learner_in(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
-    await enroll(client, learner, FREE)
-    return learner
-
-
 async def exported_attempts(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]]:
     response = await client.get("/api/v1/users/me/export", headers=account.headers)
     assert response.status_code == 200, response.text
     attempts: list[dict[str, Any]] = response.json()["quiz_attempts"]
     return attempts
+
+
+async def void(session: AsyncSession, attempt: str) -> None:
+    """What an operator does to void a broken attempt: soft-delete it."""
+    await session.execute(
+        text("UPDATE quiz_attempts SET deleted_at = statement_timestamp() WHERE id = :id"),
+        {"id": attempt},
+    )
 
 
 def review_fields(attempt: dict[str, Any]) -> set[str]:
@@ -164,10 +165,7 @@ async def test_after_last_attempt_does_not_count_a_voided_attempt(
     first = (await start(client, learner_in)).json()["id"]
     await submit(client, learner_in, first, WRONG, "key-void-1")
     second = (await start(client, learner_in)).json()["id"]
-    await session.execute(
-        text("UPDATE quiz_attempts SET deleted_at = statement_timestamp() WHERE id = :id"),
-        {"id": second},
-    )
+    await void(session, second)
     read = await client.get(f"/api/v1/quiz-attempts/{first}", headers=learner_in.headers)
     assert read.json()["review"] is None  # one attempt of two submitted: one is left
 
@@ -265,10 +263,7 @@ async def test_a_soft_deleted_open_attempt_is_void_and_starts_go_on(
 ) -> None:
     first = (await start(client, learner_in)).json()
     assert first["attempt_no"] == 1
-    await session.execute(  # what an operator does to void a broken attempt
-        text("UPDATE quiz_attempts SET deleted_at = statement_timestamp() WHERE id = :id"),
-        {"id": first["id"]},
-    )
+    await void(session, first["id"])
     numbers = []
     for n in range(3):  # max_attempts 3: the voided attempt does not count
         started = await start(client, learner_in)

@@ -15,7 +15,7 @@ from syllabus.content.loader.run import load_folder
 from tests.assessment.test_attempts import QUIZ, RIGHT, start, submit
 from tests.content.folder import write_json
 from tests.identity.helpers import Account, sign_up
-from tests.learning.helpers import enroll, progress
+from tests.learning.helpers import progress
 
 FREE = "course:rest-basics"
 
@@ -46,12 +46,6 @@ async def reload_with(
     ]
     write_json(folder / "achievements.json", achievements)
     assert (await load_folder(folder, database=mongo, sessionmaker=sessions)).ok
-
-
-@pytest.fixture
-async def learner_in(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
-    await enroll(client, learner, FREE)
-    return learner
 
 
 async def test_time_limit_sets_a_deadline_and_shuffle_is_fixed_per_attempt(

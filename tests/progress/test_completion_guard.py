@@ -21,6 +21,7 @@ from tests.learning.helpers import enroll, progress
 
 FREE = "course:rest-basics"
 WRONG = [{"question_id": "question:bank-safe-method", "answer": "a"}]
+NOT_COMPLETED = {"status": "active", "awards": 0, "completed_events": 0, "complete": False}
 GRADUATE = {"code": "graduate", "title": "Graduate", "rule": {"type": "course_completed"}}
 
 
@@ -79,12 +80,7 @@ async def test_archiving_a_course_does_not_complete_it(
     failed = await submit(client, learner, attempt, WRONG, "key-after-prune")
     assert failed.status_code == 200, failed.text
     assert failed.json()["passed"] is False
-    assert await record(session, learner) == {
-        "status": "active",
-        "awards": 0,
-        "completed_events": 0,
-        "complete": False,
-    }
+    assert await record(session, learner) == NOT_COMPLETED
 
 
 async def test_a_course_with_nothing_required_is_never_completed(
@@ -111,12 +107,7 @@ async def test_a_course_with_nothing_required_is_never_completed(
     assert (
         await submit(client, learner, attempt, WRONG, "key-nothing-required")
     ).status_code == 200
-    assert await record(session, learner) == {
-        "status": "active",
-        "awards": 0,
-        "completed_events": 0,
-        "complete": False,
-    }
+    assert await record(session, learner) == NOT_COMPLETED
     outline = (await client.get(f"/api/v1/courses/{FREE}/outline", headers=learner.headers)).json()
     assert outline["progress"]["percent_complete"] == 0
     assert outline["progress"]["enrollment_status"] == "active"
