@@ -173,7 +173,7 @@ async def test_parallel_enrolls_make_one_enrollment(
     assert sorted(r.status_code for r in responses) == [201] + [409] * 9
 
 
-CANCEL_TRIALS = 10
+CANCEL_TRIALS = 25
 """Each trial races 20 cancels of a fresh enrollment; before the fix, every trial let
 several through (up to 10 × 200 and 10 events were seen)."""
 
