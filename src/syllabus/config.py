@@ -4,6 +4,8 @@ Start-up fails fast, with one line per bad variable, rather than running with a 
 secret or a half-configured store.
 """
 
+import hashlib
+import hmac
 import json
 import re
 from pathlib import Path
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     )
     mongo_db: str = Field(default="syllabus", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     jwt_secret: SecretStr = Field(default=SecretStr("changethis"), validate_default=True)
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs list cursors; unset: derived from the JWT secret.",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -125,6 +131,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
         return value
 
+    @field_validator("cursor_secret")
+    @classmethod
+    def _cursor_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or info.data.get("env", "dev") in ("dev", "test"):
+            return value
+        return cls._jwt_secret(value, info)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -152,6 +165,17 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "text" if self.env == "dev" else "json"
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The HMAC key of list cursors: ``SYLLABUS_CURSOR_SECRET``, or else one derived
+        from the JWT secret (HMAC with a fixed label, so neither key reveals the other and
+        prod needs no second secret; changing the JWT secret then voids issued cursors,
+        which costs a client one restarted list)."""
+        if self.cursor_secret is not None:
+            return self.cursor_secret.get_secret_value().encode()
+        secret = self.jwt_secret.get_secret_value().encode()
+        return hmac.new(secret, b"syllabus list cursors v1", hashlib.sha256).digest()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -14,7 +14,7 @@ from syllabus.catalog.schemas import MAX_SEARCH_LENGTH, MAX_SEARCH_NEGATIONS
 from tests.probe import assert_problem
 
 PIECES = ["-", " ", '"', "or", "OR", "|", "&", "!", "(", ")", ":", "*", "<->", "'", "\\", "rest"]
-PIECES += ["api", "и", "или", "- ", "-\"", '"-', "—", "\t", "\u00a0", ",", "."]
+PIECES += ["api", "и", "или", "- ", '-"', '"-', "—", "\t", "\u00a0", ",", "."]
 
 runs = st.tuples(st.sampled_from(PIECES), st.sampled_from([1, 1, 2, 3, 16, 33, 40, 70]))
 queries = st.lists(runs, min_size=1, max_size=12).map(

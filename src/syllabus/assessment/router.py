@@ -25,7 +25,7 @@ from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity.deps import CurrentUser
 from syllabus.kit.ids import content_id_pattern
-from syllabus.kit.pagination import Page, Paging, uuid_key
+from syllabus.kit.pagination import Page, Paging, key_datetime, uuid_key
 
 router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
 
@@ -144,7 +144,7 @@ def _code_key(key: list[object]) -> str:
 
 def _award_key(key: list[object]) -> tuple[datetime, uuid.UUID]:
     awarded_at, award_id = key
-    return datetime.fromisoformat(str(awarded_at)), uuid.UUID(str(award_id))
+    return key_datetime(awarded_at), uuid.UUID(str(award_id))
 
 
 @router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
