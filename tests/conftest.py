@@ -48,6 +48,8 @@ from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
+PUBLIC_BASE_URL = "https://learn.example/syllabus"
+"""What the test app's absolute links start with (a path prefix, as behind a proxy)."""
 
 
 def with_database(url: str, database: str) -> str:
@@ -108,6 +110,7 @@ def settings(servers: ServerUrls, postgres_url: str) -> Settings:
         mongo_url=servers.mongo,
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
     )
 
 

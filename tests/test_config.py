@@ -19,6 +19,7 @@ STRONG_SECRET = "a" * 40
 PROD_URLS = {
     "postgres_url": "postgresql://u:p@db:5432/syllabus",
     "mongo_url": "mongodb://mongo:27017/?replicaSet=rs0",
+    "public_base_url": "https://learn.example.org",
 }
 
 
@@ -43,7 +44,43 @@ def test_prod_without_urls_or_secret_names_every_missing_variable() -> None:
         "SYLLABUS_POSTGRES_URL",
         "SYLLABUS_MONGO_URL",
         "SYLLABUS_JWT_SECRET",
+        "SYLLABUS_PUBLIC_BASE_URL",
     ]
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104
+        ("::1", 8000, "http://[::1]:8000"),
+        ("api.local", 80, "http://api.local:80"),
+    ],
+)
+def test_dev_links_default_to_the_bind_address(host: str, port: int, expected: str) -> None:
+    assert load_settings(env="dev", host=host, port=port).public_url == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://learn.example.org", "https://learn.example.org"),
+        ("https://learn.example.org/", "https://learn.example.org"),
+        ("https://example.org:8443/learning/", "https://example.org:8443/learning"),
+    ],
+)
+def test_the_public_base_url_is_kept_without_a_trailing_slash(value: str, expected: str) -> None:
+    settings = load_settings(env="prod", jwt_secret=STRONG_SECRET, **{**PROD_URLS, "public_base_url": value})
+    assert settings.public_url == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["learn.example.org", "ftp://learn.example.org", "https://a.example?x=1", "https://a.example/#top", "https://user@a.example", "https://a b.example"],
+)
+def test_a_public_base_url_that_is_not_one_is_refused(value: str) -> None:
+    (line,) = _error_lines(env="dev", public_base_url=value)
+    assert line.startswith("SYLLABUS_PUBLIC_BASE_URL: must be http(s)://host[:port][/path]")
 
 
 @pytest.mark.parametrize("secret", ["", "changethis", "  ChangeThis ", "secret"])
@@ -192,5 +229,6 @@ def test_cli_start_up_with_bad_settings_prints_one_line_per_variable_and_no_trac
         "SYLLABUS_MONGO_URL",
         "SYLLABUS_JWT_SECRET",
         "SYLLABUS_PORT",
+        "SYLLABUS_PUBLIC_BASE_URL",
     ]
     assert all(line.startswith("error: ") for line in lines)

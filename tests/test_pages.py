@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.config import Settings
 from syllabus.errors import PROBLEM_MEDIA_TYPE
 from syllabus.kit.pagination import encode_cursor
+from tests.conftest import PUBLIC_BASE_URL
 from tests.factories import create_category
 from tests.identity.helpers import Account
 from tests.probe import assert_problem
@@ -173,3 +175,26 @@ async def test_only_a_cursor_issued_for_this_list_is_accepted(
     ):
         refused = await client.get("/api/v1/categories", params={"cursor": tampered})
         assert_problem(refused, 422)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"},
+        {"Host": "learn.example.evil.example:8443"},
+    ],
+)
+async def test_the_link_header_is_under_the_public_base_url_whatever_the_host(
+    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+) -> None:
+    """The Host header is the client's to choose: it was written into Link (a link to
+    evil.example). Links start with SYLLABUS_PUBLIC_BASE_URL, path and query as asked."""
+    for _ in range(2):
+        await create_category(session)
+    response = await client.get("/api/v1/categories", params={"limit": 1}, headers=headers)
+    cursor = response.json()["next_cursor"]
+    assert response.headers["link"] == (
+        f'<{PUBLIC_BASE_URL}/api/v1/categories?cursor={cursor}&limit=1>; rel="next"'
+    )
+    assert "evil" not in response.text

@@ -590,8 +590,11 @@ def analytics_export(
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     iri_base: Annotated[
-        str, typer.Option(help="Base of the IRIs in xAPI statements (your site).")
-    ] = "https://syllabus.example",
+        str | None,
+        typer.Option(
+            help="Base of the IRIs in xAPI statements (default: SYLLABUS_PUBLIC_BASE_URL)."
+        ),
+    ] = None,
 ) -> None:
     """Stream a view (or the activity log) as CSV, JSON Lines or xAPI statements."""
     import asyncio
@@ -600,7 +603,11 @@ def analytics_export(
 
     if fmt not in ("csv", "jsonl", "xapi"):
         raise ConfigError(f"--format: {fmt!r} is not one of csv, jsonl, xapi")
-    with _postgres_url(_settings_for_tools()) as url:
+    settings = _settings_for_tools()
+    if iri_base is None and settings.public_base_url is None and settings.env == "prod":
+        raise ConfigError("--iri-base: not given, and SYLLABUS_PUBLIC_BASE_URL is not set")
+    iri_base = iri_base or settings.public_url
+    with _postgres_url(settings) as url:
         try:
             count = asyncio.run(
                 _export(

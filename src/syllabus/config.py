@@ -25,6 +25,12 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
 MIB = 1024 * 1024
 # A browser origin: scheme, host and optional port; no path, no trailing slash.
 ORIGIN_PATTERN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?$")
+# Where clients reach the service: an origin, then optionally a path prefix (no query,
+# fragment or user info); a trailing slash is dropped.
+BASE_URL_PATTERN = re.compile(
+    r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?(/[^\s?#]*)?$"
+)
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
 
 
 class ConfigError(Exception):
@@ -65,6 +71,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="The URL clients use to reach the service; every absolute link starts "
+        "with it (never the request's Host). Unset in dev/test: from the bind address.",
+    )
     log_level: LogLevel = "info"
     log_format: LogFormat | None = Field(
         default=None,
@@ -131,6 +143,20 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("env") == "prod" and cls.requires_service_settings:
+                raise ValueError(
+                    "required when SYLLABUS_ENV=prod (e.g. https://learn.example.org): "
+                    "absolute links are never built from the request's Host header"
+                )
+            return None
+        if not BASE_URL_PATTERN.match(value):
+            raise ValueError("must be http(s)://host[:port][/path], without query or fragment")
+        return value.rstrip("/")
+
     @field_validator("cursor_secret")
     @classmethod
     def _cursor_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -165,6 +191,17 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "text" if self.env == "dev" else "json"
+
+    @property
+    def public_url(self) -> str:
+        """``SYLLABUS_PUBLIC_BASE_URL``, or (dev/test, tools) the bind address over plain
+        HTTP, a wildcard bind read as loopback."""
+        if self.public_base_url is not None:
+            return self.public_base_url
+        host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def cursor_key(self) -> bytes:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from syllabus.errors import UnprocessableContent
 from syllabus.kit.schemas import contains_non_finite, contains_nul
+from syllabus.kit.urls import absolute_url
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -167,7 +168,7 @@ def page_of(
     )
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor, limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["Link"] = f'<{absolute_url(request, url)}>; rel="next"'
     return Page[T](items=items, next_cursor=next_cursor)
 
 
