@@ -70,13 +70,22 @@ def test_dev_links_default_to_the_bind_address(host: str, port: int, expected: s
     ],
 )
 def test_the_public_base_url_is_kept_without_a_trailing_slash(value: str, expected: str) -> None:
-    settings = load_settings(env="prod", jwt_secret=STRONG_SECRET, **{**PROD_URLS, "public_base_url": value})
+    settings = load_settings(
+        env="prod", jwt_secret=STRONG_SECRET, **{**PROD_URLS, "public_base_url": value}
+    )
     assert settings.public_url == expected
 
 
 @pytest.mark.parametrize(
     "value",
-    ["learn.example.org", "ftp://learn.example.org", "https://a.example?x=1", "https://a.example/#top", "https://user@a.example", "https://a b.example"],
+    [
+        "learn.example.org",
+        "ftp://learn.example.org",
+        "https://a.example?x=1",
+        "https://a.example/#top",
+        "https://user@a.example",
+        "https://a b.example",
+    ],
 )
 def test_a_public_base_url_that_is_not_one_is_refused(value: str) -> None:
     (line,) = _error_lines(env="dev", public_base_url=value)
