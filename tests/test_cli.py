@@ -210,3 +210,16 @@ async def test_db_url_leaves_the_embedded_server_running_for_other_tools(
         adopted.start()
         adopted.stop()
     assert not (data_dir / "pg" / "postmaster.pid").exists()
+
+
+@pytest.mark.parametrize("command", [["db", "url"], ["db", "upgrade"], ["purge"]])
+def test_outside_a_project_a_tool_does_not_create_a_database(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """It used to start a new, empty PostgreSQL under ./.data and print its URL."""
+    result = run_cli(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: no database here:" in result.stderr
+    assert "SYLLABUS_POSTGRES_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

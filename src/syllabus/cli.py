@@ -91,12 +91,43 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _in_project() -> bool:
+    """Whether the working directory is a Syllabus checkout (its pyproject.toml), where
+    ``make run`` keeps ``.data/``."""
+    import tomllib
+
+    try:
+        with Path("pyproject.toml").open("rb") as file:
+            return bool(tomllib.load(file).get("project", {}).get("name") == "syllabus")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def _embedded_allowed(settings: Settings) -> None:
+    """A tool run anywhere else, with no database named, would create and start an empty
+    PostgreSQL under ``./.data`` and happily print its URL (or migrate it, or load into
+    it): say so instead. An existing data folder, or one named on purpose, is used."""
+    if (
+        (settings.data_dir / "pg").exists()
+        or "data_dir" in settings.model_fields_set
+        or _in_project()
+    ):
+        return
+    raise ConfigError(
+        f"no database here: {Path.cwd()} is not a Syllabus project and has no "
+        f"{settings.data_dir / 'pg'}; run this in the project folder, or set "
+        "SYLLABUS_POSTGRES_URL (or SYLLABUS_DATA_DIR to create a dev database there)"
+    )
+
+
 @contextmanager
 def _postgres_url(settings: Settings, *, keep_running: bool = False) -> Iterator[str]:
-    """The configured URL, or in dev/test the embedded dev server's (started if needed)."""
+    """The configured URL, or in dev/test the embedded dev server's (started if needed,
+    in a project or an existing data folder only)."""
     if settings.postgres_url is not None:
         yield settings.postgres_url
         return
+    _embedded_allowed(settings)
     server = EmbeddedPostgres(
         settings.data_dir / "pg", after_use="keep" if keep_running else "stop"
     )
