@@ -104,7 +104,7 @@ def main() -> None:
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
         assert mongo is not None
-        write_result("load_memory", asyncio.run(load_memory(pg, mongo, sizes)))
+        write_result("load_memory", asyncio.run(load_memory(pg.superuser, mongo, sizes)))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         validate_default=True,
         description="PostgreSQL URL; unset in dev/test starts an embedded server.",
     )
+    postgres_owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the tables' owner, for migrations and operators' "
+        "commands; the API connects with SYLLABUS_POSTGRES_URL (DML only).",
+    )
     mongo_url: str | None = Field(
         default=None,
         validate_default=True,
@@ -117,6 +122,23 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(POSTGRES_SCHEMES):
             raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+        return value
+
+    @field_validator("postgres_owner_url")
+    @classmethod
+    def _postgres_owner_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(POSTGRES_SCHEMES):
+            raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+        app = info.data.get("postgres_url")
+        if app is None and "postgres_url" in info.data:
+            raise ValueError("set SYLLABUS_POSTGRES_URL too: the API's role, DML only")
+        if app is not None and info.data.get("env") == "prod" and _same_role(app, value):
+            raise ValueError(
+                "names the same role as SYLLABUS_POSTGRES_URL: the API must not connect as "
+                "the tables' owner (give it a role with DML rights only)"
+            )
         return value
 
     @field_validator("mongo_url")
@@ -229,6 +251,13 @@ class ToolSettings(Settings):
     requires_service_settings: ClassVar[bool] = False
 
     env: Environment = "dev"
+
+
+def _same_role(first: str, second: str) -> bool:
+    from urllib.parse import urlsplit
+
+    one, other = urlsplit(to_libpq_url(first)), urlsplit(to_libpq_url(second))
+    return (one.username, one.hostname, one.port) == (other.username, other.hostname, other.port)
 
 
 def to_asyncpg_url(url: str) -> str:
