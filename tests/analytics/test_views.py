@@ -1,9 +1,6 @@
 """The analytics views on a small dataset built through the API, against numbers worked
 out by hand; and the read-only role's limits."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from syllabus.db.roles import user_of
 from syllabus.errors import UnprocessableContent
 from tests.identity.helpers import Account
 from tests.stores import ServerUrls
+from tests.test_cli import run_cli
 
 FREE = "course:rest-basics"
 QUIZ = "quiz:rest-basics-check"
@@ -212,18 +210,13 @@ def test_the_grant_command_refuses_the_superuser(
     superuser = user_of(servers.postgres)
     assert superuser is not None
     for role, reason in ((superuser, "superuser"), (servers.app, "the service's own roles")):
-        refused = subprocess.run(
-            [sys.executable, "-m", "syllabus.cli", "analytics", "grant", role],
-            env={
-                **{k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")},
-                "SYLLABUS_POSTGRES_URL": settings.sqlalchemy_url,
-                "SYLLABUS_POSTGRES_OWNER_URL": settings.postgres_owner_url,
-            },
+        refused = run_cli(
+            "analytics",
+            "grant",
+            role,
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            SYLLABUS_POSTGRES_URL=settings.sqlalchemy_url,
+            SYLLABUS_POSTGRES_OWNER_URL=settings.postgres_owner_url,
         )
         assert refused.returncode == 2, refused.stdout
         assert reason in refused.stderr

@@ -8,8 +8,6 @@ PostgreSQL on 127.0.0.1:5432, when there is one)."""
 import asyncio
 import contextlib
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ from syllabus.embedded import APP_ROLE, OWNER_ROLE, EmbeddedPostgres
 from tests.conftest import Database, create_database, drop_database, with_database
 from tests.identity.helpers import Account
 from tests.stores import ServerUrls, drop_roles, own_roles
+from tests.test_cli import run_cli
 
 SECOND_SERVER = os.environ.get(
     "SYLLABUS_TEST_SECOND_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -187,28 +186,18 @@ async def test_granting_the_app_role_refuses_a_superuser_and_the_owner(
                 await grant_app(owner, role)
 
 
-def syllabus_cli(*arguments: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syllabus.cli", *arguments],
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("SYLLABUS_")},
-            **{f"SYLLABUS_{name.upper()}": value for name, value in settings.items()},
-        },
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_prod_runs_owner_commands_only_with_the_owner_url(tmp_path: Path) -> None:
     app = "postgresql://syllabus_app:secret@db:5432/syllabus"
-    missing = syllabus_cli("db", "upgrade", cwd=tmp_path, env="prod", postgres_url=app)
+    missing = run_cli("db", "upgrade", cwd=tmp_path, SYLLABUS_ENV="prod", SYLLABUS_POSTGRES_URL=app)
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: SYLLABUS_POSTGRES_OWNER_URL: required when")
-    same = syllabus_cli(
-        "db", "upgrade", cwd=tmp_path, env="prod", postgres_url=app, postgres_owner_url=app
+    same = run_cli(
+        "db",
+        "upgrade",
+        cwd=tmp_path,
+        SYLLABUS_ENV="prod",
+        SYLLABUS_POSTGRES_URL=app,
+        SYLLABUS_POSTGRES_OWNER_URL=app,
     )
     assert same.returncode == 2
     assert "names the same role as SYLLABUS_POSTGRES_URL" in same.stderr
@@ -247,26 +236,17 @@ async def test_db_upgrade_with_a_given_url_grants_the_app_role_on_a_second_serve
     if not await _answers(SECOND_SERVER):
         pytest.skip(f"no second PostgreSQL answers at {SECOND_SERVER}")
     async with two_roles_on(SECOND_SERVER) as (database, urls):
-        settings = {"env": "prod", "postgres_url": database.app}
-        upgraded = await asyncio.to_thread(
-            syllabus_cli,
-            "db",
-            "upgrade",
-            cwd=tmp_path,
-            **settings,
-            postgres_owner_url=database.owner,
-        )
+        settings = {
+            "SYLLABUS_ENV": "prod",
+            "SYLLABUS_POSTGRES_URL": database.app,
+            "SYLLABUS_POSTGRES_OWNER_URL": database.owner,
+        }
+        upgraded = await asyncio.to_thread(run_cli, "db", "upgrade", cwd=tmp_path, **settings)
         assert upgraded.returncode == 0, upgraded.stderr
         assert f"{urls.app}: SELECT, INSERT, UPDATE, DELETE on" in upgraded.stderr
         _everything_refused(await refusals(database.app))
         refused = await asyncio.to_thread(
-            syllabus_cli,
-            "analytics",
-            "grant",
-            urls.app,
-            cwd=tmp_path,
-            **settings,
-            postgres_owner_url=database.owner,
+            run_cli, "analytics", "grant", urls.app, cwd=tmp_path, **settings
         )
         assert refused.returncode == 2, refused.stdout
         assert "one of the service's own roles" in refused.stderr
