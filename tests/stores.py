@@ -135,6 +135,7 @@ def test_servers() -> Iterator[ServerUrls]:
                 yield urls
             return
         assert embedded_postgres is not None
+        assert embedded_postgres.superuser is not None
         asyncio.run(_member(embedded_postgres.superuser))
         yield ServerUrls(embedded_postgres.superuser, mongo, OWNER_ROLE, APP_ROLE)
 

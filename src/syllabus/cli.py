@@ -149,8 +149,7 @@ def _postgres_urls(settings: Settings, *, keep_running: bool = False) -> Iterato
     """The configured URLs, or in dev/test the embedded dev server's (started if needed,
     in a project or an existing data folder only)."""
     if settings.postgres_url is not None:
-        app_url = settings.postgres_url
-        yield PostgresUrls(app=app_url, owner=_owner_url(settings), superuser="")
+        yield PostgresUrls(app=settings.postgres_url, owner=_owner_url(settings))
         return
     _embedded_allowed(settings)
     server = EmbeddedPostgres(
@@ -428,9 +427,10 @@ def dev() -> None:
         need_postgres=settings.postgres_url is None,
         need_mongo=settings.mongo_url is None,
     ) as (embedded_postgres, mongo_url):
-        postgres = embedded_postgres or PostgresUrls(
-            app=settings.postgres_url or "", owner=_owner_url(settings), superuser=""
-        )
+        postgres = embedded_postgres
+        if postgres is None:
+            assert settings.postgres_url is not None  # or a server would have been embedded
+            postgres = PostgresUrls(app=settings.postgres_url, owner=_owner_url(settings))
         settings = settings.model_copy(
             update={
                 "postgres_url": postgres.app,

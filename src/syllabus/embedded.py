@@ -74,8 +74,9 @@ class PostgresUrls:
 
     app: str
     owner: str
-    superuser: str
-    """Of the server's ``postgres`` database: for creating other databases (tests)."""
+    superuser: str | None = None
+    """Of the server's ``postgres`` database, where Syllabus runs the server itself: for
+    creating other databases (tests)."""
 
 
 @dataclass

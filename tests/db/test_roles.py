@@ -272,6 +272,7 @@ async def test_a_dev_database_from_before_the_roles_is_handed_to_the_owner(
     go on as the two roles."""
     server = EmbeddedPostgres(short_tmp / "pg", after_use="delete")
     urls = server.start()
+    assert urls.superuser is not None
     try:
         superuser = await asyncpg.connect(urls.superuser)
         try:

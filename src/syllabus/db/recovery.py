@@ -11,8 +11,8 @@ Idempotency-Key makes its retry safe).
 
 - :class:`Attempt` records, for one run of a unit of work, whether a statement succeeded
   and whether one failed on a dead connection before that; :func:`watch` hooks an engine
-  so its statements update the attempt of the context they run in (two attribute
-  writes per statement; no query).
+  so its statements update the attempt of the context they run in (a context-variable
+  read and an attribute write per statement; no query).
 - :class:`RetryOnStaleConnection` is the ASGI layer that runs a request as one unit of
   work and, when its attempt was stale, runs it once more, the body replayed.
 """
@@ -93,20 +93,24 @@ class RetryOnStaleConnection:
             return message
 
         first = Attempt()
+        answering = False  # the first run began its answer: it is the answer, whatever
 
         async def unless_stale(message: Message) -> None:
-            if not first.stale:
-                await send(message)
+            nonlocal answering
+            if first.stale and not answering:
+                return  # the failed run's answer (a 503) is never sent
+            answering = True
+            await send(message)
 
         token = current_attempt.set(first)
         try:
             await self.app(scope, recording, unless_stale)
         except Exception:
-            if not first.stale:
+            if not first.stale or answering:
                 raise
         finally:
             current_attempt.reset(token)
-        if not first.stale:
+        if not first.stale or answering:
             return
         logger.warning(
             "a pooled PostgreSQL connection was dead (a server restart?): "
