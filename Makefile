@@ -34,10 +34,11 @@ run: $(STAMP) ## Start embedded PostgreSQL + Mongo wire server (data in .data/),
 test: $(STAMP) ## Run the whole test suite against throwaway real servers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
+lint: $(STAMP) ## ruff (lint + format check), mypy --strict, the import contract (.importlinter)
 	$(BIN)/ruff check src tests migrations scripts bench
 	$(BIN)/ruff format --check src tests migrations scripts bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests migrations scripts bench

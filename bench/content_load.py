@@ -24,12 +24,14 @@ from sqlalchemy.engine import make_url
 from bench.dataset import Dataset, generate
 from bench.harness import summary
 from syllabus.config import to_asyncpg_url
+from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.loader.build import build
 from syllabus.content.loader.read import Reader
 from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
+from syllabus.main import wire
 
 
 def raw_documents(folder: Path) -> dict[str, list[dict[str, Any]]]:
@@ -60,13 +62,16 @@ async def own_database(postgres_url: str, name: str) -> str:
 
 async def content_load(data: Dataset, *, lessons: int, rounds: int) -> dict[str, Any]:
     postgres_url = await own_database(data.postgres_url, "bench_content_load")
+    wire()
     with tempfile.TemporaryDirectory(prefix="syl-bench-") as scratch:
         folder = Path(scratch) / "content"
         generate(folder, lessons=lessons)
         engine = create_engine(to_asyncpg_url(postgres_url), pool_size=2, max_overflow=0)
         sessions = create_sessionmaker(engine)
         client = create_client(data.mongo_url)
-        await init_documents(client["bench_indexes"])  # Beanie documents need binding
+        await init_documents(
+            client["bench_indexes"], DOCUMENT_MODELS
+        )  # Beanie documents need binding
         documents = raw_documents(folder)
         first: list[float] = []
         raw: list[float] = []

@@ -22,11 +22,12 @@ import asyncpg
 
 from bench.harness import MONGO_DB
 from syllabus.config import to_asyncpg_url
-from syllabus.content.documents import QuestionType
+from syllabus.content.documents import DOCUMENT_MODELS, QuestionType
 from syllabus.content.loader.run import load_folder
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.kit.ids import uuid7
+from syllabus.main import wire
 
 PARAGRAPH = (
     "Resources are named with nouns and manipulated with the uniform interface of HTTP. "
@@ -202,10 +203,11 @@ def generate(
 
 async def load(folder: Path, postgres_url: str, mongo_url: str) -> None:
     """``folder`` through the content loader, as ``syllabus content load`` does."""
+    wire()
     engine = create_engine(to_asyncpg_url(postgres_url), pool_size=2, max_overflow=0)
     client = create_client(mongo_url)
     try:
-        await init_documents(client[MONGO_DB])
+        await init_documents(client[MONGO_DB], DOCUMENT_MODELS)
         result = await load_folder(
             folder, database=client[MONGO_DB], sessionmaker=create_sessionmaker(engine)
         )

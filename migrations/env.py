@@ -1,8 +1,7 @@
 """Alembic environment (async). Run through ``syllabus db upgrade`` or the tests.
 
-A caller may hand over an open connection in ``config.attributes["connection"]``;
-otherwise the URL comes from ``config.attributes["url"]`` or the Syllabus settings (the
-owner's, ``SYLLABUS_POSTGRES_OWNER_URL``, when set: migrations run as the tables' owner).
+The URL comes from ``config.attributes["url"]`` or the Syllabus settings (the owner's,
+``SYLLABUS_POSTGRES_OWNER_URL``, when set: migrations run as the tables' owner).
 """
 
 import asyncio
@@ -74,10 +73,6 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
-        return
     url = config.attributes.get("url") or _settings_url()
     asyncio.run(_run_async(to_asyncpg_url(url)))
 

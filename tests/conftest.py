@@ -33,7 +33,7 @@ from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.sql import create_engine
-from syllabus.main import create_app
+from syllabus.main import create_app, wire
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (
@@ -53,6 +53,8 @@ from tests.stores import ServerUrls, test_servers
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 PUBLIC_BASE_URL = "https://learn.example/syllabus"
 """What the test app's absolute links start with (a path prefix, as behind a proxy)."""
+
+wire()  # the hooks, as the API and CLI register them: tests load content without either
 
 
 def with_database(url: str, database: str) -> str:

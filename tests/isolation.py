@@ -127,7 +127,7 @@ async def bind_documents(app: FastAPI) -> AsyncDatabase[dict[str, object]]:
     bound to its own, now closed, client."""
     database: AsyncDatabase[dict[str, object]] = app.state.mongo_database
     if CourseContent.get_pymongo_collection().database.client is not app.state.mongo_client:
-        await init_documents(database)
+        await init_documents(database, DOCUMENT_MODELS)
     return database
 
 

@@ -73,7 +73,15 @@ HOW_TO_CLASSIFY = (
 LESSON = "lesson:rest-basics-intro"
 # The owner's Idempotency-Key: everyone else sends it too, so a key that is not scoped to
 # its user would replay the owner's stored answer to them (or refuse them because of it).
+# A key names one request, so each URL gets its own (``owner_key``).
 OWNER_KEY = "owner-key-0001"
+
+
+def owner_key(url: str) -> str:
+    """The owner's key for one request, which every caller of the matrix sends too."""
+    return f"{OWNER_KEY}-{uuid.uuid5(uuid.NAMESPACE_URL, url).hex[:12]}"
+
+
 REFUSED = frozenset({401, 403, 404})
 
 Token = Literal["required", "optional", "none"]
@@ -202,19 +210,21 @@ async def build_world(
     for account in (student, author):
         await enroll(client, account, FREE)
     saved = await client.put(
-        f"/api/v1/progress/lessons/{LESSON}",
+        f"{API_PREFIX}/progress/lessons/{LESSON}",
         json={
             "status": "completed",
             "bookmarked": True,
             "note": note,
             "position": {"at": position},
         },
-        headers={**owner.headers, "Idempotency-Key": OWNER_KEY},
+        headers={**owner.headers, "Idempotency-Key": owner_key(f"/progress/lessons/{LESSON}")},
     )
     assert saved.status_code == 200, saved.text
     submitted = (await start(client, owner)).json()["id"]
     # The body the matrix sends (no answers), so the owner's own replay is a 200.
-    graded = await submit(client, owner, submitted, [], OWNER_KEY)
+    graded = await submit(
+        client, owner, submitted, [], owner_key(f"/quiz-attempts/{submitted}/submit")
+    )
     assert graded.status_code == 200, graded.text
     opened = (await start(client, owner)).json()["id"]
     autosaved = await client.put(
@@ -432,11 +442,15 @@ def calls(operation: Operation, world: World, headers: dict[str, str]) -> Iterat
     elif content:
         pytest.fail(f"{where}: cannot build a body of type {sorted(content)}")
     for values in itertools.product(*(world.values[name] for name in names)):
+        url = operation.path.format(**dict(zip(names, values, strict=True)))
+        header = sent("header")
+        if "Idempotency-Key" in header:
+            header["Idempotency-Key"] = owner_key(url.removeprefix(API_PREFIX))
         yield Call(
             method=operation.method.upper(),
-            url=operation.path.format(**dict(zip(names, values, strict=True))),
+            url=url,
             params=sent("query"),
-            headers={**sent("header"), **headers},
+            headers={**header, **headers},
             **body,
         )
 

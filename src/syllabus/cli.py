@@ -237,6 +237,7 @@ async def _open_stores(
     *, postgres_url: str, mongo_url: str, settings: Settings
 ) -> AsyncIterator[tuple["async_sessionmaker[AsyncSession]", "MongoDatabase"]]:
     """A one-connection SQL engine and a Mongo client with Beanie bound, for one command."""
+    from syllabus.content.documents import DOCUMENT_MODELS
     from syllabus.db.mongo import create_client, init_documents
     from syllabus.db.sql import create_engine, create_sessionmaker
 
@@ -244,7 +245,7 @@ async def _open_stores(
     client = create_client(mongo_url)
     try:
         database = client[settings.mongo_db]
-        await init_documents(database)
+        await init_documents(database, DOCUMENT_MODELS)
         yield create_sessionmaker(engine), database
     finally:
         await client.close()
@@ -265,7 +266,9 @@ async def _load_content(
 
     from syllabus.content.loader.read import ReadLimits
     from syllabus.content.loader.run import load_folder
+    from syllabus.main import wire
 
+    wire()
     async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
         sessionmaker,
         database,

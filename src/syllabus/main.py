@@ -19,6 +19,8 @@ from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.config import ConfigError, Settings, load_settings
+from syllabus.content import hooks as content_hooks
+from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.router import router as content_router
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
@@ -32,6 +34,9 @@ from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
 from syllabus.observability.requests import Observe, route_templates
 from syllabus.observability.router import router as metrics_router
+from syllabus.progress import export as _progress_export  # noqa: F401
+from syllabus.progress import service as progress
+from syllabus.progress.router import router as progress_router
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +152,14 @@ def build_api_router() -> APIRouter:
     router.include_router(content_router)
     router.include_router(learning_router)
     router.include_router(assessment_router)
+    router.include_router(progress_router)
     return router
+
+
+def wire() -> None:
+    """Register every higher layer's reaction on the hooks lower layers fire (see
+    kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
+    content_hooks.achievements_loaded.register(progress.apply_achievements)
 
 
 @asynccontextmanager
@@ -165,7 +177,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = create_client(settings.mongo_url)
     try:
         database = client[settings.mongo_db]
-        await init_documents(database)
+        await init_documents(database, DOCUMENT_MODELS)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_sessionmaker(
@@ -181,6 +193,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    wire()
     app = Syllabus(
         title="Syllabus",
         version=__version__,

@@ -1,4 +1,7 @@
-"""Every SQL table module, imported once so ``metadata`` is complete (Alembic, tests)."""
+"""Every SQL table module, imported once so ``metadata`` is complete (Alembic, tests).
+
+Imported only by entry points and migrations (the import contract, ``.importlinter``,
+keeps every domain from reaching it): it knows every domain."""
 
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
@@ -6,6 +9,7 @@ from syllabus.db.sql import metadata
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
+from syllabus.progress import models as progress_models
 
 __all__ = [
     "assessment_models",
@@ -14,4 +18,5 @@ __all__ = [
     "identity_models",
     "learning_models",
     "metadata",
+    "progress_models",
 ]

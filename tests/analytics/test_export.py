@@ -81,6 +81,8 @@ async def test_jsonl_has_one_object_per_row(
         "required_items",
         "quiz_attempts",
         "last_activity_at",
+        "required_completed",
+        "percent_complete",
     }
     assert {row["user_id"] for row in rows} == {account.id for account in dataset}
 

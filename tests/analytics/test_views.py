@@ -71,6 +71,7 @@ async def test_quiz_summary_and_item_analysis(
         "pass_rate": 1 / 2,
         "mean_score_percent": 66.67,  # (100 + 33.33) / 2
         "median_score_percent": 66.67,
+        "learners_passed": 1,
     }
     items = await rows(
         session,
@@ -121,7 +122,7 @@ async def test_no_view_exposes_personal_data(session: AsyncSession) -> None:
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = 'analytics'",
     )
-    assert len({c["table_name"] for c in columns}) == 9
+    assert len({c["table_name"] for c in columns}) == 11
     assert not {c["column_name"] for c in columns} & {
         "email",
         "name",

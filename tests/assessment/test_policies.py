@@ -141,17 +141,18 @@ async def test_scoring_policy_decides_the_result_that_counts(
     percents: list[int],
     passed: bool,
 ) -> None:
+    # the pass mark and policy of the version each attempt showed, as sealing records them
     await reload_with(loaded, mongo, catalog_sessions, scoring=policy)
     for number, percent in enumerate(percents, start=1):
         await session.execute(
             text(
                 "INSERT INTO quiz_attempts (user_id, quiz_content_id, attempt_no, started_at, "
-                "submitted_at, score, max_score, passed) VALUES (:u, :q, :n, "
-                "statement_timestamp() - make_interval(mins => 10 - :n), "
+                "submitted_at, score, max_score, passed, pass_percent, scoring_policy) "
+                "VALUES (:u, :q, :n, statement_timestamp() - make_interval(mins => 10 - :n), "
                 "statement_timestamp() - make_interval(mins => 9 - :n), CAST(:s AS numeric), 100, "
-                "CAST(:s AS numeric) >= 60)"
+                "CAST(:s AS numeric) >= 60, 60, :p)"
             ),
-            {"u": learner.id, "q": QUIZ, "n": number, "s": percent},
+            {"u": learner.id, "q": QUIZ, "n": number, "s": percent, "p": policy},
         )
     result = (
         await session.execute(text("SELECT quiz_passed(:u, :q)"), {"u": learner.id, "q": QUIZ})

@@ -364,20 +364,20 @@ async def broken_invariants(stores: Stores, crowd: list[Learner]) -> list[str]:
                     f"{user}: progress rows {sorted(r[0] for r in lessons)} != {sorted(written)}"
                 )
             attempts = await connection.fetch(
-                "SELECT attempt_no, idempotency_key FROM quiz_attempts WHERE user_id = $1", user
+                "SELECT id, submitted_at IS NOT NULL FROM quiz_attempts WHERE user_id = $1", user
             )
             if len(attempts) != len(kinds["start"]):
                 problems.append(
                     f"{user}: {len(attempts)} attempts for {len(kinds['start'])} starts"
                 )
-            submitted = sorted(row[1] for row in attempts if row[1] is not None)
-            if submitted != sorted(request.key for request in kinds["submit"]):
-                problems.append(f"{user}: submitted attempts {submitted} != submit keys")
+            submitted = {f"/api/v1/quiz-attempts/{row[0]}/submit" for row in attempts if row[1]}
+            if submitted != {request.path for request in kinds["submit"]}:
+                problems.append(f"{user}: submitted attempts {submitted} != submits sent")
             keys = await connection.fetch(
-                "SELECT key FROM idempotency_keys WHERE user_id = $1", user
+                "SELECT key, route FROM idempotency_keys WHERE user_id = $1", user
             )
-            expected_keys = {r.key for r in kinds["progress"] + kinds["start"]}
-            if {row[0] for row in keys} != expected_keys:
+            expected_keys = {(r.key, r.path) for sent in kinds.values() for r in sent}
+            if {(row[0], row[1]) for row in keys} != expected_keys:
                 problems.append(f"{user}: {len(keys)} stored keys for {len(expected_keys)} sent")
             activity = await connection.fetch(
                 "SELECT verb, object_type, object_id, count(*) FROM activity_log "

@@ -159,7 +159,8 @@ async def test_every_table_has_the_base_columns_trigger_and_uuid7_default(
         for row in await connection.execute(
             text(
                 "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
+                "AND table_name <> 'alembic_version'"
             )
         )
     }

@@ -183,6 +183,9 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "ck_quiz_attempts_score": lambda i: [
         _attempt(i, ", score, max_score", "'quiz:basics', 1, 11, 10")
     ],
+    "ck_quiz_attempts_scoring_policy": lambda i: [
+        _attempt(i, ", scoring_policy", "'quiz:basics', 1, 'best'")
+    ],
     "ck_quiz_attempts_submitted_after_start": lambda i: [
         _attempt(i, ", submitted_at", "'quiz:basics', 1, now() - interval '1 hour'")
     ],

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
+from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.loader.run import load_folder
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
@@ -52,7 +53,7 @@ async def fuzz_target(
     try:
         sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
         database = mongo[fuzz_settings.mongo_db]
-        await init_documents(database)
+        await init_documents(database, DOCUMENT_MODELS)
         folder = make_folder(Path(tmp_path_factory.mktemp("fuzz")) / "content")
         await load_folder(folder, database=database, sessionmaker=sessionmaker)
         async with session_scope(sessionmaker) as session:

@@ -1,1 +1,1 @@
-"""PostgreSQL side: quiz attempts and achievements."""
+"""PostgreSQL side: quiz attempts and grading (whether a quiz is passed is ``progress``'s)."""

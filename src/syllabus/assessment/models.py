@@ -1,5 +1,6 @@
-"""Grades and awards. A quiz attempt keeps its full answer snapshot in ``details`` so a
-grade can be explained later without the content as it is today."""
+"""Quiz attempts. An attempt keeps its full answer snapshot in ``details`` so a grade can
+be explained later without the content as it is today, and the pass mark and scoring
+policy of the version it showed, which ``progress``'s rules read."""
 
 import uuid
 from datetime import datetime
@@ -12,9 +13,10 @@ from sqlmodel import Field
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
+from syllabus.kit.vocabulary import ScoringPolicy, sql_in, values
 
-RARITIES = ("common", "uncommon", "rare", "epic", "legendary")
 SCORE_TYPE = Numeric(12, 4)
+SCORING_POLICIES = values(ScoringPolicy)
 
 
 class QuizAttempt(Base, table=True):
@@ -28,6 +30,7 @@ class QuizAttempt(Base, table=True):
         CheckConstraint(
             "submitted_at IS NULL OR submitted_at >= started_at", name="submitted_after_start"
         ),
+        CheckConstraint(sql_in("scoring_policy", SCORING_POLICIES), name="scoring_policy"),
         Index("ix_quiz_attempts_quiz_content_id", "quiz_content_id"),
         # At most one open (unsubmitted) attempt per learner and quiz.
         Index(
@@ -65,39 +68,5 @@ class QuizAttempt(Base, table=True):
     )
     questions: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONB)
     saved_answers: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    # The submit's answer, as the exact JSON text sent, so a replay is byte-identical
-    # (jsonb would reorder keys).
-    response: str | None = None
-
-
-class Achievement(Base, table=True):
-    __tablename__ = "achievements"
-    __table_args__ = (
-        CheckConstraint(f"code ~ '^{SLUG_PATTERN}$'", name="code"),
-        CheckConstraint(f"rarity IN ({', '.join(repr(r) for r in RARITIES)})", name="rarity"),
-        CheckConstraint("jsonb_typeof(rule) = 'object'", name="rule_object"),
-    )
-
-    code: str = Field(unique=True)
-    title: str
-    description: str = Field(default="", sa_column_kwargs={"server_default": ""})
-    rarity: str = Field(default="common", sa_column_kwargs={"server_default": "common"})
-    rule: dict[str, Any] = Field(sa_type=JSONB)
-
-
-class UserAchievement(Base, table=True):
-    __tablename__ = "user_achievements"
-    __table_args__ = (UniqueConstraint("user_id", "achievement_id"),)
-
-    user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the unique constraint
-    achievement_id: uuid.UUID = Field(foreign_key="achievements.id", index=True)
-    awarded_at: datetime | None = Field(
-        default=None,
-        nullable=False,
-        sa_type=DateTime(timezone=True),
-        sa_column_kwargs={"server_default": text("statement_timestamp()")},
-    )
-    context: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
-    seen: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    pass_percent: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))
+    scoring_policy: str | None = None

@@ -53,17 +53,3 @@ class AttemptPublic(AttemptSummary):
     review: list[ReviewItem] | None = Field(
         description="Correct answers and explanations, when the quiz's review policy allows."
     )
-
-
-class AchievementPublic(OutputSchema):
-    id: uuid.UUID
-    code: str
-    title: str
-    description: str
-    rarity: str
-
-
-class UserAchievementPublic(OutputSchema):
-    achievement: AchievementPublic
-    awarded_at: datetime
-    seen: bool

@@ -1,9 +1,9 @@
-"""Quiz attempts: starting within the limits, autosaving, submitting once (idempotent),
-grading on the server against the exact content versions the attempt started with,
-review by policy, and lazy grading of expired attempts. Services never commit."""
+"""Quiz attempts: starting within the limits, autosaving, submitting once (retries are
+replayed by the one idempotency mechanism, in the router), grading on the server against
+the exact content versions the attempt started with, review by policy, and lazy grading
+of expired attempts. Whether an attempt and a quiz are passed is ``progress``'s rule, in
+SQL. Services never commit."""
 
-import hashlib
-import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -11,23 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-from sqlalchemy import bindparam, column, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from syllabus.analytics.activity import Event, record_activity, record_events
-from syllabus.assessment import achievements
+from syllabus.access import service as access
+from syllabus.assessment import repository
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary, ReviewItem
 from syllabus.catalog import service as catalog
+from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
-from syllabus.errors import Conflict, Forbidden, NotFound, UnprocessableContent
+from syllabus.db.activity import Event, record_activity, record_events
+from syllabus.errors import Conflict, NotFound, UnprocessableContent
 from syllabus.identity.models import User
-from syllabus.learning import repository as learning
-from syllabus.learning.service import complete_if_done
+from syllabus.progress import service as progress
 
 GRACE = timedelta(seconds=30)
 """Submissions are accepted this long after the deadline (network, clock skew)."""
@@ -47,14 +44,7 @@ def _expired(attempt: QuizAttempt, now: datetime) -> bool:
 
 async def _mine(session: AsyncSession, *, user: User, attempt_id: uuid.UUID) -> QuizAttempt:
     """The caller's attempt, locked for this transaction; someone else's is a 404."""
-    attempt = (
-        await session.execute(
-            select(QuizAttempt)
-            .where(col(QuizAttempt.id) == attempt_id, col(QuizAttempt.user_id) == user.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    attempt = await repository.mine_locked(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound("no such attempt of yours", field="attempt_id")
     return attempt
@@ -128,84 +118,34 @@ def _validate(
     return result
 
 
-async def _access(session: AsyncSession, *, user: User, course_content_id: str) -> Any:
+async def _access(session: AsyncSession, *, user: User, course_content_id: str) -> CourseRow:
     """The quiz's course must be visible and the learner enrolled in it."""
     course = await catalog.visible_course(
         session=session, viewer=user, course_ref=course_content_id
     )
-    enrollment = await learning.live_enrollment(
-        session, user_id=user.id, course_id=course.course.id
-    )
-    if enrollment is None:
-        raise Forbidden(f"enroll in {course_content_id} to take its quizzes")
-    return course, enrollment
-
-
-def _percent(score: float, max_score: float) -> float:
-    return 100.0 * score / max_score if max_score else 100.0
-
-
-async def _passed_overall(
-    session: AsyncSession, attempt: QuizAttempt, quiz: dict[str, Any]
-) -> bool:
-    """Has the learner passed this quiz, counting ``attempt`` as it is in memory (it may
-    be about to be sealed)? Same rule as SQL's quiz_passed(): the scoring policy picks
-    the attempt(s) that count."""
-    rows = await session.execute(
-        select(col(QuizAttempt.score), col(QuizAttempt.max_score))
-        .where(
-            col(QuizAttempt.user_id) == attempt.user_id,
-            col(QuizAttempt.quiz_content_id) == attempt.quiz_content_id,
-            col(QuizAttempt.submitted_at).is_not(None),
-            col(QuizAttempt.id) != attempt.id,
-        )
-        .order_by(col(QuizAttempt.submitted_at))
-    )
-    percents = [_percent(float(score or 0), float(best or 0)) for score, best in rows]
-    if attempt.submitted_at is not None and attempt.score is not None:
-        percents.append(_percent(float(attempt.score), float(attempt.max_score or 0)))
-    if not percents:
-        return False
-    policy = quiz.get("scoring_policy", "highest")
-    counted = (
-        max(percents)
-        if policy == "highest"
-        else sum(percents) / len(percents)
-        if policy == "average"
-        else percents[-1]
-    )
-    return counted >= float(quiz.get("pass_percent", 0))
+    await access.require_enrollment(session=session, user=user, course=course)
+    return course
 
 
 async def _review_allowed(
     session: AsyncSession, attempt: QuizAttempt, quiz: dict[str, Any]
 ) -> bool:
     """never | after_submit | after_pass (the quiz is passed) | after_last_attempt (no
-    attempts left; with unlimited attempts, once passed)."""
+    attempts left; with unlimited attempts, once passed). Asked of a sealed attempt."""
     if attempt.submitted_at is None:
         return False
     policy = str(quiz.get("review_policy", "after_submit"))
     if policy in ("after_submit", "never"):
         return policy == "after_submit"
-    passed = await _passed_overall(session, attempt, quiz)
     limit = quiz.get("max_attempts")
     if policy == "after_pass" or limit is None:
-        return passed
-    used = await _attempts_used(session, user_id=attempt.user_id, quiz_id=attempt.quiz_content_id)
-    return used >= int(limit)
-
-
-async def _attempts_used(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).where(
-                    col(QuizAttempt.user_id) == user_id,
-                    col(QuizAttempt.quiz_content_id) == quiz_id,
-                )
-            )
-        ).scalar_one()
+        return await progress.quiz_passed(
+            session=session, user_id=attempt.user_id, quiz_id=attempt.quiz_content_id
+        )
+    used = await repository.attempts_used(
+        session, user_id=attempt.user_id, quiz_id=attempt.quiz_content_id
     )
+    return used >= int(limit)
 
 
 def _summary(attempt: QuizAttempt) -> AttemptSummary:
@@ -225,8 +165,7 @@ def _summary(attempt: QuizAttempt) -> AttemptSummary:
 async def _public(
     session: AsyncSession, attempt: QuizAttempt, *, shown: Shown | None = None
 ) -> dict[str, Any]:
-    """The learner's view of an attempt, as JSON-ready data (from memory: it may be
-    about to be sealed)."""
+    """The learner's view of an attempt, as JSON-ready data."""
     if shown is None:
         shown = (await _shown([attempt]))[attempt.id]
     quiz, questions = shown.quiz, shown.questions
@@ -260,12 +199,11 @@ async def _public(
 @dataclass(frozen=True)
 class Graded:
     """An attempt graded in memory, with its exact (unrounded) score for the activity log
-    and the perfect-score achievement."""
+    and the perfect-score achievement; sealing sets whether it passed."""
 
     attempt: QuizAttempt
     score: float
     max_score: float
-    passed: bool
 
 
 def _grade(attempt: QuizAttempt, *, answers: dict[str, Any], now: datetime, shown: Shown) -> Graded:
@@ -293,11 +231,12 @@ def _grade(attempt: QuizAttempt, *, answers: dict[str, Any], now: datetime, show
                 "explanation": question.get("explanation"),
             }
         )
-    passed = _percent(score, max_score) >= float(quiz.get("pass_percent", 0))
     attempt.submitted_at = max(now, attempt.started_at or now)
     attempt.score = round(score, 4)  # type: ignore[assignment]
     attempt.max_score = round(max_score, 4)  # type: ignore[assignment]
-    attempt.passed = passed
+    # The pass mark and scoring policy of the version shown: what progress's rules read.
+    attempt.pass_percent = quiz.get("pass_percent")
+    attempt.scoring_policy = quiz.get("scoring_policy")
     attempt.details = {
         "quiz": {
             "id": attempt.quiz_content_id,
@@ -308,42 +247,7 @@ def _grade(attempt: QuizAttempt, *, answers: dict[str, Any], now: datetime, show
         "answers": answers,
         "questions": details,
     }
-    return Graded(attempt, score, max_score, passed)
-
-
-SEALED = (
-    "submitted_at",
-    "score",
-    "max_score",
-    "passed",
-    "details",
-    "idempotency_key",
-    "request_hash",
-    "response",
-)
-"""What sealing writes: everything at once, since the trigger refuses any later change."""
-
-
-async def _write_sealed(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
-    """ONE update for every graded attempt, from a JSON array of their sealed fields
-    (jsonb_to_recordset); RETURNING refreshes the loaded objects, which leaves nothing
-    for the next flush to write again (the trigger would refuse it)."""
-    table = QuizAttempt.__table__  # type: ignore[attr-defined]
-    sealed = (
-        func.jsonb_to_recordset(bindparam("sealed", type_=JSONB))
-        .table_valued(*(column(name, table.c[name].type) for name in ("id", *SEALED)))
-        .render_derived(name="sealed", with_types=True)
-    )
-    rows = [{name: getattr(a, name) for name in ("id", *SEALED)} for a in attempts]
-    with session.no_autoflush:
-        await session.execute(
-            update(QuizAttempt)
-            .where(col(QuizAttempt.id) == sealed.c.id)
-            .values({name: sealed.c[name] for name in SEALED})
-            .returning(QuizAttempt),
-            {"sealed": to_jsonable_python(rows)},
-            execution_options={"synchronize_session": False, "populate_existing": True},
-        )
+    return Graded(attempt, score, max_score)
 
 
 async def _seal(
@@ -356,27 +260,29 @@ async def _seal(
     user_ids = {a.user_id for a in attempts}
     assert len(user_ids) == 1, "one learner's attempts at a time"
     user_id = user_ids.pop()
-    await _write_sealed(session, attempts)
+    await repository.seal(session, attempts)
     course_of = {  # the course's content id as the quiz version that was shown names it
         a.course_id: str(shown[a.id].quiz.get("course_id"))
         for a in attempts
         if a.course_id is not None
     }
-    completion = await complete_if_done(session, user_id=user_id, courses=course_of)
+    completion = await progress.complete_if_done(
+        session=session, user_id=user_id, courses=course_of
+    )
     events = [
         Event(
-            verb="passed" if g.passed else "failed",
+            verb="passed" if g.attempt.passed else "failed",
             object_type="quiz",
             object_id=g.attempt.quiz_content_id,
             course_id=g.attempt.course_id,
-            result={"score": g.score, "max_score": g.max_score, "success": g.passed},
+            result={"score": g.score, "max_score": g.max_score, "success": bool(g.attempt.passed)},
         )
         for g in graded
     ]
     events += completion
     await record_events(session, actor_id=user_id, events=events)  # before the streak counts
     perfect = any(g.max_score > 0 and g.score == g.max_score for g in graded)
-    await achievements.award(session, user_id=user_id, perfect_quiz=perfect)
+    await progress.award(session=session, user_id=user_id, perfect_quiz=perfect)
 
 
 async def _settle_expired(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
@@ -403,25 +309,14 @@ async def _settle_expired(session: AsyncSession, attempts: Sequence[QuizAttempt]
 
 async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str, Any]:
     quiz = await content.quiz_document(quiz_id)
-    course, _ = await _access(session, user=user, course_content_id=quiz.course_id)
-    # One start at a time per learner and quiz: limits hold under any concurrency.
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"quiz:{user.id}:{quiz_id}", 0)))
-    )
-    open_attempt = (
-        await session.execute(
-            select(QuizAttempt).where(
-                col(QuizAttempt.user_id) == user.id,
-                col(QuizAttempt.quiz_content_id) == quiz_id,
-                col(QuizAttempt.submitted_at).is_(None),
-            )
-        )
-    ).scalar_one_or_none()
+    course = await _access(session, user=user, course_content_id=quiz.course_id)
+    await repository.lock_starts(session, user_id=user.id, quiz_id=quiz_id)
+    open_attempt = await repository.open_attempt(session, user_id=user.id, quiz_id=quiz_id)
     if open_attempt is not None:
         await _settle_expired(session, [open_attempt])
         if open_attempt.submitted_at is None:
             raise Conflict("an attempt is already open", attempt_id=str(open_attempt.id))
-    used = await _attempts_used(session, user_id=user.id, quiz_id=quiz_id)
+    used = await repository.attempts_used(session, user_id=user.id, quiz_id=quiz_id)
     if quiz.max_attempts is not None and used >= quiz.max_attempts:
         raise Conflict(f"no attempts left: {used} of {quiz.max_attempts} used", attempts_used=used)
     versions = await content.current_versions(quiz.question_ids)
@@ -469,47 +364,21 @@ async def save_answers(
     return await _public(session, attempt, shown=shown)
 
 
-def request_fingerprint(answers: list[Answer]) -> str:
-    canonical = json.dumps(
-        [a.model_dump(mode="json") for a in answers], sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 async def submit(
-    *,
-    session: AsyncSession,
-    user: User,
-    attempt_id: uuid.UUID,
-    answers: list[Answer],
-    idempotency_key: str,
-) -> str:
-    """Grade and seal; returns the response as JSON text. Replaying the same key returns
-    the stored text byte for byte; the same key with another body is a 422; a new key on
-    a sealed attempt, 409."""
+    *, session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: list[Answer]
+) -> dict[str, Any]:
+    """Grade and seal; a sealed attempt is a 409 (a retry of the same submission is
+    answered by the router's Idempotency-Key before it gets here)."""
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
-    fingerprint = request_fingerprint(answers)
     if attempt.submitted_at is not None:
-        if attempt.idempotency_key == idempotency_key:
-            if attempt.request_hash != fingerprint:
-                raise UnprocessableContent(
-                    "this Idempotency-Key was used with a different body", field="Idempotency-Key"
-                )
-            assert attempt.response is not None
-            return attempt.response
         raise Conflict("the attempt is already submitted")
     if _expired(attempt, _now()):
         raise Conflict("the attempt's time is up (deadline plus 30 s grace)")
     shown = await _shown([attempt])
     valid = _validate(attempt, answers, shown[attempt.id].questions)
     graded = _grade(attempt, answers=valid, now=_now(), shown=shown[attempt.id])
-    response = await _public(session, attempt, shown=shown[attempt.id])
-    attempt.idempotency_key = idempotency_key
-    attempt.request_hash = fingerprint
-    attempt.response = json.dumps(response, ensure_ascii=False, separators=(",", ":"))
     await _seal(session, graded=[graded], shown=shown)
-    assert attempt.response is not None
-    return attempt.response
+    return await _public(session, attempt, shown=shown[attempt.id])
 
 
 async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> dict[str, Any]:
@@ -528,16 +397,8 @@ async def mine(
 ) -> list[AttemptSummary]:
     """My attempts in the order started, ``limit + 1`` of them; the expired open ones
     among them are graded first."""
-    query = (
-        select(QuizAttempt)
-        .where(col(QuizAttempt.user_id) == user.id)
-        .order_by(col(QuizAttempt.id))
-        .limit(limit + 1)
+    attempts = await repository.mine_page_locked(
+        session, user_id=user.id, quiz_id=quiz_id, after=after, limit=limit
     )
-    if quiz_id is not None:
-        query = query.where(col(QuizAttempt.quiz_content_id) == quiz_id)
-    if after is not None:
-        query = query.where(col(QuizAttempt.id) > after)
-    attempts = list((await session.execute(query.with_for_update())).scalars().all())
     await _settle_expired(session, attempts)
     return [_summary(a) for a in attempts]

@@ -9,22 +9,21 @@ from sqlmodel import Field
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
+from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, sql_in, values
 
-LEVELS = ("Beginner", "Elementary", "Intermediate", "Advanced", "Expert")
-ITEM_TYPES = ("lesson", "quiz", "practice")
+LEVELS = values(CourseLevel)
+ITEM_TYPES = values(ItemType)
+ITEM_STATUSES = ("active", "archived")
+"""Of a content_index row: archived once the item left its course's outline."""
 SEARCH_VECTOR = (
     "setweight(to_tsvector('english'::regconfig, title), 'A') || "
     "setweight(to_tsvector('russian'::regconfig, title), 'A') || "
     "setweight(to_tsvector('english'::regconfig, description), 'B') || "
     "setweight(to_tsvector('russian'::regconfig, description), 'B')"
 )
-COURSE_STATUSES = ("draft", "published", "archived")
+COURSE_STATUSES = values(PublicationStatus)
 
 _SLUG_CHECK = f"slug ~ '^{SLUG_PATTERN}$'"
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Category(Base, table=True):
@@ -50,8 +49,8 @@ class Course(Base, table=True):
     __table_args__ = (
         CheckConstraint(_SLUG_CHECK, name="slug"),
         CheckConstraint("content_id = 'course:' || slug", name="content_id"),
-        CheckConstraint(_in("level", LEVELS), name="level"),
-        CheckConstraint(_in("status", COURSE_STATUSES), name="status"),
+        CheckConstraint(sql_in("level", LEVELS), name="level"),
+        CheckConstraint(sql_in("status", COURSE_STATUSES), name="status"),
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_cents"),
         Index("ix_courses_status_category_id", "status", "category_id"),
         Index("ix_courses_search", "search", postgresql_using="gin"),
@@ -86,11 +85,11 @@ class ContentIndex(Base, table=True):
 
     __tablename__ = "content_index"
     __table_args__ = (
-        CheckConstraint(_in("item_type", ITEM_TYPES), name="item_type"),
+        CheckConstraint(sql_in("item_type", ITEM_TYPES), name="item_type"),
         CheckConstraint(
             f"content_id ~ ('^' || item_type || ':{SLUG_PATTERN}$')", name="content_id"
         ),
-        CheckConstraint(_in("status", ("active", "archived")), name="status"),
+        CheckConstraint(sql_in("status", ITEM_STATUSES), name="status"),
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint("points >= 0", name="points"),
         Index("ix_content_index_course_id_position", "course_id", "position"),

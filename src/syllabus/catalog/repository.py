@@ -26,9 +26,16 @@ async def list_categories(
     return list((await session.execute(query)).scalars())
 
 
+@dataclass(frozen=True)
+class TrackRow:
+    track: Track
+    category: str
+    """The category's slug."""
+
+
 async def list_tracks(
     session: AsyncSession, *, after: NameKey | None, limit: int
-) -> list[tuple[Track, str]]:
+) -> list[TrackRow]:
     """Tracks by name with their category's slug, ``limit + 1`` rows."""
     key = tuple_(col(Track.name), col(Track.id))
     query = (
@@ -39,7 +46,7 @@ async def list_tracks(
     )
     if after is not None:
         query = query.where(key > tuple_(*after))
-    return [(track, slug) for track, slug in (await session.execute(query)).all()]
+    return [TrackRow(track, slug) for track, slug in (await session.execute(query)).all()]
 
 
 @dataclass(frozen=True)

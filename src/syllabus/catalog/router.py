@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from syllabus.catalog import service
 from syllabus.catalog.repository import NameKey
@@ -11,8 +11,8 @@ from syllabus.catalog.schemas import (
     MAX_SEARCH_LENGTH,
     MAX_SEARCH_NEGATIONS,
     CategoryPublic,
-    CourseLevel,
     CoursePublic,
+    CourseRef,
     SearchText,
     TrackPublic,
 )
@@ -21,19 +21,11 @@ from syllabus.errors import problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import Page, Paging
+from syllabus.kit.vocabulary import CourseLevel
 
 T = TypeVar("T")
 
 router = APIRouter(tags=["catalog"], responses=problem_responses(401, 422))
-
-CourseRef = Annotated[
-    str,
-    Path(
-        pattern=service.COURSE_REF,
-        max_length=200,
-        description="A course id (`course:rest-api-design`) or its slug (`rest-api-design`).",
-    ),
-]
 
 
 def _name_key(key: list[object]) -> NameKey:

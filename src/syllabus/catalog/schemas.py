@@ -1,13 +1,25 @@
 """The catalog as the API shows it: categories, tracks and course cards."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.schemas import OutputSchema
+from syllabus.kit.vocabulary import CourseLevel, PublicationStatus
 
-CourseLevel = Literal["Beginner", "Elementary", "Intermediate", "Advanced", "Expert"]
+COURSE_REF = rf"^(course:)?{SLUG_PATTERN}$"
+CourseRef = Annotated[
+    str,
+    Path(
+        pattern=COURSE_REF,
+        max_length=200,
+        description="A course id (`course:rest-api-design`) or its slug (`rest-api-design`).",
+    ),
+]
+"""A course in a URL path, by id or slug."""
 
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_NEGATIONS = 32
@@ -50,7 +62,7 @@ class CoursePublic(OutputSchema):
     level: CourseLevel
     category: str
     track: str | None
-    status: Literal["draft", "published", "archived"]
+    status: PublicationStatus
     price_cents: int | None
     is_free: bool
     version: int

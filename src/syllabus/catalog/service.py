@@ -1,4 +1,5 @@
-"""Catalog rules: who sees which course, and who may open its paid content."""
+"""Catalog rules: who sees which course, and what its card says. Who may open its paid
+content is ``access``'s question."""
 
 import uuid
 
@@ -9,10 +10,6 @@ from syllabus.catalog.repository import CourseFilters, CourseRow, NameKey
 from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
 from syllabus.errors import NotFound
 from syllabus.identity.models import User, is_staff
-from syllabus.kit.ids import SLUG_PATTERN
-from syllabus.learning import repository as learning_repository
-
-COURSE_REF = rf"^(course:)?{SLUG_PATTERN}$"
 
 
 def course_public(row: CourseRow) -> CoursePublic:
@@ -46,10 +43,15 @@ async def tracks(
     """Tracks by name, each with its page key; ``limit + 1`` of them."""
     return [
         (
-            (t.name, t.id),
-            TrackPublic(slug=t.slug, name=t.name, category=slug, description=t.description),
+            (row.track.name, row.track.id),
+            TrackPublic(
+                slug=row.track.slug,
+                name=row.track.name,
+                category=row.category,
+                description=row.track.description,
+            ),
         )
-        for t, slug in await repository.list_tracks(session, after=after, limit=limit)
+        for row in await repository.list_tracks(session, after=after, limit=limit)
     ]
 
 
@@ -92,18 +94,3 @@ async def visible_course(
     if row is None or (row.course.status != "published" and not is_staff(viewer)):
         raise NotFound(f"no course {content_id_of(course_ref)}")
     return row
-
-
-async def is_entitled(*, session: AsyncSession, user: User | None, course: CourseRow) -> bool:
-    """May ``user`` open every lesson and quiz of ``course``? Free courses: anyone. Paid:
-    staff, or an active or completed enrollment (payments will add entitlements here)."""
-    if not course.course.price_cents:
-        return True
-    if user is None:
-        return False
-    if is_staff(user):
-        return True
-    enrollment = await learning_repository.live_enrollment(
-        session, user_id=user.id, course_id=course.course.id
-    )
-    return enrollment is not None

@@ -1,7 +1,8 @@
 """The MongoDB side: authored, versioned, read-mostly course content.
 
-Documents and the read service use MongoDB only; the PostgreSQL side refers to content
-through the id types in ``syllabus.kit.ids`` and the functions of ``content.service``.
-Two places here do touch PostgreSQL, on purpose: the router asks the catalog who may see
-what, and the loader syncs the catalog after writing content.
+Documents use MongoDB only; the PostgreSQL side refers to content through the id types in
+``syllabus.kit.ids`` and the functions of ``content.service``. Two places here do touch
+PostgreSQL, on purpose and downwards: the read service asks the catalog who may see what
+and ``access`` who may open it, and the loader syncs the catalog after writing content
+(handing achievements up by hook, ``content.hooks``).
 """

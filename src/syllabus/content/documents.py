@@ -23,9 +23,8 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, ScoringPolicy
 
-CourseLevel = Literal["Beginner", "Elementary", "Intermediate", "Advanced", "Expert"]
-PublicationStatus = Literal["draft", "published", "archived"]
 QuestionType = Literal[
     "single_choice",
     "multiple_choice",
@@ -36,7 +35,6 @@ QuestionType = Literal[
     "matching",
 ]
 ReviewPolicy = Literal["never", "after_submit", "after_pass", "after_last_attempt"]
-ScoringPolicy = Literal["highest", "last", "average"]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -59,9 +57,6 @@ class VersionedContent(Document):
     content_hash: Sha256Hex
     status: PublicationStatus = "published"
     loaded_at: datetime = Field(default_factory=_now)
-
-
-ItemType = Literal["lesson", "quiz", "practice"]
 
 
 class ModuleItem(Embedded):

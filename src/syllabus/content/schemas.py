@@ -2,17 +2,22 @@
 the quiz and question shapes below have no field that could carry an answer key, an
 accepted answer, a tolerance or an explanation, so none can leak by accident."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict
 
 from syllabus.content.documents import (
-    CourseLevel,
-    ItemType,
     QuestionType,
     ReviewPolicy,
-    ScoringPolicy,
 )
+from syllabus.kit.ids import content_id_pattern
+from syllabus.kit.vocabulary import CourseLevel, ItemType, ScoringPolicy
+
+LessonRef = Annotated[str, Path(pattern=content_id_pattern("lesson"), max_length=200)]
+"""A lesson id in a URL path."""
+QuizRef = Annotated[str, Path(pattern=content_id_pattern("quiz"), max_length=200)]
+"""A quiz id in a URL path."""
 
 
 class PublicSchema(BaseModel):

@@ -1,10 +1,16 @@
-"""Reading content for the API (MongoDB only). The one place that touches answer keys
-on the read path, and only to leave them out."""
+"""Reading content for the API: documents come from MongoDB, and a lesson or quiz is
+handed out only once the catalog says the course is visible and ``access`` says the
+caller may open it (PostgreSQL). The one place that touches answer keys on the read
+path, and only to leave them out."""
 
 import hashlib
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.access import service as access
+from syllabus.catalog import service as catalog
 from syllabus.content.documents import (
     ContentVersion,
     CourseContent,
@@ -19,6 +25,7 @@ from syllabus.content.schemas import (
     QuizPublic,
 )
 from syllabus.errors import NotFound
+from syllabus.identity.models import User
 
 OUTLINE_FIELDS = {"title": 1, "level": 1, "version": 1, "content_hash": 1, "modules": 1}
 
@@ -136,3 +143,28 @@ async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:
         "/".join([quiz.content_hash, *(q.content_hash for q in questions)]).encode()
     ).hexdigest()
     return public, digest
+
+
+async def open_lesson(
+    *, session: AsyncSession, viewer: User | None, lesson_id: str
+) -> tuple[LessonPublic, str]:
+    """A lesson of a visible course, for a viewer who may open it (previews: anyone who
+    sees the course), and its ETag source."""
+    lesson = await lesson_document(lesson_id)
+    course = await catalog.visible_course(
+        session=session, viewer=viewer, course_ref=lesson.course_id
+    )
+    if not lesson.preview:
+        await access.require_open(session=session, viewer=viewer, course=course, what="lesson")
+    return lesson_public(lesson), f"{lesson.version}.{lesson.content_hash}"
+
+
+async def open_quiz(
+    *, session: AsyncSession, viewer: User | None, quiz_id: str
+) -> tuple[QuizPublic, str]:
+    """A quiz with its questions, like :func:`open_lesson` without previews."""
+    quiz = await quiz_document(quiz_id)
+    course = await catalog.visible_course(session=session, viewer=viewer, course_ref=quiz.course_id)
+    await access.require_open(session=session, viewer=viewer, course=course, what="quiz")
+    public, etag = await quiz_with_questions(quiz)
+    return public, f"{quiz.version}.{etag}"

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Connection
 
 from syllabus.config import to_asyncpg_url
 from syllabus.db.roles import grant_app
@@ -14,15 +13,13 @@ from syllabus.db.roles import grant_app
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 
-def alembic_config(*, url: str | None = None, connection: Connection | None = None) -> Config:
+def alembic_config(*, url: str | None = None) -> Config:
     """A config that needs no alembic.ini lookup and leaves the caller's logging alone."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["configure_logging"] = False
     if url is not None:
         config.attributes["url"] = to_asyncpg_url(url)
-    if connection is not None:
-        config.attributes["connection"] = connection
     return config
 
 
@@ -52,12 +49,3 @@ def downgrade(*, url: str, revision: str) -> None:
 
 def current(*, url: str) -> None:
     command.current(alembic_config(url=url), verbose=False)
-
-
-def upgrade_connection(connection: Connection, revision: str = "head") -> None:
-    """For ``AsyncConnection.run_sync``: migrate on a connection the caller controls."""
-    command.upgrade(alembic_config(connection=connection), revision)
-
-
-def downgrade_connection(connection: Connection, revision: str) -> None:
-    command.downgrade(alembic_config(connection=connection), revision)

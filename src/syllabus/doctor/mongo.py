@@ -20,7 +20,7 @@ ITEM_COLLECTIONS = frozenset({"lesson_content", "quiz_content", "practice_conten
 
 
 @dataclass(frozen=True)
-class Stored:
+class DocumentSummary:
     """What the checks need of one content document, valid or not."""
 
     id: str
@@ -41,7 +41,7 @@ class Stored:
 
 @dataclass
 class Content:
-    documents: dict[str, Stored] = field(default_factory=dict)
+    documents: dict[str, DocumentSummary] = field(default_factory=dict)
     courses: dict[str, CourseContent] = field(default_factory=dict)
     quizzes: dict[str, QuizContent] = field(default_factory=dict)
     versions: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -77,7 +77,7 @@ async def read_content(database: MongoDatabase) -> Content:
                 elif isinstance(document, QuizContent):
                     content.quizzes[document.id] = document
             content_id = str(raw["_id"])
-            content.documents[content_id] = Stored(
+            content.documents[content_id] = DocumentSummary(
                 id=content_id,
                 collection=collection,
                 version=_int(raw.get("version")),

@@ -12,33 +12,40 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from syllabus.errors import UnprocessableContent
+from syllabus.idempotency import repository
 from syllabus.idempotency.models import MAX_KEY_LENGTH, MIN_KEY_LENGTH, IdempotencyRecord
 
-KEEP_FOR = timedelta(hours=24)
-
+KEY_RULE = (
+    "unique per write: a retry with the same key and body gets the first answer again, "
+    "byte for byte, without writing twice (kept 24 h); the same key with another body is "
+    "a 422."
+)
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=MIN_KEY_LENGTH,
         max_length=MAX_KEY_LENGTH,
-        description=(
-            "Optional, unique per write: a retry with the same key and body gets the first "
-            "answer again, byte for byte, without writing twice (kept 24 h); the same key "
-            "with another body is a 422."
-        ),
+        description=f"Optional, {KEY_RULE}",
     ),
 ]
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=MIN_KEY_LENGTH,
+        max_length=MAX_KEY_LENGTH,
+        description=f"Required, {KEY_RULE}",
+    ),
+]
+"""For writes a client must never repeat by accident (grading a quiz submission)."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,6 @@ class Outcome:
 
     def response(self) -> Response:
         return Response(self.body, status_code=self.status, media_type="application/json")
-
-
-def _expired() -> Any:
-    """Rows past :data:`KEEP_FOR`: they replay nothing any more (a reuse runs afresh)."""
-    return col(IdempotencyRecord.created_at) <= func.statement_timestamp() - KEEP_FOR
 
 
 def fingerprint(body: Any) -> str:
@@ -83,12 +85,8 @@ async def once(
     first used for another route or body is refused (422 naming the header)."""
     if key is None:
         return await run()
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"idem:{user_id}:{key}", 0)))
-    )
-    mine = (col(IdempotencyRecord.user_id) == user_id, col(IdempotencyRecord.key) == key)
-    await session.execute(delete(IdempotencyRecord).where(*mine, _expired()))
-    record = (await session.execute(select(IdempotencyRecord).where(*mine))).scalar_one_or_none()
+    await repository.lock_key(session, user_id=user_id, key=key)
+    record = await repository.live_record(session, user_id=user_id, key=key)
     if record is not None:
         if (record.method, record.route, record.request_hash) != (method, route, request_hash):
             raise UnprocessableContent(
@@ -136,12 +134,9 @@ async def answer_once(
 
 async def purge_expired(*, session: AsyncSession) -> int:
     """Every user's expired keys (``syllabus purge``); ``once`` replaces one as it is reused."""
-    result = await session.execute(delete(IdempotencyRecord).where(_expired()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await repository.delete_expired(session)
 
 
 async def forget_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
     """Erasure: stored answers can repeat what the user wrote (notes)."""
-    await session.execute(
-        delete(IdempotencyRecord).where(col(IdempotencyRecord.user_id) == user_id)
-    )
+    await repository.delete_user_keys(session, user_id=user_id)

@@ -3,15 +3,16 @@ an erased (soft-deleted, anonymised) account frees its address."""
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from sqlalchemy import CheckConstraint, DateTime, Index, text
 from sqlmodel import Field
 
 from syllabus.db.sql import Base
+from syllabus.kit.vocabulary import sql_in
 
 Role = Literal["student", "author", "admin"]
-ROLES: tuple[Role, ...] = ("student", "author", "admin")
+ROLES: tuple[Role, ...] = get_args(Role)
 STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
 
 
@@ -23,7 +24,7 @@ def is_staff(user: "User | None") -> bool:
 class User(Base, table=True):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('student', 'author', 'admin')", name="role"),
+        CheckConstraint(sql_in("role", ROLES), name="role"),
         CheckConstraint("email = lower(btrim(email)) AND email LIKE '%_@_%'", name="email"),
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
         CheckConstraint("length(time_zone) BETWEEN 1 AND 64", name="time_zone"),

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.analytics.activity import record_activity
 from syllabus.config import Settings
+from syllabus.db.activity import record_activity
 from syllabus.db.sql import acting_as
 from syllabus.errors import (
     Conflict,
@@ -289,6 +289,11 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     user.deleted_at = now
     await repository.revoke_all_for_user(session, user.id, at=now)
     await session.flush()
+
+
+async def user_by_id(*, session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """A live account, for other domains acting on a user by id (admin enrollment)."""
+    return await repository.get_user(session, user_id)
 
 
 async def list_users(

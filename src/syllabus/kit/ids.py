@@ -6,7 +6,6 @@ authors choose it, MongoDB uses it as ``_id``, and PostgreSQL rows point at it. 
 ObjectId never leaves MongoDB.
 """
 
-import re
 import uuid
 from typing import Annotated, Final
 
@@ -27,10 +26,6 @@ def uuid7() -> uuid.UUID:
 def content_id_pattern(prefix: str) -> str:
     """The full-match regex for ids of one content kind, e.g. ``^lesson:[a-z0-9-]+$``."""
     return rf"^{prefix}:{SLUG_PATTERN}$"
-
-
-def is_content_id(value: str, prefix: str) -> bool:
-    return re.fullmatch(content_id_pattern(prefix), value) is not None
 
 
 def _content_id(prefix: str) -> object:

@@ -1,5 +1,7 @@
-"""Learning queries. Rollups, streaks and points are computed in SQL, never by looping
-over rows in Python; the outline's progress is one round trip whatever the course size."""
+"""Learning queries: enrollments, lesson progress, the outline's state, my courses and my
+notes. Completion and rollups are ``progress``'s rules, read here from its SQL views
+(``course_completion``, ``items_done``) so every answer uses the one definition; the
+outline's state is one round trip whatever the course size."""
 
 import uuid
 from dataclasses import dataclass
@@ -112,60 +114,28 @@ async def upsert_progress(
     )
 
 
-COMPLETE_COURSES = text(
-    """
-    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp()
-    WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
-      AND e.deleted_at IS NULL
-      AND NOT EXISTS (
-        SELECT FROM content_index i
-        WHERE i.course_id = e.course_id AND i.required AND i.status = 'active'
-          AND i.deleted_at IS NULL
-          AND NOT CASE i.item_type
-            WHEN 'lesson' THEN EXISTS (
-              SELECT FROM lesson_progress p
-              WHERE p.user_id = e.user_id AND p.lesson_content_id = i.content_id
-                AND p.status = 'completed' AND p.deleted_at IS NULL)
-            WHEN 'quiz' THEN quiz_passed(e.user_id, i.content_id)
-            ELSE true END)
-    RETURNING e.course_id
-    """
-)
-"""The course's completion rule, from content: every *current* required lesson completed
-and every current required quiz passed."""
-
-
-async def complete_courses(
-    session: AsyncSession, *, user_id: uuid.UUID, course_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Complete the learner's active enrollments in these courses that now meet the
-    completion rule, in ONE statement however many courses (the rule is checked and
-    applied together, so a course is completed once even when writes race). Returns
-    the courses this call completed."""
-    if not course_ids:
-        return set()
-    result = await session.execute(COMPLETE_COURSES, {"user": user_id, "courses": course_ids})
-    return set(result.scalars())
-
-
 @dataclass(frozen=True)
 class OutlineState:
     """Everything PostgreSQL knows for an outline request, fetched in one query."""
 
     course_id: uuid.UUID
     status: str
-    price_cents: int | None
     viewer_role: str | None
     enrollment_status: str | None
     lessons: dict[str, dict[str, Any]]
+    done: set[str]
+    """Items done by ``progress``'s rule (lessons completed, quizzes passed)."""
     passed_quizzes: set[str]
+    completed_required: int
+    total_required: int
+    percent_complete: float
     last_activity_at: datetime | None
 
 
 OUTLINE_STATE = text(
     """
     WITH course AS (
-      SELECT id, status, price_cents FROM courses
+      SELECT id, status FROM courses
       WHERE content_id = :course AND deleted_at IS NULL
     ), viewer AS (
       SELECT role FROM users WHERE id = :viewer AND deleted_at IS NULL
@@ -180,19 +150,29 @@ OUTLINE_STATE = text(
              max(p.updated_at) AS last_activity_at
       FROM lesson_progress p JOIN course ON p.course_id = course.id
       WHERE p.user_id = :viewer AND p.deleted_at IS NULL
-    ), passed AS (
-      SELECT coalesce(array_agg(i.content_id) FILTER (
-               WHERE quiz_passed(:viewer, i.content_id)), '{}') AS quizzes,
+    ), done AS (
+      SELECT coalesce(array_agg(d.item_id), '{}') AS items,
+             coalesce(array_agg(d.item_id) FILTER (WHERE i.item_type = 'quiz'), '{}') AS quizzes,
              (SELECT max(a.submitted_at) FROM quiz_attempts a JOIN course ON a.course_id = course.id
               WHERE a.user_id = :viewer AND a.deleted_at IS NULL) AS last_attempt_at
-      FROM content_index i JOIN course ON i.course_id = course.id
-      WHERE i.item_type = 'quiz' AND i.status = 'active' AND :viewer IS NOT NULL
+      FROM items_done d
+      JOIN content_index i ON i.content_id = d.item_id AND i.status = 'active'
+      JOIN course ON i.course_id = course.id
+      WHERE d.user_id = :viewer
+    ), rollup AS (
+      SELECT c.completed_required, c.total_required, c.percent_complete
+      FROM course_completion c JOIN course ON c.course_id = course.id
+      WHERE c.user_id = :viewer
     )
-    SELECT course.id, course.status, course.price_cents,
-           (SELECT role FROM viewer), (SELECT status FROM enrollment),
-           progress.lessons, passed.quizzes,
-           greatest(progress.last_activity_at, passed.last_attempt_at)
-    FROM course, progress, passed
+    SELECT course.id AS course_id, course.status,
+           (SELECT role FROM viewer) AS viewer_role,
+           (SELECT status FROM enrollment) AS enrollment_status,
+           progress.lessons, done.items AS done, done.quizzes AS passed_quizzes,
+           coalesce((SELECT completed_required FROM rollup), 0) AS completed_required,
+           coalesce((SELECT total_required FROM rollup), 0) AS total_required,
+           coalesce((SELECT percent_complete FROM rollup), 0) AS percent_complete,
+           greatest(progress.last_activity_at, done.last_attempt_at) AS last_activity_at
+    FROM course, progress, done
     """
 )
 
@@ -208,14 +188,17 @@ async def outline_state(
     if row is None:
         return None
     return OutlineState(
-        course_id=row[0],
-        status=row[1],
-        price_cents=row[2],
-        viewer_role=row[3],
-        enrollment_status=row[4],
-        lessons=dict(row[5] or {}),
-        passed_quizzes=set(row[6] or []),
-        last_activity_at=row[7],
+        course_id=row.course_id,
+        status=row.status,
+        viewer_role=row.viewer_role,
+        enrollment_status=row.enrollment_status,
+        lessons=dict(row.lessons or {}),
+        done=set(row.done or []),
+        passed_quizzes=set(row.passed_quizzes or []),
+        completed_required=int(row.completed_required),
+        total_required=int(row.total_required),
+        percent_complete=float(row.percent_complete),
+        last_activity_at=row.last_activity_at,
     )
 
 
@@ -276,44 +259,6 @@ async def live_enrollment(
     return result.scalar_one_or_none()
 
 
-COURSE_ROLLUP = """
-    WITH items AS (
-      SELECT i.course_id, i.content_id, i.item_type, i.position, i.required
-      FROM content_index i
-      WHERE i.status = 'active' AND i.deleted_at IS NULL AND i.course_id = ANY(:courses)
-    ), done AS (
-      SELECT items.*, CASE items.item_type
-          WHEN 'lesson' THEN EXISTS (SELECT 1 FROM lesson_progress p
-            WHERE p.user_id = :user AND p.lesson_content_id = items.content_id
-              AND p.status = 'completed' AND p.deleted_at IS NULL)
-          WHEN 'quiz' THEN quiz_passed(:user, items.content_id)
-          ELSE false END AS completed
-      FROM items
-    )
-    SELECT course_id,
-           count(*) FILTER (WHERE required AND completed) AS completed_required,
-           count(*) FILTER (WHERE required) AS total_required,
-           max(position) FILTER (WHERE completed) AS last_completed_position
-    FROM done GROUP BY course_id
-"""
-
-
-async def course_rollups(
-    session: AsyncSession, *, user_id: uuid.UUID, course_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """(completed required, total required) per course, for many courses in one query."""
-    if not course_ids:
-        return {}
-    rows = await session.execute(text(COURSE_ROLLUP), {"user": user_id, "courses": course_ids})
-    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
-
-
-def percent(completed: int, total: int) -> float:
-    return round(100.0 * completed / total, 1) if total else 0.0
-
-
-MY_COURSES_ROLLUP = COURSE_ROLLUP.replace("ANY(:courses)", "ANY(SELECT course_id FROM mine)")
-
 ActivityKey = tuple[datetime | None, str]
 """Where a page of my courses ends: its last activity (none yet sorts last) and id."""
 
@@ -339,9 +284,32 @@ def _after_activity(after: ActivityKey | None) -> tuple[str, dict[str, Any]]:
     )
 
 
+@dataclass(frozen=True)
+class MyCourse:
+    """One of my live enrollments with its rollup and where to resume."""
+
+    course_id: str
+    title: str
+    enrollment_status: str
+    completed_required: int
+    total_required: int
+    percent_complete: float
+    last_activity_at: datetime | None
+    started_lesson: str | None
+    """The lesson I touched last and have not completed, if any."""
+    started_position: dict[str, Any] | None
+    next_item: str | None
+    """The item after the last one done."""
+    first_item: str | None
+
+    @property
+    def key(self) -> ActivityKey:
+        return self.last_activity_at, self.course_id
+
+
 async def my_courses(
     session: AsyncSession, *, user_id: uuid.UUID, after: ActivityKey | None, limit: int
-) -> list[Any]:
+) -> list[MyCourse]:
     """Live enrollments with their rollup, last activity and where to resume, most
     recently active first; ``limit + 1`` rows."""
     where, params = _after_activity(after)
@@ -353,8 +321,10 @@ async def my_courses(
               FROM enrollments e JOIN courses c ON c.id = e.course_id
               WHERE e.user_id = :user AND e.status IN ('active', 'completed')
                 AND e.deleted_at IS NULL
-            ), rollup AS ({MY_COURSES_ROLLUP}),
-            started AS (
+            ), rollup AS (
+              SELECT cc.* FROM course_completion cc
+              WHERE cc.user_id = :user AND cc.course_id IN (SELECT course_id FROM mine)
+            ), started AS (
               SELECT DISTINCT ON (p.course_id) p.course_id, p.lesson_content_id, p.position
               FROM lesson_progress p JOIN content_index i
                 ON i.content_id = p.lesson_content_id AND i.status = 'active'
@@ -364,12 +334,15 @@ async def my_courses(
               SELECT p.course_id, max(p.updated_at) AS at FROM lesson_progress p
               WHERE p.user_id = :user AND p.deleted_at IS NULL GROUP BY p.course_id
             )
-            SELECT mine.content_id, mine.title, mine.status,
-                   coalesce(rollup.completed_required, 0), coalesce(rollup.total_required, 0),
-                   activity.at, started.lesson_content_id, started.position,
+            SELECT mine.content_id AS course_id, mine.title, mine.status AS enrollment_status,
+                   coalesce(rollup.completed_required, 0) AS completed_required,
+                   coalesce(rollup.total_required, 0) AS total_required,
+                   coalesce(rollup.percent_complete, 0) AS percent_complete,
+                   activity.at AS last_activity_at, started.lesson_content_id AS started_lesson,
+                   started.position AS started_position,
                    (SELECT i.content_id FROM content_index i
                      WHERE i.course_id = mine.course_id AND i.status = 'active'
-                       AND i.position > coalesce(rollup.last_completed_position, -1)
+                       AND i.position > coalesce(rollup.last_done_position, -1)
                      ORDER BY i.position LIMIT 1) AS next_item,
                    (SELECT i.content_id FROM content_index i
                      WHERE i.course_id = mine.course_id AND i.status = 'active'
@@ -385,7 +358,35 @@ async def my_courses(
         ),
         {"user": user_id, "limit": limit + 1, **params},
     )
-    return list(result.all())
+    return [
+        MyCourse(
+            course_id=row.course_id,
+            title=row.title,
+            enrollment_status=row.enrollment_status,
+            completed_required=int(row.completed_required),
+            total_required=int(row.total_required),
+            percent_complete=float(row.percent_complete),
+            last_activity_at=row.last_activity_at,
+            started_lesson=row.started_lesson,
+            started_position=row.started_position,
+            next_item=row.next_item,
+            first_item=row.first_item,
+        )
+        for row in result
+    ]
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    """A lesson I bookmarked or wrote a note on."""
+
+    id: uuid.UUID
+    lesson_id: str
+    course_id: str
+    title: str
+    bookmarked: bool
+    note: str | None
+    updated_at: datetime | None
 
 
 async def lesson_notes(
@@ -395,7 +396,7 @@ async def lesson_notes(
     bookmarked_only: bool,
     after: uuid.UUID | None,
     limit: int,
-) -> list[Any]:
+) -> list[NoteRow]:
     query = (
         select(
             col(LessonProgress.id),
@@ -418,51 +419,16 @@ async def lesson_notes(
         query = query.where(col(LessonProgress.note).is_not(None))
     if after is not None:
         query = query.where(col(LessonProgress.id) > after)
-    return list((await session.execute(query)).all())
-
-
-STATS = text(
-    """
-    WITH me AS (SELECT id, time_zone FROM users WHERE id = :user),
-    days AS (
-      SELECT DISTINCT (a.occurred_at AT TIME ZONE me.time_zone)::date AS day
-      FROM activity_log a, me WHERE a.actor_id = me.id
-        -- learning makes an activity day; signing up or enrolling alone does not
-        AND a.verb IN ('started', 'completed', 'attempted', 'passed', 'failed')
-    ), islands AS (
-      SELECT day, day - (row_number() OVER (ORDER BY day))::int AS island FROM days
-    ), runs AS (
-      SELECT min(day) AS first_day, max(day) AS last_day, count(*) AS length
-      FROM islands GROUP BY island
-    ), today AS (
-      SELECT (statement_timestamp() AT TIME ZONE me.time_zone)::date AS day FROM me
-    ), lessons AS (
-      SELECT count(*) AS completed, coalesce(sum(i.points), 0) AS points
-      FROM lesson_progress p JOIN content_index i ON i.content_id = p.lesson_content_id
-      WHERE p.user_id = :user AND p.status = 'completed' AND p.deleted_at IS NULL
-    ), quizzes AS (
-      SELECT coalesce(sum(i.points), 0) AS points FROM content_index i
-      WHERE i.item_type = 'quiz' AND quiz_passed(:user, i.content_id)
-        AND EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.user_id = :user
-                    AND a.quiz_content_id = i.content_id)
-    ), courses AS (
-      SELECT count(*) AS completed FROM enrollments
-      WHERE user_id = :user AND status = 'completed' AND deleted_at IS NULL
-    )
-    SELECT
-      coalesce((SELECT length FROM runs, today
-                WHERE runs.last_day >= today.day - 1 ORDER BY runs.last_day DESC LIMIT 1), 0),
-      coalesce((SELECT max(length) FROM runs), 0),
-      (SELECT points FROM lessons) + (SELECT points FROM quizzes),
-      (SELECT completed FROM lessons),
-      (SELECT completed FROM courses),
-      (SELECT time_zone FROM me)
-    """
-)
-
-
-async def stats(
-    session: AsyncSession, *, user_id: uuid.UUID
-) -> tuple[int, int, int, int, int, str]:
-    row = (await session.execute(STATS, {"user": user_id})).one()
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]), str(row[5])
+    rows = (await session.execute(query)).all()
+    return [
+        NoteRow(
+            id=row[0],
+            lesson_id=row[1],
+            course_id=row[2],
+            title=row[3],
+            bookmarked=row[4],
+            note=row[5],
+            updated_at=row[6],
+        )
+        for row in rows
+    ]

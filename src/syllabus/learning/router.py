@@ -1,23 +1,22 @@
 """HTTP for learning: enrollments, lesson progress, the outline with my progress, and my
-rollups, bookmarks, notes and stats."""
+rollups, bookmarks and notes."""
 
 import hashlib
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from syllabus.catalog.router import CourseRef
+from syllabus.catalog.schemas import CourseRef
+from syllabus.content.schemas import LessonRef
 from syllabus.deps import ReadSessionDep, SessionDep
-from syllabus.errors import NotFound, problem_responses
+from syllabus.errors import problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
-from syllabus.identity import repository as identity_repository
 from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
 from syllabus.kit.http import cached_json
-from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.pagination import Page, Paging, uuid_key
-from syllabus.learning import repository, service
+from syllabus.learning import service
+from syllabus.learning.repository import activity_key
 from syllabus.learning.schemas import (
     AdminEnrollmentCreate,
     CourseProgress,
@@ -27,11 +26,9 @@ from syllabus.learning.schemas import (
     OutlineWithProgress,
     ProgressPublic,
     ProgressUpdate,
-    Stats,
 )
 
 router = APIRouter(tags=["learning"], responses=problem_responses(401, 422))
-LessonRef = Annotated[str, Path(pattern=content_id_pattern("lesson"), max_length=200)]
 
 
 @router.post(
@@ -77,11 +74,8 @@ async def cancel_enrollment(
 async def admin_enroll(
     data: AdminEnrollmentCreate, admin: AdminUser, session: SessionDep
 ) -> EnrollmentPublic:
-    learner = await identity_repository.get_user(session, data.user_id)
-    if learner is None:
-        raise NotFound("no such user", field="user_id")
-    return await service.enroll(
-        session=session, actor=admin, user=learner, course_ref=data.course_id, paid_by_admin=True
+    return await service.admin_enroll(
+        session=session, admin=admin, user_id=data.user_id, course_ref=data.course_id
     )
 
 
@@ -144,7 +138,7 @@ async def my_progress(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[CourseProgress]:
     rows = await service.my_progress(
-        session=session, user=user, after=paging.after(repository.activity_key), limit=paging.limit
+        session=session, user=user, after=paging.after(activity_key), limit=paging.limit
     )
     page = paging.page(rows, key=lambda row: [row[0][0], row[0][1]])
     return page.map(lambda row: row[1])
@@ -153,18 +147,14 @@ async def my_progress(
 async def _notes(
     user: CurrentUser, session: SessionDep, paging: Paging, *, bookmarked_only: bool
 ) -> Page[LessonNote]:
-    rows = await repository.lesson_notes(
-        session,
-        user_id=user.id,
+    rows = await service.notes(
+        session=session,
+        user=user,
         bookmarked_only=bookmarked_only,
         after=paging.after(uuid_key),
         limit=paging.limit,
     )
-    return paging.page(rows, key=lambda r: [str(r[0])]).map(
-        lambda r: LessonNote(
-            lesson_id=r[1], course_id=r[2], title=r[3], bookmarked=r[4], note=r[5], updated_at=r[6]
-        )
-    )
+    return paging.page(rows, key=lambda row: [str(row[0])]).map(lambda row: row[1])
 
 
 @router.get("/users/me/bookmarks", tags=["me"], summary="Lessons I bookmarked")
@@ -175,8 +165,3 @@ async def my_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -
 @router.get("/users/me/notes", tags=["me"], summary="My notes on lessons")
 async def my_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
     return await _notes(user, session, paging, bookmarked_only=False)
-
-
-@router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")
-async def my_stats(user: CurrentUser, session: SessionDep) -> Stats:
-    return await service.stats(session=session, user=user)

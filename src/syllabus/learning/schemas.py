@@ -11,10 +11,8 @@ from syllabus.catalog.schemas import CoursePublic
 from syllabus.content.schemas import CourseOutline, OutlineItem, OutlineModule
 from syllabus.kit.ids import CourseId
 from syllabus.kit.schemas import InputSchema, OutputSchema
-from syllabus.learning.models import MAX_NOTE_LENGTH
+from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
 
-EnrollmentStatus = Literal["active", "completed", "cancelled"]
-ProgressStatus = Literal["started", "completed"]
 MAX_POSITION_BYTES = 4096
 
 
@@ -116,14 +114,3 @@ class LessonNote(OutputSchema):
     bookmarked: bool
     note: str | None
     updated_at: datetime
-
-
-class Stats(OutputSchema):
-    current_streak_days: int
-    longest_streak_days: int
-    points: int
-    level: int
-    next_level_points: int
-    completed_lessons: int
-    completed_courses: int
-    time_zone: str

@@ -1,50 +1,33 @@
-"""Learning rules: who may enroll, what a progress write means, when a course is
-complete, and the learner's rollups and stats. Services never commit."""
+"""Learning rules: who may enroll, what a progress write means, and the outline and
+course lists with my progress. Completion, rollups, streaks and awards are ``progress``'s
+rules, paid access ``access``'s: this package calls them. Services never commit."""
 
-import math
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.analytics.activity import Event, record_activity, record_events
-from syllabus.assessment import achievements
+from syllabus.access import service as access
 from syllabus.catalog import service as catalog
-from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
+from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, Unauthorized
+from syllabus.identity import service as identity
 from syllabus.identity.models import STAFF_ROLES, User
 from syllabus.learning import repository
 from syllabus.learning.models import Enrollment
+from syllabus.learning.repository import ActivityKey, NoteRow
 from syllabus.learning.schemas import (
     CourseProgress,
     EnrollmentPublic,
+    LessonNote,
     ProgressPublic,
     ProgressUpdate,
     Resume,
-    Stats,
 )
-
-POINTS_PER_LEVEL_STEP = 50
-"""Level n starts at 50 * (n - 1)^2 points: 1 at 0, 2 at 50, 3 at 200, 4 at 450, …"""
-
-
-def level_for(points: int) -> tuple[int, int]:
-    """(level, points needed for the next one)."""
-    level = math.isqrt(max(points, 0) // POINTS_PER_LEVEL_STEP) + 1
-    while POINTS_PER_LEVEL_STEP * level * level <= points:  # isqrt of a floor: settle up
-        level += 1
-    while level > 1 and POINTS_PER_LEVEL_STEP * (level - 1) ** 2 > points:
-        level -= 1
-    return level, POINTS_PER_LEVEL_STEP * level * level
-
-
-def purchase_required(course: CourseRow) -> bool:
-    """The one place that decides whether enrolling costs money. Payments will answer
-    "has this user paid?" here; until then every priced course needs a purchase."""
-    return bool(course.course.price_cents)
+from syllabus.progress import service as progress
+from syllabus.progress.repository import CourseCompletion
 
 
 async def _enrollments_public(
@@ -57,7 +40,9 @@ async def _enrollments_public(
             session=session, ids=[e.course_id for e in enrollments]
         )
     }
-    rollups = await repository.course_rollups(session, user_id=user_id, course_ids=list(courses))
+    rollups = await progress.course_rollups(
+        session=session, user_id=user_id, course_ids=list(courses)
+    )
     return [
         EnrollmentPublic(
             id=enrollment.id,
@@ -65,7 +50,9 @@ async def _enrollments_public(
             status=enrollment.status,
             enrolled_at=enrollment.enrolled_at,
             completed_at=enrollment.completed_at,
-            percent_complete=repository.percent(*rollups.get(enrollment.course_id, (0, 0))),
+            percent_complete=rollups.get(
+                enrollment.course_id, CourseCompletion.none()
+            ).percent_complete,
         )
         for enrollment in enrollments
     ]
@@ -77,7 +64,7 @@ async def enroll(
     course = await catalog.visible_course(session=session, viewer=actor, course_ref=course_ref)
     if course.course.status != "published":
         raise Conflict(f"{course.course.content_id} is not open for enrollment", field="course_id")
-    if purchase_required(course) and not paid_by_admin:
+    if access.enrollment_needs_payment(course) and not paid_by_admin:
         raise PaymentRequired(
             f"{course.course.content_id} costs {course.course.price_cents} cents: "
             "purchase it first",
@@ -103,6 +90,18 @@ async def enroll(
         course_id=course.course.id,
     )
     return (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
+
+
+async def admin_enroll(
+    *, session: AsyncSession, admin: User, user_id: uuid.UUID, course_ref: str
+) -> EnrollmentPublic:
+    """An admin enrolls a learner: no purchase needed."""
+    learner = await identity.user_by_id(session=session, user_id=user_id)
+    if learner is None:
+        raise NotFound("no such user", field="user_id")
+    return await enroll(
+        session=session, actor=admin, user=learner, course_ref=course_ref, paid_by_admin=True
+    )
 
 
 async def my_enrollments(
@@ -139,23 +138,6 @@ async def cancel(
     return public
 
 
-async def complete_if_done(
-    session: AsyncSession, *, user_id: uuid.UUID, courses: Mapping[uuid.UUID, str]
-) -> list[Event]:
-    """Complete the learner's active enrollments in ``courses`` (id -> content id) whose
-    rule is now met, in one statement however many (called by the write that may have
-    met it, inside its transaction). Returns the ``completed`` activity of each course
-    this call completed, for the caller to record along with its own events."""
-    completed = await repository.complete_courses(
-        session, user_id=user_id, course_ids=list(courses)
-    )
-    return [
-        Event(verb="completed", object_type="course", object_id=content_id, course_id=course_id)
-        for course_id, content_id in courses.items()
-        if course_id in completed
-    ]
-
-
 async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
@@ -178,8 +160,8 @@ async def save_progress(
     ]
     course_completed = False
     if saved.just_completed and target.enrollment_status == "active":
-        completion = await complete_if_done(
-            session,
+        completion = await progress.complete_if_done(
+            session=session,
             user_id=user.id,
             courses={target.course_id: target.course_content_id},
         )
@@ -188,7 +170,7 @@ async def save_progress(
     if saved.just_completed:
         # This write's events are recorded with the awards, after the streak is counted:
         # a lesson's own event does not count towards the streak it might earn.
-        await achievements.award(session, user_id=user.id, along=events)
+        await progress.award(session=session, user_id=user.id, along=events)
     else:
         await record_events(session, actor_id=user.id, events=events)
     row = saved.row
@@ -233,8 +215,9 @@ def _json_time(value: datetime | None) -> str | None:
 async def outline_with_progress(
     *, session: AsyncSession, viewer_id: uuid.UUID | None, course_ref: str
 ) -> tuple[dict[str, Any], str]:
-    """One PostgreSQL query (course, viewer, enrollment, progress) and one MongoDB read
-    (the course document with its items), whatever the size of the course.
+    """One PostgreSQL query (course, viewer, enrollment, progress, the rollup by
+    ``progress``'s rule) and one MongoDB read (the course document with its items),
+    whatever the size of the course.
 
     The hottest read of the API, so the body is built as plain data in the shape of
     :class:`OutlineWithProgress` (the route's documented response model) instead of
@@ -249,18 +232,12 @@ async def outline_with_progress(
     if state is None or (state.status != "published" and state.viewer_role not in STAFF_ROLES):
         raise NotFound(f"no course {course_id}")
     outline, content_etag = await content.course_outline(course_id)
-    lessons, passed = state.lessons, state.passed_quizzes
-    done = {lesson_id for lesson_id, row in lessons.items() if row["status"] == "completed"}
-    done |= passed
-    completed_required = total_required = 0
+    lessons, passed, done = state.lessons, state.passed_quizzes, state.done
     for module in outline["modules"]:
         items = []
         for item in module["items"]:
             row = lessons.get(item["id"], {})
             status = "passed" if item["id"] in passed else row.get("status", "not_started")
-            if item["required"]:
-                total_required += 1
-                completed_required += item["id"] in done
             items.append(
                 {
                     **item,
@@ -275,9 +252,9 @@ async def outline_with_progress(
         order = [item["id"] for module in outline["modules"] for item in module["items"]]
         resume = _resume(order, lessons, done)
         outline["progress"] = {
-            "percent_complete": repository.percent(completed_required, total_required),
-            "completed_required": completed_required,
-            "total_required": total_required,
+            "percent_complete": state.percent_complete,
+            "completed_required": state.completed_required,
+            "total_required": state.total_required,
             "resume": resume.model_dump() if resume else None,
             "last_activity_at": _json_time(state.last_activity_at),
             "enrollment_status": state.enrollment_status,
@@ -287,45 +264,55 @@ async def outline_with_progress(
 
 
 async def my_progress(
-    *, session: AsyncSession, user: User, after: repository.ActivityKey | None, limit: int
-) -> list[tuple[repository.ActivityKey, CourseProgress]]:
+    *, session: AsyncSession, user: User, after: ActivityKey | None, limit: int
+) -> list[tuple[ActivityKey, CourseProgress]]:
     """My courses, most recently active first, each with its page key; ``limit + 1``."""
     result = []
     for row in await repository.my_courses(session, user_id=user.id, after=after, limit=limit):
-        (content_id, title, status, done, total, last, started, position, next_item, first) = row
+        resume_at = row.next_item or row.first_item
         resume = (
-            Resume(item_id=started, position=position)
-            if started
-            else Resume(item_id=next_item or first)
-            if (next_item or first)
+            Resume(item_id=row.started_lesson, position=row.started_position)
+            if row.started_lesson
+            else Resume(item_id=resume_at)
+            if resume_at
             else None
         )
-        progress = CourseProgress(
-            course_id=content_id,
-            title=title,
-            enrollment_status=status,
-            percent_complete=repository.percent(done, total),
-            completed_required=done,
-            total_required=total,
-            last_activity_at=last,
+        progress_public = CourseProgress(
+            course_id=row.course_id,
+            title=row.title,
+            enrollment_status=row.enrollment_status,
+            percent_complete=row.percent_complete,
+            completed_required=row.completed_required,
+            total_required=row.total_required,
+            last_activity_at=row.last_activity_at,
             resume=resume,
         )
-        result.append(((last, content_id), progress))
+        result.append((row.key, progress_public))
     return result
 
 
-async def stats(*, session: AsyncSession, user: User) -> Stats:
-    current, longest, points, lessons, courses, time_zone = await repository.stats(
-        session, user_id=user.id
+async def notes(
+    *,
+    session: AsyncSession,
+    user: User,
+    bookmarked_only: bool,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[uuid.UUID, LessonNote]]:
+    """My bookmarked lessons, or my notes, in the order first touched, each with its page
+    key; ``limit + 1``."""
+
+    def public(row: NoteRow) -> LessonNote:
+        return LessonNote(
+            lesson_id=row.lesson_id,
+            course_id=row.course_id,
+            title=row.title,
+            bookmarked=row.bookmarked,
+            note=row.note,
+            updated_at=row.updated_at,
+        )
+
+    rows = await repository.lesson_notes(
+        session, user_id=user.id, bookmarked_only=bookmarked_only, after=after, limit=limit
     )
-    level, next_level = level_for(points)
-    return Stats(
-        current_streak_days=current,
-        longest_streak_days=longest,
-        points=points,
-        level=level,
-        next_level_points=next_level,
-        completed_lessons=lessons,
-        completed_courses=courses,
-        time_zone=time_zone,
-    )
+    return [(row.id, public(row)) for row in rows]

@@ -14,7 +14,6 @@ from typing import Any
 from syllabus.content.documents import (
     CompletionRule,
     CourseContent,
-    ItemType,
     LessonBlock,
     LessonContent,
     MatchingKey,
@@ -52,6 +51,7 @@ from syllabus.content.loader.formats import (
 )
 from syllabus.content.loader.problems import Lines
 from syllabus.content.loader.stored import PLACEHOLDER_HASH, Stored, store
+from syllabus.kit.vocabulary import ItemType
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Item:
 
 
 @dataclass(slots=True)
-class Course:
+class CourseFolder:
     """One course folder, validated file by file: its spec, its items and their documents
     (in the order read: lessons, quizzes, practices)."""
 
@@ -92,7 +92,7 @@ class Bundle:
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
-    courses: list[Course] = field(default_factory=list)
+    courses: list[CourseFolder] = field(default_factory=list)
     questions: dict[str, Stored] = field(default_factory=dict)
 
 
@@ -254,7 +254,7 @@ def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
     return Item(practice.id, "practice", practice.title), store(document)
 
 
-def build_course(course: Course) -> BuiltCourse:
+def build_course(course: CourseFolder) -> BuiltCourse:
     """The course document (its outline copies each item's title and points) and its
     catalog entries, from the course's already built items."""
     spec = course.course

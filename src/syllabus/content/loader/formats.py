@@ -10,10 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from syllabus.content.documents import (
     CheckKind,
-    CourseLevel,
-    PublicationStatus,
     ReviewPolicy,
-    ScoringPolicy,
 )
 from syllabus.kit.ids import (
     SLUG_PATTERN,
@@ -25,6 +22,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity, ScoringPolicy
 
 ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
 Title = Annotated[str, Field(min_length=1, max_length=300)]
@@ -76,7 +74,7 @@ class AchievementIn(Strict):
     code: Slug
     title: Title
     description: str = ""
-    rarity: Literal["common", "uncommon", "rare", "epic", "legendary"] = "common"
+    rarity: Rarity = "common"
     rule: AchievementRule
 
 

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import SQLModel, col
 
-from syllabus.assessment.models import Achievement
 from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
 from syllabus.content.documents import ContentVersion, LoadMarker
+from syllabus.content.hooks import AchievementData, achievements_loaded
 from syllabus.content.loader.build import Built
 from syllabus.content.loader.stored import Stored
 
@@ -270,7 +270,8 @@ async def sync_catalog(
     source: str,
     mongo_writes: int,
 ) -> None:
-    """Upsert categories, tracks, course cards, the content index and achievements, and
+    """Upsert categories, tracks, course cards and the content index, hand the
+    achievements to their owner (:data:`~syllabus.content.hooks.achievements_loaded`), and
     record which folder state the catalog now reflects."""
     session.add(ContentLoad(fingerprint=fingerprint, source=source, mongo_writes=mongo_writes))
     versions = plan.versions()
@@ -363,14 +364,16 @@ async def sync_catalog(
             )
             .values(status="archived")
         )
-    achievements = [
-        {
-            "code": a.code,
-            "title": a.title,
-            "description": a.description,
-            "rarity": a.rarity,
-            "rule": a.rule.model_dump(mode="json", exclude_none=True),
-        }
-        for a in built.achievements
-    ]
-    await upsert_rows(session, Achievement, achievements, key="code")
+    await achievements_loaded.fire(
+        session,
+        [
+            AchievementData(
+                code=a.code,
+                title=a.title,
+                description=a.description,
+                rarity=a.rarity,
+                rule=a.rule.model_dump(mode="json", exclude_none=True),
+            )
+            for a in built.achievements
+        ],
+    )

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 
 @dataclass(frozen=True, order=True)
-class Problem:
+class FileProblem:
     file: str
     line: int
     field: str
@@ -86,10 +86,10 @@ class Located:
 
 @dataclass
 class Problems:
-    items: list[Problem] = field(default_factory=list)
+    items: list[FileProblem] = field(default_factory=list)
 
     def add(self, file: str, line: int, field: str, message: str) -> None:
-        self.items.append(Problem(file, line, field, message))
+        self.items.append(FileProblem(file, line, field, message))
 
     def at(self, source: Located | Lines, path: tuple[Any, ...], message: str) -> None:
         self.add(source.file, source.line_of(path), field_path(path), message)
@@ -111,5 +111,5 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def sorted(self) -> list[Problem]:
+    def sorted(self) -> list[FileProblem]:
         return sorted(set(self.items))

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from syllabus.content.loader.build import (
     Bundle,
-    Course,
+    CourseFolder,
     build_lesson,
     build_practice,
     build_question,
@@ -35,7 +35,7 @@ from syllabus.content.loader.formats import (
 )
 from syllabus.content.loader.mdx import parse_blocks
 from syllabus.content.loader.parse import load_json, read_text, split_front_matter
-from syllabus.content.loader.problems import Lines, Located, Problem, Problems
+from syllabus.content.loader.problems import FileProblem, Lines, Located, Problems
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -208,7 +208,7 @@ class Reader:
         # for a valid course (they carry its id).
         course = None
         if course_in is not None and source is not None:
-            course = Course(course_in, source.lines)
+            course = CourseFolder(course_in, source.lines)
             self.bundle.courses.append(course)
         for path in sorted((folder / "lessons").glob("*.mdx")):
             self.read_lesson(path, course)
@@ -222,7 +222,7 @@ class Reader:
             if practice and self.define(practice.id, practice_source, ("id",)) and course:
                 course.add(*build_practice(practice, course.course.id))
 
-    def read_quiz(self, path: Path, course: Course | None) -> None:
+    def read_quiz(self, path: Path, course: CourseFolder | None) -> None:
         source = self.json(path)
         if source is None:
             return
@@ -242,7 +242,7 @@ class Reader:
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
 
-    def read_lesson(self, path: Path, course: Course | None) -> None:
+    def read_lesson(self, path: Path, course: CourseFolder | None) -> None:
         text = self.text(path)
         if text is None:
             return
@@ -260,7 +260,7 @@ class Reader:
             course.add(*build_lesson(meta, body, parsed.blocks, course.course.id))
 
 
-def read_folder(root: Path, *, limits: ReadLimits) -> tuple[Bundle, list[Problem]]:
+def read_folder(root: Path, *, limits: ReadLimits) -> tuple[Bundle, list[FileProblem]]:
     """Read ``root``; the reader (and its registry of where every id was defined) is
     dropped here, so only the bundle outlives the reading."""
     reader = Reader(root, limits=limits)
@@ -367,7 +367,7 @@ def check_references(reader: Reader) -> None:
 
 
 def check_course(
-    course: Course,
+    course: CourseFolder,
     categories: set[str],
     tracks: dict[str, TrackIn],
     owners: dict[str, str],

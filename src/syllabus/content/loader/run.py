@@ -21,7 +21,7 @@ from syllabus.content.loader.load import (
     sync_catalog,
     write_mongo,
 )
-from syllabus.content.loader.problems import Problem
+from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
 from syllabus.db.sql import session_scope
 
@@ -32,7 +32,7 @@ bytes must then be loaded again, not recognised as already loaded."""
 
 @dataclass
 class LoadResult:
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
     plan: Plan | None = None
     mongo_writes: int = 0
     catalog_error: str | None = None
@@ -118,7 +118,9 @@ async def load_folder(
         return LoadResult(problems=problems)
     if fingerprint is None:  # the folder changed between the two looks; read it again
         return LoadResult(
-            problems=[Problem(file=".", line=1, field="(folder)", message="changed while loading")]
+            problems=[
+                FileProblem(file=".", line=1, field="(folder)", message="changed while loading")
+            ]
         )
     built = build(bundle)
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go

@@ -1,5 +1,10 @@
-"""The one way learner events are recorded: rows in the append-only activity log, in
-the same transaction as the change they describe (so none is lost or invented).
+"""The one writer of the activity log: rows in the append-only ``activity_log``, in the
+same transaction as the change they describe (so none is lost or invented).
+
+It lives in the base and knows no domain: verbs and object types are data, checked by
+the table itself (``progress/models.py`` owns the table, its verbs and the rules that
+read it), so any layer, identity's sign-up included, records its events here without
+importing a domain.
 
 Rows are written with one Core INSERT however many there are: the ORM would insert
 activity rows one statement each (their UUID key is no insert sentinel and their
@@ -11,13 +16,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import String, Uuid, column, insert, table
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus import tables  # noqa: F401 - every table mapped: the log's foreign keys resolve
 from syllabus.db.sql import current_actor
 from syllabus.kit.ids import uuid7
-from syllabus.learning.models import ActivityLog
+
+ACTIVITY_LOG = table(
+    "activity_log",
+    column("id", Uuid),
+    column("created_by", Uuid),
+    column("updated_by", Uuid),
+    column("actor_id", Uuid),
+    column("verb", String),
+    column("object_type", String),
+    column("object_id", String),
+    column("course_id", Uuid),
+    column("result", JSONB(none_as_null=False)),
+)
+"""The columns the writer fills; the rest are server defaults. A test holds this to the
+table ``progress`` declares, so the two cannot drift apart."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +75,7 @@ async def record_events(
         }
         for event in events
     ]
-    await session.execute(insert(ActivityLog).values(rows))
+    await session.execute(insert(ACTIVITY_LOG).values(rows))
 
 
 async def record_activity(

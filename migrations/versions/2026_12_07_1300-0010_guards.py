@@ -7,17 +7,17 @@ trigger; these triggers are the second line, and they stop the owner's mistakes 
 owner who must remove rows on purpose lifts a guard inside one transaction:
 ``ALTER TABLE activity_log DISABLE TRIGGER activity_log_no_delete; …; ENABLE TRIGGER …``.
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-07 12:00:00+00:00
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 13:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,122 @@
+"""Assessment queries: attempts, locked for the write that changes them, and sealing
+graded attempts in one statement. Whether a quiz is passed is ``progress``'s rule; the
+pass of one attempt is computed here by its SQL function ``quiz_attempt_passed()``."""
+
+import uuid
+from collections.abc import Sequence
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import bindparam, column, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from syllabus.assessment.models import QuizAttempt
+
+
+async def mine_locked(
+    session: AsyncSession, *, user_id: uuid.UUID, attempt_id: uuid.UUID
+) -> QuizAttempt | None:
+    """The learner's attempt, locked for this transaction (fresh from the database)."""
+    return (
+        await session.execute(
+            select(QuizAttempt)
+            .where(col(QuizAttempt.id) == attempt_id, col(QuizAttempt.user_id) == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_starts(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> None:
+    """One start at a time per learner and quiz (transaction-scoped advisory lock), so
+    attempt limits hold under any concurrency."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"quiz:{user_id}:{quiz_id}", 0)))
+    )
+
+
+async def open_attempt(
+    session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str
+) -> QuizAttempt | None:
+    return (
+        await session.execute(
+            select(QuizAttempt).where(
+                col(QuizAttempt.user_id) == user_id,
+                col(QuizAttempt.quiz_content_id) == quiz_id,
+                col(QuizAttempt.submitted_at).is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def attempts_used(session: AsyncSession, *, user_id: uuid.UUID, quiz_id: str) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    col(QuizAttempt.user_id) == user_id,
+                    col(QuizAttempt.quiz_content_id) == quiz_id,
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def mine_page_locked(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    quiz_id: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[QuizAttempt]:
+    """My attempts in the order started, ``limit + 1`` of them, locked (the expired open
+    ones among them are about to be graded)."""
+    query = (
+        select(QuizAttempt)
+        .where(col(QuizAttempt.user_id) == user_id)
+        .order_by(col(QuizAttempt.id))
+        .limit(limit + 1)
+    )
+    if quiz_id is not None:
+        query = query.where(col(QuizAttempt.quiz_content_id) == quiz_id)
+    if after is not None:
+        query = query.where(col(QuizAttempt.id) > after)
+    return list((await session.execute(query.with_for_update())).scalars().all())
+
+
+SEALED = (
+    "submitted_at",
+    "score",
+    "max_score",
+    "pass_percent",
+    "scoring_policy",
+    "details",
+)
+"""What sealing writes: everything at once, since the trigger refuses any later change;
+``passed`` follows from them in SQL."""
+
+
+async def seal(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
+    """ONE update for every graded attempt, from a JSON array of their sealed fields
+    (jsonb_to_recordset), setting ``passed`` by ``quiz_attempt_passed()``; RETURNING
+    refreshes the loaded objects (``passed`` included), which leaves nothing for the next
+    flush to write again (the trigger would refuse it)."""
+    table = QuizAttempt.__table__  # type: ignore[attr-defined]
+    sealed = (
+        func.jsonb_to_recordset(bindparam("sealed", type_=JSONB))
+        .table_valued(*(column(name, table.c[name].type) for name in ("id", *SEALED)))
+        .render_derived(name="sealed", with_types=True)
+    )
+    rows = [{name: getattr(a, name) for name in ("id", *SEALED)} for a in attempts]
+    passed = func.quiz_attempt_passed(sealed.c.score, sealed.c.max_score, sealed.c.pass_percent)
+    with session.no_autoflush:
+        await session.execute(
+            update(QuizAttempt)
+            .where(col(QuizAttempt.id) == sealed.c.id)
+            .values({**{name: sealed.c[name] for name in SEALED}, "passed": passed})
+            .returning(QuizAttempt),
+            {"sealed": to_jsonable_python(rows)},
+            execution_options={"synchronize_session": False, "populate_existing": True},
+        )

@@ -1,0 +1,27 @@
+"""What the content loader hands to higher layers, as plain data, inside its catalog
+transaction (see :mod:`syllabus.kit.hooks`; ``main.wire`` registers the handlers)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.kit.hooks import Hook
+
+
+@dataclass(frozen=True)
+class AchievementData:
+    """An achievement as authored in achievements.json. The loader validates it; the
+    package that awards achievements (``progress``) stores it and owns its rules."""
+
+    code: str
+    title: str
+    description: str
+    rarity: str
+    rule: dict[str, Any]
+
+
+achievements_loaded: Hook[[AsyncSession, list[AchievementData]]] = Hook(
+    "content.achievements_loaded", required=True
+)
+"""Fired once per load that reaches PostgreSQL, with every achievement of the folder."""

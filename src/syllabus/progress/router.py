@@ -1,0 +1,66 @@
+"""HTTP for a learner's record: my streaks, points and level, and achievements."""
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from syllabus.deps import SessionDep
+from syllabus.errors import problem_responses
+from syllabus.identity.deps import CurrentUser
+from syllabus.kit.pagination import Page, Paging, key_datetime
+from syllabus.progress import service
+from syllabus.progress.repository import AwardKey
+from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
+
+router = APIRouter(tags=["progress"], responses=problem_responses(401, 422))
+
+
+@router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")
+async def my_stats(user: CurrentUser, session: SessionDep) -> Stats:
+    return await service.stats(session=session, user=user)
+
+
+def _code_key(key: list[object]) -> str:
+    code = key[0]
+    if not isinstance(code, str):
+        raise TypeError
+    return code
+
+
+def _award_key(key: list[object]) -> AwardKey:
+    awarded_at, award_id = key
+    return key_datetime(awarded_at), uuid.UUID(str(award_id))
+
+
+@router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
+async def list_achievements(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
+    rows = await service.achievements(
+        session=session, after=paging.after(_code_key), limit=paging.limit
+    )
+    return paging.page(rows, key=lambda row: [row.code])
+
+
+@router.get(
+    "/users/me/achievements",
+    tags=["achievements", "me"],
+    summary="My achievements, in the order earned (keyset pages)",
+)
+async def my_achievements(
+    user: CurrentUser, session: SessionDep, paging: Paging
+) -> Page[UserAchievementPublic]:
+    rows = await service.my_achievements(
+        session=session, user=user, after=paging.after(_award_key), limit=paging.limit
+    )
+    page = paging.page(rows, key=lambda row: [row[0][0], str(row[0][1])])
+    return page.map(lambda row: row[1])
+
+
+@router.post(
+    "/users/me/achievements/{achievement_id}/seen",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["achievements", "me"],
+    responses=problem_responses(404),
+    summary="Mark one of my achievements as seen",
+)
+async def mark_seen(achievement_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    await service.mark_seen(session=session, user=user, achievement_id=achievement_id)
