@@ -216,7 +216,7 @@ async def test_db_url_leaves_the_embedded_server_running_for_other_tools(
     assert not (data_dir / "pg" / "postmaster.pid").exists()
 
 
-@pytest.mark.parametrize("command", [["db", "url"], ["db", "upgrade"], ["purge"]])
+@pytest.mark.parametrize("command", [["db", "url"], ["purge"]])
 def test_outside_a_project_a_tool_does_not_create_a_database(
     tmp_path: Path, command: list[str]
 ) -> None:

@@ -92,6 +92,32 @@ def test_a_public_base_url_that_is_not_one_is_refused(value: str) -> None:
     assert line.startswith("SYLLABUS_PUBLIC_BASE_URL: must be http(s)://host[:port][/path]")
 
 
+@pytest.mark.parametrize(
+    ("owner", "accepted"),
+    [
+        ("postgresql://u:other@db:5432/syllabus", False),  # the app's user: refused
+        ("postgresql+asyncpg://u@db:5432/other", False),
+        ("postgresql://owner:p@db:5432/syllabus", True),
+        ("postgresql://u:p@replica:5432/syllabus", True),  # another server
+    ],
+)
+def test_prod_refuses_an_owner_url_naming_the_apps_own_role(owner: str, accepted: bool) -> None:
+    """The API must not connect as the tables' owner: in prod the two URLs name two roles."""
+    settings = {**PROD_URLS, "jwt_secret": STRONG_SECRET, "postgres_owner_url": owner}
+    if accepted:
+        assert load_settings(env="prod", **settings).postgres_owner_url == owner
+    else:
+        (line,) = _error_lines(env="prod", **settings)
+        assert line.startswith(
+            "SYLLABUS_POSTGRES_OWNER_URL: names the same role as SYLLABUS_POSTGRES_URL"
+        )
+
+
+def test_an_owner_url_needs_the_apps_url_too() -> None:
+    (line,) = _error_lines(env="dev", postgres_owner_url="postgresql://owner@db/syllabus")
+    assert line.startswith("SYLLABUS_POSTGRES_OWNER_URL: set SYLLABUS_POSTGRES_URL too")
+
+
 @pytest.mark.parametrize("secret", ["", "changethis", "  ChangeThis ", "secret"])
 def test_prod_refuses_empty_or_default_secret(secret: str) -> None:
     lines = _error_lines(env="prod", jwt_secret=secret, **PROD_URLS)
