@@ -261,6 +261,7 @@ async def _load_content(
     dry_run: bool,
     prune: bool,
     force: bool = False,
+    strict: bool = False,
 ) -> "LoadResult":
     from rich.progress import Progress
 
@@ -282,6 +283,7 @@ async def _load_content(
                 dry_run=dry_run,
                 prune=prune,
                 force=force,
+                strict=strict,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 limits=ReadLimits(
                     max_files=settings.content_max_files,
@@ -311,6 +313,10 @@ def content_load(
     force: Annotated[
         bool, typer.Option("--force", help="Compare every document even if nothing changed.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Treat warnings (unknown front matter keys) as problems."),
+    ] = False,
 ) -> None:
     """Validate FOLDER, then load it into MongoDB and sync the PostgreSQL catalog."""
     import asyncio
@@ -326,6 +332,7 @@ def content_load(
                 dry_run=dry_run,
                 prune=prune,
                 force=force,
+                strict=strict,
             )
         )
     _report(result, folder)

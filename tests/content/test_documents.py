@@ -8,10 +8,10 @@ from pydantic import BaseModel, ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from syllabus.content.blocks import CodeBlock
 from syllabus.content.documents import (
     DOCUMENT_MODELS,
     CourseContent,
-    LessonBlock,
     LessonContent,
     Module,
     ModuleItem,
@@ -61,7 +61,7 @@ async def test_string_id_is_the_mongo_id_and_round_trips(
         course_id="course:rest-api-design",
         title="Что такое REST",
         content_hash=HASH,
-        blocks=[LessonBlock(kind="code", text="GET /courses", language="http")],
+        blocks=[CodeBlock(id="code-1-0", language="http", meta=None, text="GET /courses")],
     )
     await lesson.insert()
     raw = await mongo["lesson_content"].find_one({"_id": "lesson:rest-intro"})
@@ -71,6 +71,7 @@ async def test_string_id_is_the_mongo_id_and_round_trips(
     loaded = await LessonContent.get("lesson:rest-intro")
     assert loaded is not None
     assert loaded.title == "Что такое REST"
+    assert isinstance(loaded.blocks[0], CodeBlock)
     assert loaded.blocks[0].language == "http"
 
 

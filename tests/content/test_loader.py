@@ -86,8 +86,19 @@ async def test_a_good_folder_loads_into_both_stores(
     assert legacy["key"] == {"type": "numeric", "value": 429.0, "tolerance": 0.0}
     lesson = await mongo["lesson_content"].find_one({"_id": "lesson:rest-basics-intro"})
     assert lesson is not None
-    assert [block["kind"] for block in lesson["blocks"]] == ["markdown", "component", "code"]
-    assert lesson["blocks"][1]["props"] == {"type": "tip"}
+    assert [block["kind"] for block in lesson["blocks"]] == [
+        "heading",
+        "paragraph",
+        "component",
+        "code",
+    ]
+    heading, _, callout, code = lesson["blocks"]
+    assert heading == {"kind": "heading", "id": "introduction", "level": 1, "text": "Introduction"}
+    assert callout["name"] == "Callout"
+    assert callout["props"] == {"type": "tip"}
+    assert [child["markdown"] for child in callout["children"]] == ["Name resources with nouns."]
+    assert code["language"] == "http"
+    assert code["text"] == "GET /courses HTTP/1.1"
     course = await mongo["course_content"].find_one({"_id": "course:rest-basics"})
     assert course is not None
     first_item = course["modules"][0]["items"][2]
@@ -351,6 +362,14 @@ async def test_the_seed_content_is_valid_and_complete(
     seed = SEED
     result = await load(seed, mongo, catalog_sessions)
     assert result.ok, [str(problem) for problem in result.problems]
+    assert result.warnings == []
+    # every seed lesson still parses into what it was: its components are components
+    async for lesson in mongo["lesson_content"].find({}):
+        assert lesson["format"] == "mdx"
+        assert lesson["imports"] == []
+        components = [b for b in lesson["blocks"] if b["kind"] == "component"]
+        assert all(b["name"] in {"Callout", "Definition", "Example"} for b in components)
+        assert all(b["children"] for b in components), lesson["_id"]
     courses = (
         await connection.execute(
             text(

@@ -118,6 +118,20 @@ def unclosed_component(root: Path) -> None:
     replace_in(root / COURSE / "lessons" / "01-intro.mdx", "</Callout>", "")
 
 
+def unquoted_attribute(root: Path) -> None:
+    replace_in(
+        root / COURSE / "lessons" / "01-intro.mdx", '<Callout type="tip">', "<Callout type=tip>"
+    )
+
+
+def wrong_closing_tag(root: Path) -> None:
+    replace_in(root / COURSE / "lessons" / "01-intro.mdx", "</Callout>", "</Calout>")
+
+
+def unclosed_expression(root: Path) -> None:
+    replace_in(root / COURSE / "lessons" / "01-intro.mdx", "Plain Markdown", "Plain {Markdown")
+
+
 def unknown_category(root: Path) -> None:
     edit_json(root / COURSE / "course.json", lambda d: d.update(category="cooking"))
 
@@ -202,6 +216,28 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         unclosed_component,
         ["courses/rest-basics/lessons/01-intro.mdx:15: (body): <Callout> is never closed"],
     ),
+    "unquoted attribute": (
+        unquoted_attribute,
+        [
+            "courses/rest-basics/lessons/01-intro.mdx:15: (body): unexpected `t` before "
+            "attribute value, expected `\"`, `'` or `{`"
+        ],
+    ),
+    "wrong closing tag": (
+        wrong_closing_tag,
+        [
+            "courses/rest-basics/lessons/01-intro.mdx:15: (body): <Callout> is never closed",
+            "courses/rest-basics/lessons/01-intro.mdx:17: (body): unexpected closing tag "
+            "</Calout>, expected </Callout>",
+        ],
+    ),
+    "unclosed expression": (
+        unclosed_expression,
+        [
+            "courses/rest-basics/lessons/01-intro.mdx:13: (body): unexpected end of paragraph "
+            "in an expression"
+        ],
+    ),
     "unknown category": (
         unknown_category,
         [
@@ -247,6 +283,41 @@ async def test_every_problem_in_a_folder_is_reported_at_once(
         breaks(folder)
     result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
     assert len(result.problems) == 4
+
+
+async def test_file_problems_and_reference_problems_are_reported_together(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Four different mistakes, two of them between files: all four the first time."""
+    for breaks in (choice_without_correct_option, unclosed_component, dangling_reference):
+        breaks(folder)
+    unknown_question(folder)
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
+    assert [str(problem) for problem in result.problems] == [
+        "courses/rest-basics/course.json:19: modules[0].items[3]: unknown lesson "
+        "lesson:rest-basics-missing in this course",
+        "courses/rest-basics/lessons/01-intro.mdx:15: (body): <Callout> is never closed",
+        "courses/rest-basics/quizzes/check.json:16: questions[3]: unknown question "
+        "question:nowhere",
+        "questions/bank.json:2: [0].correct: required",
+    ]
+
+
+async def test_a_broken_file_is_not_reported_again_as_a_missing_reference(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The course lists the lesson whose file is broken: one problem, not two."""
+    invalid_yaml(folder)
+    (folder / "categories.json").write_text("[{", encoding="utf-8")
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
+    assert [problem.file for problem in result.problems] == [
+        "categories.json",
+        "courses/rest-basics/lessons/01-intro.mdx",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -222,7 +222,13 @@ async def test_lessons_of_free_courses_are_open(client: httpx.AsyncClient, loade
     assert response.status_code == 200
     lesson = response.json()
     assert lesson["title"] == "Going further"
-    assert [block["kind"] for block in lesson["blocks"]] == ["markdown", "component", "code"]
+    assert [block["kind"] for block in lesson["blocks"]] == [
+        "heading",
+        "paragraph",
+        "component",
+        "code",
+    ]
+    assert lesson["blocks"][0]["id"] == "going-further"
     assert lesson["source"].startswith("\n# Going further")
     etag = response.headers["etag"]
     cached = await client.get(

@@ -11,9 +11,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pymongo
 from beanie import Document
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pymongo import IndexModel
 
+from syllabus.content.blocks import Block
 from syllabus.kit.ids import (
     CourseId,
     LessonId,
@@ -35,6 +36,7 @@ QuestionType = Literal[
     "matching",
 ]
 ReviewPolicy = Literal["never", "after_submit", "after_pass", "after_last_attempt"]
+LessonFormat = Literal["mdx", "md"]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -103,16 +105,6 @@ class CourseContent(VersionedContent):
         ]
 
 
-class LessonBlock(Embedded):
-    """One parsed piece of a lesson body: prose, a fenced code block or a component."""
-
-    kind: Literal["markdown", "code", "component"]
-    text: str = ""
-    language: str | None = None
-    component: str | None = None
-    props: dict[str, str] = Field(default_factory=dict)
-
-
 class LessonContent(VersionedContent):
     id: LessonId
     course_id: CourseId
@@ -120,8 +112,12 @@ class LessonContent(VersionedContent):
     objectives: list[str] = Field(default_factory=list)
     key_concepts: list[str] = Field(default_factory=list)
     preview: bool = False
+    description: str = ""
+    meta: dict[str, JsonValue] = Field(default_factory=dict)
+    format: LessonFormat = "mdx"
     source: str = ""
-    blocks: list[LessonBlock] = Field(default_factory=list)
+    imports: list[str] = Field(default_factory=list)
+    blocks: list[Block] = Field(default_factory=list)
 
     class Settings:
         name = "lesson_content"

@@ -2,12 +2,14 @@
 the quiz and question shapes below have no field that could carry an answer key, an
 accepted answer, a tolerance or an explanation, so none can leak by accident."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from syllabus.content.blocks import Block
 from syllabus.content.documents import (
+    LessonFormat,
     QuestionType,
     ReviewPolicy,
 )
@@ -49,14 +51,6 @@ class CourseOutline(PublicSchema):
     modules: list[OutlineModule]
 
 
-class LessonBlockPublic(PublicSchema):
-    kind: Literal["markdown", "code", "component"]
-    text: str
-    language: str | None
-    component: str | None
-    props: dict[str, str]
-
-
 class LessonPublic(PublicSchema):
     id: str
     course_id: str
@@ -66,8 +60,14 @@ class LessonPublic(PublicSchema):
     key_concepts: list[str]
     preview: bool
     version: int
-    source: str
-    blocks: list[LessonBlockPublic]
+    description: str
+    meta: dict[str, JsonValue] = Field(
+        description="Front matter keys the loader does not know, kept as the author wrote them."
+    )
+    format: LessonFormat = Field(description="`mdx` or `md`: how `source` is written.")
+    source: str = Field(description="The body after the front matter, byte for byte.")
+    imports: list[str] = Field(description="The MDX `import`/`export` blocks, as written.")
+    blocks: list[Block] = Field(description="The body as typed blocks (docs/authoring.md).")
 
 
 class OptionPublic(PublicSchema):

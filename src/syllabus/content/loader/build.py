@@ -11,11 +11,13 @@ references), so they are built last, by :func:`build`.
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import JsonValue
+
 from syllabus.content.documents import (
     CompletionRule,
     CourseContent,
-    LessonBlock,
     LessonContent,
+    LessonFormat,
     MatchingKey,
     Module,
     ModuleItem,
@@ -77,8 +79,9 @@ class CourseFolder:
     lines: Lines
     items: dict[str, Item] = field(default_factory=dict)
     documents: list[Stored] = field(default_factory=list)
-    # (where, index in the quiz's questions, id) of every question a quiz refers to
-    question_refs: list[tuple[Lines, int, str]] = field(default_factory=list)
+    # kinds of item ("lesson", "quiz", "practice") of which a file failed: the course's
+    # references to such items are not reported as unknown (the file is reported)
+    broken: set[str] = field(default_factory=set)
 
     def add(self, item: Item, document: Stored) -> None:
         self.items[item.id] = item
@@ -192,22 +195,35 @@ def build_question(question: QuestionIn) -> Stored:
     return store(Question(**common, **extra))
 
 
-def build_lesson(
-    meta: LessonFrontMatter, body: str, blocks: list[LessonBlock], course_id: str
-) -> tuple[Item, Stored]:
+@dataclass(frozen=True, slots=True)
+class LessonBody:
+    """What the reader made of a lesson file besides its front matter."""
+
+    source: str
+    format: LessonFormat
+    blocks: list[dict[str, Any]]
+    imports: list[str]
+    meta: dict[str, JsonValue]
+
+
+def build_lesson(front: LessonFrontMatter, body: LessonBody, course_id: str) -> tuple[Item, Stored]:
     document = LessonContent(
-        id=meta.id,
+        id=front.id,
         course_id=course_id,
-        title=meta.title,
-        duration_minutes=meta.duration_minutes,
-        objectives=meta.objectives,
-        key_concepts=meta.key_concepts,
-        preview=meta.preview,
-        source=body,
-        blocks=blocks,
+        title=front.title,
+        description=front.description,
+        duration_minutes=front.duration_minutes,
+        objectives=front.objectives,
+        key_concepts=front.key_concepts,
+        preview=front.preview,
+        meta=body.meta,
+        format=body.format,
+        source=body.source,
+        imports=body.imports,
+        blocks=body.blocks,  # type: ignore[arg-type,unused-ignore]  # dicts, validated into blocks
         content_hash=PLACEHOLDER_HASH,
     )
-    item = Item(meta.id, "lesson", meta.title, meta.duration_minutes, preview=meta.preview)
+    item = Item(front.id, "lesson", front.title, front.duration_minutes, preview=front.preview)
     return item, store(document)
 
 

@@ -112,12 +112,20 @@ class CourseIn(Strict):
 
 
 class LessonFrontMatter(Strict):
+    """The keys the product uses. Any other key is kept in the lesson's ``meta`` (with a
+    warning), so front matter written for Docusaurus, Starlight or Nextra loads as it is.
+    ``id`` and ``title`` are filled in by the reader when absent (docs/authoring.md)."""
+
     id: LessonId
     title: Title
+    description: str = ""
     duration_minutes: int = Field(default=5, ge=0, le=24 * 60)
     objectives: list[Text] = Field(default_factory=list)
     key_concepts: list[Text] = Field(default_factory=list)
     preview: bool = False
+
+
+LESSON_KEYS = frozenset(LessonFrontMatter.model_fields)
 
 
 class OptionIn(Strict):

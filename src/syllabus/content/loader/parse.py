@@ -2,6 +2,8 @@
 every key, so each problem can point at the line to fix."""
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +88,32 @@ def _first_line_of_key(text: str, key: str) -> int:
     return lines[-1] if lines else 1
 
 
-def split_front_matter(rel: str, text: str, problems: Problems) -> tuple[Located, str, int] | None:
-    """``---\\nYAML\\n---\\nbody`` → (front matter, body, line where the body starts)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
-        problems.add(rel, 1, "(front matter)", "must start with a '---' line")
-        return None
-    try:
-        end = next(n for n in range(1, len(lines)) if lines[n].strip() == FRONT_MATTER_FENCE)
-    except StopIteration:
+@dataclass(frozen=True, slots=True)
+class LessonText:
+    """A lesson file split into its front matter and its body."""
+
+    front_matter: Located | None  # None: the file has no front matter
+    body: str  # line endings normalised to "\n", for the parser
+    source: str  # the body byte for byte as in the file (CRLF kept)
+    body_line: int  # the file line the body starts on
+
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lesson(rel: str, text: str, problems: Problems) -> LessonText | None:
+    """``---\nYAML\n---\nbody``, or a body alone. A UTF-8 byte order mark is dropped and
+    CRLF line endings are read as line breaks (``source`` keeps them)."""
+    text = text.removeprefix("\ufeff")
+    normal = text if "\r" not in text else LINE_BREAK.sub("\n", text)
+    lines = normal.split("\n")
+    if lines[0].rstrip() != FRONT_MATTER_FENCE:
+        return LessonText(None, normal, text, 1)
+    end = next(
+        (n for n in range(1, len(lines)) if lines[n].rstrip() in (FRONT_MATTER_FENCE, "...")),
+        None,
+    )
+    if end is None:
         problems.add(rel, 1, "(front matter)", "has no closing '---' line")
         return None
     yaml_text = "\n".join(lines[1:end])
@@ -106,6 +125,16 @@ def split_front_matter(rel: str, text: str, problems: Problems) -> tuple[Located
         problem = getattr(error, "problem", None) or str(error)
         problems.add(rel, line, "(front matter)", f"invalid YAML: {problem}")
         return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.add(rel, 2, "(front matter)", "must be a mapping of keys to values")
+        return None
     source = Located(data, Lines(rel, lambda: line_map(yaml_text, offset=1)))
     body = "\n".join(lines[end + 1 :])
-    return source, body, end + 2
+    if normal is text:
+        exact = body
+    else:
+        breaks = list(LINE_BREAK.finditer(text))
+        exact = text[breaks[end].end() :] if end < len(breaks) else ""
+    return LessonText(source, body, exact, end + 2)

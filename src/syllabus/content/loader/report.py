@@ -9,6 +9,8 @@ ACTIONS = ("create", "update", "status", "unchanged", "archive")
 
 
 def print_result(result: LoadResult, *, out: Console, err: Console, source: str) -> None:
+    for warning in result.warnings:
+        err.print(f"{warning} (warning)", highlight=False, markup=False, soft_wrap=True)
     for problem in result.problems:
         err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
     if result.problems:
@@ -31,6 +33,11 @@ def print_result(result: LoadResult, *, out: Console, err: Console, source: str)
                     highlight=False,
                     markup=False,
                 )
+                difference = result.diffs.get(change.content_id)
+                if difference is not None:
+                    lines = [f"changed: {', '.join(difference.fields)}", *difference.body]
+                    for line in lines:
+                        out.print(f"{'':10}{line}", highlight=False, markup=False, soft_wrap=True)
     table = Table(title=f"{'Dry run: ' if result.dry_run else ''}{source}")
     table.add_column("collection")
     for action in ACTIONS:

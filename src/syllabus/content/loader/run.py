@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.content.loader.build import build
+from syllabus.content.loader.diff import Difference, differences
 from syllabus.content.loader.load import (
     MongoDatabase,
     Plan,
@@ -25,15 +26,19 @@ from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
 from syllabus.db.sql import session_scope
 
-LOADER_FORMAT = "1"
+LOADER_FORMAT = "2"
 """Bump when reading, validation or building changes what a folder turns into: the same
-bytes must then be loaded again, not recognised as already loaded."""
+bytes must then be loaded again, not recognised as already loaded. 2: lessons parsed by
+markdown-it-py into typed blocks with ids, ``.md`` lessons, front matter kept in ``meta``."""
+CONTENT_SUFFIXES = (".json", ".mdx", ".md")
 
 
 @dataclass
 class LoadResult:
     problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
     plan: Plan | None = None
+    diffs: dict[str, Difference] = field(default_factory=dict)
     mongo_writes: int = 0
     catalog_error: str | None = None
     dry_run: bool = False
@@ -46,7 +51,7 @@ class LoadResult:
 
 
 def folder_fingerprint(
-    root: Path, *, prune: bool, limits: ReadLimits = DEFAULT_LIMITS
+    root: Path, *, prune: bool, strict: bool = False, limits: ReadLimits = DEFAULT_LIMITS
 ) -> str | None:
     """SHA-256 over every content file's path and bytes (and how they are loaded), or
     ``None`` for a folder beyond ``limits`` (too many files, or one too large), found
@@ -56,13 +61,15 @@ def folder_fingerprint(
     Plain ``os.walk`` and one running digest: this is the whole cost of re-loading an
     unchanged folder, so it is kept to reading each file once.
     """
-    digest = hashlib.sha256(f"syllabus-loader/{LOADER_FORMAT}/prune={prune}\n".encode())
+    digest = hashlib.sha256(
+        f"syllabus-loader/{LOADER_FORMAT}/prune={prune}/strict={strict}\n".encode()
+    )
     top = str(root)
     files = sorted(
         os.path.join(folder, name)
         for folder, _, names in os.walk(top)
         for name in names
-        if name.endswith((".json", ".mdx"))
+        if name.endswith(CONTENT_SUFFIXES)
     )
     if len(files) > limits.max_files or any(
         os.path.getsize(path) > limits.max_file_bytes for path in files
@@ -103,19 +110,20 @@ async def load_folder(
     force: bool = False,
     progress: Progress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    strict: bool = False,
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load in both stores)
     returns at once unless ``force``."""
-    fingerprint = folder_fingerprint(root, prune=prune, limits=limits)
+    fingerprint = folder_fingerprint(root, prune=prune, strict=strict, limits=limits)
     if (
         fingerprint is not None
         and not force
         and await _already_loaded(fingerprint, database, sessionmaker)
     ):
         return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
-    bundle, problems = read_folder(root, limits=limits)
+    bundle, problems, warnings = read_folder(root, limits=limits, strict=strict)
     if problems:
-        return LoadResult(problems=problems)
+        return LoadResult(problems=problems, warnings=warnings)
     if fingerprint is None:  # the folder changed between the two looks; read it again
         return LoadResult(
             problems=[
@@ -126,7 +134,10 @@ async def load_folder(
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go
     plan = await plan_changes(database, built, prune=prune)
     if dry_run:
-        return LoadResult(plan=plan, dry_run=True, fingerprint=fingerprint)
+        diffs = await differences(database, plan)
+        return LoadResult(
+            plan=plan, dry_run=True, fingerprint=fingerprint, warnings=warnings, diffs=diffs
+        )
     writes = await write_mongo(database, plan, fingerprint=fingerprint, progress=progress)
     try:
         async with session_scope(sessionmaker) as session:
@@ -141,6 +152,10 @@ async def load_folder(
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         return LoadResult(
-            plan=plan, mongo_writes=writes, catalog_error=reason, fingerprint=fingerprint
+            plan=plan,
+            mongo_writes=writes,
+            catalog_error=reason,
+            fingerprint=fingerprint,
+            warnings=warnings,
         )
-    return LoadResult(plan=plan, mongo_writes=writes, fingerprint=fingerprint)
+    return LoadResult(plan=plan, mongo_writes=writes, fingerprint=fingerprint, warnings=warnings)

@@ -1,15 +1,12 @@
-"""Splitting an MDX lesson body into the structured blocks stored beside the source.
-
-Recognised, each on its own lines: fenced code blocks, and block components
-``<Name attr="v">…</Name>`` or ``<Name attr="v" />``. Everything else is Markdown. This
-is deliberately not a full MDX compiler: clients render the blocks; the loader only has
-to find them reliably and say where a block is left open.
-"""
+"""The hand-written lesson parser the loader used before markdown-it-py (loader format 1),
+kept only as the baseline of ``bench.lesson_parser``: its splitting (fences, block
+components, Markdown between them), unchanged, with its three kinds of block written as
+the typed blocks of today's model so the rest of the load is the same work."""
 
 import re
-from dataclasses import dataclass, field
+from itertools import count
 
-from syllabus.content.documents import LessonBlock
+from syllabus.content.loader.lesson.convert import Parsed
 
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+#.-]*)\s*$")
 OPEN = re.compile(
@@ -18,21 +15,19 @@ OPEN = re.compile(
 ATTRIBUTE = re.compile(r'([A-Za-z][\w-]*)="([^"]*)"')
 
 
-@dataclass
-class ParsedBody:
-    blocks: list[LessonBlock] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
-
-
-def parse_blocks(body: str, *, first_line: int = 1) -> ParsedBody:
-    result = ParsedBody()
+def parse_body(body: str, *, mdx: bool) -> Parsed:
+    result = Parsed()
+    numbers = count(1)
     markdown: list[str] = []
     lines = body.split("\n")
+
+    def paragraph(text: str) -> dict[str, object]:
+        return {"kind": "paragraph", "id": f"paragraph-{next(numbers)}", "markdown": text}
 
     def flush() -> None:
         text = "\n".join(markdown).strip("\n")
         if text.strip():
-            result.blocks.append(LessonBlock(kind="markdown", text=text))
+            result.blocks.append(paragraph(text))
         markdown.clear()
 
     index = 0
@@ -53,14 +48,16 @@ def parse_blocks(body: str, *, first_line: int = 1) -> ParsedBody:
                 None,
             )
             if end is None:
-                result.errors.append((first_line + index, "code block is never closed"))
+                result.errors.append((index, "code block is never closed"))
                 return result
             result.blocks.append(
-                LessonBlock(
-                    kind="code",
-                    language=fence["lang"] or None,
-                    text="\n".join(lines[index + 1 : end]),
-                )
+                {
+                    "kind": "code",
+                    "id": f"code-{next(numbers)}",
+                    "language": fence["lang"] or None,
+                    "meta": None,
+                    "text": "\n".join(lines[index + 1 : end]),
+                }
             )
             index = end + 1
             continue
@@ -68,8 +65,16 @@ def parse_blocks(body: str, *, first_line: int = 1) -> ParsedBody:
             flush()
             name = opening["name"]
             props = dict(ATTRIBUTE.findall(opening["attrs"]))
+            block: dict[str, object] = {
+                "kind": "component",
+                "id": f"component-{next(numbers)}",
+                "name": name,
+                "props": props,
+                "spread": [],
+                "children": [],
+            }
+            result.blocks.append(block)
             if opening["self"]:
-                result.blocks.append(LessonBlock(kind="component", component=name, props=props))
                 index += 1
                 continue
             closing = f"</{name}>"
@@ -77,16 +82,11 @@ def parse_blocks(body: str, *, first_line: int = 1) -> ParsedBody:
                 (n for n in range(index + 1, len(lines)) if lines[n].strip() == closing), None
             )
             if end is None:
-                result.errors.append((first_line + index, f"<{name}> is never closed"))
+                result.errors.append((index, f"<{name}> is never closed"))
                 return result
-            result.blocks.append(
-                LessonBlock(
-                    kind="component",
-                    component=name,
-                    props=props,
-                    text="\n".join(lines[index + 1 : end]).strip("\n"),
-                )
-            )
+            text = "\n".join(lines[index + 1 : end]).strip("\n")
+            if text:
+                block["children"] = [paragraph(text)]
             index = end + 1
             continue
         markdown.append(line)
