@@ -64,9 +64,10 @@ def summarise(collapsed: Path, top: int = 40) -> str:
 async def run(name: str, seconds: float) -> Path:
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None
         assert mongo is not None
         await asyncio.to_thread(migrate.upgrade, url=pg.owner, app_role=APP_ROLE)
-        data = await dataset.build(pg.owner, mongo, SIZES)
+        data = await dataset.build(pg.superuser, mongo, SIZES)
         requests, method, content = _requests(name, data)
         env = service_env(pg.app, mongo)  # the service signs in as the app role
         load = Load(concurrency=16)

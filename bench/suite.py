@@ -122,11 +122,12 @@ async def run(*, quick: bool, only: list[str], rounds: int | None) -> dict[str, 
     results: dict[str, Any] = {}
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None
         assert mongo is not None
         await asyncio.to_thread(migrate.upgrade, url=pg.owner, app_role=APP_ROLE)
-        described = await machine(pg.owner, mongo)
+        described = await machine(pg.superuser, mongo)
         print(f"generating the dataset: {sizes}", flush=True)
-        data = await dataset.build(pg.owner, mongo, sizes)
+        data = await dataset.build(pg.superuser, mongo, sizes)  # COPY, and scratch databases
         print(f"generated in {data.timings['total_seconds']:.1f} s", flush=True)
         env = service_env(pg.app, mongo)  # the service signs in as the app role
         with (

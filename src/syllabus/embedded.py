@@ -75,8 +75,8 @@ class PostgresUrls:
     app: str
     owner: str
     superuser: str | None = None
-    """Of the server's ``postgres`` database, where Syllabus runs the server itself: for
-    creating other databases (tests)."""
+    """As the server's superuser, where Syllabus runs the server itself: for creating
+    other databases (tests) and bulk loads (benchmarks), never for the service."""
 
 
 @dataclass
@@ -124,7 +124,7 @@ class EmbeddedPostgres:
         return PostgresUrls(
             app=str(info.get_uri(user=APP_ROLE, database=DATABASE_NAME)),
             owner=str(info.get_uri(user=OWNER_ROLE, database=DATABASE_NAME)),
-            superuser=str(info.get_uri(user=SUPERUSER, database="postgres")),
+            superuser=str(info.get_uri(user=SUPERUSER, database=DATABASE_NAME)),
         )
 
     def stop(self) -> None:

@@ -264,7 +264,7 @@ async def test_a_dev_database_from_before_the_roles_is_handed_to_the_owner(
     urls = server.start()
     assert urls.superuser is not None
     try:
-        superuser = await asyncpg.connect(urls.superuser)
+        superuser = await asyncpg.connect(with_database(urls.superuser, "postgres"))
         try:
             await superuser.execute("DROP DATABASE syllabus")
             await superuser.execute("CREATE DATABASE syllabus")  # the superuser's, as before
