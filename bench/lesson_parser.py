@@ -114,9 +114,10 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None  # a database of its own, one role for all
         assert mongo is not None
         result = asyncio.run(
-            lesson_parser(pg, mongo, lessons=options.lessons, rounds=options.rounds)
+            lesson_parser(pg.superuser, mongo, lessons=options.lessons, rounds=options.rounds)
         )
     write_result("lesson_parser", result)
 

@@ -103,8 +103,9 @@ def main() -> None:
     sizes = parser.parse_args().sizes
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None  # one role for all: the loader's memory is measured
         assert mongo is not None
-        write_result("load_memory", asyncio.run(load_memory(pg, mongo, sizes)))
+        write_result("load_memory", asyncio.run(load_memory(pg.superuser, mongo, sizes)))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from bench.harness import (
 from bench.outline import outline_requests
 from bench.progress import BODY, progress_requests
 from syllabus.db import migrate
-from syllabus.embedded import embedded_stores
+from syllabus.embedded import APP_ROLE, embedded_stores
 
 PROFILES = Path(__file__).parent / "profiles"
 SIZES = dataset.Sizes(
@@ -64,11 +64,12 @@ def summarise(collapsed: Path, top: int = 40) -> str:
 async def run(name: str, seconds: float) -> Path:
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None
         assert mongo is not None
-        await asyncio.to_thread(migrate.upgrade, url=pg)
-        data = await dataset.build(pg, mongo, SIZES)
+        await asyncio.to_thread(migrate.upgrade, url=pg.owner, app_role=APP_ROLE)
+        data = await dataset.build(pg.superuser, mongo, SIZES)
         requests, method, content = _requests(name, data)
-        env = service_env(pg, mongo)
+        env = service_env(pg.app, mongo)  # the service signs in as the app role
         load = Load(concurrency=16)
         with server(SERVICE, env, ready_path="/health/live") as service:
             async with client(service.url, load, {"Content-Type": "application/json"}) as http:

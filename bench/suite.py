@@ -45,7 +45,7 @@ from bench.search import search
 from bench.submit import submit
 from bench.views import views
 from syllabus.db import migrate
-from syllabus.embedded import embedded_stores
+from syllabus.embedded import APP_ROLE, embedded_stores
 
 Scenario = Callable[[dataset.Dataset, Load, Servers], Awaitable[dict[str, Any]]]
 # in the order they run: the read-only views first, on the dataset as generated; the
@@ -122,13 +122,14 @@ async def run(*, quick: bool, only: list[str], rounds: int | None) -> dict[str, 
     results: dict[str, Any] = {}
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
+        assert pg.superuser is not None
         assert mongo is not None
-        await asyncio.to_thread(migrate.upgrade, url=pg)
-        described = await machine(pg, mongo)
+        await asyncio.to_thread(migrate.upgrade, url=pg.owner, app_role=APP_ROLE)
+        described = await machine(pg.superuser, mongo)
         print(f"generating the dataset: {sizes}", flush=True)
-        data = await dataset.build(pg, mongo, sizes)
+        data = await dataset.build(pg.superuser, mongo, sizes)  # COPY, and scratch databases
         print(f"generated in {data.timings['total_seconds']:.1f} s", flush=True)
-        env = service_env(pg, mongo)
+        env = service_env(pg.app, mongo)  # the service signs in as the app role
         with (
             server(SERVICE, env, ready_path="/health/live") as service,
             server(BASELINE, env, ready_path="/live") as baseline,

@@ -1,6 +1,7 @@
 """Alembic environment (async). Run through ``syllabus db upgrade`` or the tests.
 
-The URL comes from ``config.attributes["url"]`` or the Syllabus settings.
+The URL comes from ``config.attributes["url"]`` or the Syllabus settings (the owner's,
+``SYLLABUS_POSTGRES_OWNER_URL``, when set: migrations run as the tables' owner).
 """
 
 import asyncio
@@ -26,6 +27,11 @@ def _render_item(type_: str, obj: object, _context: AutogenContext) -> str | Lit
     if type_ == "type" and isinstance(obj, AutoString):
         return "sa.String()"
     return False
+
+
+def _settings_url() -> str:
+    settings = load_tool_settings()
+    return to_asyncpg_url(settings.postgres_owner_url or settings.sqlalchemy_url)
 
 
 def _configure(connection: Connection) -> None:
@@ -57,7 +63,7 @@ async def _run_async(url: str) -> None:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.attributes.get("url") or load_tool_settings().sqlalchemy_url,
+        url=config.attributes.get("url") or _settings_url(),
         target_metadata=metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -67,7 +73,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    url = config.attributes.get("url") or load_tool_settings().sqlalchemy_url
+    url = config.attributes.get("url") or _settings_url()
     asyncio.run(_run_async(to_asyncpg_url(url)))
 
 

@@ -1,14 +1,18 @@
 """Session-wide real servers, the real migrations, and per-test isolation.
 
-- PostgreSQL: one database per test session, migrated with Alembic. Each test runs inside
-  an outer transaction on one connection that is rolled back afterwards; the code under
-  test commits to SAVEPOINTs inside it (``join_transaction_mode="create_savepoint"``).
+- PostgreSQL: one database per test session, owned by the owner role and migrated with
+  Alembic as it, the app role given its rights as ``syllabus db upgrade`` does; the app
+  (``settings.postgres_url``) connects as the app role. Each test runs inside an outer
+  transaction on one connection that is rolled back afterwards, as the app role (see
+  tests/isolation.py); the code under test commits to SAVEPOINTs inside it
+  (``join_transaction_mode="create_savepoint"``).
 - MongoDB: one database per test session; collections are emptied around each test.
 """
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +20,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,7 +34,6 @@ from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.sql import create_engine
 from syllabus.main import create_app, wire
-from syllabus.tables import metadata
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (
@@ -42,12 +44,15 @@ from tests.isolation import (
     savepoint_session,
     savepoint_sessionmaker,
     serving,
+    truncate_everything,
 )
 from tests.learning.helpers import enroll
 from tests.probe import probed
 from tests.stores import ServerUrls, test_servers
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
+PUBLIC_BASE_URL = "https://learn.example/syllabus"
+"""What the test app's absolute links start with (a path prefix, as behind a proxy)."""
 
 wire()  # the hooks, as the API and CLI register them: tests load content without either
 
@@ -59,13 +64,27 @@ def with_database(url: str, database: str) -> str:
     )
 
 
-async def create_database(server_url: str, name: str) -> str:
-    connection = await asyncpg.connect(to_libpq_url(server_url))
+@dataclass(frozen=True)
+class Database:
+    """One database, as each of the two roles signs in to it."""
+
+    owner: str
+    app: str
+
+
+async def create_database(servers: ServerUrls, name: str, *, owned: bool = True) -> Database:
+    """A new database, owned by the owner role (``owned=False``: by the server's
+    superuser, as a single-role setup before the roles had it)."""
+    connection = await asyncpg.connect(to_libpq_url(servers.postgres))
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        owner = f' OWNER "{servers.owner}"' if owned else ""
+        await connection.execute(f'CREATE DATABASE "{name}"{owner}')
     finally:
         await connection.close()
-    return with_database(server_url, name)
+    url = with_database(servers.postgres, name)
+    return Database(
+        owner=servers.as_role(url, servers.owner), app=servers.as_role(url, servers.app)
+    )
 
 
 async def drop_database(server_url: str, name: str) -> None:
@@ -76,6 +95,13 @@ async def drop_database(server_url: str, name: str) -> None:
         await connection.close()
 
 
+async def migrated_database(servers: ServerUrls, name: str) -> Database:
+    """A new database at head, the app role granted its rights: ``syllabus db upgrade``."""
+    database = await create_database(servers, name)
+    await asyncio.to_thread(migrate.upgrade, url=database.owner, app_role=servers.app)
+    return database
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[ServerUrls]:
     with test_servers() as urls:
@@ -83,47 +109,51 @@ def servers() -> Iterator[ServerUrls]:
 
 
 @pytest.fixture(scope="session")
-async def postgres_url(servers: ServerUrls) -> AsyncIterator[str]:
+async def database(servers: ServerUrls) -> AsyncIterator[Database]:
     """A fresh, fully migrated database for this test session."""
     name = f"syllabus_test_{uuid.uuid4().hex[:10]}"
-    url = await create_database(servers.postgres, name)
-    await asyncio.to_thread(migrate.upgrade, url=url)
-    yield url
+    yield await migrated_database(servers, name)
     await drop_database(servers.postgres, name)
 
 
 @pytest.fixture
 async def scratch_database(servers: ServerUrls) -> AsyncIterator[str]:
-    """An empty database of its own, for tests that migrate or commit for real."""
+    """An empty database of its own, for tests that migrate or commit for real; the URL
+    signs in as the server's superuser (one role for everything, as a developer's own
+    server would)."""
     name = f"syllabus_scratch_{uuid.uuid4().hex[:8]}"
-    url = await create_database(servers.postgres, name)
-    yield url
+    await create_database(servers, name, owned=False)
+    yield with_database(servers.postgres, name)
     await drop_database(servers.postgres, name)
 
 
 @pytest.fixture(scope="session")
-def settings(servers: ServerUrls, postgres_url: str) -> Settings:
+def settings(servers: ServerUrls, database: Database) -> Settings:
     return Settings(
         _env_file=None,
         env="test",
-        postgres_url=postgres_url,
+        postgres_url=database.app,
+        postgres_owner_url=database.owner,
         mongo_url=servers.mongo,
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
+        public_base_url=PUBLIC_BASE_URL,
     )
 
 
 @pytest.fixture(scope="session")
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings.sqlalchemy_url, pool_size=3, max_overflow=2)
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
+    """Signs in as the owner: a test connection acts as the app role (``connection``)
+    and takes the owner's rights back only where a test says so (``as_owner``)."""
+    engine = create_engine(to_asyncpg_url(database.owner), pool_size=3, max_overflow=2)
     yield engine
     await engine.dispose()
 
 
 @pytest.fixture
-async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction that is always rolled back."""
-    async with rolled_back(engine) as connection:
+async def connection(engine: AsyncEngine, servers: ServerUrls) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is always rolled back, as the app role."""
+    async with rolled_back(engine, role=servers.app) as connection:
         yield connection
 
 
@@ -155,7 +185,7 @@ async def mongo(app: FastAPI) -> AsyncIterator[AsyncDatabase[dict[str, object]]]
 
 
 @pytest.fixture
-async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def live_client(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its real sessions: every request commits, so concurrent requests
     really race in PostgreSQL. The tables are emptied afterwards."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -163,8 +193,7 @@ async def live_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
     finally:
-        async with app.state.engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {', '.join(metadata.tables)} CASCADE"))
+        await truncate_everything(engine)
 
 
 @pytest.fixture

@@ -1,7 +1,14 @@
 """How a test keeps its writes to itself: a connection inside a transaction that is rolled
 back, sessions that commit to SAVEPOINTs inside it, and the app served on such a session.
 The per-test fixtures in conftest.py use these; so does a module that builds one world
-and rolls each test back to it (tests/test_access_matrix.py)."""
+and rolls each test back to it (tests/test_access_matrix.py).
+
+The connection signs in as the owner and acts as the app role for the whole transaction
+(``SET LOCAL ROLE``; tests/stores.py makes the owner a member of the app role for this),
+so the code under test has exactly the app's rights, and a test that needs the owner's
+for a moment (a refresh of the analytics views, a trigger of its own) says so with
+:func:`as_owner`, in the same transaction. Tests that prove the app role's limits sign
+in as it for real (tests/db/test_roles.py)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -9,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 import httpx
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -20,17 +28,50 @@ from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
 from syllabus.db.mongo import init_documents
 from syllabus.db.sql import unit_of_work
 from syllabus.deps import get_read_session, get_session
+from syllabus.tables import metadata
 
 
 @asynccontextmanager
-async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction that is always rolled back."""
+async def rolled_back(engine: AsyncEngine, *, role: str) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is always rolled back, acting as ``role``."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
+            await connection.execute(text(f'SET LOCAL ROLE "{role}"'))
             yield connection
         finally:
             await transaction.rollback()
+
+
+@asynccontextmanager
+async def as_owner(connection: AsyncConnection) -> AsyncIterator[None]:
+    """The owner's rights for a moment, in the test's transaction (then the app's again)."""
+    role = (await connection.execute(text("SELECT current_user"))).scalar_one()
+    await connection.execute(text("RESET ROLE"))
+    try:
+        yield
+    finally:
+        await connection.execute(text(f'SET LOCAL ROLE "{role}"'))
+
+
+async def truncate_everything(engine: AsyncEngine) -> None:
+    """Empty every table for real (after tests that commit), as the owner, lifting the
+    TRUNCATE guards for this one transaction: the way docs/operations.md tells an
+    operator to do it on purpose."""
+    async with engine.begin() as connection:
+        guards = (
+            await connection.execute(
+                text(
+                    "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                    "WHERE NOT tgisinternal AND tgtype & 32 <> 0"  # TRIGGER_TYPE_TRUNCATE
+                )
+            )
+        ).all()
+        for table, name in guards:
+            await connection.execute(text(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"'))
+        await connection.execute(text(f"TRUNCATE {', '.join(metadata.tables)} CASCADE"))
+        for table, name in guards:
+            await connection.execute(text(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"'))
 
 
 def savepoint_session(connection: AsyncConnection) -> AsyncSession:

@@ -53,6 +53,7 @@ from tests.isolation import (
 )
 from tests.learning.helpers import enroll
 from tests.openapi import openapi_document
+from tests.stores import ServerUrls
 
 SCHEMA = openapi_document()
 
@@ -276,7 +277,11 @@ class Stage:
 
 @pytest.fixture(scope="module")
 async def stage(
-    app: FastAPI, engine: AsyncEngine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    app: FastAPI,
+    engine: AsyncEngine,
+    settings: Settings,
+    servers: ServerUrls,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stage]:
     """The content and the world, built once for the module inside a transaction that is
     rolled back at its end; each test is rolled back to it (``http``). One world per test
@@ -284,7 +289,7 @@ async def stage(
     database = await bind_documents(app)
     await empty_documents()
     try:
-        async with rolled_back(engine) as connection:
+        async with rolled_back(engine, role=servers.app) as connection:
             folder = make_folder(tmp_path_factory.mktemp("content"))
             sessions = savepoint_sessionmaker(connection)
             loaded = await load_folder(folder, database=database, sessionmaker=sessions)

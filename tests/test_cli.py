@@ -197,16 +197,33 @@ async def test_db_url_leaves_the_embedded_server_running_for_other_tools(
     printed = run_cli("db", "url", cwd=short_tmp, SYLLABUS_DATA_DIR=str(data_dir))
     assert printed.returncode == 0, printed.stderr
     url = printed.stdout.strip()
-    assert url == f"postgresql://postgres:@/syllabus?host={data_dir}/pg"
+    assert url == f"postgresql://syllabus_owner:@/syllabus?host={data_dir}/pg"
+    app = run_cli("db", "url", "--app", cwd=short_tmp, SYLLABUS_DATA_DIR=str(data_dir))
+    assert app.stdout.strip() == f"postgresql://syllabus_app:@/syllabus?host={data_dir}/pg"
     try:
-        connection = await asyncpg.connect(url)
-        try:
-            assert await connection.fetchval("SELECT current_database()") == "syllabus"
-        finally:
-            await connection.close()
+        for printed_url, role in ((url, "syllabus_owner"), (app.stdout.strip(), "syllabus_app")):
+            connection = await asyncpg.connect(printed_url)
+            try:
+                assert await connection.fetchval("SELECT current_database()") == "syllabus"
+                assert await connection.fetchval("SELECT current_user") == role
+            finally:
+                await connection.close()
     finally:
         # Adopt the server and stop it, as `make run` does when it exits.
         adopted = EmbeddedPostgres(data_dir / "pg", after_use="stop")
         adopted.start()
         adopted.stop()
     assert not (data_dir / "pg" / "postmaster.pid").exists()
+
+
+@pytest.mark.parametrize("command", [["db", "url"], ["purge"]])
+def test_outside_a_project_a_tool_does_not_create_a_database(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """It used to start a new, empty PostgreSQL under ./.data and print its URL."""
+    result = run_cli(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: no database here:" in result.stderr
+    assert "SYLLABUS_POSTGRES_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ STRONG_SECRET = "a" * 40
 PROD_URLS = {
     "postgres_url": "postgresql://u:p@db:5432/syllabus",
     "mongo_url": "mongodb://mongo:27017/?replicaSet=rs0",
+    "public_base_url": "https://learn.example.org",
 }
 
 
@@ -43,7 +44,78 @@ def test_prod_without_urls_or_secret_names_every_missing_variable() -> None:
         "SYLLABUS_POSTGRES_URL",
         "SYLLABUS_MONGO_URL",
         "SYLLABUS_JWT_SECRET",
+        "SYLLABUS_PUBLIC_BASE_URL",
     ]
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104
+        ("::1", 8000, "http://[::1]:8000"),
+        ("api.local", 80, "http://api.local:80"),
+    ],
+)
+def test_dev_links_default_to_the_bind_address(host: str, port: int, expected: str) -> None:
+    assert load_settings(env="dev", host=host, port=port).public_url == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://learn.example.org", "https://learn.example.org"),
+        ("https://learn.example.org/", "https://learn.example.org"),
+        ("https://example.org:8443/learning/", "https://example.org:8443/learning"),
+    ],
+)
+def test_the_public_base_url_is_kept_without_a_trailing_slash(value: str, expected: str) -> None:
+    settings = load_settings(
+        env="prod", jwt_secret=STRONG_SECRET, **{**PROD_URLS, "public_base_url": value}
+    )
+    assert settings.public_url == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "learn.example.org",
+        "ftp://learn.example.org",
+        "https://a.example?x=1",
+        "https://a.example/#top",
+        "https://user@a.example",
+        "https://a b.example",
+    ],
+)
+def test_a_public_base_url_that_is_not_one_is_refused(value: str) -> None:
+    (line,) = _error_lines(env="dev", public_base_url=value)
+    assert line.startswith("SYLLABUS_PUBLIC_BASE_URL: must be http(s)://host[:port][/path]")
+
+
+@pytest.mark.parametrize(
+    ("owner", "accepted"),
+    [
+        ("postgresql://u:other@db:5432/syllabus", False),  # the app's user: refused
+        ("postgresql+asyncpg://u@db:5432/other", False),
+        ("postgresql://owner:p@db:5432/syllabus", True),
+        ("postgresql://u:p@replica:5432/syllabus", True),  # another server
+    ],
+)
+def test_prod_refuses_an_owner_url_naming_the_apps_own_role(owner: str, accepted: bool) -> None:
+    """The API must not connect as the tables' owner: in prod the two URLs name two roles."""
+    settings = {**PROD_URLS, "jwt_secret": STRONG_SECRET, "postgres_owner_url": owner}
+    if accepted:
+        assert load_settings(env="prod", **settings).postgres_owner_url == owner
+    else:
+        (line,) = _error_lines(env="prod", **settings)
+        assert line.startswith(
+            "SYLLABUS_POSTGRES_OWNER_URL: names the same role as SYLLABUS_POSTGRES_URL"
+        )
+
+
+def test_an_owner_url_needs_the_apps_url_too() -> None:
+    (line,) = _error_lines(env="dev", postgres_owner_url="postgresql://owner@db/syllabus")
+    assert line.startswith("SYLLABUS_POSTGRES_OWNER_URL: set SYLLABUS_POSTGRES_URL too")
 
 
 @pytest.mark.parametrize("secret", ["", "changethis", "  ChangeThis ", "secret"])
@@ -192,5 +264,6 @@ def test_cli_start_up_with_bad_settings_prints_one_line_per_variable_and_no_trac
         "SYLLABUS_MONGO_URL",
         "SYLLABUS_JWT_SECRET",
         "SYLLABUS_PORT",
+        "SYLLABUS_PUBLIC_BASE_URL",
     ]
     assert all(line.startswith("error: ") for line in lines)

@@ -68,10 +68,10 @@ async def test_ready_is_503_naming_postgresql_after_its_server_is_stopped(
     # A short folder: PostgreSQL's unix socket path is limited to ~107 bytes.
     with tempfile.TemporaryDirectory(prefix="syl-") as scratch:
         postgres = EmbeddedPostgres(Path(scratch) / "pg", after_use="delete")
-        url = postgres.start()
+        urls = postgres.start()
         try:
             isolated = settings.model_copy(
-                update={"postgres_url": url, "health_timeout_seconds": 1.0}
+                update={"postgres_url": urls.app, "health_timeout_seconds": 1.0}
             )
             async with running_app(isolated) as http:
                 assert (await http.get("/health/ready")).status_code == 200

@@ -10,11 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, params
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.config import MIB, Settings
 from syllabus.edge import nests_deeper
+from syllabus.kit.schemas import InputSchema
 from syllabus.learning.schemas import MAX_POSITION_BYTES
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
@@ -25,6 +28,7 @@ DEPTH = Settings.model_fields["max_json_depth"].default
 INTRO = "lesson:rest-basics-intro"
 PROGRESS = f"/api/v1/progress/lessons/{INTRO}"
 CHUNK = 64 * 1024
+JSON = {"Content-Type": "application/json"}
 
 
 def test_defaults_are_one_mebibyte_and_32_levels() -> None:
@@ -283,3 +287,53 @@ async def test_a_position_is_small(
     fits = {"text": "я" * (MAX_POSITION_BYTES // 2 - 6)}
     kept = await progress(client, enrolled, INTRO, status="started", position=fits)
     assert kept.status_code == 200, kept.text
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_a_number_that_is_not_finite_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account, number: str
+) -> None:
+    """Python's JSON parser reads these (1e999 as infinity); jsonb refuses them, which was
+    a 500. Refused wherever they are in any body, and nothing is written."""
+    raw = f'{{"status": "completed", "note": "lost", "position": {{"at": [1, {number}]}}}}'
+    response = await client.put(
+        PROGRESS, content=raw.encode(), headers={**enrolled.headers, **JSON}
+    )
+    body = assert_problem(response, 422)
+    assert [(e["field"], e["type"]) for e in body["errors"]] == [("position", "finite_number")]
+    await note_is_kept(client, session, enrolled)
+
+
+async def test_a_non_finite_answer_is_a_422_naming_it(
+    client: httpx.AsyncClient, enrolled: Account
+) -> None:
+    started = await client.post(
+        "/api/v1/quizzes/quiz:rest-basics-check/attempts", headers=enrolled.headers
+    )
+    assert started.status_code == 201, started.text
+    raw = b'{"answers": [{"question_id": "question:rest-basics-nouns", "answer": NaN}]}'
+    response = await client.put(
+        f"/api/v1/quiz-attempts/{started.json()['id']}/answers",
+        content=raw,
+        headers={**enrolled.headers, **JSON},
+    )
+    body = assert_problem(response, 422)
+    assert [(e["field"], e["type"]) for e in body["errors"]] == [
+        ("answers[0].answer", "finite_number")
+    ]
+
+
+def test_every_json_body_is_an_input_schema(app: FastAPI) -> None:
+    """The NUL and non-finite refusals live in InputSchema once: every route that reads
+    a JSON body must declare one of those (or a list of them)."""
+    bodies = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            model = route.body_field.field_info.annotation
+            bodies.append(route.path)
+            if isinstance(route.body_field.field_info, params.Form):
+                continue  # the OAuth2 form of /auth/token: strings only
+            assert isinstance(model, type), route.path
+            assert issubclass(model, InputSchema), f"{route.path}: {model}"
+    assert len(bodies) >= 10

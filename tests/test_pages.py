@@ -2,11 +2,19 @@
 and refuses a larger ``limit`` with a 422 naming it. Every route that reads a body
 documents its 400, 413 and 415."""
 
+import base64
+import json
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.config import Settings
 from syllabus.errors import PROBLEM_MEDIA_TYPE
+from syllabus.kit.pagination import encode_cursor
+from tests.conftest import PUBLIC_BASE_URL
+from tests.factories import create_category
 from tests.identity.helpers import Account
 from tests.probe import assert_problem
 
@@ -89,3 +97,104 @@ async def test_routes_that_read_a_body_document_its_refusals(client: httpx.Async
             assert PROBLEM_MEDIA_TYPE in operation["responses"][status]["content"], (path, status)
     without_body = [op for _, method, op in found if method == "get"]
     assert all("413" not in op["responses"] for op in without_body)
+
+
+def forged(key: list[object]) -> str:
+    """A cursor as they were before they were signed: base64 of the JSON key."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+ID = "0190f6f6-0000-7000-8000-000000000000"
+BAD_KEYS: list[list[object]] = [
+    ["\u0000", ID],  # NUL: PostgreSQL cannot compare text holding it (was a 500)
+    [1e308 * 10, ID],  # Infinity
+    [],
+]
+BAD_MOMENTS: list[list[object]] = [
+    ["0001-01-01T00:00:00+14:00", ID],  # before year 1 in UTC (was a 500)
+    ["9999-12-31T23:59:59-14:00", ID],  # after year 9999 in UTC
+    ["2026-01-01T00:00:00", ID],  # no time zone
+    ["yesterday", ID],
+]
+DATED = {"/api/v1/users/me/progress", "/api/v1/users/me/achievements"}
+"""The lists whose cursors start with a datetime."""
+
+
+def bad_keys(path: str) -> list[list[object]]:
+    return BAD_KEYS + (BAD_MOMENTS if path in DATED else [])
+
+
+async def test_a_forged_cursor_is_a_422_naming_cursor_on_every_list(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    for path in await list_paths(client):
+        good: list[object] = [ID]  # a key of the lists in id order, unsigned
+        for key in [*bad_keys(path), good]:
+            response = await client.get(path, params={"cursor": forged(key)}, headers=admin.headers)
+            body = assert_problem(response, 422)
+            assert [(e["in"], e["field"]) for e in body["errors"]] == [("query", "cursor")], (
+                path,
+                key,
+            )
+
+
+async def test_bad_values_are_refused_even_in_a_validly_signed_cursor(
+    client: httpx.AsyncClient, settings: Settings, admin: Account
+) -> None:
+    """The signature is not the only check: a leaked key still cannot make a 500."""
+    paths = await list_paths(client)
+    assert set(paths) >= DATED
+    for path in paths:
+        for key in [*bad_keys(path), [float("nan"), ID]]:
+            cursor = encode_cursor(key, secret=settings.cursor_key, scope=path)
+            response = await client.get(path, params={"cursor": cursor}, headers=admin.headers)
+            assert_problem(response, 422)
+
+
+async def test_only_a_cursor_issued_for_this_list_is_accepted(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    for _ in range(2):
+        await create_category(session)
+    first = await client.get("/api/v1/categories", params={"limit": 1})
+    cursor = first.json()["next_cursor"]
+    assert cursor is not None
+    following = await client.get("/api/v1/categories", params={"limit": 1, "cursor": cursor})
+    assert following.status_code == 200, following.text
+    assert following.json()["items"] != first.json()["items"]
+    # the same key shape (name, id) on another list: refused
+    elsewhere = await client.get("/api/v1/tracks", params={"cursor": cursor})
+    assert_problem(elsewhere, 422)
+    payload, tag = cursor.split(".")
+    key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    for tampered in (
+        f"{forged([key[0] + 'a', key[1]])}.{tag}",  # another key, the old tag
+        payload,  # no tag
+        f"{payload}.{tag[:-2]}",  # a shorter tag
+        f"{payload}.{tag[::-1]}",
+    ):
+        refused = await client.get("/api/v1/categories", params={"cursor": tampered})
+        assert_problem(refused, 422)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"},
+        {"Host": "learn.example.evil.example:8443"},
+    ],
+)
+async def test_the_link_header_is_under_the_public_base_url_whatever_the_host(
+    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+) -> None:
+    """The Host header is the client's to choose: it was written into Link (a link to
+    evil.example). Links start with SYLLABUS_PUBLIC_BASE_URL, path and query as asked."""
+    for _ in range(2):
+        await create_category(session)
+    response = await client.get("/api/v1/categories", params={"limit": 1}, headers=headers)
+    cursor = response.json()["next_cursor"]
+    assert response.headers["link"] == (
+        f'<{PUBLIC_BASE_URL}/api/v1/categories?cursor={cursor}&limit=1>; rel="next"'
+    )
+    assert "evil" not in response.text

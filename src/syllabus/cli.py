@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar
 
 import typer
 from pymongo.errors import PyMongoError
@@ -29,7 +29,14 @@ from syllabus.config import (
     to_libpq_url,
 )
 from syllabus.db import migrate
-from syllabus.embedded import EmbeddedError, EmbeddedMongo, EmbeddedPostgres, embedded_stores
+from syllabus.db.roles import APP_PRIVILEGES, RoleError, user_of
+from syllabus.embedded import (
+    EmbeddedError,
+    EmbeddedMongo,
+    EmbeddedPostgres,
+    PostgresUrls,
+    embedded_stores,
+)
 from syllabus.observability.logs import configure_logging, logging_config
 
 if TYPE_CHECKING:
@@ -91,20 +98,108 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-@contextmanager
-def _postgres_url(settings: Settings, *, keep_running: bool = False) -> Iterator[str]:
-    """The configured URL, or in dev/test the embedded dev server's (started if needed)."""
-    if settings.postgres_url is not None:
-        yield settings.postgres_url
+def _in_project() -> bool:
+    """Whether the working directory is a Syllabus checkout (its pyproject.toml), where
+    ``make run`` keeps ``.data/``."""
+    import tomllib
+
+    try:
+        with Path("pyproject.toml").open("rb") as file:
+            return bool(tomllib.load(file).get("project", {}).get("name") == "syllabus")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def _embedded_allowed(settings: Settings) -> None:
+    """A tool run anywhere else, with no database named, would create and start an empty
+    PostgreSQL under ``./.data`` and happily print its URL (or migrate it, or load into
+    it): say so instead. An existing data folder, or one named on purpose, is used."""
+    if (
+        (settings.data_dir / "pg").exists()
+        or "data_dir" in settings.model_fields_set
+        or _in_project()
+    ):
         return
+    raise ConfigError(
+        f"no database here: {Path.cwd()} is not a Syllabus project and has no "
+        f"{settings.data_dir / 'pg'}; run this in the project folder, or set "
+        "SYLLABUS_POSTGRES_URL (or SYLLABUS_DATA_DIR to create a dev database there)"
+    )
+
+
+Role = Literal["app", "owner"]
+
+
+def _owner_url(settings: Settings) -> str:
+    """The configured owner, or (dev, test) the app's URL when no owner is named: a
+    developer's own server with one role for both."""
+    if settings.postgres_owner_url is not None:
+        return settings.postgres_owner_url
+    if settings.env == "prod":
+        raise ConfigError(
+            "SYLLABUS_POSTGRES_OWNER_URL: required when SYLLABUS_ENV=prod: this command runs "
+            "as the tables' owner (SYLLABUS_POSTGRES_URL is the API's role, DML only)"
+        )
+    assert settings.postgres_url is not None
+    return settings.postgres_url
+
+
+@contextmanager
+def _postgres_urls(settings: Settings, *, keep_running: bool = False) -> Iterator[PostgresUrls]:
+    """The configured URLs, or in dev/test the embedded dev server's (started if needed,
+    in a project or an existing data folder only)."""
+    if settings.postgres_url is not None:
+        yield PostgresUrls(app=settings.postgres_url, owner=_owner_url(settings))
+        return
+    _embedded_allowed(settings)
     server = EmbeddedPostgres(
         settings.data_dir / "pg", after_use="keep" if keep_running else "stop"
     )
-    url = server.start()
+    urls = server.start()
     try:
-        yield url
+        yield urls
     finally:
         server.stop()
+
+
+@contextmanager
+def _postgres_url(
+    settings: Settings, *, role: Role = "app", keep_running: bool = False
+) -> Iterator[str]:
+    """One role's URL (:mod:`syllabus.db.roles`): the app's for what the API would do,
+    the owner's for migrations and operators' commands."""
+    if role == "owner" and settings.postgres_url is not None:
+        yield _owner_url(settings)  # checked before any server is started
+        return
+    with _postgres_urls(settings, keep_running=keep_running) as urls:
+        yield urls.owner if role == "owner" else urls.app
+
+
+def _app_role(urls: PostgresUrls) -> str | None:
+    """The role ``db upgrade`` grants the app's rights to: the user of the app's URL, unless
+    it is the owner's too (one role for both, a developer's own server)."""
+    app, owner = user_of(urls.app), user_of(urls.owner)
+    if app is None:
+        err.print(
+            "warning: SYLLABUS_POSTGRES_URL names no user: grant its role the app's rights "
+            "by hand (docs/operations.md)",
+            highlight=False,
+        )
+        return None
+    return None if app == owner else app
+
+
+def _migrate(urls: PostgresUrls, *, revision: str = "head") -> None:
+    """Migrate as the owner, then give the app's role its rights on every table."""
+    try:
+        granted = migrate.upgrade(url=urls.owner, revision=revision, app_role=_app_role(urls))
+    except RoleError as error:
+        raise ConfigError(f"SYLLABUS_POSTGRES_URL: {error}") from None
+    if granted is not None:
+        err.print(
+            f"{user_of(urls.app)}: {APP_PRIVILEGES} on {granted} tables, nothing else",
+            highlight=False,
+        )
 
 
 def _settings_for_tools() -> Settings:
@@ -279,7 +374,8 @@ def doctor(
     if fmt not in ("text", "json"):
         raise ConfigError(f"--format: {fmt!r} is not one of text, json")
     settings = _settings_for_tools()
-    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+    role: Role = "owner" if fix else "app"
+    with _postgres_url(settings, role=role) as postgres_url, _mongo_url(settings) as mongo_url:
         try:
             report = asyncio.run(
                 _doctor(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings, fix=fix)
@@ -340,24 +436,28 @@ def dev() -> None:
         data_dir=settings.data_dir,
         need_postgres=settings.postgres_url is None,
         need_mongo=settings.mongo_url is None,
-    ) as (postgres_url, mongo_url):
+    ) as (embedded_postgres, mongo_url):
+        postgres = embedded_postgres
+        if postgres is None:
+            assert settings.postgres_url is not None  # or a server would have been embedded
+            postgres = PostgresUrls(app=settings.postgres_url, owner=_owner_url(settings))
         settings = settings.model_copy(
             update={
-                "postgres_url": settings.postgres_url or postgres_url,
+                "postgres_url": postgres.app,
+                "postgres_owner_url": postgres.owner,
                 "mongo_url": settings.mongo_url or mongo_url,
             }
         )
-        migrate.upgrade(url=settings.sqlalchemy_url)
+        _migrate(postgres)
         if SEED_FOLDER.is_dir():
             import asyncio
 
-            assert settings.postgres_url is not None
             assert settings.mongo_url is not None
             _report(
                 asyncio.run(
                     _load_content(
                         SEED_FOLDER,
-                        postgres_url=settings.postgres_url,
+                        postgres_url=postgres.app,
                         mongo_url=settings.mongo_url,
                         settings=settings,
                         dry_run=False,
@@ -366,7 +466,8 @@ def dev() -> None:
                 ),
                 SEED_FOLDER,
             )
-        err.print(f"PostgreSQL: {to_libpq_url(settings.sqlalchemy_url)}", highlight=False)
+        err.print(f"PostgreSQL: {to_libpq_url(postgres.app)} (the API's role)", highlight=False)
+        err.print(f"            {to_libpq_url(postgres.owner)} (the owner)", highlight=False)
         err.print(
             f"MongoDB:    {settings.mongo_url} (database {settings.mongo_db})", highlight=False
         )
@@ -385,9 +486,10 @@ def dev() -> None:
 @db_app.command("upgrade")
 @friendly_errors
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    with _postgres_url(_settings_for_tools()) as url:
-        migrate.upgrade(url=url, revision=revision)
+    """Apply migrations up to REVISION (default: head) as the tables' owner, then grant the
+    app's role (SYLLABUS_POSTGRES_URL) DML on every table and nothing else."""
+    with _postgres_urls(_settings_for_tools()) as urls:
+        _migrate(urls, revision=revision)
 
 
 @db_app.command("downgrade")
@@ -396,7 +498,7 @@ def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")],
 ) -> None:
     """Revert migrations down to REVISION."""
-    with _postgres_url(_settings_for_tools()) as url:
+    with _postgres_url(_settings_for_tools(), role="owner") as url:
         migrate.downgrade(url=url, revision=revision)
 
 
@@ -404,15 +506,21 @@ def db_downgrade(
 @friendly_errors
 def db_current() -> None:
     """Print the revision the database is at."""
-    with _postgres_url(_settings_for_tools()) as url:
+    with _postgres_url(_settings_for_tools(), role="owner") as url:
         migrate.current(url=url)
 
 
 @db_app.command("url")
 @friendly_errors
-def db_url() -> None:
-    """Print a libpq URL for psql and SQL tools (starts the embedded dev server if needed)."""
-    with _postgres_url(_settings_for_tools(), keep_running=True) as url:
+def db_url(
+    app_role: Annotated[
+        bool, typer.Option("--app", help="The API's role (DML only) instead of the owner.")
+    ] = False,
+) -> None:
+    """Print a libpq URL for psql and SQL tools, as the tables' owner, or with --app as
+    the API's role (starts the embedded dev server if needed)."""
+    role: Role = "app" if app_role else "owner"
+    with _postgres_url(_settings_for_tools(), role=role, keep_running=True) as url:
         typer.echo(to_libpq_url(url))
 
 
@@ -430,8 +538,9 @@ def _psql_executable() -> str:
 @db_app.command("psql")
 @friendly_errors
 def db_psql() -> None:
-    """Open psql on the database (the embedded dev one unless SYLLABUS_POSTGRES_URL is set)."""
-    with _postgres_url(_settings_for_tools()) as url:
+    """Open psql on the database as the tables' owner (the embedded dev one unless
+    SYLLABUS_POSTGRES_URL is set)."""
+    with _postgres_url(_settings_for_tools(), role="owner") as url:
         code = subprocess.call([_psql_executable(), to_libpq_url(url)])  # noqa: S603 (our own URL)
     sys.exit(code)
 
@@ -517,14 +626,15 @@ def purge() -> None:
         typer.echo(f"{table}: {count} deleted")
 
 
-async def _grant(url: str, role: str, password: str | None) -> None:
+async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:
     from syllabus.analytics.role import grant_read_only
     from syllabus.db.sql import create_engine
 
-    engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
+    reserved = {name for name in (user_of(urls.app), user_of(urls.owner)) if name}
+    engine = create_engine(to_asyncpg_url(urls.owner), pool_size=1, max_overflow=0)
     try:
         async with engine.begin() as connection:
-            await grant_read_only(connection, role, password=password)
+            await grant_read_only(connection, role, password=password, reserved=reserved)
     finally:
         await engine.dispose()
 
@@ -543,9 +653,9 @@ def analytics_grant(
     from syllabus.errors import AppError
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    with _postgres_url(_settings_for_tools()) as url:
+    with _postgres_urls(_settings_for_tools()) as urls:
         try:
-            asyncio.run(_grant(url, role, password))
+            asyncio.run(_grant(urls, role, password))
         except AppError as error:
             raise ConfigError(f"{role}: {error.detail}") from None
     typer.echo(f"{role}: may read the analytics schema, and nothing else")
@@ -600,8 +710,11 @@ def analytics_export(
     ] = None,
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     iri_base: Annotated[
-        str, typer.Option(help="Base of the IRIs in xAPI statements (your site).")
-    ] = "https://syllabus.example",
+        str | None,
+        typer.Option(
+            help="Base of the IRIs in xAPI statements (default: SYLLABUS_PUBLIC_BASE_URL)."
+        ),
+    ] = None,
 ) -> None:
     """Stream a view (or the activity log) as CSV, JSON Lines or xAPI statements."""
     import asyncio
@@ -610,7 +723,11 @@ def analytics_export(
 
     if fmt not in ("csv", "jsonl", "xapi"):
         raise ConfigError(f"--format: {fmt!r} is not one of csv, jsonl, xapi")
-    with _postgres_url(_settings_for_tools()) as url:
+    settings = _settings_for_tools()
+    if iri_base is None and settings.public_base_url is None and settings.env == "prod":
+        raise ConfigError("--iri-base: not given, and SYLLABUS_PUBLIC_BASE_URL is not set")
+    iri_base = iri_base or settings.public_url
+    with _postgres_url(settings, role="owner") as url:
         try:
             count = asyncio.run(
                 _export(
@@ -653,7 +770,7 @@ def analytics_refresh(
 
     from syllabus.analytics.refresh import RefreshError
 
-    with _postgres_url(_settings_for_tools()) as url:
+    with _postgres_url(_settings_for_tools(), role="owner") as url:
         try:
             asyncio.run(_refresh(url, views or []))
         except RefreshError as error:

@@ -4,6 +4,8 @@ Start-up fails fast, with one line per bad variable, rather than running with a 
 secret or a half-configured store.
 """
 
+import hashlib
+import hmac
 import json
 import re
 from pathlib import Path
@@ -23,6 +25,12 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
 MIB = 1024 * 1024
 # A browser origin: scheme, host and optional port; no path, no trailing slash.
 ORIGIN_PATTERN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?$")
+# Where clients reach the service: an origin, then optionally a path prefix (no query,
+# fragment or user info); a trailing slash is dropped.
+BASE_URL_PATTERN = re.compile(
+    r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?(/[^\s?#]*)?$"
+)
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
 
 
 class ConfigError(Exception):
@@ -47,6 +55,11 @@ class Settings(BaseSettings):
         validate_default=True,
         description="PostgreSQL URL; unset in dev/test starts an embedded server.",
     )
+    postgres_owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the tables' owner, for migrations and operators' "
+        "commands; the API connects with SYLLABUS_POSTGRES_URL (DML only).",
+    )
     mongo_url: str | None = Field(
         default=None,
         validate_default=True,
@@ -54,11 +67,21 @@ class Settings(BaseSettings):
     )
     mongo_db: str = Field(default="syllabus", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     jwt_secret: SecretStr = Field(default=SecretStr("changethis"), validate_default=True)
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs list cursors; unset: derived from the JWT secret.",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="The URL clients use to reach the service; every absolute link starts "
+        "with it (never the request's Host). Unset in dev/test: from the bind address.",
+    )
     log_level: LogLevel = "info"
     log_format: LogFormat | None = Field(
         default=None,
@@ -101,6 +124,23 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
         return value
 
+    @field_validator("postgres_owner_url")
+    @classmethod
+    def _postgres_owner_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(POSTGRES_SCHEMES):
+            raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+        app = info.data.get("postgres_url")
+        if app is None and "postgres_url" in info.data:
+            raise ValueError("set SYLLABUS_POSTGRES_URL too: the API's role, DML only")
+        if app is not None and info.data.get("env") == "prod" and _same_role(app, value):
+            raise ValueError(
+                "names the same role as SYLLABUS_POSTGRES_URL: the API must not connect as "
+                "the tables' owner (give it a role with DML rights only)"
+            )
+        return value
+
     @field_validator("mongo_url")
     @classmethod
     def _mongo_url(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -124,6 +164,27 @@ class Settings(BaseSettings):
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("env") == "prod" and cls.requires_service_settings:
+                raise ValueError(
+                    "required when SYLLABUS_ENV=prod (e.g. https://learn.example.org): "
+                    "absolute links are never built from the request's Host header"
+                )
+            return None
+        if not BASE_URL_PATTERN.match(value):
+            raise ValueError("must be http(s)://host[:port][/path], without query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _cursor_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or info.data.get("env", "dev") in ("dev", "test"):
+            return value
+        return cls._jwt_secret(value, info)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -154,6 +215,28 @@ class Settings(BaseSettings):
         return "text" if self.env == "dev" else "json"
 
     @property
+    def public_url(self) -> str:
+        """``SYLLABUS_PUBLIC_BASE_URL``, or (dev/test, tools) the bind address over plain
+        HTTP, a wildcard bind read as loopback."""
+        if self.public_base_url is not None:
+            return self.public_base_url
+        host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The HMAC key of list cursors: ``SYLLABUS_CURSOR_SECRET``, or else one derived
+        from the JWT secret (HMAC with a fixed label, so neither key reveals the other and
+        prod needs no second secret; changing the JWT secret then voids issued cursors,
+        which costs a client one restarted list)."""
+        if self.cursor_secret is not None:
+            return self.cursor_secret.get_secret_value().encode()
+        secret = self.jwt_secret.get_secret_value().encode()
+        return hmac.new(secret, b"syllabus list cursors v1", hashlib.sha256).digest()
+
+    @property
     def sqlalchemy_url(self) -> str:
         """The Postgres URL with the asyncpg driver named, as SQLAlchemy wants it."""
         if self.postgres_url is None:
@@ -168,6 +251,13 @@ class ToolSettings(Settings):
     requires_service_settings: ClassVar[bool] = False
 
     env: Environment = "dev"
+
+
+def _same_role(first: str, second: str) -> bool:
+    from urllib.parse import urlsplit
+
+    one, other = urlsplit(to_libpq_url(first)), urlsplit(to_libpq_url(second))
+    return (one.username, one.hostname, one.port) == (other.username, other.hostname, other.port)
 
 
 def to_asyncpg_url(url: str) -> str:

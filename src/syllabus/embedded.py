@@ -29,6 +29,12 @@ logging.getLogger("pgserver").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 DATABASE_NAME = "syllabus"
+OWNER_ROLE = "syllabus_owner"
+"""Owns the schema: migrations and operators' commands (``SYLLABUS_POSTGRES_OWNER_URL``)."""
+APP_ROLE = "syllabus_app"
+"""What the API connects as: DML only (``SYLLABUS_POSTGRES_URL``)."""
+SUPERUSER = "postgres"
+"""pgserver's bootstrap superuser: provisions the two roles, nothing else."""
 MONGO_SERVER_COMMAND = "secantusd-py"
 MONGO_CACHE_SIZE = "4G"
 START_TIMEOUT_SECONDS = 60.0
@@ -62,9 +68,21 @@ def _forget_dead_handles(datadir: Path) -> None:
             handles.write_text(json.dumps(alive), encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class PostgresUrls:
+    """libpq URLs of the ``syllabus`` database on one server, one per role."""
+
+    app: str
+    owner: str
+    superuser: str | None = None
+    """As the server's superuser, where Syllabus runs the server itself: for creating
+    other databases (tests) and bulk loads (benchmarks), never for the service."""
+
+
 @dataclass
 class EmbeddedPostgres:
-    """A pgserver instance in ``datadir``.
+    """A pgserver instance in ``datadir``, with the two roles of a deployment
+    (:mod:`syllabus.db.roles`) and the ``syllabus`` database owned by the owner.
 
     ``after_use`` says what happens when the last process using it stops: ``stop`` the
     server and keep the data, ``delete`` both (tests), or ``keep`` it running for other
@@ -75,8 +93,12 @@ class EmbeddedPostgres:
     after_use: AfterUse = "stop"
     _server: Any = field(default=None, init=False, repr=False)
 
-    def start(self) -> str:
-        """Start (or reuse) the server and return a libpq URL of the ``syllabus`` database."""
+    def start(self) -> PostgresUrls:
+        """Start (or reuse) the server, make sure the roles and the ``syllabus`` database
+        exist (a database from before the roles is handed to the owner), and return its
+        URLs."""
+        from syllabus.db.roles import provision_script
+
         try:
             import pgserver
         except ImportError as error:  # pragma: no cover - depends on the install
@@ -89,12 +111,21 @@ class EmbeddedPostgres:
         self._server = pgserver.get_server(  # type: ignore[attr-defined]
             self.datadir, cleanup_mode=None if self.after_use == "keep" else self.after_use
         )
-        self._server.psql(  # constant names only: nothing user-supplied reaches SQL
-            f"SELECT 'CREATE DATABASE {DATABASE_NAME}' "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')"
-            "\\gexec\n"
+        script = provision_script(  # constant names only: nothing user-supplied reaches SQL
+            database=DATABASE_NAME, owner=OWNER_ROLE, app=APP_ROLE, superuser=SUPERUSER
         )
-        return str(self._server.get_uri(DATABASE_NAME))
+        try:
+            self._server.psql(script)
+        except subprocess.CalledProcessError as error:
+            raise EmbeddedError(
+                f"could not set up the roles of the embedded PostgreSQL; see {self.datadir}/log"
+            ) from error
+        info = self._server.get_postmaster_info()
+        return PostgresUrls(
+            app=str(info.get_uri(user=APP_ROLE, database=DATABASE_NAME)),
+            owner=str(info.get_uri(user=OWNER_ROLE, database=DATABASE_NAME)),
+            superuser=str(info.get_uri(user=SUPERUSER, database=DATABASE_NAME)),
+        )
 
     def stop(self) -> None:
         if self._server is not None:
@@ -238,7 +269,7 @@ class EmbeddedMongo:
 @contextlib.contextmanager
 def embedded_stores(
     *, data_dir: Path | None, need_postgres: bool, need_mongo: bool
-) -> Iterator[tuple[str | None, str | None]]:
+) -> Iterator[tuple[PostgresUrls | None, str | None]]:
     """Start whichever stores are missing; ``data_dir=None`` means throwaway servers."""
     import tempfile
 
@@ -247,19 +278,20 @@ def embedded_stores(
     scratch = None if data_dir is not None else tempfile.mkdtemp(prefix="syl-")
     root = data_dir if data_dir is not None else Path(scratch or ".")
     try:
-        postgres_url = mongo_url = None
+        postgres_urls: PostgresUrls | None = None
+        mongo_url: str | None = None
         if need_postgres:
             postgres = EmbeddedPostgres(
                 root / "pg", after_use="stop" if data_dir is not None else "delete"
             )
-            postgres_url = postgres.start()
+            postgres_urls = postgres.start()
         if need_mongo:
             mongo = EmbeddedMongo(
                 root / "mongo" if data_dir is not None else None,
                 log_path=root / "mongo.log",
             )
             mongo_url = mongo.start()
-        yield postgres_url, mongo_url
+        yield postgres_urls, mongo_url
     finally:
         if mongo is not None:
             mongo.stop()

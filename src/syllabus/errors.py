@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from syllabus.db.recovery import retrying
 from syllabus.kit.urls import path_as_sent
 
 logger = logging.getLogger(__name__)
@@ -344,7 +345,10 @@ def _outage(request: Request, exc: Exception) -> ProblemResponse:
     """503 with Retry-After: the unit of work has rolled back, and SQLAlchemy has
     discarded the pool's broken connections, so a retry may well succeed."""
     path = path_as_sent(request.scope)
-    logger.warning("store unavailable on %s %s: %r", request.method, path, exc)
+    if retrying():  # a dead pooled connection, met first: the request runs again
+        logger.info("dead connection on %s %s: %r", request.method, path, exc)
+    else:
+        logger.warning("store unavailable on %s %s: %r", request.method, path, exc)
     detail = "a data store is not answering; retry later"
     if request.app.state.settings.env == "dev":
         detail += f" ({type(exc).__name__}: {exc})"

@@ -23,6 +23,7 @@ from syllabus.content import hooks as content_hooks
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.router import router as content_router
 from syllabus.db.mongo import create_client, init_documents
+from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import install_error_handlers, problem_response, problem_responses
@@ -96,12 +97,15 @@ class Syllabus(FastAPI):
     :class:`~syllabus.observability.requests.Observe`, so every answer, the 500s that
     middleware writes too, carries a request id, is logged once and is counted with
     everything below it timed; then :class:`~syllabus.edge.Edge`, so those 500s carry the
-    security headers too."""
+    security headers too; then :class:`~syllabus.db.recovery.RetryOnStaleConnection`, which
+    runs a request once more when it met a dead pooled PostgreSQL connection before any of
+    its statements succeeded (inside Edge, so a replayed body was checked already; outside
+    Starlette's error handling, so the 503 rendered for that connection is held back)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         docs_paths = [path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path]
         edge = Edge(
-            super().build_middleware_stack(),
+            RetryOnStaleConnection(super().build_middleware_stack()),
             settings=self.state.settings,
             docs_paths=docs_paths,
         )
@@ -169,6 +173,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_size=settings.pg_pool_size,
         max_overflow=settings.pg_max_overflow,
     )
+    watch(engine)  # a pooled connection found dead: see RetryOnStaleConnection
     client = create_client(settings.mongo_url)
     try:
         database = client[settings.mongo_db]

@@ -10,15 +10,25 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syllabus.analytics.role import grant_read_only
 from syllabus.config import Settings, to_asyncpg_url, to_libpq_url
 from tests.assessment.test_attempts import RIGHT, start, submit
+from tests.conftest import with_database
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
+from tests.stores import ServerUrls
 
 FREE = "course:rest-basics"
+
+
+@pytest.fixture(autouse=True)
+async def owner_rights(connection: AsyncConnection) -> None:
+    """The analytics views are the owner's (and the analysts' through their grant), not
+    the app's: these tests read and refresh them in the test's transaction as the owner.
+    What the analysts' role may do is tested signed in as one (``analyst``)."""
+    await connection.execute(text("RESET ROLE"))
 
 
 @pytest.fixture
@@ -42,14 +52,17 @@ async def dataset(client: httpx.AsyncClient, loaded: Path) -> list[Account]:
 
 
 @pytest.fixture
-async def analyst(engine: AsyncEngine, settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    """A connection as a fresh role given ``syllabus analytics grant``'s rights; the role
-    is dropped afterwards."""
+async def analyst(
+    engine: AsyncEngine, settings: Settings, servers: ServerUrls
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as a fresh role given ``syllabus analytics grant``'s rights (by the
+    owner); the role is dropped afterwards (by the superuser: DROP OWNED BY needs the
+    role's own rights)."""
     role = f"analyst_{uuid.uuid4().hex[:8]}"
     async with engine.begin() as connection:
         await grant_read_only(connection, role, password="analyst password")
-    assert settings.postgres_url is not None
-    url = make_url(to_asyncpg_url(settings.postgres_url)).set(
+    assert settings.postgres_owner_url is not None
+    url = make_url(to_asyncpg_url(settings.postgres_owner_url)).set(
         username=role, password="analyst password"
     )
     reader = await asyncpg.connect(to_libpq_url(url.render_as_string(hide_password=False)))
@@ -57,9 +70,11 @@ async def analyst(engine: AsyncEngine, settings: Settings) -> AsyncIterator[asyn
         yield reader
     finally:
         await reader.close()
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP OWNED BY "{role}"'))
-            await connection.execute(text(f'DROP ROLE "{role}"'))
+        superuser = await asyncpg.connect(with_database(servers.postgres, url.database or ""))
+        try:
+            await superuser.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+        finally:
+            await superuser.close()
 
 
 def syllabus(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:

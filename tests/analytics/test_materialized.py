@@ -76,8 +76,8 @@ async def test_a_refresh_and_readers_do_not_wait_for_each_other(
     """CONCURRENTLY takes an EXCLUSIVE lock, which a reader's ACCESS SHARE does not
     conflict with: a reader holding the twin does not hold up the refresh, and a
     refresh in progress does not hold up a reader (a lock wait would hit lock_timeout)."""
-    assert settings.postgres_url is not None
-    url = to_libpq_url(settings.postgres_url)
+    assert settings.postgres_owner_url is not None
+    url = to_libpq_url(settings.postgres_owner_url)
     reader, refresher = await asyncpg.connect(url), await asyncpg.connect(url)
     try:
         for conn in (reader, refresher):

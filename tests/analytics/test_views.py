@@ -1,16 +1,21 @@
 """The analytics views on a small dataset built through the API, against numbers worked
 out by hand; and the read-only role's limits."""
 
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from syllabus.analytics.role import grant_read_only
+from syllabus.config import Settings
+from syllabus.db.roles import user_of
 from syllabus.errors import UnprocessableContent
 from tests.identity.helpers import Account
+from tests.stores import ServerUrls
+from tests.test_cli import run_cli
 
 FREE = "course:rest-basics"
 QUIZ = "quiz:rest-basics-check"
@@ -159,3 +164,61 @@ async def test_a_bad_role_name_is_refused_and_nothing_is_created(
     assert refused.value.status == 422
     assert refused.value.extensions["field"] == "role"
     assert after == before
+
+
+async def _rights(connection: AsyncConnection, role: str) -> list[tuple[Any, ...]]:
+    """Every right ``role`` holds on this database's tables, schemas and itself."""
+    result = await connection.execute(
+        text(
+            "SELECT r.rolsuper, r.rolcanlogin, "
+            "(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            " WHERE n.nspname IN ('public', 'analytics') AND c.relkind IN ('r', 'v', 'm') "
+            " AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')), "
+            "has_schema_privilege(r.oid, 'analytics', 'USAGE') "
+            "FROM pg_roles r WHERE r.rolname = :r"
+        ),
+        {"r": role},
+    )
+    return [tuple(row) for row in result]
+
+
+async def test_grant_refuses_superusers_and_the_services_own_roles(
+    engine: AsyncEngine, servers: ServerUrls
+) -> None:
+    """`analytics grant postgres` said the superuser "may read the analytics schema, and
+    nothing else"; granting the app's role would have revoked its rights (an outage)."""
+    superuser = user_of(servers.postgres)
+    assert superuser is not None
+    cases = [
+        (superuser, set(), "superuser"),
+        (servers.owner, set(), "owns the service's tables"),
+        (servers.app, set(), "rights on the service's tables"),
+        (servers.app, {servers.app}, "one of the service's own roles"),
+    ]
+    for role, reserved, reason in cases:
+        async with engine.begin() as connection:
+            before = await _rights(connection, role)
+            with pytest.raises(UnprocessableContent, match=reason) as refused:
+                await grant_read_only(connection, role, password="x", reserved=reserved)
+            assert await _rights(connection, role) == before
+        assert refused.value.extensions["field"] == "role"
+
+
+def test_the_grant_command_refuses_the_superuser(
+    settings: Settings, servers: ServerUrls, tmp_path: Path
+) -> None:
+    assert settings.postgres_owner_url is not None
+    superuser = user_of(servers.postgres)
+    assert superuser is not None
+    # (the app's role: tests/db/test_roles.py, on a second server)
+    refused = run_cli(
+        "analytics",
+        "grant",
+        superuser,
+        cwd=tmp_path,
+        SYLLABUS_POSTGRES_URL=settings.sqlalchemy_url,
+        SYLLABUS_POSTGRES_OWNER_URL=settings.postgres_owner_url,
+    )
+    assert refused.returncode == 2, refused.stdout
+    assert "superuser" in refused.stderr
+    assert "may read the analytics schema" not in refused.stdout

@@ -20,6 +20,7 @@ from syllabus.config import Settings
 from syllabus.content.loader import load as loader_load
 from syllabus.content.loader.run import LoadResult, load_folder
 from tests.content.folder import write_json
+from tests.isolation import as_owner
 
 Database = AsyncDatabase[dict[str, Any]]
 SEED = Path(__file__).resolve().parents[2] / "content_seed"
@@ -276,17 +277,18 @@ async def test_a_failed_postgresql_step_is_reported_and_a_rerun_repairs_it(
     catalog_sessions: async_sessionmaker[AsyncSession],
     connection: AsyncConnection,
 ) -> None:
-    await connection.execute(
-        text(
-            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'catalog is read-only right now'; END $$"
+    async with as_owner(connection):  # a trigger of the test's own: DDL
+        await connection.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'catalog is read-only right now'; END $$"
+            )
         )
-    )
-    await connection.execute(
-        text(
-            "CREATE TRIGGER refuse BEFORE INSERT ON content_index FOR EACH ROW EXECUTE FUNCTION refuse()"
+        await connection.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON content_index FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
         )
-    )
     failed = await load(folder, mongo, catalog_sessions)
     assert not failed.ok
     assert failed.catalog_error is not None
@@ -294,7 +296,8 @@ async def test_a_failed_postgresql_step_is_reported_and_a_rerun_repairs_it(
     assert failed.mongo_writes == 46  # MongoDB was written (23 documents, 23 versions)...
     assert (await catalog_counts(connection))["courses"] == 0  # ...PostgreSQL rolled back
 
-    await connection.execute(text("DROP TRIGGER refuse ON content_index"))
+    async with as_owner(connection):
+        await connection.execute(text("DROP TRIGGER refuse ON content_index"))
     repaired = await load(folder, mongo, catalog_sessions)
     assert repaired.ok
     assert repaired.mongo_writes == 0

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.content.loader.run import load_folder
+from tests.conftest import PUBLIC_BASE_URL
 from tests.content.test_loader import SEED
 from tests.identity.helpers import Account, sign_up
 
@@ -135,7 +136,7 @@ async def test_courses_are_paged_with_a_cursor_and_link_header(
             assert "link" not in response.headers
             break
         link = response.headers["link"]
-        assert link.startswith("<http://test/api/v1/courses?")
+        assert link.startswith(f"<{PUBLIC_BASE_URL}/api/v1/courses?")
         assert f"cursor={cursor}" in link
         assert link.endswith('>; rel="next"')
         params["cursor"] = cursor

@@ -25,7 +25,7 @@ import pytest
 
 from syllabus.config import to_libpq_url
 from syllabus.db import migrate
-from syllabus.embedded import EmbeddedPostgres, free_port
+from syllabus.embedded import APP_ROLE, EmbeddedPostgres, free_port
 from tests.conftest import TEST_JWT_SECRET
 from tests.content.folder import make_folder, write_course
 from tests.identity.helpers import Account, sign_up
@@ -54,8 +54,8 @@ def _child_env(**settings: str) -> dict[str, str]:
 
 @dataclass
 class Stores:
-    """The service's settings: its own PostgreSQL (which a test may stop), the session's
-    Mongo server with a database of its own."""
+    """The service's settings: its own PostgreSQL (which a test may stop; the service
+    signs in as the app role), the session's Mongo server with a database of its own."""
 
     postgres: EmbeddedPostgres
     postgres_url: str
@@ -84,9 +84,9 @@ def own_stores(mongo_url: str) -> Iterator[Stores]:
     postgres = EmbeddedPostgres(scratch / "pg", after_use="stop")
     mongo_db = f"syllabus_crash_{uuid.uuid4().hex[:10]}"
     try:
-        url = postgres.start()
-        migrate.upgrade(url=url)
-        stores = Stores(postgres, url, mongo_url, mongo_db, scratch)
+        urls = postgres.start()
+        migrate.upgrade(url=urls.owner, app_role=APP_ROLE)
+        stores = Stores(postgres, urls.app, mongo_url, mongo_db, scratch)
         folder = make_folder(scratch / "content")
         write_course(folder, "crash", lessons=len(LESSONS))
         load = ["content", "load", str(folder)]

@@ -5,7 +5,6 @@ The fuzzer commits whatever it likes, so it never shares the session's stores. I
 is started by schemathesis itself, on schemathesis' own event loop.
 """
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from syllabus.config import Settings
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.loader.run import load_folder
-from syllabus.db import migrate
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
 from syllabus.identity import service as identity
 from syllabus.identity.schemas import UserRegister
-from tests.conftest import create_database, drop_database
+from tests.conftest import drop_database, migrated_database
 from tests.content.folder import make_folder
 from tests.identity.helpers import PASSWORD
 from tests.stores import ServerUrls
@@ -42,10 +40,13 @@ async def fuzz_target(
     servers: ServerUrls, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FuzzTarget]:
     name = f"syllabus_fuzz_{uuid.uuid4().hex[:8]}"
-    url = await create_database(servers.postgres, name)
-    await asyncio.to_thread(migrate.upgrade, url=url)
+    fuzzed = await migrated_database(servers, name)
     fuzz_settings = settings.model_copy(
-        update={"postgres_url": url, "mongo_db": f"syllabus_fuzz_{uuid.uuid4().hex[:8]}"}
+        update={
+            "postgres_url": fuzzed.app,
+            "postgres_owner_url": fuzzed.owner,
+            "mongo_db": f"syllabus_fuzz_{uuid.uuid4().hex[:8]}",
+        }
     )
     engine = create_engine(fuzz_settings.sqlalchemy_url, pool_size=2)
     mongo = create_client(servers.mongo)

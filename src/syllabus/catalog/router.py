@@ -7,7 +7,15 @@ from fastapi import APIRouter, Query
 
 from syllabus.catalog import service
 from syllabus.catalog.repository import NameKey
-from syllabus.catalog.schemas import CategoryPublic, CoursePublic, CourseRef, TrackPublic
+from syllabus.catalog.schemas import (
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_NEGATIONS,
+    CategoryPublic,
+    CoursePublic,
+    CourseRef,
+    SearchText,
+    TrackPublic,
+)
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
@@ -66,7 +74,12 @@ async def list_courses(
     track: Slug | None = None,
     level: CourseLevel | None = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Words in the title or description.")
+        SearchText | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            description="Words in the title or description (web-search syntax: "
+            f'`"phrase"`, `or`, `-word`; at most {MAX_SEARCH_NEGATIONS} `-`).',
+        ),
     ] = None,
 ) -> Page[CoursePublic]:
     rows = await service.list_courses(

@@ -3,7 +3,8 @@
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.schemas import OutputSchema
@@ -19,6 +20,26 @@ CourseRef = Annotated[
     ),
 ]
 """A course in a URL path, by id or slug."""
+
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_NEGATIONS = 32
+"""PostgreSQL's web-search parser reads each ``-`` before a word as a NOT, and a run of
+more than 32 NOTs overflows its operator stack ("tsquery stack too small", a 500 for
+``q=`` of 33 hyphens). Other operators do not nest; no real query needs 33 hyphens."""
+
+
+def _fits_the_search_parser(text: str) -> str:
+    if text.count("-") > MAX_SEARCH_NEGATIONS:
+        raise PydanticCustomError(
+            "search_operators",
+            "at most {limit} '-' characters (each can be a NOT operator)",
+            {"limit": MAX_SEARCH_NEGATIONS},
+        )
+    return text
+
+
+SearchText = Annotated[str, AfterValidator(_fits_the_search_parser)]
+"""Words for ``GET /courses?q=``, in web-search syntax, that PostgreSQL can parse."""
 
 
 class CategoryPublic(OutputSchema):

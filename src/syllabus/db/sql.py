@@ -155,8 +155,10 @@ def create_engine(
     beyond it wait for one.
 
     No ``pool_pre_ping``: it costs a round trip per request (10 % of the outline's time,
-    see bench/RESULTS.md). A connection broken by a server restart fails its request
-    once; SQLAlchemy then recognises the disconnect and discards the pool's connections.
+    see bench/RESULTS.md). A connection broken by a server restart fails the first
+    statement it is given; SQLAlchemy then recognises the disconnect and discards the
+    pool's connections, and the API runs that unit of work again on a fresh connection
+    (:mod:`syllabus.db.recovery`, installed by the app's lifespan).
     """
     return create_async_engine(
         url,

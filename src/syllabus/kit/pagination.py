@@ -4,6 +4,11 @@ A cursor is the opaque, URL-safe encoding of the sort key of the last item serve
 next page is ``WHERE key > cursor ORDER BY key LIMIT n``, which stays fast at any depth,
 unlike OFFSET. Pages carry ``next_cursor`` in the body and an RFC 8288 ``Link`` header.
 
+Cursors are signed (HMAC-SHA256 with the server's cursor key, over the list's path and
+the key), so only a cursor this service issued for this list is accepted: a forged one
+never reaches a query. The values inside are checked anyway (no NUL, finite numbers,
+datetimes PostgreSQL can compare), so a leaked key still cannot make a 500.
+
 Every list endpoint answers a :class:`Page` through :data:`Paging`, so no request can
 ask for more than :data:`MAX_PAGE_SIZE` items and OpenAPI says so (``maximum`` of
 ``limit``).
@@ -11,16 +16,21 @@ ask for more than :data:`MAX_PAGE_SIZE` items and OpenAPI says so (``maximum`` o
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from syllabus.errors import UnprocessableContent
+from syllabus.kit.schemas import contains_non_finite, contains_nul
+from syllabus.kit.urls import absolute_url
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -50,9 +60,32 @@ class Page(BaseModel, Generic[T]):
         return Page[U](items=[convert(item) for item in self.items], next_cursor=self.next_cursor)
 
 
-def encode_cursor(key: list[Any]) -> str:
-    raw = json.dumps(key, separators=(",", ":"), default=str).encode()
+TAG_BYTES = 16
+"""HMAC-SHA256 cut to 128 bits: forging one takes 2**128 guesses, each a request."""
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _tag(secret: bytes, scope: str, payload: str) -> bytes:
+    message = f"{scope}\n{payload}".encode()
+    return hmac.new(secret, message, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+def encode_cursor(key: list[Any], *, secret: bytes, scope: str) -> str:
+    """``<key as base64 JSON>.<tag>``: the tag binds the key to ``scope`` (the list's
+    path), so a cursor of one list is refused by another."""
+    payload = _b64(json.dumps(key, separators=(",", ":"), default=str).encode())
+    return f"{payload}.{_b64(_tag(secret, scope, payload))}"
+
+
+class InvalidCursor(ValueError):
+    """Not a cursor this service issued for this list, or a value no query can use."""
 
 
 def _invalid_cursor() -> UnprocessableContent:
@@ -62,23 +95,61 @@ def _invalid_cursor() -> UnprocessableContent:
     )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise InvalidCursor(name)  # NaN, Infinity: not JSON, but Python's parser takes them
+
+
 def uuid_key(key: list[Any]) -> uuid.UUID:
     """The cursor key of lists in id order (UUIDv7 ids sort by creation time)."""
     return uuid.UUID(str(key[0]))
 
 
-def decode_cursor(cursor: str | None, parse: Callable[[list[Any]], K]) -> K | None:
-    """The sort key inside ``cursor``, typed by ``parse``; a tampered or foreign cursor is
-    a 422 naming the ``cursor`` parameter."""
+def key_datetime(value: Any) -> datetime:
+    """A datetime from a cursor, aware and in UTC: a naive one, or one that does not fit
+    the calendar in UTC (year 1 at +14:00), could not be sent to PostgreSQL."""
+    if not isinstance(value, str):
+        raise InvalidCursor("not a datetime")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise InvalidCursor("a datetime without a time zone")
+    return moment.astimezone(UTC)
+
+
+def decode_cursor(
+    cursor: str | None, parse: Callable[[list[Any]], K], *, secret: bytes, scope: str
+) -> K | None:
+    """The sort key inside ``cursor``, typed by ``parse``; a tampered or foreign cursor,
+    or one whose values no query can use, is a 422 naming the ``cursor`` parameter."""
     if cursor is None:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(key, list):
-            raise TypeError
+        payload, _, tag = cursor.partition(".")
+        if not hmac.compare_digest(_unb64(tag), _tag(secret, scope, payload)):
+            raise InvalidCursor("not signed by this service for this list")
+        key = json.loads(_unb64(payload), parse_constant=_refuse_constant)
+        if not isinstance(key, list) or contains_nul(key) or contains_non_finite(key):
+            raise InvalidCursor("not a key")
         return parse(key)
-    except (binascii.Error, ValueError, TypeError, IndexError, KeyError, AttributeError):
+    except (
+        binascii.Error,
+        ValueError,  # InvalidCursor, JSONDecodeError, UnicodeDecodeError, a bad UUID or date
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        OverflowError,  # a datetime beyond the calendar once in UTC
+    ):
         raise _invalid_cursor() from None
+
+
+def _list_scope(request: Request) -> str:
+    """What a cursor is bound to: the list's path as the client asked for it."""
+    return request.url.path
+
+
+def _cursor_secret(request: Request) -> bytes:
+    secret: bytes = request.app.state.settings.cursor_key
+    return secret
 
 
 def page_of(
@@ -90,10 +161,14 @@ def page_of(
     """
     has_more = len(rows) > limit
     items = rows[:limit]
-    next_cursor = encode_cursor(key(items[-1])) if has_more and items else None
+    next_cursor = (
+        encode_cursor(key(items[-1]), secret=_cursor_secret(request), scope=_list_scope(request))
+        if has_more and items
+        else None
+    )
     if next_cursor is not None:
         url = request.url.include_query_params(cursor=next_cursor, limit=limit)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["Link"] = f'<{absolute_url(request, url)}>; rel="next"'
     return Page[T](items=items, next_cursor=next_cursor)
 
 
@@ -108,7 +183,12 @@ class PageRequest:
     response: Response
 
     def after(self, parse: Callable[[list[Any]], K]) -> K | None:
-        return decode_cursor(self.cursor, parse)
+        return decode_cursor(
+            self.cursor,
+            parse,
+            secret=_cursor_secret(self.request),
+            scope=_list_scope(self.request),
+        )
 
     def page(self, rows: list[T], *, key: Callable[[T], list[Any]]) -> Page[T]:
         return page_of(

@@ -4,6 +4,7 @@ Input schemas forbid unknown fields, so a ``role`` smuggled into a sign-up or pr
 update is a 422 instead of a silent privilege change (mass assignment).
 """
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -22,17 +23,39 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
-class InputSchema(BaseModel):
-    """Request bodies: unknown fields are an error, and so is a NUL character in any
-    string (found by the API fuzzer: it reached PostgreSQL and failed there as a 500)."""
+def contains_non_finite(value: Any) -> bool:
+    """Whether a number anywhere in ``value`` is NaN or infinite. JSON has no such
+    numbers, but Python's parser reads ``NaN``, ``Infinity`` and ``1e999`` (as inf), and
+    PostgreSQL's jsonb and numeric refuse them (the write would fail with a server error)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(contains_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_non_finite(item) for item in value)
+    return False
 
-    model_config = ConfigDict(extra="forbid")
+
+class InputSchema(BaseModel):
+    """Request bodies: unknown fields are an error, and so are a NUL character in any
+    string (found by the API fuzzer: it reached PostgreSQL and failed there as a 500) and
+    a number that is not finite, however deep in the body (``allow_inf_nan`` covers only
+    fields typed ``float``; the validator covers free-form JSON such as a resume position).
+
+    Every JSON body of the API is one of these (tests/test_limits.py checks it), so these
+    refusals live here once rather than in each schema."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
+    def _storable(cls, value: Any) -> Any:
         if contains_nul(value):
             raise PydanticCustomError("nul_character", "must not contain NUL (U+0000) characters")
+        if contains_non_finite(value):
+            raise PydanticCustomError(
+                "finite_number", "must be a finite number (not NaN or Infinity)"
+            )
         return value
 
 

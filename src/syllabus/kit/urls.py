@@ -1,5 +1,8 @@
-"""How a request's path is written into logs."""
+"""URLs: how a request's path is written into logs, and the absolute links the API
+gives out."""
 
+from starlette.datastructures import URL
+from starlette.requests import Request
 from starlette.types import Scope
 
 
@@ -10,3 +13,11 @@ def path_as_sent(scope: Scope) -> str:
     if raw is None:
         return str(scope["path"]).encode("unicode_escape").decode("ascii")
     return raw.decode("ascii", "backslashreplace")
+
+
+def absolute_url(request: Request, url: URL) -> str:
+    """``url``'s path and query under the public base URL (``SYLLABUS_PUBLIC_BASE_URL``):
+    never the scheme and host the request claims, which a client chooses (``Host:
+    evil.example`` would otherwise be written into the links the answer gives)."""
+    base: str = request.app.state.settings.public_url
+    return f"{base}{url.path}" + (f"?{url.query}" if url.query else "")

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
+from syllabus.kit.pagination import key_datetime
 from syllabus.learning.models import Enrollment, LessonProgress
 
 LIVE_ENROLLMENT = ("active", "completed")
@@ -292,7 +293,7 @@ def activity_key(key: list[Any]) -> ActivityKey:
     at, content_id = key
     if not isinstance(content_id, str):
         raise TypeError
-    return (None if at is None else datetime.fromisoformat(str(at))), content_id
+    return (None if at is None else key_datetime(at)), content_id
 
 
 def _after_activity(after: ActivityKey | None) -> tuple[str, dict[str, Any]]:

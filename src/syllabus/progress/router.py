@@ -1,14 +1,13 @@
 """HTTP for a learner's record: my streaks, points and level, and achievements."""
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, status
 
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import CurrentUser
-from syllabus.kit.pagination import Page, Paging
+from syllabus.kit.pagination import Page, Paging, key_datetime
 from syllabus.progress import service
 from syllabus.progress.repository import AwardKey
 from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
@@ -30,7 +29,7 @@ def _code_key(key: list[object]) -> str:
 
 def _award_key(key: list[object]) -> AwardKey:
     awarded_at, award_id = key
-    return datetime.fromisoformat(str(awarded_at)), uuid.UUID(str(award_id))
+    return key_datetime(awarded_at), uuid.UUID(str(award_id))
 
 
 @router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")

@@ -5,8 +5,8 @@ archived course (whose items ``--prune`` archives) had 0 required items, which r
 "all done", so any learner action on it completed the enrollment ([1/8] item 4). The
 columns are unchanged, so the views that read it (``analytics.learner_course``) stand.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-08 12:00:00+00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
