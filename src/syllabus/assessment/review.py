@@ -61,6 +61,15 @@ class AttemptRef:
     submitted_at: datetime | None
 
 
+def _policy(quiz: Mapping[str, Any] | None) -> tuple[str, int | None]:
+    """The policy and attempt limit of the version shown; a version that cannot be read
+    shows nothing (``never``)."""
+    if quiz is None:
+        return "never", None
+    limit = quiz.get("max_attempts")
+    return str(quiz.get("review_policy", "after_submit")), None if limit is None else int(limit)
+
+
 async def reviews_open(
     session: AsyncSession,
     attempts: Sequence[Reviewable],
@@ -83,9 +92,16 @@ async def reviews_open(
     user_ids = {a.user_id for a in sealed}
     assert len(user_ids) == 1, "one learner's attempts at a time"
     user_id = user_ids.pop()
-    waiting = {a.quiz_content_id for a in sealed if policy[a.id][0] in DEPENDS}
-    counts = await repository.attempt_counts(session, user_id=user_id, quiz_ids=sorted(waiting))
-    passed = await progress.passed_quizzes(session=session, user_id=user_id, quiz_ids=waiting)
+    # Only what the policies at hand need: attempts counted for after_last_attempt,
+    # the quiz-passed rule for after_pass (and after_last_attempt without a limit).
+    counted = {a.quiz_content_id for a in sealed if policy[a.id][0] == "after_last_attempt"}
+    needs_pass = {
+        a.quiz_content_id
+        for a in sealed
+        if policy[a.id] == ("after_last_attempt", None) or policy[a.id][0] == "after_pass"
+    }
+    counts = await repository.attempt_counts(session, user_id=user_id, quiz_ids=sorted(counted))
+    passed = await progress.passed_quizzes(session=session, user_id=user_id, quiz_ids=needs_pass)
     allowed = set()
     for attempt in sealed:
         name, limit = policy[attempt.id]
@@ -102,19 +118,6 @@ async def reviews_open(
         ):
             allowed.add(attempt.id)
     return allowed
-
-
-DEPENDS = ("after_pass", "after_last_attempt")
-"""The policies that depend on the learner's other attempts."""
-
-
-def _policy(quiz: Mapping[str, Any] | None) -> tuple[str, int | None]:
-    """The policy and attempt limit of the version shown; a version that cannot be read
-    shows nothing (``never``)."""
-    if quiz is None:
-        return "never", None
-    limit = quiz.get("max_attempts")
-    return str(quiz.get("review_policy", "after_submit")), None if limit is None else int(limit)
 
 
 def learner_details(
