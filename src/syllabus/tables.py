@@ -3,8 +3,10 @@
 Imported only by entry points and migrations (the import contract, ``.importlinter``,
 keeps every domain from reaching it): it knows every domain."""
 
+from syllabus.access import models as access_models
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
+from syllabus.commerce import models as commerce_models
 from syllabus.db.sql import metadata
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
@@ -12,8 +14,10 @@ from syllabus.learning import models as learning_models
 from syllabus.progress import models as progress_models
 
 __all__ = [
+    "access_models",
     "assessment_models",
     "catalog_models",
+    "commerce_models",
     "idempotency_models",
     "identity_models",
     "learning_models",

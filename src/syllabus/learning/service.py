@@ -59,15 +59,20 @@ async def _enrollments_public(
 
 
 async def enroll(
-    *, session: AsyncSession, actor: User, user: User, course_ref: str, paid_by_admin: bool = False
+    *, session: AsyncSession, actor: User, user: User, course_ref: str, by_admin: bool = False
 ) -> EnrollmentPublic:
+    """A learner enrolls in a free course, or a paid one they are entitled to (a
+    subscription; a purchase enrolls them itself); an admin enrolling someone in a paid
+    course grants it too (``access``'s admin grant), so the enrollment opens it."""
     course = await catalog.visible_course(session=session, viewer=actor, course_ref=course_ref)
     if course.course.status != "published":
         raise Conflict(f"{course.course.content_id} is not open for enrollment", field="course_id")
-    if access.enrollment_needs_payment(course) and not paid_by_admin:
+    if by_admin:
+        await access.grant_with_enrollment(session=session, user_id=user.id, course=course)
+    elif not await access.may_enroll(session=session, user=user, course=course):
         raise PaymentRequired(
             f"{course.course.content_id} costs {course.course.price_cents} cents: "
-            "purchase it first",
+            "purchase it first (POST /api/v1/checkout)",
             price_cents=course.course.price_cents,
         )
     enrollment = await repository.insert_enrollment(
@@ -100,7 +105,7 @@ async def admin_enroll(
     if learner is None:
         raise NotFound("no such user", field="user_id")
     return await enroll(
-        session=session, actor=admin, user=learner, course_ref=course_ref, paid_by_admin=True
+        session=session, actor=admin, user=learner, course_ref=course_ref, by_admin=True
     )
 
 
