@@ -239,6 +239,11 @@ async def login(
     if not check.ok or user is None:
         await session.flush()
         raise InvalidCredentials
+    # A password change (or deletion) committed while the hash was being checked wins:
+    # the sign-in that raced it must not mint a session the change already revoked.
+    if await repository.lock_sessions(session, user.id) != user.password_hash:
+        await session.flush()
+        raise InvalidCredentials
     with acting_as(user.id):
         if check.needs_rehash:
             user.password_hash = await hash_password(password)
@@ -255,9 +260,14 @@ async def login(
 async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
     """Rotate: the presented token is spent and replaced within its family. Presenting a
     spent or revoked token again means it leaked: the whole family is revoked."""
-    current = await repository.get_refresh_token_for_update(
-        session, hash_refresh_token(refresh_token)
-    )
+    token_hash = hash_refresh_token(refresh_token)
+    owner = await repository.refresh_token_owner(session, token_hash)
+    if owner is None:
+        raise RefreshRejected("refresh token is not valid")
+    # The owner's lock first, then the token as it is once we hold it: a revocation of
+    # every session either saw this rotation's successor or revoked the token we read.
+    await repository.lock_sessions(session, owner)
+    current = await repository.get_refresh_token_for_update(session, token_hash)
     if current is None:
         raise RefreshRejected("refresh token is not valid")
     now = _now()
@@ -289,9 +299,12 @@ async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: s
 async def logout(*, session: AsyncSession, refresh_token: str) -> None:
     """End one sign-in (its whole family). Unknown tokens are ignored: logging out twice
     is not an error, and the answer reveals nothing about the token."""
-    token = await repository.get_refresh_token_for_update(
-        session, hash_refresh_token(refresh_token)
-    )
+    token_hash = hash_refresh_token(refresh_token)
+    owner = await repository.refresh_token_owner(session, token_hash)
+    if owner is None:
+        return
+    await repository.lock_sessions(session, owner)  # a rotation in flight finishes first
+    token = await repository.get_refresh_token_for_update(session, token_hash)
     if token is not None:
         with acting_as(token.user_id):
             await repository.revoke_family(session, token.family_id, at=_now())
@@ -302,8 +315,16 @@ async def purge_stale_attempts(*, session: AsyncSession) -> int:
     return await repository.forget_attempts(session, older_than=LONG_WINDOW)
 
 
+async def _revoke_all(*, session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """End every sign-in, under the lock every rotation takes (see
+    ``repository.lock_sessions``): a rotation in flight now finishes before the
+    revocation and its successor is revoked with the rest, or it waits and is refused."""
+    await repository.lock_sessions(session, user_id)
+    await repository.revoke_all_for_user(session, user_id, at=at)
+
+
 async def logout_all(*, session: AsyncSession, user: User) -> None:
-    await repository.revoke_all_for_user(session, user.id, at=_now())
+    await _revoke_all(session=session, user_id=user.id, at=_now())
 
 
 async def authenticate(*, session: AsyncSession, settings: Settings, token: str) -> User:
@@ -340,7 +361,7 @@ async def change_password(*, session: AsyncSession, user: User, data: PasswordCh
             ],
         )
     user.password_hash = await hash_password(data.new_password)
-    await repository.revoke_all_for_user(session, user.id, at=_now())
+    await _revoke_all(session=session, user_id=user.id, at=_now())
     await session.flush()
 
 
@@ -355,7 +376,7 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     user.password_hash = None
     user.email_verified = False
     user.deleted_at = now
-    await repository.revoke_all_for_user(session, user.id, at=now)
+    await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
 
 
@@ -403,7 +424,7 @@ async def admin_delete_user(*, session: AsyncSession, actor: User, user_id: uuid
     user = await _other_user(session=session, actor=actor, user_id=user_id)
     now = _now()
     user.deleted_at = now
-    await repository.revoke_all_for_user(session, user.id, at=now)
+    await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
 
 
