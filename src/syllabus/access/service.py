@@ -17,10 +17,56 @@ from syllabus.access.schemas import EntitlementPublic
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.db.activity import record_activity
-from syllabus.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
+from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, UnprocessableContent
 from syllabus.identity import service as identity
 from syllabus.identity.deps import BEARER
 from syllabus.identity.models import User, is_staff
+from syllabus.identity.service import SignInRequired
+
+
+class EnrollmentRequired(Forbidden):
+    """The lesson, quiz or attempt belongs to a course the caller is not (or no longer)
+    enrolled in, and it needs an enrollment: any quiz, saving progress."""
+
+    title = "Enrollment required"
+    code = "enrollment-required"
+
+
+class EntitlementRequired(Forbidden):
+    """A lesson, quiz or attempt of a paid course the caller has no current entitlement
+    to (not bought, refunded, revoked, or the subscription lapsed): buy it first."""
+
+    title = "Entitlement required"
+    code = "entitlement-required"
+
+
+class PurchaseRequired(PaymentRequired):
+    """Enrolling in a priced course that has not been bought (nor granted, nor covered by
+    a subscription); ``price_cents`` says how much it costs."""
+
+    title = "Payment required"
+    code = "payment-required"
+
+
+class CourseIsFree(UnprocessableContent):
+    """Granting (or buying) a free course: it needs no entitlement."""
+
+    title = "Course is free"
+    code = "course-is-free"
+
+
+class AlreadyGranted(Conflict):
+    """An admin grant of a course the learner holds a live admin grant for already."""
+
+    title = "Already granted"
+    code = "already-granted"
+
+
+class AlreadyRevoked(Conflict):
+    """Revoking an entitlement that is revoked already."""
+
+    title = "Already revoked"
+    code = "already-revoked"
 
 
 def is_paid(course: CourseRow) -> bool:
@@ -52,8 +98,8 @@ async def require_open(
     if await may_open(session=session, user=viewer, course=course):
         return
     if viewer is None:
-        raise Unauthorized(f"sign in to open this {what}", headers=BEARER)
-    raise Forbidden(f"this {what} is part of a paid course: buy it first")
+        raise SignInRequired(f"sign in to open this {what}", headers=BEARER)
+    raise EntitlementRequired(f"this {what} is part of a paid course: buy it first")
 
 
 async def require_enrollment(*, session: AsyncSession, user: User, course: str) -> None:
@@ -62,7 +108,9 @@ async def require_enrollment(*, session: AsyncSession, user: User, course: str) 
     by every route that uses one, so an attempt closes with its enrollment or its
     entitlement (403 otherwise)."""
     if not await repository.may_take(session, user_id=user.id, course=course, staff=is_staff(user)):
-        raise Forbidden(f"enroll in {course} (and buy it, if it is paid) to take its quizzes")
+        raise EnrollmentRequired(
+            f"enroll in {course} (and buy it, if it is paid) to take its quizzes"
+        )
 
 
 async def _public(session: AsyncSession, rows: list[Entitlement]) -> list[EntitlementPublic]:
@@ -76,12 +124,12 @@ async def grant(
     """An admin grant of one paid course (also made by an admin enrollment): 409 when
     the learner has one already."""
     if not is_paid(course):
-        raise UnprocessableContent(
+        raise CourseIsFree(
             f"{course.course.content_id} is free: it needs no entitlement", field="course_id"
         )
     row = await repository.insert_admin_grant(session, user_id=user_id, course_id=course.course.id)
     if row is None:
-        raise Conflict("this learner has an admin grant for this course already")
+        raise AlreadyGranted("this learner has an admin grant for this course already")
     await record_activity(
         session,
         actor_id=admin.id,
@@ -111,7 +159,7 @@ async def revoke(
         existing = await repository.get(session, entitlement_id)
         if existing is None:
             raise NotFound("no such entitlement", field="entitlement_id")
-        raise Conflict("this entitlement is revoked already")
+        raise AlreadyRevoked("this entitlement is revoked already")
     row = revoked[0]
     await record_activity(
         session,

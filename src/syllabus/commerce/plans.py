@@ -12,6 +12,20 @@ from syllabus.commerce.schemas import PlanCreate, PlanPublic, PlanUpdate
 from syllabus.errors import Conflict, NotFound, UnprocessableContent
 
 
+class PlanCodeTaken(Conflict):
+    """Defining a plan whose code is (or was, for a retired plan) another plan's."""
+
+    title = "Plan code taken"
+    code = "plan-code-taken"
+
+
+class UnknownCategory(UnprocessableContent):
+    """A plan scoped to a category that does not exist; ``field`` names it."""
+
+    title = "Unknown category"
+    code = "unknown-category"
+
+
 def plan_public(plan: Plan, category: str | None) -> PlanPublic:
     return PlanPublic(
         code=plan.code,
@@ -39,11 +53,11 @@ async def create_plan(*, session: AsyncSession, data: PlanCreate) -> PlanPublic:
     if data.category is not None:
         category_id = await repository.category_id(session, data.category)
         if category_id is None:
-            raise UnprocessableContent(f"no category {data.category}", field="category")
+            raise UnknownCategory(f"no category {data.category}", field="category")
     values = data.model_dump(exclude={"category"}) | {"category_id": category_id}
     created = await repository.insert_plan(session, values)
     if created is None:
-        raise Conflict(f"a plan {data.code} exists (or existed) already", field="code")
+        raise PlanCodeTaken(f"a plan {data.code} exists (or existed) already", field="code")
     return plan_public(created, data.category)
 
 

@@ -6,8 +6,8 @@ course gets an admin entitlement (``created_by`` NULL: granted by this migration
 activity log learns the verbs ``purchased``, ``refunded``, ``granted``, ``revoked`` and
 the object types ``entitlement`` and ``payment``.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-08 14:00:00+00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
