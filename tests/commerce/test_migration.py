@@ -25,7 +25,14 @@ async def test_live_paid_enrollments_keep_their_access(scratch_database: str) ->
     engine = create_async_engine(to_asyncpg_url(scratch_database))
     try:
         async with engine.begin() as connection:
-            for statement in ["INSERT INTO users (email, name) VALUES ('a@x.org', 'A'), ('b@x.org', 'B')", "INSERT INTO categories (name, slug) VALUES ('C', 'c')", "INSERT INTO courses (content_id, slug, title, category_id, level, status,  price_cents) SELECT 'course:' || s, s, s, c.id, 'Beginner', 'published', p  FROM categories c, (VALUES ('paid', 1900), ('free', NULL)) AS v(s, p)", "INSERT INTO enrollments (user_id, course_id, status, completed_at)  SELECT u.id, c.id, st, CASE WHEN st = 'completed' THEN now() END  FROM users u, courses c, (VALUES ('a@x.org', 'active'),   ('b@x.org', 'completed')) AS v(email, st) WHERE u.email = v.email", "INSERT INTO users (email, name) VALUES ('c@x.org', 'C')", "INSERT INTO enrollments (user_id, course_id, status) SELECT u.id, c.id,  'cancelled' FROM users u, courses c WHERE u.email = 'c@x.org'"]:
+            for statement in [
+                "INSERT INTO users (email, name) VALUES ('a@x.org', 'A'), ('b@x.org', 'B')",
+                "INSERT INTO categories (name, slug) VALUES ('C', 'c')",
+                "INSERT INTO courses (content_id, slug, title, category_id, level, status,  price_cents) SELECT 'course:' || s, s, s, c.id, 'Beginner', 'published', p  FROM categories c, (VALUES ('paid', 1900), ('free', NULL)) AS v(s, p)",
+                "INSERT INTO enrollments (user_id, course_id, status, completed_at)  SELECT u.id, c.id, st, CASE WHEN st = 'completed' THEN now() END  FROM users u, courses c, (VALUES ('a@x.org', 'active'),   ('b@x.org', 'completed')) AS v(email, st) WHERE u.email = v.email",
+                "INSERT INTO users (email, name) VALUES ('c@x.org', 'C')",
+                "INSERT INTO enrollments (user_id, course_id, status) SELECT u.id, c.id,  'cancelled' FROM users u, courses c WHERE u.email = 'c@x.org'",
+            ]:
                 await connection.execute(text(statement))
         await asyncio.to_thread(migrate.upgrade, url=scratch_database)
         async with engine.connect() as connection:

@@ -60,6 +60,7 @@ async def test_admins_define_reprice_and_retire_plans(
         ({"price_minor": 0}, 422, "price_minor"),
         ({"price_minor": -5}, 422, "price_minor"),
         ({"currency": "rub"}, 422, "currency"),
+        ({"currency": "XYZ"}, 422, "currency"),
         ({"period": "week"}, 422, "period"),
         ({"title": ""}, 422, "title"),
         ({"category": "nope"}, 422, "category"),

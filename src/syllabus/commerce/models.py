@@ -15,6 +15,7 @@ from sqlmodel import Field
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
+from syllabus.kit.standards import CURRENCY_PATTERN
 from syllabus.kit.vocabulary import sql_in, values
 
 Provider = Literal["stripe", "yookassa", "sandbox"]
@@ -24,7 +25,7 @@ PaymentStatus = Literal[
 ]
 SubscriptionStatus = Literal["active", "past_due", "canceled", "expired"]
 
-CURRENCY_CHECK = "currency ~ '^[A-Z]{3}$'"
+CURRENCY_CHECK = f"currency ~ '{CURRENCY_PATTERN}'"
 
 
 class Plan(Base, table=True):

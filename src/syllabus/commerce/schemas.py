@@ -9,8 +9,8 @@ from pydantic import Field, StringConstraints
 from syllabus.commerce.models import PaymentStatus, PlanPeriod, Provider, SubscriptionStatus
 from syllabus.kit.ids import CourseId, Slug
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.standards import CurrencyCode
 
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 MinorUnits = Annotated[int, Field(gt=0, le=100_000_000, description="Minor units (cents).")]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
@@ -30,7 +30,7 @@ class PlanCreate(InputSchema):
     code: Slug
     title: Title
     price_minor: MinorUnits
-    currency: Currency
+    currency: CurrencyCode
     period: PlanPeriod
     category: Slug | None = None
 
