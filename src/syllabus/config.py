@@ -9,9 +9,9 @@ import hmac
 import ipaddress
 import json
 import re
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict

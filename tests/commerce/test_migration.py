@@ -20,19 +20,27 @@ def before_commerce() -> str:
     raise AssertionError("no commerce revision")
 
 
+SETUP = (
+    "INSERT INTO users (email, name) VALUES ('a@x.org', 'A'), ('b@x.org', 'B'), ('c@x.org', 'C')",
+    "INSERT INTO categories (name, slug) VALUES ('C', 'c')",
+    "INSERT INTO courses (content_id, slug, title, category_id, level, status, price_cents, "
+    " language, currency) SELECT 'course:' || s, s, s, c.id, 'Beginner', 'published', p, 'en', "
+    " 'USD' FROM categories c, (VALUES ('paid', 1900), ('free', NULL)) AS v(s, p)",
+    # a: active in both courses; b: completed both; c: cancelled the paid one.
+    "INSERT INTO enrollments (user_id, course_id, status, completed_at) "
+    " SELECT u.id, c.id, v.status, CASE WHEN v.status = 'completed' THEN now() END "
+    " FROM users u, courses c, (VALUES ('a@x.org', 'active'), ('b@x.org', 'completed'), "
+    " ('c@x.org', 'cancelled')) AS v(email, status) "
+    " WHERE u.email = v.email AND (v.status <> 'cancelled' OR c.slug = 'paid')",
+)
+
+
 async def test_live_paid_enrollments_keep_their_access(scratch_database: str) -> None:
     await asyncio.to_thread(migrate.upgrade, url=scratch_database, revision=before_commerce())
     engine = create_async_engine(to_asyncpg_url(scratch_database))
     try:
         async with engine.begin() as connection:
-            for statement in [
-                "INSERT INTO users (email, name) VALUES ('a@x.org', 'A'), ('b@x.org', 'B')",
-                "INSERT INTO categories (name, slug) VALUES ('C', 'c')",
-                "INSERT INTO courses (content_id, slug, title, category_id, level, status,  price_cents) SELECT 'course:' || s, s, s, c.id, 'Beginner', 'published', p  FROM categories c, (VALUES ('paid', 1900), ('free', NULL)) AS v(s, p)",
-                "INSERT INTO enrollments (user_id, course_id, status, completed_at)  SELECT u.id, c.id, st, CASE WHEN st = 'completed' THEN now() END  FROM users u, courses c, (VALUES ('a@x.org', 'active'),   ('b@x.org', 'completed')) AS v(email, st) WHERE u.email = v.email",
-                "INSERT INTO users (email, name) VALUES ('c@x.org', 'C')",
-                "INSERT INTO enrollments (user_id, course_id, status) SELECT u.id, c.id,  'cancelled' FROM users u, courses c WHERE u.email = 'c@x.org'",
-            ]:
+            for statement in SETUP:
                 await connection.execute(text(statement))
         await asyncio.to_thread(migrate.upgrade, url=scratch_database)
         async with engine.connect() as connection:

@@ -71,7 +71,8 @@ class StripeProvider:
         try:
             result = await request
         except stripe.StripeError as error:
-            raise ProviderUnavailable(f"Stripe: {error.user_message or type(error).__name__}")
+            message = error.user_message or type(error).__name__
+            raise ProviderUnavailable(f"Stripe: {message}") from error
         data: dict[str, Any] = result.to_dict()
         return data
 
@@ -142,56 +143,71 @@ class StripeProvider:
         return _payment_id(intent.get("metadata", {}).get("payment_id"))
 
     async def reports(self, notification: Notification) -> list[Report]:
-        kind = notification.type
-        obj: dict[str, Any] = notification.payload["data"]["object"]
-        metadata = obj.get("metadata") or {}
-        if kind in ("checkout.session.completed", "checkout.session.expired"):
-            payment_id = _payment_id(obj.get("client_reference_id"))
-            if payment_id is None:
-                return []
-            paid = obj.get("payment_status") in ("paid", "no_payment_required")
-            reports: list[Report] = [
-                PaymentReport(
-                    payment_id=payment_id,
-                    outcome="succeeded"
-                    if paid
-                    else "canceled"
-                    if kind.endswith("expired")
-                    else None,
-                    amount_minor=obj.get("amount_total"),
-                    currency=str(obj.get("currency", "")).upper() or None,
-                )
-            ]
-            if paid and obj.get("subscription"):
-                reports += await self._subscription(str(obj["subscription"]))
-            return reports
-        if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            payment_id = _payment_id(metadata.get("payment_id"))
-            if payment_id is None:
-                return []
-            succeeded = kind.endswith("succeeded")
-            return [
-                PaymentReport(
-                    payment_id=payment_id,
-                    outcome="succeeded" if succeeded else "failed",
-                    amount_minor=obj.get("amount_received") if succeeded else None,
-                    currency=str(obj.get("currency", "")).upper() if succeeded else None,
-                )
-            ]
-        if kind == "charge.refunded":
-            payment_id = _payment_id(metadata.get("payment_id"))
-            if payment_id is None and obj.get("payment_intent"):
-                payment_id = await self._intent_payment(str(obj["payment_intent"]))
-            if payment_id is None:
-                return []
-            return [PaymentReport(payment_id=payment_id, refunded_minor=obj["amount_refunded"])]
-        if kind in SUBSCRIPTION_EVENTS:
-            return await self._subscription(str(obj["id"]))
-        if kind in INVOICE_EVENTS:
-            details = (obj.get("parent") or {}).get("subscription_details") or {}
-            subscription = details.get("subscription") or obj.get("subscription")
-            return await self._subscription(str(subscription)) if subscription else []
-        return []
+        """Events of other types are recorded and acknowledged, and mean nothing here."""
+        handler = {
+            "checkout.session.completed": self._session,
+            "checkout.session.expired": self._session,
+            "payment_intent.succeeded": self._intent,
+            "payment_intent.payment_failed": self._intent,
+            "charge.refunded": self._refund,
+            **dict.fromkeys(SUBSCRIPTION_EVENTS, self._subscription_event),
+            **dict.fromkeys(INVOICE_EVENTS, self._invoice),
+        }.get(notification.type)
+        if handler is None:
+            return []
+        return await handler(notification.type, notification.payload["data"]["object"])
+
+    async def _session(self, kind: str, obj: dict[str, Any]) -> list[Report]:
+        payment_id = _payment_id(obj.get("client_reference_id"))
+        if payment_id is None:
+            return []
+        paid = obj.get("payment_status") in ("paid", "no_payment_required")
+        expired = kind == "checkout.session.expired"
+        reports: list[Report] = [
+            PaymentReport(
+                payment_id=payment_id,
+                outcome="succeeded" if paid else "canceled" if expired else None,
+                amount_minor=obj.get("amount_total"),
+                currency=str(obj.get("currency", "")).upper() or None,
+            )
+        ]
+        if paid and obj.get("subscription"):
+            reports += await self._subscription(str(obj["subscription"]))
+        return reports
+
+    async def _intent(self, kind: str, obj: dict[str, Any]) -> list[Report]:
+        payment_id = _payment_id((obj.get("metadata") or {}).get("payment_id"))
+        if payment_id is None:
+            return []
+        if kind == "payment_intent.payment_failed":
+            return [PaymentReport(payment_id=payment_id, outcome="failed")]
+        return [
+            PaymentReport(
+                payment_id=payment_id,
+                outcome="succeeded",
+                amount_minor=obj.get("amount_received"),
+                currency=str(obj.get("currency", "")).upper(),
+            )
+        ]
+
+    async def _refund(self, _kind: str, obj: dict[str, Any]) -> list[Report]:
+        """``charge.refunded``: the charge's running total refunded. The charge names its
+        PaymentIntent, whose metadata names our payment (asked when the charge's own
+        metadata does not)."""
+        payment_id = _payment_id((obj.get("metadata") or {}).get("payment_id"))
+        if payment_id is None and obj.get("payment_intent"):
+            payment_id = await self._intent_payment(str(obj["payment_intent"]))
+        if payment_id is None:
+            return []
+        return [PaymentReport(payment_id=payment_id, refunded_minor=obj["amount_refunded"])]
+
+    async def _subscription_event(self, _kind: str, obj: dict[str, Any]) -> list[Report]:
+        return await self._subscription(str(obj["id"]))
+
+    async def _invoice(self, _kind: str, obj: dict[str, Any]) -> list[Report]:
+        details = (obj.get("parent") or {}).get("subscription_details") or {}
+        subscription = details.get("subscription") or obj.get("subscription")
+        return await self._subscription(str(subscription)) if subscription else []
 
     async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
         session = await self._call(
