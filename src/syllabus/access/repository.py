@@ -2,9 +2,9 @@
 here in SQL, by table, never through its models; entitlements are this package's own."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -172,3 +172,23 @@ async def names(session: AsyncSession, rows: list[Entitlement]) -> dict[uuid.UUI
         {"ids": list(ids)},
     )
     return {row[0]: row[1] for row in result}
+
+
+ONE_TICK = timedelta(microseconds=1)
+"""An entitlement ends after it starts (CHECK ``period``), even one that ends at once."""
+
+
+async def end_subscription(session: AsyncSession, *, subscription_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Entitlement)
+        .where(
+            col(Entitlement.subscription_id) == subscription_id,
+            or_(
+                col(Entitlement.ends_at).is_(None),
+                col(Entitlement.ends_at) > func.statement_timestamp(),
+            ),
+        )
+        .values(
+            ends_at=func.greatest(func.statement_timestamp(), col(Entitlement.starts_at) + ONE_TICK)
+        )
+    )

@@ -8,6 +8,7 @@ a paid course needs an entitlement. Entitlements come from purchases and subscri
 """
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +103,18 @@ async def require_open(
     raise EntitlementRequired(f"this {what} is part of a paid course: buy it first")
 
 
+async def require_quiz(*, session: AsyncSession, viewer: User | None, course: CourseRow) -> None:
+    """A paid course's quiz needs an entitlement and a live enrollment (DECISIONS 4);
+    a free course's quiz is open to read (taking it needs an enrollment)."""
+    await require_open(session=session, viewer=viewer, course=course, what="quiz")
+    if viewer is None or not is_paid(course) or is_staff(viewer):
+        return
+    if not await repository.has_live_enrollment(
+        session, user_id=viewer.id, course=course.course.content_id
+    ):
+        raise EnrollmentRequired(f"enroll in {course.course.content_id} to open its quizzes")
+
+
 async def require_enrollment(*, session: AsyncSession, user: User, course: str) -> None:
     """Quiz attempts are for learners enrolled in the quiz's course (its content id),
     free or paid, and entitled when it is paid: asked when an attempt starts and again
@@ -189,3 +202,54 @@ async def admin_grant(
         raise NotFound("no such user", field="user_id")
     course = await catalog.visible_course(session=session, viewer=admin, course_ref=course_ref)
     return await grant(session=session, admin=admin, user_id=user_id, course=course)
+
+
+async def holds(*, session: AsyncSession, user_id: uuid.UUID, course: str) -> bool:
+    """Whether the user has a current entitlement covering the course (content id)."""
+    return await repository.is_entitled(session, user_id=user_id, course=course)
+
+
+async def grant_purchase(
+    *, session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID, payment_id: uuid.UUID
+) -> Entitlement:
+    """The entitlement a succeeded payment buys (the same row when a replay asks again)."""
+    return await repository.insert_entitlement(
+        session,
+        Entitlement(user_id=user_id, source="purchase", course_id=course_id, payment_id=payment_id),
+    )
+
+
+async def revoke_purchase(*, session: AsyncSession, payment_id: uuid.UUID) -> bool:
+    """A refunded payment's entitlement ends now; False when it had none live."""
+    return bool(await repository.revoke(session, payment_id=payment_id))
+
+
+async def grant_subscription(
+    *,
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    category_id: uuid.UUID | None,
+    ends_at: datetime,
+) -> None:
+    """A subscription's entitlement (its plan's scope) runs to the period's end; a
+    renewal, a lapse or a cancellation moves that end."""
+    entitlement = await repository.insert_entitlement(
+        session,
+        Entitlement(
+            user_id=user_id,
+            source="subscription",
+            category_id=category_id,
+            subscription_id=subscription_id,
+            ends_at=ends_at,
+        ),
+    )
+    if entitlement.ends_at != ends_at:
+        await repository.set_subscription_end(
+            session, subscription_id=subscription_id, ends_at=ends_at
+        )
+
+
+async def end_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """A cancelled or expired subscription's entitlement ends now (if it runs longer)."""
+    await repository.end_subscription(session, subscription_id=subscription_id)

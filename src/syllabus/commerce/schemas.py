@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from syllabus.commerce.models import PaymentStatus, PlanPeriod, Provider, SubscriptionStatus
 from syllabus.kit.ids import CourseId, Slug
@@ -43,10 +43,20 @@ class PlanUpdate(InputSchema):
 
 
 class CheckoutCreate(InputSchema):
+    """Buy one course (``course_id``) or subscribe to one plan (``plan_code``)."""
+
     course_id: CourseId | None = None
     plan_code: Slug | None = None
     provider: Provider
-    return_url: Annotated[str, StringConstraints(max_length=2000)]
+    return_url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="Where the provider sends the buyer back (an allowed origin)."
+    )
+
+    @model_validator(mode="after")
+    def _one_item(self) -> "CheckoutCreate":
+        if (self.course_id is None) == (self.plan_code is None):
+            raise ValueError("give exactly one of course_id and plan_code")
+        return self
 
 
 class CheckoutPublic(OutputSchema):

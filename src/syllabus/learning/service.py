@@ -121,6 +121,27 @@ async def enroll(
     return (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
 
 
+async def enroll_purchased(
+    *, session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> None:
+    """A purchase enrolls the buyer (``commerce``'s flow calls this in the payment's
+    transaction): a live enrollment is kept; else the latest cancelled one is active
+    again (progress and attempts were never removed); else a new one."""
+    if await repository.live_enrollment(session, user_id=user_id, course_id=course_id):
+        return
+    if await repository.reactivate_latest(session, user_id=user_id, course_id=course_id):
+        return
+    await repository.insert_enrollment(session, user_id=user_id, course_id=course_id)
+
+
+async def cancel_refunded(
+    *, session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> None:
+    """A full refund cancels the active enrollment; progress and attempts are kept, and
+    a completed enrollment stays completed (the entitlement is what closes the course)."""
+    await repository.cancel_active(session, user_id=user_id, course_id=course_id)
+
+
 async def admin_enroll(
     *, session: AsyncSession, admin: User, user_id: uuid.UUID, course_ref: str
 ) -> EnrollmentPublic:

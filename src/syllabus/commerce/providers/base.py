@@ -75,6 +75,14 @@ Report = PaymentReport | SubscriptionReport
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A signed notification, ready for the webhook machinery."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Notification:
     """A verified notification: kept as received, unique by (provider, event id)."""
 
@@ -106,10 +114,12 @@ class Provider(Protocol):
         ...
 
     async def refund(
-        self, *, provider_payment_id: str, amount_minor: int, currency: str, key: str
-    ) -> None:
-        """Ask the provider to refund; ``key`` makes a retried request the same refund.
-        The refund takes effect when its notification arrives, like a payment."""
+        self, *, provider_payment_id: str, amount_minor: int, total_after: int, currency: str
+    ) -> "Delivery | None":
+        """Ask the provider to refund ``amount_minor`` (``total_after`` refunded in all,
+        which also keys the request, so a retry is the same refund). It takes effect
+        when its notification arrives, like a payment; a provider that answers at once
+        returns that notification."""
         ...
 
     async def cancel_at_period_end(self, provider_subscription_id: str) -> None: ...

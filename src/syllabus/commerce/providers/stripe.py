@@ -16,6 +16,7 @@ from typing import Any
 import stripe
 
 from syllabus.commerce.providers.base import (
+    Delivery,
     Notification,
     NotificationRefused,
     Opened,
@@ -236,8 +237,8 @@ class StripeProvider:
         )
 
     async def refund(
-        self, *, provider_payment_id: str, amount_minor: int, currency: str, key: str
-    ) -> None:
+        self, *, provider_payment_id: str, amount_minor: int, total_after: int, currency: str
+    ) -> Delivery | None:
         session = await self._call(
             self.client.v1.checkout.sessions.retrieve_async(provider_payment_id)
         )
@@ -247,9 +248,10 @@ class StripeProvider:
         await self._call(
             self.client.v1.refunds.create_async(
                 {"payment_intent": str(intent), "amount": amount_minor},
-                {"idempotency_key": key},
+                {"idempotency_key": f"refund-{provider_payment_id}-{total_after}"},
             )
         )
+        return None
 
     async def cancel_at_period_end(self, provider_subscription_id: str) -> None:
         await self._call(
