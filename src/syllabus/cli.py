@@ -290,6 +290,7 @@ async def _load_content(
                     max_files=settings.content_max_files,
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
+                default_currency=settings.default_currency,
             )
 
 
