@@ -33,6 +33,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from syllabus.config import Settings
@@ -63,15 +64,28 @@ METHODS = ("get", "put", "post", "delete", "patch")
 USER_OWNED_PREFIXES = ("/users", "/admin", "/progress", "/enrollments", "/quiz-attempts")
 ROLE_GATED_PREFIXES = ("/admin",)
 # Path parameters naming one person's record: only its owner, or an admin under /admin.
-OWNED_PARAMETERS = frozenset({"attempt_id", "enrollment_id", "achievement_id", "user_id"})
+OWNED_PARAMETERS = frozenset(
+    {
+        "attempt_id",
+        "enrollment_id",
+        "achievement_id",
+        "user_id",
+        "payment_id",
+        "subscription_id",
+        "entitlement_id",
+    }
+)
 # Path parameters naming shared content: the caller acts on their own data about it.
-SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id"})
+SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id", "code"})
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
     "under /admin, may reach it) or SHARED_PARAMETERS (it names shared content) in "
     "tests/test_access_matrix.py, and give the owner's value in the `world` fixture"
 )
 LESSON = "lesson:rest-basics-intro"
+PAID = "course:paid-course"
+PLAN = {"code": "monthly", "title": "All", "price_minor": 900, "currency": "USD", "period": "month"}
+RETURN_URL = "https://learn.example/syllabus/after-payment"
 # The owner's Idempotency-Key: everyone else sends it too, so a key that is not scoped to
 # its user would replay the owner's stored answer to them (or refuse them because of it).
 # A key names one request, so each URL gets its own (``owner_key``).
@@ -239,9 +253,42 @@ async def build_world(
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
+    # Commerce: a pending payment, an admin grant of the paid course, a subscription.
+    plan = await client.post("/api/v1/admin/plans", json=PLAN, headers=admin.headers)
+    assert plan.status_code == 201, plan.text
+    paying = await client.post(
+        "/api/v1/checkout",
+        json={"course_id": PAID, "provider": "sandbox", "return_url": RETURN_URL},
+        headers=owner.headers,
+    )
+    assert paying.status_code == 201, paying.text
+    granted = await client.post(
+        "/api/v1/admin/entitlements",
+        json={"user_id": owner.id, "course_id": PAID},
+        headers=admin.headers,
+    )
+    assert granted.status_code == 201, granted.text
+    subscription = (
+        await session.execute(
+            text(
+                "INSERT INTO subscriptions (user_id, plan_id, provider, provider_subscription_id, "
+                "current_period_end, state_at) SELECT :owner, id, 'sandbox', 'sbx_world', "
+                "now() + interval '30 days', now() FROM plans RETURNING id"
+            ),
+            {"owner": owner.id},
+        )
+    ).scalar_one()
     export = await export_of(client, owner)
-    sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements")
-    assert [len(export[section]) for section in sections] == [1, 1, 2, 1], export
+    sections = (
+        "enrollments",
+        "lesson_progress",
+        "quiz_attempts",
+        "achievements",
+        "payments",
+        "entitlements",
+        "subscriptions",
+    )
+    assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 1, 1, 1], export
     return World(
         owner=owner,
         admin=admin,
@@ -261,6 +308,10 @@ async def build_world(
             "course_id": (FREE,),
             "lesson_id": (LESSON,),
             "quiz_id": (QUIZ,),
+            "payment_id": (paying.json()["payment_id"],),
+            "entitlement_id": (granted.json()["id"],),
+            "subscription_id": (str(subscription),),
+            "code": ("monthly",),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
@@ -325,6 +376,21 @@ async def http(app: FastAPI, stage: Stage) -> AsyncIterator[httpx.AsyncClient]:
         await session.close()
         await nested.rollback()
 
+
+# Bodies the schema cannot fill meaningfully as a whole (a free course is refused where a
+# paid one is needed; a plan needs a price and a currency), by operation.
+BODIES: dict[str, Any] = {
+    f"POST {API_PREFIX}/checkout": lambda world: {
+        "course_id": PAID,
+        "provider": "sandbox",
+        "return_url": RETURN_URL,
+    },
+    f"POST {API_PREFIX}/admin/entitlements": lambda world: {
+        "user_id": world.owner.id,
+        "course_id": PAID,
+    },
+    f"POST {API_PREFIX}/admin/plans": lambda world: {**PLAN, "code": "yearly", "period": "year"},
+}
 
 # Fields the JSON schema cannot fill meaningfully, by name, for any caller.
 FIELD_VALUES: dict[str, Any] = {"current_password": PASSWORD, "username": "someone@example.org"}
@@ -435,7 +501,9 @@ def calls(operation: Operation, world: World, headers: dict[str, str]) -> Iterat
 
     body: dict[str, Any] = {}
     content = operation.spec.get("requestBody", {}).get("content", {})
-    if "application/json" in content:
+    if operation.name in BODIES:
+        body["json"] = BODIES[operation.name](world)
+    elif "application/json" in content:
         body["json"] = sample(
             content["application/json"]["schema"], name="body", world=world, where=where
         )

@@ -31,7 +31,7 @@ from syllabus.deps import ReadSessionDep, SessionDep, SettingsDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
-from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser
+from syllabus.identity.deps import AdminUser, CurrentUser
 from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
@@ -40,7 +40,7 @@ router = APIRouter(tags=["commerce"], responses=problem_responses(422))
 PlanCode = Annotated[str, Path(pattern=f"^{SLUG_PATTERN}$", max_length=120)]
 
 
-@router.get("/plans", openapi_extra=ANONYMOUS_TOO, summary="Subscription plans on sale")
+@router.get("/plans", summary="Subscription plans on sale (anyone)")
 async def list_plans(session: ReadSessionDep) -> list[PlanPublic]:
     return await plans.plans(session=session)
 
@@ -111,7 +111,12 @@ async def checkout(
     )
 
 
-@router.get("/users/me/payments", tags=["me"], summary="My payments, newest first")
+@router.get(
+    "/users/me/payments",
+    tags=["me"],
+    responses=problem_responses(401),
+    summary="My payments, newest first",
+)
 async def my_payments(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[PaymentPublic]:
@@ -133,7 +138,12 @@ async def my_payment(
     return await service.my_payment(session=session, user=user, payment_id=payment_id)
 
 
-@router.get("/users/me/subscriptions", tags=["me"], summary="My subscriptions, newest first")
+@router.get(
+    "/users/me/subscriptions",
+    tags=["me"],
+    responses=problem_responses(401),
+    summary="My subscriptions, newest first",
+)
 async def my_subscriptions(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[SubscriptionPublic]:
