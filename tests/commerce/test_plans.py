@@ -32,7 +32,7 @@ async def test_admins_define_reprice_and_retire_plans(
         client, admin, code="programming-yearly", period="year", category="programming"
     )
     assert scoped.status_code == 201, scoped.text
-    listed = (await client.get("/api/v1/plans")).json()
+    listed = (await client.get("/api/v1/plans")).json()["items"]
     assert [(p["code"], p["category"]) for p in listed] == [
         ("monthly", None),
         ("programming-yearly", "programming"),
@@ -44,7 +44,9 @@ async def test_admins_define_reprice_and_retire_plans(
     assert (repriced.json()["price_minor"], repriced.json()["title"]) == (120000, MONTHLY["title"])
     retired = await client.delete("/api/v1/admin/plans/monthly", headers=admin.headers)
     assert retired.status_code == 204
-    assert [p["code"] for p in (await client.get("/api/v1/plans")).json()] == ["programming-yearly"]
+    assert [p["code"] for p in (await client.get("/api/v1/plans")).json()["items"]] == [
+        "programming-yearly"
+    ]
     # A retired plan's code is never given to another plan.
     assert (await create(client, admin)).status_code == 409
     gone = await client.patch(
@@ -81,7 +83,7 @@ async def test_bad_plans_are_refused_naming_the_field(
     body = response.json()
     named = {error["field"] for error in body.get("errors", [])} | {body.get("field")}
     assert field in named, body
-    assert (await client.get("/api/v1/plans")).json() == []
+    assert (await client.get("/api/v1/plans")).json()["items"] == []
 
 
 async def test_only_admins_define_plans(

@@ -37,8 +37,10 @@ def plan_public(plan: Plan, category: str | None) -> PlanPublic:
     )
 
 
-async def plans(*, session: AsyncSession) -> list[PlanPublic]:
-    return [plan_public(plan, slug) for plan, slug in await repository.list_plans(session)]
+async def plans(*, session: AsyncSession, after: str | None, limit: int) -> list[PlanPublic]:
+    """Live plans by code, ``limit + 1`` of them (the caller pages)."""
+    rows = await repository.list_plans(session, after=after, limit=limit)
+    return [plan_public(plan, slug) for plan, slug in rows]
 
 
 async def plan(*, session: AsyncSession, code: str) -> tuple[Plan, str | None]:

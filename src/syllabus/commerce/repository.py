@@ -12,13 +12,18 @@ from syllabus.commerce.models import Payment, PaymentEvent, Plan, Subscription
 from syllabus.kit.ids import uuid7
 
 
-async def list_plans(session: AsyncSession) -> list[tuple[Plan, str | None]]:
-    """Every live plan with its category's slug, by price then code (a handful)."""
+async def list_plans(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> list[tuple[Plan, str | None]]:
+    """Live plans with their category's slug, by code, ``limit + 1``."""
     query = (
         select(Plan, col(Category.slug))
         .outerjoin(Category, col(Category.id) == col(Plan.category_id))
-        .order_by(col(Plan.period), col(Plan.price_minor), col(Plan.code))
+        .order_by(col(Plan.code))
+        .limit(limit + 1)
     )
+    if after is not None:
+        query = query.where(col(Plan.code) > after)
     return [(plan, slug) for plan, slug in (await session.execute(query)).all()]
 
 

@@ -33,16 +33,17 @@ from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity.deps import AdminUser, CurrentUser
 from syllabus.kit.ids import SLUG_PATTERN
-from syllabus.kit.pagination import Page, Paging, uuid_key
+from syllabus.kit.pagination import Page, Paging, code_key, uuid_key
 
 router = APIRouter(tags=["commerce"], responses=problem_responses(422))
 
 PlanCode = Annotated[str, Path(pattern=f"^{SLUG_PATTERN}$", max_length=120)]
 
 
-@router.get("/plans", summary="Subscription plans on sale (anyone)")
-async def list_plans(session: ReadSessionDep) -> list[PlanPublic]:
-    return await plans.plans(session=session)
+@router.get("/plans", summary="Subscription plans on sale, by code (anyone; keyset pages)")
+async def list_plans(session: ReadSessionDep, paging: Paging) -> Page[PlanPublic]:
+    items = await plans.plans(session=session, after=paging.after(code_key), limit=paging.limit)
+    return paging.page(items, key=lambda plan: [plan.code])
 
 
 @router.post(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import service as access
 from syllabus.commerce import repository
-from syllabus.commerce.models import Payment, Subscription
+from syllabus.commerce.models import Payment, Plan, Subscription
 from syllabus.commerce.providers.base import (
     Notification,
     PaymentReport,
@@ -32,6 +32,7 @@ from syllabus.commerce.providers.base import (
     SubscriptionReport,
 )
 from syllabus.db.activity import record_activity
+from syllabus.db.sql import acting_as
 from syllabus.errors import ServiceUnavailable
 from syllabus.learning import service as learning
 
@@ -126,6 +127,13 @@ async def _apply_payment(
     if payment is None or payment.provider != provider.name:
         logger.warning("%s reported on unknown payment %s", provider.name, report.payment_id)
         return
+    with acting_as(payment.user_id):  # what a payment changes is the buyer's doing
+        await _settle_payment(session=session, provider=provider, payment=payment, report=report)
+
+
+async def _settle_payment(
+    *, session: AsyncSession, provider: Provider, payment: Payment, report: PaymentReport
+) -> None:
     if report.outcome == "succeeded" and payment.paid_at is None:
         payment.paid_at = datetime.now(UTC)
         payment.flag = _mismatch(payment, report)
@@ -247,6 +255,26 @@ async def _apply_subscription(
     subscription = await repository.subscription_by_provider_id(
         session, provider=provider.name, provider_subscription_id=report.provider_subscription_id
     )
+    with acting_as(payment.user_id):
+        await _save_subscription(
+            session=session,
+            provider=provider,
+            report=report,
+            payment=payment,
+            plan=plan,
+            subscription=subscription,
+        )
+
+
+async def _save_subscription(
+    *,
+    session: AsyncSession,
+    provider: Provider,
+    report: SubscriptionReport,
+    payment: Payment,
+    plan: Plan,
+    subscription: Subscription | None,
+) -> None:
     now = datetime.now(UTC)
     if subscription is None:
         subscription = Subscription(
