@@ -49,6 +49,7 @@ def course_json(
         "title": f"Course {slug}",
         "description": "Designing HTTP APIs with pagination and caching",
         "level": "Beginner",
+        "language": "en",
         "category": category,
         "track": track,
         "status": status,

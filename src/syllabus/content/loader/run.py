@@ -28,6 +28,7 @@ from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder, read_source
 from syllabus.content.sources import SOURCE_FILE
 from syllabus.db.sql import session_scope
+from syllabus.kit.standards import DEFAULT_CURRENCY
 
 LOADER_FORMAT = "2"
 """Bump when reading, validation or building changes what a folder turns into: the same
@@ -142,6 +143,7 @@ async def load_folder(
     notice: Notice | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     strict: bool = False,
+    default_currency: str = DEFAULT_CURRENCY,
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load of its source in
     both stores) returns at once unless ``force``. ``prune`` archives what the folder's
@@ -217,6 +219,7 @@ async def load_folder(
                 folder=str(root),
                 source=source,
                 mongo_writes=writes,
+                default_currency=default_currency,
             )
     except (SQLAlchemyError, OSError) as error:
         return LoadResult(

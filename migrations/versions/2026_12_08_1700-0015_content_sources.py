@@ -4,9 +4,9 @@ each ``content_loads`` row, so that ``content load --prune`` archives only what 
 source loaded. Existing rows get null: owned by no source, taken over by the first
 load that names a source and defines them (see docs/authoring.md).
 
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-12-08 14:00:00+00:00
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-08 17:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
