@@ -16,11 +16,12 @@ from syllabus.db.activity import record_activity
 from syllabus.db.sql import acting_as
 from syllabus.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
-    UnprocessableContent,
+    ValidationFailed,
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
@@ -54,15 +55,56 @@ ADDRESS_MAX_RECENT_FAILURES = 30
 ERASED_NAME = "Erased user"
 
 
+class SignInRequired(Unauthorized):
+    """No bearer token was sent to an operation that needs one (or to open a lesson of a
+    paid course): sign in."""
+
+    title = "Sign-in required"
+    code = "sign-in-required"
+
+
+class TokenRejected(Unauthorized):
+    """The access token is malformed, expired, or its account is gone: refresh it, or
+    sign in again."""
+
+    title = "Invalid access token"
+    code = "invalid-token"
+
+
+class RoleRequired(Forbidden):
+    """The caller is signed in, but their role may not use this operation."""
+
+    title = "Role required"
+    code = "role-required"
+
+
 class InvalidCredentials(Unauthorized):
+    """Sign-in with an email and password that do not match an account (the failure is
+    recorded and counts toward the throttle)."""
+
+    title = "Invalid credentials"
+    code = "invalid-credentials"
     keeps_writes = True  # the failed attempt must be recorded although the request fails
 
     def __init__(self) -> None:
         super().__init__("email or password is incorrect")
 
 
+class WrongPassword(Unauthorized):
+    """A password change named a current password that is not the account's (recorded
+    as a failed sign-in: it counts toward the sign-in throttle)."""
+
+    title = "Wrong password"
+    code = "wrong-password"
+    keeps_writes = True  # counted like a failed sign-in: the record must stick
+
+
 class LoginThrottled(TooManyRequests):
-    code = "sign-in-throttled"
+    """Too many failed sign-ins (or wrong current passwords) for this account or from
+    this address; ``Retry-After`` (and ``retry_after``) says how many seconds to wait."""
+
+    title = "Too many sign-in attempts"
+    code = "login-throttled"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
@@ -72,16 +114,12 @@ class LoginThrottled(TooManyRequests):
         )
 
 
-class WrongCurrentPassword(Unauthorized):
-    keeps_writes = True  # counted like a failed sign-in: the record must stick
-    code = "wrong-current-password"
-
-    def __init__(self) -> None:
-        super().__init__("current password is incorrect", field="current_password")
-
-
 class SignupThrottled(TooManyRequests):
-    code = "sign-up-throttled"
+    """Too many sign-ups from this address, or naming this email, within the sign-up
+    window; ``Retry-After`` (and ``retry_after``) says how many seconds to wait."""
+
+    title = "Too many sign-ups"
+    code = "signup-throttled"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
@@ -92,8 +130,10 @@ class SignupThrottled(TooManyRequests):
 
 
 class PasswordWorkThrottled(TooManyRequests):
-    """This address already has as many password checks in progress as it may."""
+    """This client address already has as many sign-ins, sign-ups or password changes in
+    progress as it may (``SYLLABUS_PASSWORD_WORK_MAX_PER_ADDRESS``): retry in a second."""
 
+    title = "Too many password checks in progress"
     code = "password-work-throttled"
 
     def __init__(self) -> None:
@@ -105,8 +145,11 @@ class PasswordWorkThrottled(TooManyRequests):
 
 
 class PasswordWorkBusy(ServiceUnavailable):
-    """Every place in the hashing queue is taken: refused now rather than queued."""
+    """Every place in the password-hashing queue is taken
+    (``SYLLABUS_PASSWORD_WORK_MAX_PENDING``): refused at once rather than queued; retry
+    in a second."""
 
+    title = "Password checks saturated"
     code = "password-work-busy"
 
     def __init__(self) -> None:
@@ -118,14 +161,32 @@ class PasswordWorkBusy(ServiceUnavailable):
 
 
 class RefreshRejected(Unauthorized):
+    """The refresh token is unknown, expired or already used (a reuse revokes the whole
+    sign-in): sign in again."""
+
+    title = "Refresh token rejected"
+    code = "refresh-rejected"
     keeps_writes = True  # a detected reuse revokes the family, and that must stick
 
 
 class EmailTaken(Conflict):
+    """Sign-up with an email that already has an account (the attempt counts toward the
+    sign-up throttle)."""
+
+    title = "Email taken"
+    code = "email-taken"
     keeps_writes = True  # the sign-up attempt is counted (probing for accounts is throttled)
 
     def __init__(self) -> None:
         super().__init__("an account with this email already exists", field="email")
+
+
+class OwnAccount(Conflict):
+    """An admin tried to change their own role or account through the admin API; another
+    admin must."""
+
+    title = "Own account"
+    code = "own-account"
 
 
 def _now() -> datetime:
@@ -419,14 +480,25 @@ async def authenticate(*, session: AsyncSession, settings: Settings, token: str)
     try:
         claims = decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
     except InvalidToken:
-        raise Unauthorized("access token is invalid or expired") from None
+        raise TokenRejected("access token is invalid or expired") from None
     user = await repository.get_user(session, claims.user_id)
     if user is None:  # erased or deleted since the token was issued
-        raise Unauthorized("access token is invalid or expired")
+        raise TokenRejected("access token is invalid or expired")
     return user
 
 
 async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    """Name and time zone; the zone must be one PostgreSQL knows, since the streak and
+    activity-day rules convert with it in SQL (a zone only Python knows broke them)."""
+    if data.time_zone is not None and data.time_zone not in await repository.time_zones(session):
+        message = "must be a time zone name the database knows, such as Europe/Berlin"
+        raise ValidationFailed(
+            f"time_zone {message}",
+            field="time_zone",
+            errors=[
+                {"field": "time_zone", "in": "body", "message": message, "type": "value_error"}
+            ],
+        )
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
             continue
@@ -453,10 +525,20 @@ async def change_password(
                 )
             )
             await session.flush()
-            raise WrongCurrentPassword
+            raise WrongPassword("current password is incorrect", field="current_password")
         if data.new_password.strip().lower() == user.email:
-            raise UnprocessableContent(
-                "new password must not be the email address", field="new_password"
+            message = "must not be the email address"
+            raise ValidationFailed(
+                f"new password {message}",
+                field="new_password",
+                errors=[
+                    {
+                        "field": "new_password",
+                        "in": "body",
+                        "message": message,
+                        "type": "value_error",
+                    }
+                ],
             )
         user.password_hash = await hash_password(data.new_password)
     await _revoke_all(session=session, user_id=user.id, at=_now())
@@ -501,7 +583,7 @@ async def _other_user(*, session: AsyncSession, actor: User, user_id: uuid.UUID)
     if user is None:
         raise NotFound("no such user", field="user_id")
     if user.id == actor.id:
-        raise Conflict("admins cannot change their own role or account here; ask another admin")
+        raise OwnAccount("admins cannot change their own role or account here; ask another admin")
     return user
 
 
