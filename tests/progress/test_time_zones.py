@@ -21,7 +21,7 @@ from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
 
 FREE = "course:rest-basics"
-BEFORE = "0012"
+BEFORE = "0013"
 """The revision before the one that fixes stored zones."""
 
 

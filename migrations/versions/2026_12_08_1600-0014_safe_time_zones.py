@@ -15,17 +15,17 @@ and its refresh for everyone ([1/8] item 14). Now:
 A zone can still disappear under a stored value (a server with an older tzdata, a
 restore elsewhere): the rule keeps working, reading that learner's days in UTC.
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-08 15:00:00+00:00
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-08 16:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
