@@ -233,10 +233,11 @@ async def register(
             await session.flush()
             raise EmailTaken
         user = await create_account(session=session, data=data)
-        session.add(
-            SignupAttempt(email=data.email, client_ip=client_ip, created=True, user_id=user.id)
-        )
-        await session.flush()
+        with acting_as(user.id):  # the new account is the actor of its own sign-up
+            session.add(
+                SignupAttempt(email=data.email, client_ip=client_ip, created=True, user_id=user.id)
+            )
+            await session.flush()
     return user
 
 
