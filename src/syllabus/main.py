@@ -22,6 +22,7 @@ from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.router import router as content_router
+from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
@@ -167,6 +168,7 @@ def wire() -> None:
     """Register every higher layer's reaction on the hooks lower layers fire (see
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
+    owned_tables.register(progress.ACHIEVEMENTS)
 
 
 @asynccontextmanager
