@@ -2,9 +2,9 @@
 per email) and known addresses (where an account signed in before: failures from elsewhere
 do not lock the owner out there). See docs/security.md.
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-08 17:00:00+00:00
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-08 18:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
