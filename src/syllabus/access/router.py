@@ -19,7 +19,7 @@ router = APIRouter(tags=["access"], responses=problem_responses(401, 422))
     tags=["me"],
     summary="What I may open: my entitlements, current or not (keyset pages)",
 )
-async def my_entitlements(
+async def me_entitlements(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[EntitlementPublic]:
     items = await service.entitlements_of(
@@ -35,7 +35,7 @@ async def my_entitlements(
     responses=problem_responses(403, 404, 409),
     summary="Grant a learner a paid course (admins; recorded in the activity log)",
 )
-async def grant_entitlement(
+async def admin_entitlements_create(
     data: EntitlementGrant, admin: AdminUser, session: SessionDep
 ) -> EntitlementPublic:
     return await service.admin_grant(
@@ -49,7 +49,7 @@ async def grant_entitlement(
     responses=problem_responses(403, 404, 409),
     summary="Revoke an entitlement (admins; recorded in the activity log)",
 )
-async def revoke_entitlement(
+async def admin_entitlements_revoke(
     entitlement_id: uuid.UUID, admin: AdminUser, session: SessionDep
 ) -> EntitlementPublic:
     return await service.revoke(session=session, admin=admin, entitlement_id=entitlement_id)

@@ -41,7 +41,7 @@ PlanCode = Annotated[str, Path(pattern=f"^{SLUG_PATTERN}$", max_length=120)]
 
 
 @router.get("/plans", summary="Subscription plans on sale, by code (anyone; keyset pages)")
-async def list_plans(session: ReadSessionDep, paging: Paging) -> Page[PlanPublic]:
+async def plans_list(session: ReadSessionDep, paging: Paging) -> Page[PlanPublic]:
     items = await plans.plans(session=session, after=paging.after(code_key), limit=paging.limit)
     return paging.page(items, key=lambda plan: [plan.code])
 
@@ -53,7 +53,9 @@ async def list_plans(session: ReadSessionDep, paging: Paging) -> Page[PlanPublic
     responses=problem_responses(401, 403, 409),
     summary="Define a subscription plan (admins)",
 )
-async def create_plan(data: PlanCreate, _admin: AdminUser, session: SessionDep) -> PlanPublic:
+async def admin_plans_create(
+    data: PlanCreate, _admin: AdminUser, session: SessionDep
+) -> PlanPublic:
     return await plans.create_plan(session=session, data=data)
 
 
@@ -63,7 +65,7 @@ async def create_plan(data: PlanCreate, _admin: AdminUser, session: SessionDep) 
     responses=problem_responses(401, 403, 404),
     summary="Retitle or reprice a plan (admins; payments keep the price they were made at)",
 )
-async def update_plan(
+async def admin_plans_update(
     code: PlanCode, data: PlanUpdate, _admin: AdminUser, session: SessionDep
 ) -> PlanPublic:
     return await plans.update_plan(session=session, code=code, data=data)
@@ -76,7 +78,7 @@ async def update_plan(
     responses=problem_responses(401, 403, 404),
     summary="Retire a plan (admins; running subscriptions run on)",
 )
-async def retire_plan(code: PlanCode, _admin: AdminUser, session: SessionDep) -> None:
+async def admin_plans_retire(code: PlanCode, _admin: AdminUser, session: SessionDep) -> None:
     await plans.retire_plan(session=session, code=code)
 
 
@@ -87,7 +89,7 @@ async def retire_plan(code: PlanCode, _admin: AdminUser, session: SessionDep) ->
     responses=problem_responses(401, 404, 409, 503),
     summary="Buy a course or subscribe to a plan: a pending payment and the page to pay on",
 )
-async def checkout(
+async def checkout_create(
     data: CheckoutCreate,
     request: Request,
     user: CurrentUser,
@@ -118,7 +120,7 @@ async def checkout(
     responses=problem_responses(401),
     summary="My payments, newest first",
 )
-async def my_payments(
+async def me_payments(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[PaymentPublic]:
     items = await service.my_payments(
@@ -133,7 +135,7 @@ async def my_payments(
     responses=problem_responses(401, 404),
     summary="One of my payments",
 )
-async def my_payment(
+async def payments_get(
     payment_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> PaymentPublic:
     return await service.my_payment(session=session, user=user, payment_id=payment_id)
@@ -145,7 +147,7 @@ async def my_payment(
     responses=problem_responses(401),
     summary="My subscriptions, newest first",
 )
-async def my_subscriptions(
+async def me_subscriptions(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[SubscriptionPublic]:
     items = await service.my_subscriptions(
@@ -160,7 +162,7 @@ async def my_subscriptions(
     responses=problem_responses(401, 404, 409, 503),
     summary="Cancel one of my subscriptions at the end of its period",
 )
-async def cancel_subscription(
+async def me_subscriptions_cancel(
     subscription_id: uuid.UUID, user: CurrentUser, session: SessionDep, providers: ProvidersDep
 ) -> SubscriptionPublic:
     return await service.cancel_subscription(
@@ -174,7 +176,7 @@ async def cancel_subscription(
     responses=problem_responses(401, 403),
     summary="Every payment, newest first, filtered (admins)",
 )
-async def admin_payments(
+async def admin_payments_list(
     _admin: AdminUser,
     session: SessionDep,
     paging: Paging,
@@ -201,7 +203,7 @@ async def admin_payments(
     responses=problem_responses(401, 403, 404, 409, 503),
     summary="Refund a payment through its provider, in full or in part (admins)",
 )
-async def refund_payment(
+async def admin_payments_refund(
     payment_id: uuid.UUID,
     data: RefundCreate,
     admin: AdminUser,
@@ -218,7 +220,7 @@ async def refund_payment(
 
 
 @router.post("/webhooks/{provider}", include_in_schema=False)
-async def webhook(
+async def webhooks_receive(
     provider: Provider, request: Request, session: SessionDep, providers: ProvidersDep
 ) -> Response:
     """A provider's notification: 200 once acted on (or known already), 400 when it
@@ -254,7 +256,7 @@ async def _sandbox_payment(
 
 
 @router.get("/sandbox/payments/{payment_id}", include_in_schema=False)
-async def sandbox_page(
+async def sandbox_page_get(
     payment_id: uuid.UUID,
     session: SessionDep,
     providers: ProvidersDep,
@@ -270,7 +272,7 @@ async def sandbox_page(
 
 
 @router.post("/sandbox/payments/{payment_id}", include_in_schema=False)
-async def sandbox_decide(
+async def sandbox_page_answer(
     payment_id: uuid.UUID,
     session: SessionDep,
     providers: ProvidersDep,

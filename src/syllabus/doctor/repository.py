@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
-from syllabus.content.loader.load import catalog_fingerprint, upsert_rows
+from syllabus.content.loader.load import catalog_fingerprints, upsert_rows
 from syllabus.doctor.findings import Repair
 
 
@@ -33,6 +33,7 @@ class CardRow:
     description: str
     level: str
     price_cents: int | None
+    source_id: str | None
     category: str
     track: str | None
     enrollments: int
@@ -69,13 +70,14 @@ class Catalog:
     versions: list[VersionReference]
     achievements: list[tuple[str, str]]
     """(achievement code, course content id its rule names)."""
-    fingerprint: str | None
+    fingerprints: dict[str, str]
+    """Each source's last load the catalog was synced from (``marker_key`` → fingerprint)."""
 
 
 CARDS = text(
     """
     SELECT c.id, c.content_id, c.status, c.version, c.content_hash, c.title, c.description,
-           c.level, c.price_cents, cat.slug AS category, t.slug AS track,
+           c.level, c.price_cents, c.source_id, cat.slug AS category, t.slug AS track,
            (SELECT count(*) FROM enrollments e
              WHERE e.course_id = c.id AND e.status <> 'cancelled'
                AND e.deleted_at IS NULL) AS enrollments
@@ -159,7 +161,7 @@ async def read_catalog(session: AsyncSession) -> Catalog:
         references=[Reference(**row) for row in await rows(REFERENCES)],
         versions=[VersionReference(**row) for row in await rows(VERSION_REFERENCES)],
         achievements=[(str(row[0]), str(row[1])) for row in await session.execute(ACHIEVEMENTS)],
-        fingerprint=await catalog_fingerprint(session),
+        fingerprints=await catalog_fingerprints(session),
     )
 
 
