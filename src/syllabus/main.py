@@ -27,6 +27,7 @@ from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import install_error_handlers, problem_response, problem_responses
+from syllabus.exams.router import router as exams_router
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
@@ -153,6 +154,7 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(exams_router)
     return router
 
 

@@ -1,6 +1,7 @@
 """Catalog queries (PostgreSQL only)."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +142,16 @@ async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None
     return (
         None if row is None else CourseRow(course=row[0], category=row[1], track=row[2], rank=None)
     )
+
+
+async def statuses(session: AsyncSession, content_ids: Collection[str]) -> dict[str, str]:
+    """The publication status of each of these courses that exists (one query)."""
+    rows = await session.execute(
+        select(col(Course.content_id), col(Course.status)).where(
+            col(Course.content_id).in_(list(content_ids))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def course_content_id(course_id: ColumnElement[Any]) -> ColumnElement[Any]:

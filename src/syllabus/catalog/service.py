@@ -2,6 +2,7 @@
 content is ``access``'s question."""
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,6 +102,15 @@ async def course_if_visible(
     if row is None or not visible_to(row.course.status, viewer.role if viewer else None):
         return None
     return row
+
+
+async def visible_among(
+    *, session: AsyncSession, viewer: User | None, course_ids: Collection[str]
+) -> set[str]:
+    """Which of these courses (content ids) the viewer may see: one query."""
+    found = await repository.statuses(session, course_ids)
+    role = viewer.role if viewer else None
+    return {course for course, status in found.items() if visible_to(status, role)}
 
 
 async def visible_course(
