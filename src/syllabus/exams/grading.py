@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.content import service as content
-from syllabus.errors import Forbidden, NotFound, UnprocessableContent
+from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
 from syllabus.exams.models import ExamAttempt, ExamExpertGrade, ExamResult
 from syllabus.exams.schemas import (
@@ -31,12 +31,22 @@ from syllabus.exams.schemas import (
     RegradeReport,
     ScoreLine,
 )
-from syllabus.exams.service import ExamConflict, append_result
+from syllabus.exams.service import append_result
 from syllabus.identity.models import User
 
 
-class AlreadyGraded(ExamConflict):
+class AlreadyGraded(Conflict):
+    """Grading an expert task that is graded already (each is graded once)."""
+
+    title = "Expert task already graded"
     code = "exam-task-graded"
+
+
+class OwnAnswer(Forbidden):
+    """A teacher grading an expert task of their own exam attempt."""
+
+    title = "Own answer"
+    code = "exam-own-answer"
 
 
 async def _exams_of(attempts: Sequence[ExamAttempt]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -87,14 +97,14 @@ async def grade(
         raise NotFound("no such expert task", field="grade_id")
     row, attempt = found
     if attempt.user_id == grader.id:
-        raise Forbidden("you may not grade your own answer")
+        raise OwnAnswer("you may not grade your own answer")
     if row.points is not None:
         raise AlreadyGraded("this task is graded already")
     exam = (await _exams_of([attempt]))[(attempt.exam_content_id, attempt.exam_version)]
     levels = sorted({0} | {int(c["points"]) for c in exam["tasks"][row.task - 1]["criteria"]})
     if points not in levels:
         message = f"must be one of the task's criterion points {levels}"
-        raise UnprocessableContent(
+        raise ValidationFailed(
             f"points {message}",
             errors=[{"field": "points", "in": "body", "message": message, "type": "criterion"}],
         )

@@ -24,7 +24,7 @@ from syllabus.assessment.grading import AnswerShapeError, check_shape
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
-from syllabus.errors import Conflict, NotFound, UnprocessableContent
+from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
 from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
 from syllabus.exams.schemas import (
@@ -44,37 +44,59 @@ GRACE = timedelta(seconds=30)
 later ones are refused (409 ``exam-time-up``) and kept out of the sheet."""
 
 
-class ExamConflict(Conflict):
-    """A 409 with its own machine-readable code."""
+class AttemptOpen(Conflict):
+    """Starting an exam while an attempt at it is still open; ``attempt_id`` names it."""
 
-    code = "exam-conflict"
-
-    def __init__(self, detail: str, **extensions: Any) -> None:
-        super().__init__(detail, code=self.code, **extensions)
+    title = "Exam attempt already open"
+    code = "exam-attempt-open"
 
 
-class TimeUp(ExamConflict):
-    """Too late: the attempt is sealed at its deadline by this very request, whose
-    sealing is kept although the request fails."""
+class NoAttemptsLeft(Conflict):
+    """Starting an exam whose ``max_attempts`` are all used; ``attempts_used`` says how
+    many."""
 
+    title = "No exam attempts left"
+    code = "exam-attempts-used"
+
+
+class NotAvailable(Conflict):
+    """Starting an exam before its ``available_from`` or after its ``available_until``."""
+
+    title = "Exam not available now"
+    code = "exam-not-available"
+
+
+class Sealed(Conflict):
+    """Saving answers to, or submitting, an exam attempt that is already sealed (a retry
+    with the same ``Idempotency-Key`` gets the first answer instead)."""
+
+    title = "Exam attempt sealed"
+    code = "exam-attempt-sealed"
+
+
+class TimeUp(Conflict):
+    """Answers or a submission after the attempt's deadline plus 30 s grace: the request
+    seals the attempt with the answers saved before (kept although it fails), and the
+    late answers stay out of the sheet."""
+
+    title = "Exam time is up"
     code = "exam-time-up"
     keeps_writes = True
 
 
-class Sealed(ExamConflict):
-    code = "exam-attempt-sealed"
+class NotSealed(Conflict):
+    """Asking for the answer sheet of an attempt that is still open."""
+
+    title = "Exam attempt not sealed"
+    code = "exam-attempt-open-sheet"
 
 
-class NotOpenNow(ExamConflict):
-    code = "exam-not-available"
+class ReviewClosed(Conflict):
+    """Asking for the sealed sheet (which holds per-task points) before the exam's review
+    policy shows it (DECISIONS 14)."""
 
-
-class AttemptOpen(ExamConflict):
-    code = "exam-attempt-open"
-
-
-class NoAttemptsLeft(ExamConflict):
-    code = "exam-no-attempts-left"
+    title = "Exam review not open"
+    code = "exam-review-closed"
 
 
 def _now() -> datetime:
@@ -273,9 +295,9 @@ async def _settle(session: AsyncSession, attempts: Sequence[ExamAttempt], *, now
 
 def _within_window(exam: Any, now: datetime) -> None:
     if exam.available_from is not None and now < exam.available_from:
-        raise NotOpenNow(f"the exam opens at {_iso(exam.available_from)}")
+        raise NotAvailable(f"the exam opens at {_iso(exam.available_from)}")
     if exam.available_until is not None and now >= exam.available_until:
-        raise NotOpenNow(f"the exam closed at {_iso(exam.available_until)}")
+        raise NotAvailable(f"the exam closed at {_iso(exam.available_until)}")
 
 
 async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str, Any]:
@@ -355,7 +377,7 @@ def _validate(attempt: ExamAttempt, answers: Sequence[ExamAnswer], shown: Shown)
         else:
             valid[item.task] = item.answer
     if errors:
-        raise UnprocessableContent("; ".join(e["message"] for e in errors), errors=errors)
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
     return valid
 
 
@@ -447,15 +469,11 @@ async def sheet(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> 
     await _require_access(session, user=user, shown=shown)
     await _settle(session, [attempt], now=now)
     if attempt.sealed_at is None:
-        raise ExamConflict("the attempt is not sealed yet")
+        raise NotSealed("the attempt is not sealed yet")
     result = (await repository.latest_results(session, [attempt.id]))[attempt.id]
     if not review_open(shown.exam, result, now=now):
         raise ReviewClosed("the exam's review policy does not show the sheet yet")
     return {"attempt_id": attempt.id, "sha256": attempt.sheet_sha256, "sheet": attempt.sheet}
-
-
-class ReviewClosed(ExamConflict):
-    code = "exam-review-closed"
 
 
 async def mine(

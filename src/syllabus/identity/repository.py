@@ -45,12 +45,45 @@ async def list_users(
     return list((await session.execute(query)).scalars().all())
 
 
+async def refresh_token_owner(session: AsyncSession, token_hash: str) -> uuid.UUID | None:
+    """Whose token this is, without locking anything (see :func:`lock_sessions`)."""
+    result = await session.execute(
+        select(col(RefreshToken.user_id)).where(col(RefreshToken.token_hash) == token_hash)
+    )
+    return result.scalar_one_or_none()
+
+
+async def lock_sessions(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """Lock the user's row until this transaction ends (``FOR NO KEY UPDATE``) and return
+    the password hash as committed now (``None`` too for an account deleted meanwhile).
+
+    Everything that issues, rotates or revokes the user's refresh tokens takes this lock
+    first, so a revocation can never run beside a rotation: each statement after the
+    lock sees every token the other committed (READ COMMITTED takes a new snapshot per
+    statement), and a rotation that waited reads its token as revoked."""
+    result = await session.execute(
+        select(col(User.password_hash), col(User.deleted_at))
+        .where(col(User.id) == user_id)
+        .with_for_update(key_share=True)
+        .execution_options(include_deleted=True)
+    )
+    row = result.one_or_none()
+    if row is None or row.deleted_at is not None:
+        return None
+    password_hash: str | None = row.password_hash
+    return password_hash
+
+
 async def get_refresh_token_for_update(
     session: AsyncSession, token_hash: str
 ) -> RefreshToken | None:
-    """Lock the token row: parallel refreshes with one token are serialised here."""
+    """Lock the token row: parallel refreshes with one token are serialised here (and
+    read it afresh: the owner may have revoked it while the caller waited)."""
     result = await session.execute(
-        select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()
+        select(RefreshToken)
+        .where(col(RefreshToken.token_hash) == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 
