@@ -33,6 +33,7 @@ from syllabus.errors import (
     problem_responses,
     problem_schemas,
 )
+from syllabus.exams import export as _exams_export  # noqa: F401
 from syllabus.exams.router import router as exams_router
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router

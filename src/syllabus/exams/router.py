@@ -90,29 +90,29 @@ async def start_attempt(
 
 
 @router.put(
-    "/exam-attempts/{attempt_id}/answers",
+    "/exam-attempts/{exam_attempt_id}/answers",
     response_model=ExamAttemptPublic,
     responses=problem_responses(403, 404, 409),
     summary="Autosave answers (appended to the attempt's answer log; repeats are free)",
 )
 async def save_answers(
-    attempt_id: uuid.UUID, data: ExamAnswersIn, user: CurrentUser, session: SessionDep
+    exam_attempt_id: uuid.UUID, data: ExamAnswersIn, user: CurrentUser, session: SessionDep
 ) -> Any:
     return JSONResponse(
         await service.save_answers(
-            session=session, user=user, attempt_id=attempt_id, answers=data.answers
+            session=session, user=user, attempt_id=exam_attempt_id, answers=data.answers
         )
     )
 
 
 @router.post(
-    "/exam-attempts/{attempt_id}/submit",
+    "/exam-attempts/{exam_attempt_id}/submit",
     response_model=ExamAttemptPublic,
     responses=problem_responses(403, 404, 409),
     summary="Submit: seal the answer sheet and grade the auto tasks (Idempotency-Key)",
 )
 async def submit(
-    attempt_id: uuid.UUID,
+    exam_attempt_id: uuid.UUID,
     data: ExamAnswersIn,
     request: Request,
     idempotency_key: RequiredIdempotencyKey,
@@ -121,7 +121,7 @@ async def submit(
 ) -> Response:
     async def run() -> Outcome:
         sealed = await service.submit(
-            session=session, user=user, attempt_id=attempt_id, answers=data.answers
+            session=session, user=user, attempt_id=exam_attempt_id, answers=data.answers
         )
         return Outcome.of(sealed)
 
@@ -136,23 +136,23 @@ async def submit(
 
 
 @router.get(
-    "/exam-attempts/{attempt_id}",
+    "/exam-attempts/{exam_attempt_id}",
     response_model=ExamAttemptPublic,
     responses=problem_responses(403, 404),
     summary="One of my exam attempts; the review appears when the exam's policy allows",
 )
-async def read_attempt(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
-    return JSONResponse(await service.read(session=session, user=user, attempt_id=attempt_id))
+async def read_attempt(exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+    return JSONResponse(await service.read(session=session, user=user, attempt_id=exam_attempt_id))
 
 
 @router.get(
-    "/exam-attempts/{attempt_id}/sheet",
+    "/exam-attempts/{exam_attempt_id}/sheet",
     response_model=SheetPublic,
     responses=problem_responses(403, 404, 409),
     summary="The sealed answer sheet and its SHA-256, once the review policy allows",
 )
-async def read_sheet(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
-    return await service.sheet(session=session, user=user, attempt_id=attempt_id)
+async def read_sheet(exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+    return await service.sheet(session=session, user=user, attempt_id=exam_attempt_id)
 
 
 @router.get("/users/me/exam-attempts", summary="My exam attempts (keyset pages)")

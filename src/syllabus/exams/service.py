@@ -149,14 +149,14 @@ async def _require_access(session: AsyncSession, *, user: User, shown: Shown) ->
         session=session, viewer=user, course_ref=shown.exam["course_id"]
     )
     if course is None:  # the course was unpublished or archived since
-        raise NotFound("no such attempt of yours", field="attempt_id")
+        raise NotFound("no such attempt of yours", field="exam_attempt_id")
     await _may_take(session, user=user, course=course)
 
 
 async def _mine(session: AsyncSession, *, user: User, attempt_id: uuid.UUID) -> ExamAttempt:
     attempt = await repository.mine_locked(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
-        raise NotFound("no such attempt of yours", field="attempt_id")
+        raise NotFound("no such attempt of yours", field="exam_attempt_id")
     return attempt
 
 
