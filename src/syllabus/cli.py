@@ -5,6 +5,7 @@ no traceback wall.
 """
 
 import datetime
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pymongo.errors import PyMongoError
@@ -61,6 +62,8 @@ content_app = typer.Typer(
 app.add_typer(content_app, name="content")
 analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+exams_app = typer.Typer(help="Exam attempts.", no_args_is_help=True)
+app.add_typer(exams_app, name="exams")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -289,6 +292,7 @@ async def _load_content(
                     max_files=settings.content_max_files,
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
+                default_currency=settings.default_currency,
             )
 
 
@@ -626,6 +630,39 @@ def purge() -> None:
         typer.echo(f"{table}: {count} deleted")
 
 
+async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
+    from syllabus.db.sql import session_scope
+    from syllabus.exams.service import seal_due
+
+    sealed = 0
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        _database,
+    ):
+        while True:  # batches of 100, each its own transaction
+            async with session_scope(sessions) as session:
+                count = await seal_due(session=session)
+            sealed += count
+            if count == 0:
+                return sealed
+
+
+@exams_app.command("seal-due")
+@friendly_errors
+def exams_seal_due() -> None:
+    """Seal every open exam attempt past its deadline (plus the 30 s grace) with the
+    answers saved before it: for cron, next to the service's own lazy sealing. Several at
+    once never seal one attempt twice."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        sealed = asyncio.run(
+            _seal_due(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings)
+        )
+    typer.echo(f"{sealed} exam attempts sealed")
+
+
 async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:
     from syllabus.analytics.role import grant_read_only
     from syllabus.db.sql import create_engine
@@ -683,13 +720,15 @@ async def _export(
         try:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task(f"Exporting {view}", total=total)
-                return await export.write(
+                count = await export.write(
                     export.stream(connection, query, args),
                     out,
                     fmt=fmt,  # type: ignore[arg-type]
                     base=iri_base.rstrip("/"),
                     progress=lambda done: bar.update(task, completed=done),
                 )
+                out.flush()  # a reader gone by now is met here, not at interpreter exit
+                return count
         finally:
             if output:
                 out.close()
@@ -741,7 +780,17 @@ def analytics_export(
             )
         except ExportError as error:
             raise ConfigError(str(error)) from None
+        except BrokenPipeError:
+            _reader_gone()
     err.print(f"{count} row(s) exported", highlight=False)
+
+
+def _reader_gone() -> NoReturn:
+    """Standard output's reader left (``| head``): stop quietly and successfully, as a
+    Unix filter does. Standard output now points at /dev/null, so the interpreter's last
+    flush cannot fail on the closed pipe again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(code=0)
 
 
 async def _refresh(url: str, names: list[str]) -> None:

@@ -378,3 +378,49 @@ async def test_my_attempts_and_the_exam_list(client: httpx.AsyncClient, candidat
         "id"
     ] == PAID_EXAM
     assert (await client.get("/api/v1/exams/exam:nothing")).status_code == 404
+
+
+async def test_seal_due_from_cron_seals_an_abandoned_attempt(
+    live_client: httpx.AsyncClient,
+    live_loaded: Path,
+    live_learner: Account,
+    app: Any,
+    mongo: Any,
+    engine: Any,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """The learner walks away; the service (here, its process) is gone; another process,
+    ``syllabus exams seal-due``, seals the attempt at its deadline from the database alone."""
+    from tests.exams.conftest import load, write_exams
+    from tests.test_cli import run_cli
+
+    await load(write_exams(live_loaded), mongo, app.state.sessionmaker)
+    attempt = await start(live_client, live_learner)
+    saved = await save(live_client, live_learner, attempt["id"], answers_for(attempt)[:1])
+    assert saved.status_code == 200
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE exam_attempts SET started_at = statement_timestamp() - interval '2 hours', "
+                "deadline = statement_timestamp() - interval '1 minute' WHERE id = :a"
+            ),
+            {"a": attempt["id"]},
+        )
+    stores = {
+        "SYLLABUS_POSTGRES_URL": settings.postgres_url,
+        "SYLLABUS_POSTGRES_OWNER_URL": settings.postgres_owner_url,
+        "SYLLABUS_MONGO_URL": settings.mongo_url,
+        "SYLLABUS_MONGO_DB": settings.mongo_db,
+    }
+    sealed = run_cli("exams", "seal-due", cwd=tmp_path, **stores)
+    assert sealed.returncode == 0, sealed.stderr
+    assert sealed.stdout.strip() == "1 exam attempts sealed"
+    again = run_cli("exams", "seal-due", cwd=tmp_path, **stores)
+    assert again.stdout.strip() == "0 exam attempts sealed"
+    read = await live_client.get(
+        f"/api/v1/exam-attempts/{attempt['id']}", headers=live_learner.headers
+    )
+    body = read.json()
+    assert (body["status"], body["sealed_by"]) == ("sealed", "deadline")
+    assert body["result"]["primary_score"] == 1.0

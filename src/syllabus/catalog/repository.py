@@ -65,6 +65,9 @@ class CourseFilters:
     track: str | None = None
     level: str | None = None
     query: str | None = None
+    exam_type: str | None = None
+    subject: str | None = None
+    grade: int | None = None
 
 
 def _search_query(text: str) -> ColumnElement[object]:
@@ -96,6 +99,12 @@ async def list_courses(
         query = query.where(col(Track.slug) == filters.track)
     if filters.level:
         query = query.where(col(Course.level) == filters.level)
+    if filters.exam_type:
+        query = query.where(col(Course.exam_type) == filters.exam_type)
+    if filters.subject:
+        query = query.where(col(Course.subject) == filters.subject)
+    if filters.grade is not None:
+        query = query.where(col(Course.grade) == filters.grade)
     if filters.query:
         tsquery = _search_query(filters.query)
         rank = func.ts_rank(col(Course.search), tsquery).cast(Float)

@@ -26,6 +26,14 @@ def course_public(row: CourseRow) -> CoursePublic:
         status=course.status,
         price_cents=course.price_cents,
         is_free=not course.price_cents,
+        currency=course.currency,
+        language=course.language,
+        exam_type=course.exam_type,
+        subject=course.subject,
+        grade=course.grade,
+        lesson_count=course.lesson_count,
+        duration_minutes=course.duration_minutes,
+        updated_at=course.content_updated_at,
         version=course.version,
     )
 
@@ -66,12 +74,18 @@ async def list_courses(
     query: str | None,
     limit: int,
     after: tuple[float | None, uuid.UUID] | None,
+    exam_type: str | None = None,
+    subject: str | None = None,
+    grade: int | None = None,
 ) -> list[CourseRow]:
     filters = CourseFilters(
         published_only=not is_staff(viewer),
         category=category,
         track=track,
         level=level,
+        exam_type=exam_type,
+        subject=subject,
+        grade=grade,
         query=query.strip() if query and query.strip() else None,
     )
     return await repository.list_courses(session, filters=filters, limit=limit, after=after)

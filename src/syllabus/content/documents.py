@@ -101,9 +101,6 @@ class CourseContent(VersionedContent):
     category: Slug
     track: Slug | None = None
     price_cents: int | None = Field(default=None, ge=0)
-    exam_type: ExamType | None = None
-    subject: Slug | None = None
-    grade: int | None = Field(default=None, ge=1, le=11)
     modules: list[Module] = Field(default_factory=list)
     completion: CompletionRule = Field(default_factory=CompletionRule)
 

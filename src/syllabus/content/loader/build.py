@@ -376,9 +376,6 @@ def build_course(course: CourseFolder) -> BuiltCourse:
         track=spec.track,
         status=spec.status,
         price_cents=spec.price_cents,
-        exam_type=spec.exam_type,
-        subject=spec.subject,
-        grade=spec.grade,
         modules=modules,
         completion=CompletionRule(
             required_lessons=required_lessons, required_quizzes=list(spec.completion.quizzes)

@@ -33,6 +33,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.standards import CurrencyCode, LanguageTag
 from syllabus.kit.vocabulary import (
     CourseLevel,
     ExamType,
@@ -123,6 +124,8 @@ class CourseIn(Strict):
     track: Slug | None = None
     status: PublicationStatus = "draft"
     price_cents: int | None = Field(default=None, ge=0)
+    language: LanguageTag
+    currency: CurrencyCode | None = None
     exam_type: ExamType | None = None
     subject: Slug | None = None
     grade: int | None = Field(default=None, ge=1, le=11)
