@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -53,6 +54,16 @@ from tests.stores import ServerUrls, test_servers
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 PUBLIC_BASE_URL = "https://learn.example/syllabus"
 """What the test app's absolute links start with (a path prefix, as behind a proxy)."""
+
+MANY_ACCOUNTS: dict[str, int] = {
+    "signup_max_per_address": 100_000,
+    "signup_max_per_email": 1_000,
+    "password_work_max_pending": 1_000,
+    "password_work_max_per_address": 1_000,
+}
+"""Throttles lifted for a suite that signs up thousands of accounts from one address
+(every ASGI test client is 127.0.0.1), many in parallel (DECISIONS 9); the tests of the
+throttles set their own small limits (tests/identity/helpers.py ``limits``)."""
 
 wire()  # the hooks, as the API and CLI register them: tests load content without either
 
@@ -127,6 +138,24 @@ async def scratch_database(servers: ServerUrls) -> AsyncIterator[str]:
     await drop_database(servers.postgres, name)
 
 
+@pytest.fixture
+async def stores(scratch_database: str, servers: ServerUrls) -> AsyncIterator[dict[str, str]]:
+    """A migrated database and a Mongo database of their own, committed for real, as
+    the settings a ``syllabus`` process is given."""
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    name = f"syllabus_cli_{uuid.uuid4().hex[:8]}"
+    yield {
+        "SYLLABUS_POSTGRES_URL": scratch_database,
+        "SYLLABUS_MONGO_URL": servers.mongo,
+        "SYLLABUS_MONGO_DB": name,
+    }
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(servers.mongo)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
+
+
 @pytest.fixture(scope="session")
 def settings(servers: ServerUrls, database: Database) -> Settings:
     return Settings(
@@ -138,7 +167,7 @@ def settings(servers: ServerUrls, database: Database) -> Settings:
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
         public_base_url=PUBLIC_BASE_URL,
-    )
+    ).model_copy(update=MANY_ACCOUNTS)
 
 
 @pytest.fixture(scope="session")

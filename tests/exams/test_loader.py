@@ -142,3 +142,41 @@ async def test_exams_are_versioned_and_pruned_like_other_content(
     stored = await mongo["exam_content"].find_one({"_id": FREE_EXAM})
     assert stored is not None
     assert stored["status"] == "archived"
+
+
+async def test_exams_record_their_source_and_only_their_source_prunes_them(
+    tmp_path: Path,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """DECISIONS 11: an exam carries the source that loaded it; another folder's prune
+    leaves it alone; its own folder's prune archives it once its file is gone; another
+    source may not load the same exam id."""
+    from tests.content.folder import make_author_folder
+
+    stored = await mongo["exam_content"].find_one({"_id": FREE_EXAM})
+    assert stored is not None
+    assert stored["source_id"] == "test-content"
+    other = make_author_folder(tmp_path / "author", source="author-folder", slug="author-course")
+    write_json(
+        other / "courses/author-course/exams/author-exam.json",
+        exam_json("author-exam"),
+    )
+    await load(other, mongo, catalog_sessions, prune=True)
+    assert (await mongo["exam_content"].find_one({"_id": FREE_EXAM}) or {})["status"] != "archived"
+    authors = await mongo["exam_content"].find_one({"_id": "exam:author-exam"})
+    assert authors is not None
+    assert authors["source_id"] == "author-folder"
+    write_json(other / "courses/author-course/exams/basics-exam.json", exam_json("basics-exam"))
+    refused = await load_folder(other, database=mongo, sessionmaker=catalog_sessions)
+    assert any(
+        "exam:basics-exam belongs to source 'test-content'" in p.message for p in refused.problems
+    )
+    (other / "courses/author-course/exams/basics-exam.json").unlink()
+    (exams / EXAM_FILE).unlink()
+    await load(exams, mongo, catalog_sessions, prune=True)
+    assert (await mongo["exam_content"].find_one({"_id": FREE_EXAM}) or {})["status"] == "archived"
+    assert (await mongo["exam_content"].find_one({"_id": "exam:author-exam"}) or {})[
+        "status"
+    ] == "published"

@@ -9,7 +9,7 @@ references), so they are built last, by :func:`build`.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import JsonValue
 
@@ -96,6 +96,20 @@ class CourseFolder:
         self.documents.append(document)
 
 
+@dataclass(frozen=True, slots=True)
+class OutsideRef:
+    """A category, track or course a file names that the folder does not define: one
+    another source loaded may be meant, so the catalog is asked before anything is
+    written (``load.check_outside``)."""
+
+    kind: Literal["category", "track", "course"]
+    key: str
+    lines: Lines
+    path: tuple[Any, ...]
+    category: str | None = None
+    """Of a track a course names: the course's category, which the track must be in."""
+
+
 @dataclass
 class Bundle:
     """A read folder: the catalog's small lists, the courses, and every question."""
@@ -105,6 +119,7 @@ class Bundle:
     achievements: list[AchievementIn] = field(default_factory=list)
     courses: list[CourseFolder] = field(default_factory=list)
     questions: dict[str, Stored] = field(default_factory=dict)
+    outside: list[OutsideRef] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -145,6 +160,9 @@ class Built:
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
+    owned: dict[str, list[str]] = field(default_factory=dict)
+    """The keys of the PostgreSQL rows this folder defines, by the kind of their
+    :class:`~syllabus.content.sources.OwnedTable`: what a prune keeps."""
 
     @property
     def documents(self) -> dict[str, list[VersionedContent]]:
@@ -390,7 +408,14 @@ def build(bundle: Bundle) -> Built:
     the order a load has always written them: courses, lessons, quizzes, questions,
     practices; then exams)."""
     built = Built(
-        categories=bundle.categories, tracks=bundle.tracks, achievements=bundle.achievements
+        categories=bundle.categories,
+        tracks=bundle.tracks,
+        achievements=bundle.achievements,
+        owned={
+            "category": [category.slug for category in bundle.categories],
+            "track": [track.slug for track in bundle.tracks],
+            "achievement": [achievement.code for achievement in bundle.achievements],
+        },
     )
     kinds = (CourseContent, LessonContent, QuizContent, Question, PracticeContent, ExamContent)
     for document_class in kinds:
