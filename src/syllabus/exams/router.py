@@ -41,7 +41,7 @@ class ExamList(OutputSchema):
 
 
 @router.get("/exams", openapi_extra=ANONYMOUS_TOO, summary="Exams of the courses you may see")
-async def list_exams(
+async def exams_list(
     session: SessionDep,
     viewer: OptionalUser,
     course: Annotated[
@@ -57,7 +57,7 @@ async def list_exams(
     responses=problem_responses(404),
     summary="One exam: parts, tasks, rubric, scale (questions are drawn at start)",
 )
-async def get_exam(exam_id: ExamRef, session: SessionDep, viewer: OptionalUser) -> ExamPublic:
+async def exams_get(exam_id: ExamRef, session: SessionDep, viewer: OptionalUser) -> ExamPublic:
     return await listing.exam_public(session=session, viewer=viewer, exam_id=exam_id)
 
 
@@ -68,7 +68,7 @@ async def get_exam(exam_id: ExamRef, session: SessionDep, viewer: OptionalUser) 
     responses=problem_responses(403, 404, 409),
     summary="Start an attempt: draws your variant and sets the deadline",
 )
-async def start_attempt(
+async def exams_start(
     exam_id: ExamRef,
     request: Request,
     user: CurrentUser,
@@ -95,7 +95,7 @@ async def start_attempt(
     responses=problem_responses(403, 404, 409),
     summary="Autosave answers (appended to the attempt's answer log; repeats are free)",
 )
-async def save_answers(
+async def exam_attempts_save_answers(
     exam_attempt_id: uuid.UUID, data: ExamAnswersIn, user: CurrentUser, session: SessionDep
 ) -> Any:
     return JSONResponse(
@@ -111,7 +111,7 @@ async def save_answers(
     responses=problem_responses(403, 404, 409),
     summary="Submit: seal the answer sheet and grade the auto tasks (Idempotency-Key)",
 )
-async def submit(
+async def exam_attempts_submit(
     exam_attempt_id: uuid.UUID,
     data: ExamAnswersIn,
     request: Request,
@@ -141,7 +141,9 @@ async def submit(
     responses=problem_responses(403, 404),
     summary="One of my exam attempts; the review appears when the exam's policy allows",
 )
-async def read_attempt(exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def exam_attempts_get(
+    exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Any:
     return JSONResponse(await service.read(session=session, user=user, attempt_id=exam_attempt_id))
 
 
@@ -151,12 +153,14 @@ async def read_attempt(exam_attempt_id: uuid.UUID, user: CurrentUser, session: S
     responses=problem_responses(403, 404, 409),
     summary="The sealed answer sheet and its SHA-256, once the review policy allows",
 )
-async def read_sheet(exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def exam_attempts_sheet(
+    exam_attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Any:
     return await service.sheet(session=session, user=user, attempt_id=exam_attempt_id)
 
 
 @router.get("/users/me/exam-attempts", summary="My exam attempts (keyset pages)")
-async def my_attempts(
+async def exam_attempts_list(
     user: CurrentUser,
     session: SessionDep,
     paging: Paging,
@@ -177,7 +181,7 @@ async def my_attempts(
     responses=problem_responses(403),
     summary="The expert grading queue: tasks and answers, never who wrote them",
 )
-async def review_queue(
+async def exam_tasks_list(
     reviewer: ReviewerUser,
     session: SessionDep,
     paging: Paging,
@@ -197,7 +201,7 @@ async def review_queue(
     responses=problem_responses(403, 404, 409),
     summary="Grade one expert task by its rubric (once)",
 )
-async def grade_task(
+async def exam_tasks_grade(
     grade_id: uuid.UUID, data: GradeIn, reviewer: ReviewerUser, session: SessionDep
 ) -> ExpertTaskItem:
     return await grading.grade(
@@ -214,7 +218,7 @@ async def grade_task(
     responses=problem_responses(403, 404),
     summary="Regrade every sealed attempt against the current keys (dry run by default)",
 )
-async def regrade(
+async def exams_regrade(
     exam_id: ExamRef, data: RegradeIn, admin: AdminUser, session: SessionDep
 ) -> RegradeReport:
     return await grading.regrade(session=session, exam_id=exam_id, dry_run=data.dry_run)
