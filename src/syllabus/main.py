@@ -38,8 +38,8 @@ from syllabus.errors import (
     StoreUnavailable,
     UnsupportedMediaType,
     install_error_handlers,
+    add_problems,
     problem_response,
-    problem_responses,
     problem_schemas,
 )
 from syllabus.health.router import router as health_router
@@ -156,8 +156,7 @@ class Syllabus(FastAPI):
                     raised.append(InvalidUrl)
                 if path.startswith(API_PREFIX):  # every API route uses a store
                     raised.append(StoreUnavailable)
-                for status, response in problem_responses(*raised).items():
-                    operation["responses"].setdefault(str(status), response)
+                add_problems(operation["responses"], *raised)
         self.openapi_schema = name_schemas_by_title(schema)
         declare_headers(self.openapi_schema)
         return self.openapi_schema

@@ -28,6 +28,8 @@ from syllabus.identity.schemas import (
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
+PASSWORD_WORK = (service.PasswordWorkThrottled, service.PasswordWorkBusy)
+"""Refusals of operations that hash a password (see ``service``)."""
 me_router = APIRouter(
     prefix="/users/me", tags=["me"], responses=problem_responses(*SIGNED_IN_PROBLEMS)
 )
@@ -45,18 +47,24 @@ def _client_ip(request: Request) -> str:
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(service.EmailTaken, ValidationFailed),
-    summary="Create an account",
+    responses=problem_responses(
+        service.EmailTaken, ValidationFailed, service.SignupThrottled, *PASSWORD_WORK
+    ),
+    summary="Create an account (throttled per client address and per email)",
 )
-async def auth_register(data: UserRegister, session: SessionDep) -> UserPublic:
-    user = await service.register(session=session, data=data)
+async def auth_register(
+    data: UserRegister, request: Request, session: SessionDep, settings: SettingsDep
+) -> UserPublic:
+    user = await service.register(
+        session=session, settings=settings, data=data, client_ip=_client_ip(request)
+    )
     return UserPublic.model_validate(user)
 
 
 @auth_router.post(
     "/login",
     responses=problem_responses(
-        service.InvalidCredentials, ValidationFailed, service.LoginThrottled
+        service.InvalidCredentials, ValidationFailed, service.LoginThrottled, *PASSWORD_WORK
     ),
     summary="Sign in with email and password",
 )
@@ -75,7 +83,7 @@ async def auth_login(
 @auth_router.post(
     "/token",
     responses=problem_responses(
-        service.InvalidCredentials, ValidationFailed, service.LoginThrottled
+        service.InvalidCredentials, ValidationFailed, service.LoginThrottled, *PASSWORD_WORK
     ),
     summary="OAuth2 password flow (the Authorize button in /docs); username is the email",
 )
@@ -150,11 +158,22 @@ async def me_update(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
 @me_router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(*SIGNED_IN_PROBLEMS, service.WrongPassword),
-    summary="Change password (ends every sign-in)",
+    responses=problem_responses(
+        *SIGNED_IN_PROBLEMS, service.WrongPassword, service.LoginThrottled, *PASSWORD_WORK
+    ),
+    summary="Change password (ends every sign-in; a wrong current password counts as a "
+    "failed sign-in)",
 )
-async def me_change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
-    await service.change_password(session=session, user=user, data=data)
+async def me_change_password(
+    data: PasswordChange,
+    user: CurrentUser,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> None:
+    await service.change_password(
+        session=session, settings=settings, user=user, data=data, client_ip=_client_ip(request)
+    )
 
 
 @me_router.delete(
