@@ -37,8 +37,8 @@ from syllabus.errors import (
     MalformedBody,
     StoreUnavailable,
     UnsupportedMediaType,
-    install_error_handlers,
     add_problems,
+    install_error_handlers,
     problem_response,
     problem_schemas,
 )
