@@ -226,7 +226,7 @@ async def test_last_activity_is_one_rule(
         }
 
     async def latest_write() -> datetime:
-        return (
+        at: datetime = (
             await session.execute(
                 text(
                     "SELECT max(updated_at) FROM (SELECT updated_at FROM lesson_progress "
@@ -236,6 +236,7 @@ async def test_last_activity_is_one_rule(
                 {"u": learner.id},
             )
         ).scalar_one()
+        return at
 
     await progress(client, learner, "lesson:rest-basics-intro", status="started")
     assert await answers() == {await latest_write()}
