@@ -20,17 +20,17 @@ Changed: the aggregate views (``course_funnel``, ``lesson_completion``, ``quiz_s
 per-learner views (``learner_course``, ``learner_quiz``, ``learner_streaks``) keep every
 row and gain ``is_staff`` and ``is_erased``. The materialized twins are refreshed.
 
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-08 19:00:00+00:00
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-08 20:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -213,7 +213,7 @@ PREVIOUS = {
     "weekly_active_learners": ("0006", "VIEWS"),
     "streak_distribution": ("0009", "ANALYTICS"),
     "time_to_complete": ("0006", "VIEWS"),
-    "learner_course": ("0016", "__dict__"),
+    "learner_course": ("0017", "__dict__"),
     "learner_quiz": ("0009", "ANALYTICS"),
     "learner_streaks": ("0009", "ANALYTICS"),
 }

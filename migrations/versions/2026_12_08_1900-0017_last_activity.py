@@ -8,17 +8,17 @@ progress, position, bookmark or note (``lesson_progress.updated_at``), or a quiz
 started, autosaved or submitted (``quiz_attempts.updated_at``). Soft-deleted rows do not
 count. No write yet: no row (the API answers ``null``).
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-08 18:00:00+00:00
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-08 19:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
