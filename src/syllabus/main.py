@@ -15,6 +15,9 @@ from starlette.types import ASGIApp
 from syllabus import __version__
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
+from syllabus.ai import export as ai_export
+from syllabus.ai.provider import ModelProvider
+from syllabus.ai.router import router as ai_router
 from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
@@ -29,11 +32,14 @@ from syllabus.edge import Edge
 from syllabus.errors import install_error_handlers, problem_response, problem_responses
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
+from syllabus.identity.hooks import account_erased
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
 from syllabus.observability.requests import Observe, route_templates
 from syllabus.observability.router import router as metrics_router
+from syllabus.preferences import export as preferences_export
+from syllabus.preferences.router import router as preferences_router
 from syllabus.progress import export as _progress_export  # noqa: F401
 from syllabus.progress import service as progress
 from syllabus.progress.router import router as progress_router
@@ -153,6 +159,8 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(preferences_router)
+    router.include_router(ai_router)
     return router
 
 
@@ -160,6 +168,8 @@ def wire() -> None:
     """Register every higher layer's reaction on the hooks lower layers fire (see
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
+    account_erased.register(ai_export.erase)
+    account_erased.register(preferences_export.erase)
 
 
 @asynccontextmanager
@@ -185,7 +195,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.mongo_client = client
         app.state.mongo_database = database
+        app.state.ai_provider = provider = ModelProvider(settings)
         yield
+        await provider.close()
     finally:
         await client.close()
         await engine.dispose()

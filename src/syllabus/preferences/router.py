@@ -1,0 +1,23 @@
+"""``/users/me/preferences``: read with defaults filled in; PATCH changes only what it sends."""
+
+from fastapi import APIRouter
+
+from syllabus.deps import SessionDep
+from syllabus.errors import problem_responses
+from syllabus.identity.deps import CurrentUser
+from syllabus.preferences import service
+from syllabus.preferences.schemas import PreferencesPublic, PreferencesUpdate
+
+router = APIRouter(tags=["me"], responses=problem_responses(401, 422))
+
+
+@router.get("/users/me/preferences", summary="My preferences (defaults where never set)")
+async def get_preferences(user: CurrentUser, session: SessionDep) -> PreferencesPublic:
+    return await service.preferences(session=session, user=user)
+
+
+@router.patch("/users/me/preferences", summary="Change some of my preferences")
+async def patch_preferences(
+    data: PreferencesUpdate, user: CurrentUser, session: SessionDep
+) -> PreferencesPublic:
+    return await service.update(session=session, user=user, data=data)
