@@ -297,7 +297,7 @@ async def test_listing_tts_export_and_erasure(
     async with engine.connect() as connection:
         for table in ("chat_sessions", "chat_messages"):
             left = await connection.scalar(
-                text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),  # noqa: S608
+                text(f"SELECT count(*) FROM {table} WHERE user_id = :u"),
                 {"u": live_learner.id},
             )
             assert left == 0, table
