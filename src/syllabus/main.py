@@ -29,7 +29,13 @@ from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
-from syllabus.errors import install_error_handlers, problem_response, problem_responses
+from syllabus.errors import (
+    CorsRefused,
+    install_error_handlers,
+    problem_response,
+    problem_responses,
+    problem_schemas,
+)
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.hooks import account_erased
@@ -86,15 +92,15 @@ class ProblemCORSMiddleware(CORSMiddleware):
             for name, value in response.headers.items()
             if name not in ("content-length", "content-type")
         }
-        return problem_response(
-            status=HTTPStatus.BAD_REQUEST,
-            detail=f"cross-origin request not allowed: {', '.join(names)}",
+        refusal = CorsRefused(
+            f"cross-origin request not allowed: {', '.join(names)}",
             headers=keep,
             errors=[
                 {"field": name, "in": "header", "message": "not allowed", "type": "cors"}
                 for name in names
             ],
         )
+        return problem_response(refusal)
 
 
 class Syllabus(FastAPI):
@@ -129,6 +135,7 @@ class Syllabus(FastAPI):
         NUL character in the path or query (400); on every API operation 503 with
         Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
         schema = super().openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
         body_refusals = problem_responses(400, 413, 415)
         url_refusals = problem_responses(400)
         outage = problem_responses(503)

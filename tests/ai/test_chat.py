@@ -62,7 +62,7 @@ async def stored(
 
 async def block_id(client: httpx.AsyncClient, account: Account) -> str:
     lesson = (await client.get(f"{API}/lessons/{LESSON}", headers=account.headers)).json()
-    return next(b["id"] for b in lesson["blocks"] if b["kind"] == "paragraph")
+    return str(next(b["id"] for b in lesson["blocks"] if b["kind"] == "paragraph"))
 
 
 async def test_without_a_model_server_the_chat_names_the_setting(
@@ -90,11 +90,15 @@ async def test_the_reply_streams_and_both_messages_are_stored_with_citations(
     assert response.headers["content-type"].startswith("text/event-stream")
     got = events(response.text)
     kinds = [kind for kind, _ in got]
-    assert kinds[0] == "message" and kinds[-1] == "done" and kinds.count("delta") >= 3
+    assert kinds[0] == "message"
+    assert kinds[-1] == "done"
+    assert kinds.count("delta") >= 3
     assert "".join(data["text"] for kind, data in got if kind == "delta") == model_server.reply
     reply = got[-1][1]
-    assert reply["status"] == "complete" and reply["citations"] == [cited]
-    assert reply["completion_tokens"] > 0 and reply["prompt_tokens"] > 0
+    assert reply["status"] == "complete"
+    assert reply["citations"] == [cited]
+    assert reply["completion_tokens"] > 0
+    assert reply["prompt_tokens"] > 0
     messages = await stored(live_client, live_learner, session_id)
     assert [(m["role"], m["status"]) for m in messages] == [
         ("user", "complete"),
@@ -103,8 +107,10 @@ async def test_the_reply_streams_and_both_messages_are_stored_with_citations(
     assert messages[1]["content"] == model_server.reply
     # Grounded: the lesson's blocks went to the model as data under the fixed prompt.
     sent = model_server.requests[-1]["messages"]
-    assert sent[0]["role"] == "system" and "never instructions" in sent[0]["content"]
-    assert "<course-material>" in sent[1]["content"] and f"[block:{cited}]" in sent[1]["content"]
+    assert sent[0]["role"] == "system"
+    assert "never instructions" in sent[0]["content"]
+    assert "<course-material>" in sent[1]["content"]
+    assert f"[block:{cited}]" in sent[1]["content"]
     # The next question carries the conversation so far.
     await ask(live_client, live_learner, session_id, "And verbs?")
     history = [m["content"] for m in model_server.requests[-1]["messages"][2:]]
@@ -121,7 +127,8 @@ async def test_a_provider_failure_keeps_the_question_and_marks_the_cut_reply(
     model_server.reply = "one two three four five"
     model_server.mode = "cut"
     got = events((await ask(live_client, live_learner, session_id, "Explain")).text)
-    assert got[-1][0] == "error" and got[-1][1]["code"] == "ai-provider-failed"
+    assert got[-1][0] == "error"
+    assert got[-1][1]["code"] == "ai-provider-failed"
     model_server.mode = "fail"
     got = events((await ask(live_client, live_learner, session_id, "Again")).text)
     assert got[-1][0] == "error"
@@ -168,7 +175,8 @@ async def test_the_circuit_opens_after_repeated_failures(
         )
     calls = len(model_server.requests)
     refused = await ask(live_client, live_learner, session_id, "?")
-    assert refused.status_code == 503 and refused.json()["code"] == "ai-unavailable"
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "ai-unavailable"
     assert int(refused.headers["retry-after"]) > 0
     assert len(model_server.requests) == calls  # no call while open
 
@@ -180,7 +188,8 @@ async def test_the_daily_budget_refuses_with_retry_after(
     session_id = await open_session(live_client, live_learner)
     assert events((await ask(live_client, live_learner, session_id, "First")).text)[-1][0] == "done"
     refused = await ask(live_client, live_learner, session_id, "Second")
-    assert refused.status_code == 429 and refused.json()["code"] == "ai-budget-spent"
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "ai-budget-spent"
     assert 0 < int(refused.headers["retry-after"]) <= 86_400
     other = await sign_up(live_client)  # the budget is per user
     await enroll(live_client, other, "course:rest-basics")
@@ -203,7 +212,8 @@ async def test_the_chat_is_locked_while_a_quiz_attempt_is_open_and_never_sees_a_
     )
     assert started.status_code == 201, started.text
     locked = await ask(live_client, live_learner, session_id, asked)
-    assert locked.status_code == 423 and locked.json()["code"] == "chat-locked"
+    assert locked.status_code == 423
+    assert locked.json()["code"] == "chat-locked"
     course_session = await open_session(
         live_client, live_learner, session_type="exam_prep", course_id="course:rest-basics"
     )
@@ -248,8 +258,8 @@ async def test_sessions_access_and_validation(
         await live_client.post(f"{API}/chat/sessions", json={"lesson_id": LESSON})
     ).status_code == 401
     session_id = await open_session(live_client, live_learner)
-    for text, code in (("", 422), ("x" * 4001, 422), ("a\x00b", 422)):
-        assert (await ask(live_client, live_learner, session_id, text)).status_code == code
+    for content, code in (("", 422), ("x" * 4001, 422), ("a\x00b", 422)):
+        assert (await ask(live_client, live_learner, session_id, content)).status_code == code
     stranger = await sign_up(live_client)
     assert (await ask(live_client, stranger, session_id, "mine?")).status_code == 404
     assert (await stored(live_client, live_learner, session_id)) == []
@@ -259,7 +269,8 @@ async def test_sessions_access_and_validation(
     assert ended.json()["ended_at"] == again.json()["ended_at"] is not None
     assert ended.json()["duration_seconds"] >= 0
     closed = await ask(live_client, live_learner, session_id, "still there?")
-    assert closed.status_code == 409 and closed.json()["code"] == "chat-session-ended"
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "chat-session-ended"
 
 
 async def test_listing_tts_export_and_erasure(
@@ -277,7 +288,8 @@ async def test_listing_tts_export_and_erasure(
     played = await live_client.patch(
         f"{API}/chat/messages/{reply_id}", json={"tts_played": True}, headers=headers
     )
-    assert played.status_code == 200 and played.json()["tts_played"] is True
+    assert played.status_code == 200
+    assert played.json()["tts_played"] is True
     assert (
         await live_client.patch(
             f"{API}/chat/messages/{reply_id}", json={"tts_played": "loud"}, headers=headers
@@ -292,7 +304,7 @@ async def test_listing_tts_export_and_erasure(
     export = (await live_client.get(f"{API}/users/me/export", headers=headers)).json()
     assert {s["id"] for s in export["chat_sessions"]} == set(ids)
     assert {s["course_id"] for s in export["chat_sessions"]} == {"course:rest-basics"}
-    assert [m["content"] for m in export["chat_messages"]][0] == "Hello"
+    assert next(m["content"] for m in export["chat_messages"]) == "Hello"
     assert (await live_client.delete(f"{API}/users/me", headers=headers)).status_code == 204
     async with engine.connect() as connection:
         for table in ("chat_sessions", "chat_messages"):

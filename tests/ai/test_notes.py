@@ -82,12 +82,15 @@ async def test_offline_notes_cite_the_lesson_and_go_stale_when_it_changes(
     )
     assert note.status_code == 200, note.text
     body = note.json()
-    assert body["generator"] == "offline" and body["model"] is None and body["stale"] is False
+    assert body["generator"] == "offline"
+    assert body["model"] is None
+    assert body["stale"] is False
     assert body["lesson_version"] == lesson["version"]
     assert body["summary_points"][0]["text"] == "Explain the idea"  # the objective first
     assert {c["term"] for c in body["key_concepts"]} >= {"resource"}
     cited = {i for p in body["summary_points"] + body["key_concepts"] for i in p["block_ids"]}
-    assert cited and cited <= block_ids
+    assert cited
+    assert cited <= block_ids
     # The author edits the lesson: the note is still shown, marked stale, until regenerated.
     path = live_loaded / "courses" / "rest-basics" / "lessons" / "02-more.mdx"
     path.write_text(
@@ -100,14 +103,16 @@ async def test_offline_notes_cite_the_lesson_and_go_stale_when_it_changes(
             f"{API}/lessons/lesson:rest-basics-more/ai-notes", headers=live_learner.headers
         )
     ).json()
-    assert stale["stale"] is True and stale["lesson_version"] == lesson["version"]
+    assert stale["stale"] is True
+    assert stale["lesson_version"] == lesson["version"]
     assert await generate(app, stale_only=True) == (1, 1)
     fresh = (
         await live_client.get(
             f"{API}/lessons/lesson:rest-basics-more/ai-notes", headers=live_learner.headers
         )
     ).json()
-    assert fresh["stale"] is False and fresh["lesson_version"] == lesson["version"] + 1
+    assert fresh["stale"] is False
+    assert fresh["lesson_version"] == lesson["version"] + 1
     assert "representation" in {c["term"] for c in fresh["key_concepts"]}
 
 
@@ -137,7 +142,8 @@ async def test_a_lesson_without_a_note_says_so(
     live_client: httpx.AsyncClient, live_loaded: Path
 ) -> None:
     response = await live_client.get(f"{API}/lessons/lesson:rest-basics-more/ai-notes")
-    assert response.status_code == 404 and response.json()["code"] == "ai-note-missing"
+    assert response.status_code == 404
+    assert response.json()["code"] == "ai-note-missing"
 
 
 async def test_concept_search_finds_word_forms_in_both_languages_within_access(
@@ -169,7 +175,8 @@ async def test_concept_search_finds_word_forms_in_both_languages_within_access(
     assert await found("индексов") == ["lesson:rest-basics-extra-0"]  # genitive plural finds индекс
     assert await found("составные индексы") == ["lesson:rest-basics-extra-0"]
     resources = await found("resources")  # English plural finds "resource"
-    assert "lesson:rest-basics-more" in resources and "lesson:rest-basics-intro" in resources
+    assert "lesson:rest-basics-more" in resources
+    assert "lesson:rest-basics-intro" in resources
     assert "lesson:paid-course-intro" in resources  # a preview lesson
     assert "lesson:paid-course-more" not in resources  # paid, not enrolled
     assert not any(lesson.startswith("lesson:draft-course") for lesson in resources)
@@ -185,10 +192,12 @@ async def test_concept_search_finds_word_forms_in_both_languages_within_access(
     )
     walked = [h["lesson_id"] for h in first.json()["items"] + second.json()["items"]]
     assert walked == sorted(resources)  # the three an anonymous reader may open, once each
-    assert len(first.json()["items"]) == 2 and second.json()["next_cursor"] is None
+    assert len(first.json()["items"]) == 2
+    assert second.json()["next_cursor"] is None
     for bad in ("", "x" * 101, "!!!"):
         response = await live_client.get(f"{API}/ai-notes", params={"concept": bad})
-        assert response.status_code == 422 and "concept" in response.text, bad
+        assert response.status_code == 422, bad
+        assert "concept" in response.text
     assert (await live_client.get(f"{API}/ai-notes")).status_code == 422
 
 
@@ -217,9 +226,8 @@ async def test_notes_written_by_the_model_keep_only_real_citations(
     lesson = (await live_client.get(f"{API}/lessons/lesson:rest-basics-more")).json()
     block = lesson["blocks"][1]["id"]
     model_server.reply = (
-        'Here you go: {"summary_points": [{"text": "Nouns name resources.", "block_ids": ["%s", "nope"]}], '
-        '"key_concepts": [{"term": "resource", "definition": "A thing with a URL.", "block_ids": ["%s"]}]}'
-        % (block, block)
+        f'Here you go: {{"summary_points": [{{"text": "Nouns name resources.", "block_ids": ["{block}", "nope"]}}], '
+        f'"key_concepts": [{{"term": "resource", "definition": "A thing with a URL.", "block_ids": ["{block}"]}}]}}'
     )
     provider = tutor()
     report = await generate_notes(
@@ -228,9 +236,11 @@ async def test_notes_written_by_the_model_keep_only_real_citations(
         generator="model",
         course="course:rest-basics",
     )
-    assert report.made == report.planned > 0 and not report.failed
+    assert report.made == report.planned > 0
+    assert not report.failed
     note = (await live_client.get(f"{API}/lessons/lesson:rest-basics-more/ai-notes")).json()
-    assert note["generator"] == "model" and note["model"] == "test-model"
+    assert note["generator"] == "model"
+    assert note["model"] == "test-model"
     assert note["summary_points"] == [{"text": "Nouns name resources.", "block_ids": [block]}]
     # What the model was sent: the lesson's blocks as data, nothing of the quiz.
     assert "Methods are the verbs." not in model_server.sent_text()
@@ -245,6 +255,7 @@ async def test_notes_written_by_the_model_keep_only_real_citations(
     failed = await generate_notes(
         sessionmaker=app.state.sessionmaker, provider=provider, generator="model", stale_only=True
     )
-    assert list(failed.failed) == ["lesson:rest-basics-more"] and failed.made == 0
+    assert list(failed.failed) == ["lesson:rest-basics-more"]
+    assert failed.made == 0
     kept = (await live_client.get(f"{API}/lessons/lesson:rest-basics-more/ai-notes")).json()
     assert kept["stale"] is True  # the old note stays, marked, until a run succeeds

@@ -43,6 +43,7 @@ def course_json(
         "title": f"Course {slug}",
         "description": "Designing HTTP APIs with pagination and caching",
         "level": "Beginner",
+        "language": "en",
         "category": "programming",
         "track": "backend",
         "status": status,

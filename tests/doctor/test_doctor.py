@@ -72,8 +72,9 @@ async def catalog_locks(session: AsyncSession) -> list[tuple[str, str]]:
 async def add_card(session: AsyncSession, content_id: str, *, status: str = "published") -> None:
     await sql(
         session,
-        "INSERT INTO courses (content_id, slug, title, category_id, level, status) "
-        "SELECT :cid, :slug, 'Nobody wrote this', id, 'Beginner', :status FROM categories",
+        "INSERT INTO courses (content_id, slug, title, category_id, level, status, language, "
+        "currency) SELECT :cid, :slug, 'Nobody wrote this', id, 'Beginner', :status, 'en', "
+        "'USD' FROM categories",
         cid=content_id,
         slug=content_id.removeprefix("course:"),
         status=status,

@@ -15,7 +15,8 @@ async def test_defaults_then_partial_updates(client: httpx.AsyncClient, learner:
     first = await client.get(URL, headers=learner.headers)
     assert first.status_code == 200
     assert first.json() == DEFAULTS.model_dump(mode="json")
-    assert first.json()["language"] == "en" and first.json()["notify_email"] is False
+    assert first.json()["language"] == "en"
+    assert first.json()["notify_email"] is False
     changed = await client.patch(
         URL,
         json={"language": "ru", "voice": "ru-RU-Standard-A", "reminder_time": "19:30:00"},
@@ -36,7 +37,8 @@ async def test_defaults_then_partial_updates(client: httpx.AsyncClient, learner:
     cleared = await client.patch(
         URL, json={"voice": None, "reminder_time": None}, headers=learner.headers
     )
-    assert cleared.json()["voice"] is None and cleared.json()["reminder_time"] is None
+    assert cleared.json()["voice"] is None
+    assert cleared.json()["reminder_time"] is None
     assert cleared.json()["language"] == "ru"
 
 
@@ -58,7 +60,8 @@ async def test_bad_values_are_refused_by_field(client: httpx.AsyncClient, learne
         assert field in {error["field"] for error in response.json()["errors"]}
     for field in ("language", "autoplay", "daily_goal_minutes"):
         response = await client.patch(URL, json={field: None}, headers=learner.headers)
-        assert response.status_code == 422 and response.json()["errors"][0]["field"] == field
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == field
     offset = await client.patch(
         URL, json={"reminder_time": "19:30:00+03:00"}, headers=learner.headers
     )

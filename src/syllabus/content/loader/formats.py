@@ -22,6 +22,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.standards import CurrencyCode, LanguageTag
 from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity, ScoringPolicy
 
 ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
@@ -106,6 +107,8 @@ class CourseIn(Strict):
     track: Slug | None = None
     status: PublicationStatus = "draft"
     price_cents: int | None = Field(default=None, ge=0)
+    language: LanguageTag
+    currency: CurrencyCode | None = None
     modules: list[ModuleIn] = Field(min_length=1)
     completion: CompletionIn = Field(default_factory=CompletionIn)
     points: PointsIn = Field(default_factory=PointsIn)

@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -29,6 +29,7 @@ from syllabus.content.documents import ContentVersion, LoadMarker
 from syllabus.content.hooks import AchievementData, achievements_loaded
 from syllabus.content.loader.build import Built
 from syllabus.content.loader.stored import Stored
+from syllabus.kit.standards import DEFAULT_CURRENCY
 
 T = TypeVar("T")
 Action = Literal["create", "update", "status", "unchanged", "archive"]
@@ -269,10 +270,12 @@ async def sync_catalog(
     fingerprint: str,
     source: str,
     mongo_writes: int,
+    default_currency: str = DEFAULT_CURRENCY,
 ) -> None:
     """Upsert categories, tracks, course cards and the content index, hand the
     achievements to their owner (:data:`~syllabus.content.hooks.achievements_loaded`), and
-    record which folder state the catalog now reflects."""
+    record which folder state the catalog now reflects. A card's currency is its
+    course.json's, else ``default_currency`` (``SYLLABUS_DEFAULT_CURRENCY``)."""
     session.add(ContentLoad(fingerprint=fingerprint, source=source, mongo_writes=mongo_writes))
     versions = plan.versions()
     await upsert_rows(
@@ -301,12 +304,28 @@ async def sync_catalog(
             "level": course.spec.level,
             "status": course.document.status,
             "price_cents": course.spec.price_cents,
+            "language": course.spec.language,
+            "currency": course.spec.currency or default_currency,
+            "lesson_count": sum(entry.item_type == "lesson" for entry in course.items),
+            "duration_minutes": sum(entry.duration_minutes or 0 for entry in course.items),
             "version": versions[course.spec.id],
             "content_hash": course.document.content_hash,
         }
         for course in built.courses
     ]
     await upsert_rows(session, Course, courses, key="content_id")
+    changed = {change.content_id for change in plan.changes if change.action in VERSIONED}
+    touched = [
+        course.spec.id
+        for course in built.courses
+        if course.spec.id in changed or any(e.content_id in changed for e in course.items)
+    ]
+    if touched:  # a new card got the column's default, now(), on insert
+        await session.execute(
+            update(Course)
+            .where(col(Course.content_id).in_(touched))
+            .values(content_updated_at=func.statement_timestamp())
+        )
     course_ids = await _ids(session, col(Course.content_id), col(Course.id))
     entries = (
         {

@@ -25,6 +25,7 @@ from syllabus.content.loader.load import (
 from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
 from syllabus.db.sql import session_scope
+from syllabus.kit.standards import DEFAULT_CURRENCY
 
 LOADER_FORMAT = "2"
 """Bump when reading, validation or building changes what a folder turns into: the same
@@ -111,6 +112,7 @@ async def load_folder(
     progress: Progress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     strict: bool = False,
+    default_currency: str = DEFAULT_CURRENCY,
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load in both stores)
     returns at once unless ``force``."""
@@ -148,6 +150,7 @@ async def load_folder(
                 fingerprint=fingerprint,
                 source=str(root),
                 mongo_writes=writes,
+                default_currency=default_currency,
             )
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
