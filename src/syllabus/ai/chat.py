@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
 from syllabus.ai import context, repository
-from syllabus.ai.errors import ChatLocked, TokenBudgetSpent
+from syllabus.ai.errors import ChatLocked, ChatSessionEnded, TokenBudgetSpent
 from syllabus.ai.models import ChatMessage, ChatSession
 from syllabus.ai.provider import ModelProvider, ProviderFailed, estimate_tokens
 from syllabus.ai.schemas import (
@@ -29,7 +29,7 @@ from syllabus.assessment import service as assessment
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.sql import acting_as, session_scope
-from syllabus.errors import Conflict, NotFound, UnprocessableContent
+from syllabus.errors import NotFound, ValidationFailed
 from syllabus.identity.models import User
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def message_public(message: ChatMessage) -> ChatMessagePublic:
     return ChatMessagePublic.model_validate(message)
 
 
-def _field_error(field: str, message: str) -> UnprocessableContent:
-    return UnprocessableContent(
+def _field_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
         f"{field}: {message}",
         errors=[{"field": field, "in": "body", "message": message, "type": "value_error"}],
     )
@@ -201,13 +201,12 @@ async def ask(
     provider.ready()
     chat, course = await _session(session, user=user, session_id=session_id, lock=True)
     if chat.ended_at is not None:
-        raise Conflict(f"chat session {session_id} has ended", code="chat-session-ended")
+        raise ChatSessionEnded(f"chat session {session_id} has ended")
     if chat.course_id is not None and await assessment.has_open_attempt(
         session=session, user=user, course_id=chat.course_id
     ):
         raise ChatLocked(
             f"the tutor is closed while you have an attempt of {course} open: submit it first",
-            code="chat-locked",
         )
     await _check_budget(session, user=user, budget=budget)
     material = await _material(session, user=user, chat=chat, course=course)

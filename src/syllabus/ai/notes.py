@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
 from syllabus.ai import context, notes_offline, repository
+from syllabus.ai.errors import AiNoteMissing
 from syllabus.ai.provider import ModelProvider, ProviderFailed
 from syllabus.ai.repository import LessonToNote, NoteRow
 from syllabus.ai.schemas import AiNoteHit, AiNotePublic
@@ -21,7 +22,6 @@ from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.content.documents import LessonContent
 from syllabus.db.sql import session_scope
-from syllabus.errors import NotFound
 from syllabus.identity.models import User, is_staff
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def lesson_note(
     await content.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
     row = await repository.note_of(session, lesson_id)
     if row is None:
-        raise NotFound(f"no AI note for {lesson_id} yet", code="ai-note-missing")
+        raise AiNoteMissing(f"no AI note for {lesson_id} yet")
     return public(row)
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.errors import UnprocessableContent
+from syllabus.errors import ValidationFailed
 from syllabus.identity.models import User
 from syllabus.preferences import repository
 from syllabus.preferences.schemas import DEFAULTS, NULLABLE, PreferencesPublic, PreferencesUpdate
@@ -21,7 +21,7 @@ async def update(
         name for name, value in changes.items() if value is None and name not in NULLABLE
     )
     if cleared:
-        raise UnprocessableContent(
+        raise ValidationFailed(
             f"{', '.join(cleared)}: may not be null (send a value, or leave the field out)",
             errors=[
                 {"field": name, "in": "body", "message": "may not be null", "type": "null"}
