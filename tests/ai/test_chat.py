@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.ai.conftest import Configure
+from tests.ai.fixtures import Configure
 from tests.ai.model_server import ModelServer, serve
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from syllabus.ai.notes import generate_notes
 from syllabus.content.loader.run import load_folder
-from tests.ai.conftest import Configure
+from tests.ai.fixtures import Configure
 from tests.ai.model_server import ModelServer
 from tests.identity.helpers import Account, sign_up
 

@@ -1,6 +1,7 @@
-"""The AI tests' model server (tests/ai/model_server.py), and the session's app pointed at
-it while a test runs (a provider with no retries and a short timeout, so failures are
-quick; a test that needs retries or a budget says so)."""
+"""The model server (tests/ai/model_server.py), and the session's app pointed at it while
+a test runs (a provider with no retries and a short timeout, so failures are
+quick; a test that needs retries or a budget says so). Registered in tests/conftest.py:
+the journey (tests/journey.py) chats too."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
