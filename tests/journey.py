@@ -127,7 +127,7 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
     chat = ok(
         await client.post(
             "/api/v1/chat/sessions",
-            json={"lesson_id": "lesson:rest-basics-more"},
+            json={"course_id": FREE, "lesson_id": "lesson:rest-basics-more"},
             headers=learner.headers,
         ),
         201,

@@ -20,6 +20,7 @@ from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll
 
 LESSON = "lesson:rest-basics-more"
+COURSE = "course:rest-basics"
 API = "/api/v1"
 
 
@@ -34,7 +35,9 @@ def events(body: str) -> list[tuple[str, Any]]:
 
 async def open_session(client: httpx.AsyncClient, account: Account, **body: object) -> str:
     response = await client.post(
-        f"{API}/chat/sessions", json=body or {"lesson_id": LESSON}, headers=account.headers
+        f"{API}/chat/sessions",
+        json=body or {"course_id": COURSE, "lesson_id": LESSON},
+        headers=account.headers,
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -215,7 +218,7 @@ async def test_the_chat_is_locked_while_a_quiz_attempt_is_open_and_never_sees_a_
     assert locked.status_code == 423
     assert locked.json()["code"] == "chat-locked"
     course_session = await open_session(
-        live_client, live_learner, session_type="exam_prep", course_id="course:rest-basics"
+        live_client, live_learner, session_type="exam_prep", course_id=COURSE
     )
     assert (await ask(live_client, live_learner, course_session, asked)).status_code == 423
     submitted = await live_client.post(
@@ -237,16 +240,18 @@ async def test_sessions_access_and_validation(
 ) -> None:
     headers = live_learner.headers
     cases: list[tuple[dict[str, object], int, str | None]] = [
-        ({"session_type": "lesson"}, 422, "lesson_id"),
-        ({"lesson_id": "lesson:no-such"}, 404, None),
-        ({"lesson_id": "lesson:draft-course-more"}, 404, None),  # hidden reads like absent
-        ({"lesson_id": "lesson:paid-course-more"}, 403, None),
-        ({"session_type": "interactive", "course_id": "course:paid-course"}, 403, None),
-        ({"session_type": "interactive"}, 422, "course_id"),
-        ({"lesson_id": LESSON, "course_id": "course:paid-course"}, 422, "course_id"),
-        ({"lesson_id": "not-a-lesson"}, 422, "lesson_id"),
-        ({"session_type": "gossip", "lesson_id": LESSON}, 422, "session_type"),
-        ({"lesson_id": LESSON, "role": "admin"}, 422, "role"),
+        ({"course_id": COURSE, "session_type": "lesson"}, 422, "lesson_id"),
+        ({"lesson_id": LESSON}, 422, "course_id"),
+        ({"course_id": COURSE, "lesson_id": "lesson:no-such"}, 404, None),
+        # hidden reads like absent
+        ({"course_id": "course:draft-course", "lesson_id": "lesson:draft-course-more"}, 404, None),
+        ({"course_id": "course:no-such"}, 404, None),
+        ({"course_id": "course:paid-course", "lesson_id": "lesson:paid-course-more"}, 403, None),
+        ({"course_id": "course:paid-course"}, 403, None),
+        ({"course_id": "course:paid-course", "lesson_id": LESSON}, 422, "lesson_id"),
+        ({"course_id": COURSE, "lesson_id": "not-a-lesson"}, 422, "lesson_id"),
+        ({"course_id": COURSE, "session_type": "gossip"}, 422, "session_type"),
+        ({"course_id": COURSE, "role": "admin"}, 422, "role"),
     ]
     for body, code, field in cases:
         response = await live_client.post(f"{API}/chat/sessions", json=body, headers=headers)
@@ -255,7 +260,7 @@ async def test_sessions_access_and_validation(
         if field:
             assert field in response.text
     assert (
-        await live_client.post(f"{API}/chat/sessions", json={"lesson_id": LESSON})
+        await live_client.post(f"{API}/chat/sessions", json={"course_id": COURSE})
     ).status_code == 401
     session_id = await open_session(live_client, live_learner)
     for content, code in (("", 422), ("x" * 4001, 422), ("a\x00b", 422)):

@@ -63,31 +63,26 @@ def _field_error(field: str, message: str) -> ValidationFailed:
 
 
 async def start(*, session: AsyncSession, user: User, data: ChatSessionCreate) -> ChatSessionPublic:
-    """A session about a lesson (``lesson_id``, which the learner may open) or a course
-    (``course_id``, whose lessons the learner may open)."""
-    if data.session_type == "lesson" and data.lesson_id is None:
+    """A session about a course whose lessons the learner may open, and about one of its
+    lessons (which the learner may open) when one is named."""
+    if data.kind == "lesson" and data.lesson_id is None:
         raise _field_error("lesson_id", "a lesson session needs the lesson")
-    context_of: dict[str, object] = {}
+    course = await catalog.visible_course(session=session, viewer=user, course_ref=data.course_id)
+    context_of: dict[str, object] = {"course_version": course.course.version}
     if data.lesson_id is not None:
         lesson, _ = await content.open_lesson(
             session=session, viewer=user, lesson_id=data.lesson_id
         )
-        course_ref = lesson.course_id
-        if data.course_id is not None and catalog.content_id_of(data.course_id) != course_ref:
-            raise _field_error("course_id", f"{data.lesson_id} is not a lesson of {data.course_id}")
+        if lesson.course_id != course.course.content_id:
+            raise _field_error("lesson_id", f"{data.lesson_id} is not a lesson of {data.course_id}")
         context_of["lesson_version"] = lesson.version
-    elif data.course_id is not None:
-        course_ref = data.course_id
     else:
-        raise _field_error("course_id", "name the course (or the lesson) to talk about")
-    course = await catalog.visible_course(session=session, viewer=user, course_ref=course_ref)
-    await access.require_open(session=session, viewer=user, course=course, what="course")
-    context_of["course_version"] = course.course.version
+        await access.require_open(session=session, viewer=user, course=course, what="course")
     chat = ChatSession(
         user_id=user.id,
         course_id=course.course.id,
         lesson_content_id=data.lesson_id,
-        session_type=data.session_type,
+        session_type=data.kind,
         context=context_of,
     )
     session.add(chat)

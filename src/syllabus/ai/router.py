@@ -21,7 +21,7 @@ from syllabus.ai.schemas import (
     ConceptQuery,
 )
 from syllabus.content.schemas import LessonRef
-from syllabus.deps import SessionDep, SettingsDep
+from syllabus.deps import SessionDep, SessionmakerDep, SettingsDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, CurrentUser, OptionalUser
 from syllabus.kit.pagination import Page, Paging, key_datetime
@@ -148,6 +148,7 @@ async def ask(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    sessionmaker: SessionmakerDep,
 ) -> StreamingResponse:
     provider: ModelProvider = request.app.state.ai_provider
     prepared = await chat.ask(
@@ -160,9 +161,7 @@ async def ask(
     )
     # The request's unit of work commits (the question is stored) before this streams.
     return StreamingResponse(
-        chat.stream_reply(
-            prepared=prepared, provider=provider, sessionmaker=request.app.state.sessionmaker
-        ),
+        chat.stream_reply(prepared=prepared, provider=provider, sessionmaker=sessionmaker),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

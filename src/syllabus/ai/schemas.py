@@ -55,6 +55,7 @@ ConceptQuery = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"\w",
+        examples=["index", "индексы"],
         description="Words to find among notes' key concepts, in any English or Russian "
         "word form (`индексы` finds `индекс`).",
     ),
@@ -62,13 +63,23 @@ ConceptQuery = Annotated[
 
 
 class ChatSessionCreate(InputSchema):
-    session_type: SessionType = "lesson"
-    course_id: (
-        Annotated[str, Field(pattern=f"^(course:)?{SLUG_PATTERN}$", max_length=200)] | None
-    ) = None
+    """A session about a course, and about one of its lessons when ``lesson_id`` is given."""
+
+    course_id: Annotated[str, Field(pattern=f"^(course:)?{SLUG_PATTERN}$", max_length=200)]
     lesson_id: Annotated[str, Field(pattern=f"^lesson:{SLUG_PATTERN}$", max_length=200)] | None = (
         None
     )
+    session_type: SessionType | None = Field(
+        default=None,
+        description="Default: `lesson` when a lesson is named, else `interactive`. A "
+        "`lesson` session needs `lesson_id`.",
+    )
+
+    @property
+    def kind(self) -> SessionType:
+        if self.session_type is not None:
+            return self.session_type
+        return "lesson" if self.lesson_id is not None else "interactive"
 
 
 class ChatSessionPublic(OutputSchema):
