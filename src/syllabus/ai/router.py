@@ -47,7 +47,7 @@ def _time_key(key: list[object]) -> tuple[datetime, uuid.UUID]:
     openapi_extra=ANONYMOUS_TOO,
     summary="The AI note of a lesson (same access as the lesson)",
 )
-async def lesson_note(
+async def ai_notes_get(
     lesson_id: LessonRef, session: SessionDep, viewer: OptionalUser
 ) -> AiNotePublic:
     return await notes.lesson_note(session=session, viewer=viewer, lesson_id=lesson_id)
@@ -58,7 +58,7 @@ async def lesson_note(
     openapi_extra=ANONYMOUS_TOO,
     summary="Notes whose key concepts match, of lessons I may read (keyset pages)",
 )
-async def search_notes(
+async def ai_notes_search(
     concept: Annotated[ConceptQuery, Query()],
     session: SessionDep,
     viewer: OptionalUser,
@@ -80,14 +80,14 @@ async def search_notes(
     responses=problem_responses(403, 404),
     summary="Open a chat with the tutor about a lesson or a course",
 )
-async def start_session(
+async def chat_sessions_start(
     data: ChatSessionCreate, user: CurrentUser, session: SessionDep
 ) -> ChatSessionPublic:
     return await chat.start(session=session, user=user, data=data)
 
 
 @router.get("/chat/sessions", summary="My chat sessions, newest first (keyset pages)")
-async def my_sessions(
+async def chat_sessions_list(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[ChatSessionPublic]:
     rows = await chat.mine(
@@ -101,7 +101,7 @@ async def my_sessions(
     responses=problem_responses(404),
     summary="End a chat session (ending it again changes nothing)",
 )
-async def end_session(
+async def chat_sessions_end(
     session_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> ChatSessionPublic:
     return await chat.end(session=session, user=user, session_id=session_id)
@@ -112,7 +112,7 @@ async def end_session(
     responses=problem_responses(404),
     summary="A session's messages, oldest first (keyset pages)",
 )
-async def session_messages(
+async def chat_messages_list(
     session_id: uuid.UUID, user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[ChatMessagePublic]:
     rows = await chat.messages(
@@ -141,7 +141,7 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     responses={**STREAM_RESPONSE, **problem_responses(404, 409, 423, 429, 503)},
     summary="Ask the tutor: your message is stored, the reply streams (server-sent events)",
 )
-async def ask(
+async def chat_messages_send(
     session_id: uuid.UUID,
     data: ChatMessageCreate,
     request: Request,
@@ -172,7 +172,7 @@ async def ask(
     responses=problem_responses(404),
     summary="Mark whether a message was played aloud",
 )
-async def update_message(
+async def chat_messages_update(
     message_id: uuid.UUID, data: ChatMessageUpdate, user: CurrentUser, session: SessionDep
 ) -> ChatMessagePublic:
     return await chat.mark_played(

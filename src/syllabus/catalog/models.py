@@ -34,6 +34,7 @@ class Category(Base, table=True):
 
     name: str
     slug: str = Field(unique=True)
+    source_id: str | None = None  # the content source that loaded it (content/sources.py)
 
 
 class Track(Base, table=True):
@@ -44,6 +45,7 @@ class Track(Base, table=True):
     name: str
     slug: str = Field(unique=True)
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    source_id: str | None = None
 
 
 class Course(Base, table=True):
@@ -85,6 +87,7 @@ class Course(Base, table=True):
     """When a load last changed the course or one of its items (not a status change)."""
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     content_hash: str | None = None
+    source_id: str | None = None
     # Full-text search over title and description in English and Russian, kept by
     # PostgreSQL itself (a generated column) and indexed with GIN.
     search: str | None = Field(
@@ -139,4 +142,7 @@ class ContentLoad(Base, table=True):
 
     fingerprint: str
     source: str
+    """The folder as given on the command line."""
+    source_id: str | None = None
+    """The source the folder names (``source.json``); null for a folder that names none."""
     mongo_writes: int

@@ -12,12 +12,12 @@ router = APIRouter(tags=["me"], responses=problem_responses(401, 422))
 
 
 @router.get("/users/me/preferences", summary="My preferences (defaults where never set)")
-async def get_preferences(user: CurrentUser, session: SessionDep) -> PreferencesPublic:
+async def preferences_get(user: CurrentUser, session: SessionDep) -> PreferencesPublic:
     return await service.preferences(session=session, user=user)
 
 
 @router.patch("/users/me/preferences", summary="Change some of my preferences")
-async def patch_preferences(
+async def preferences_update(
     data: PreferencesUpdate, user: CurrentUser, session: SessionDep
 ) -> PreferencesPublic:
     return await service.update(session=session, user=user, data=data)
