@@ -767,17 +767,17 @@ def create_admin(
     typer.echo(f"{email.strip().lower()}: {action}, id {user_id}")
 
 
-async def _purge(url: str) -> dict[str, int]:
+async def _purge(url: str, settings: Settings) -> dict[str, int]:
     from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
     from syllabus.idempotency.service import purge_expired
-    from syllabus.identity.service import purge_stale_attempts
+    from syllabus.identity.service import purge_throttle_records
 
     engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
     try:
         async with session_scope(create_sessionmaker(engine)) as session:
             return {
                 "idempotency_keys": await purge_expired(session=session),
-                "auth_login_attempts": await purge_stale_attempts(session=session),
+                **await purge_throttle_records(session=session, settings=settings),
             }
     finally:
         await engine.dispose()
@@ -787,11 +787,13 @@ async def _purge(url: str) -> dict[str, int]:
 @friendly_errors
 def purge() -> None:
     """Delete rows nothing reads any more: idempotency keys past 24 hours, sign-in
-    attempts past the 1-hour throttle window. Safe at any time; run it daily."""
+    attempts past the 1-hour throttle window, sign-up attempts past the sign-up window,
+    known addresses unused for SYLLABUS_KNOWN_ADDRESS_DAYS. Safe at any time; run it daily."""
     import asyncio
 
-    with _postgres_url(_settings_for_tools()) as url:
-        deleted = asyncio.run(_purge(url))
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as url:
+        deleted = asyncio.run(_purge(url, settings))
     for table, count in deleted.items():
         typer.echo(f"{table}: {count} deleted")
 

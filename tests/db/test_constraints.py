@@ -180,6 +180,13 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         ]
         * 2
     ),
+    "uq_auth_known_addresses_user_id_client_ip": lambda i: (
+        [
+            "INSERT INTO auth_known_addresses (user_id, client_ip, last_success_at) "
+            f"VALUES ('{i.user}', '203.0.113.1', now())",
+        ]
+        * 2
+    ),
     # catalog
     "ck_categories_slug": lambda i: [
         "INSERT INTO categories (name, slug) VALUES ('X', 'Not A Slug')"

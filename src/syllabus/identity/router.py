@@ -41,16 +41,22 @@ def _client_ip(request: Request) -> str:
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422),
-    summary="Create an account",
+    responses=problem_responses(409, 422, 429, 503),
+    summary="Create an account (throttled per client address and per email)",
 )
-async def auth_register(data: UserRegister, session: SessionDep) -> UserPublic:
-    user = await service.register(session=session, data=data)
+async def auth_register(
+    data: UserRegister, request: Request, session: SessionDep, settings: SettingsDep
+) -> UserPublic:
+    user = await service.register(
+        session=session, settings=settings, data=data, client_ip=_client_ip(request)
+    )
     return UserPublic.model_validate(user)
 
 
 @auth_router.post(
-    "/login", responses=problem_responses(401, 422, 429), summary="Sign in with email and password"
+    "/login",
+    responses=problem_responses(401, 422, 429, 503),
+    summary="Sign in with email and password",
 )
 async def auth_login(
     data: UserLogin, request: Request, session: SessionDep, settings: SettingsDep
@@ -66,7 +72,7 @@ async def auth_login(
 
 @auth_router.post(
     "/token",
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(401, 422, 429, 503),
     summary="OAuth2 password flow (the Authorize button in /docs); username is the email",
 )
 async def auth_token(
@@ -138,10 +144,20 @@ async def me_update(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
 @me_router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Change password (ends every sign-in)",
+    responses=problem_responses(429, 503),
+    summary="Change password (ends every sign-in; a wrong current password counts as a "
+    "failed sign-in)",
 )
-async def me_change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
-    await service.change_password(session=session, user=user, data=data)
+async def me_change_password(
+    data: PasswordChange,
+    user: CurrentUser,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> None:
+    await service.change_password(
+        session=session, settings=settings, user=user, data=data, client_ip=_client_ip(request)
+    )
 
 
 @me_router.delete(

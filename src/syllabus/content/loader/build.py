@@ -9,7 +9,7 @@ references), so they are built last, by :func:`build`.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import JsonValue
 
@@ -88,6 +88,20 @@ class CourseFolder:
         self.documents.append(document)
 
 
+@dataclass(frozen=True, slots=True)
+class OutsideRef:
+    """A category, track or course a file names that the folder does not define: one
+    another source loaded may be meant, so the catalog is asked before anything is
+    written (``load.check_outside``)."""
+
+    kind: Literal["category", "track", "course"]
+    key: str
+    lines: Lines
+    path: tuple[Any, ...]
+    category: str | None = None
+    """Of a track a course names: the course's category, which the track must be in."""
+
+
 @dataclass
 class Bundle:
     """A read folder: the catalog's small lists, the courses, and every question."""
@@ -97,6 +111,7 @@ class Bundle:
     achievements: list[AchievementIn] = field(default_factory=list)
     courses: list[CourseFolder] = field(default_factory=list)
     questions: dict[str, Stored] = field(default_factory=dict)
+    outside: list[OutsideRef] = field(default_factory=list)
 
 
 @dataclass(slots=True)

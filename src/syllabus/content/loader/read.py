@@ -19,6 +19,7 @@ from syllabus.content.loader.build import (
     Bundle,
     CourseFolder,
     LessonBody,
+    OutsideRef,
     build_lesson,
     build_practice,
     build_question,
@@ -188,7 +189,7 @@ class Reader:
 
     def read_catalog(self) -> None:
         for item, source, index in self.listed(
-            "categories.json", required=True, prefix="category:"
+            "categories.json", required=False, prefix="category:"
         ):
             category = self.model(CategoryIn, item, source, (index,))
             if category is None:
@@ -545,10 +546,13 @@ def check_references(reader: Reader) -> None:
     may_lack = reader.may_lack
     for index, track in enumerate(bundle.tracks):
         if track.category not in categories and not may_lack(f"category:{track.category}"):
-            problems.at(
-                reader.catalog_files["tracks.json"],
-                (index, "category"),
-                f"unknown category {track.category!r}",
+            bundle.outside.append(
+                OutsideRef(
+                    "category",
+                    track.category,
+                    reader.catalog_files["tracks.json"],
+                    (index, "category"),
+                )
             )
     course_ids = {course.course.id for course in bundle.courses}
     owners = {item_id: course.course.id for course in bundle.courses for item_id in course.items}
@@ -560,10 +564,13 @@ def check_references(reader: Reader) -> None:
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids and not may_lack(rule_course):
-            problems.at(
-                reader.catalog_files["achievements.json"],
-                (index, "rule", "course"),
-                f"unknown course {rule_course}",
+            bundle.outside.append(
+                OutsideRef(
+                    "course",
+                    rule_course,
+                    reader.catalog_files["achievements.json"],
+                    (index, "rule", "course"),
+                )
             )
 
 
@@ -577,15 +584,19 @@ def check_course(
     may_lack: Callable[[str], bool],
 ) -> None:
     """``owners``: the course of every item in the folder, to say where a stray one is;
-    ``may_lack``: whether an id may be missing because the file defining it is broken."""
+    ``may_lack``: whether an id may be missing because the file defining it is broken.
+    A category or track the folder does not define may be another source's: it goes to
+    ``bundle.outside``."""
     spec, source = course.course, course.lines
     if spec.category not in categories and not may_lack(f"category:{spec.category}"):
-        problems.at(source, ("category",), f"unknown category {spec.category!r}")
+        bundle.outside.append(OutsideRef("category", spec.category, source, ("category",)))
     if spec.track is not None:
         track = tracks.get(spec.track)
         if track is None:
             if not may_lack(f"track:{spec.track}"):
-                problems.at(source, ("track",), f"unknown track {spec.track!r}")
+                bundle.outside.append(
+                    OutsideRef("track", spec.track, source, ("track",), spec.category)
+                )
         elif track.category != spec.category:
             problems.at(
                 source, ("track",), f"track {spec.track!r} belongs to category {track.category!r}"
