@@ -209,7 +209,11 @@ async def plan_catalog(
                 plan.displaced.add(owner.source)
         if prune:
             for key, owner_source in await table.prunable(
-                session, source=source, every_source=every_source, keep=keys
+                session,
+                source=source,
+                every_source=every_source,
+                keep=keys,
+                kept=owned_tables.keepers(table.kind),
             ):
                 name = table.table.__tablename__
                 if owner_source != source:
