@@ -7,6 +7,7 @@ from syllabus.ai import models as ai_models
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.db.sql import metadata
+from syllabus.exams import models as exams_models
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
@@ -17,6 +18,7 @@ __all__ = [
     "ai_models",
     "assessment_models",
     "catalog_models",
+    "exams_models",
     "idempotency_models",
     "identity_models",
     "learning_models",

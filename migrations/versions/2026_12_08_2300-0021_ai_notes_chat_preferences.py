@@ -2,8 +2,8 @@
 index), the tutor's chat sessions and messages, and user preferences. Rows of a user go
 with a hard-deleted user (ON DELETE CASCADE); erasure deletes them too.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 14:02:48.016478+00:00
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 TABLES = ("user_preferences", "ai_notes", "chat_sessions", "chat_messages")
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
