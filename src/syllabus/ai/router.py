@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from syllabus.access.service import EnrollmentRequired
 from syllabus.ai import chat, notes
+from syllabus.ai.errors import (
+    AiNotConfigured,
+    AiNoteMissing,
+    AiUnavailable,
+    ChatLocked,
+    ChatSessionEnded,
+    TokenBudgetSpent,
+)
 from syllabus.ai.provider import ModelProvider
 from syllabus.ai.schemas import (
     AiNoteHit,
@@ -22,11 +31,11 @@ from syllabus.ai.schemas import (
 )
 from syllabus.content.schemas import LessonRef
 from syllabus.deps import SessionDep, SessionmakerDep, SettingsDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, CurrentUser, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, CurrentUser, OptionalUser
 from syllabus.kit.pagination import Page, Paging, key_datetime
 
-router = APIRouter(tags=["ai"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["ai"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 def _lesson_key(key: list[object]) -> str:
@@ -43,7 +52,7 @@ def _time_key(key: list[object]) -> tuple[datetime, uuid.UUID]:
 
 @router.get(
     "/lessons/{lesson_id}/ai-notes",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(EnrollmentRequired, NotFound, AiNoteMissing),
     openapi_extra=ANONYMOUS_TOO,
     summary="The AI note of a lesson (same access as the lesson)",
 )
@@ -77,7 +86,7 @@ async def ai_notes_search(
 @router.post(
     "/chat/sessions",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(EnrollmentRequired, NotFound),
     summary="Open a chat with the tutor about a lesson or a course",
 )
 async def chat_sessions_start(
@@ -98,7 +107,7 @@ async def chat_sessions_list(
 
 @router.post(
     "/chat/sessions/{session_id}/end",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="End a chat session (ending it again changes nothing)",
 )
 async def chat_sessions_end(
@@ -109,7 +118,7 @@ async def chat_sessions_end(
 
 @router.get(
     "/chat/sessions/{session_id}/messages",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="A session's messages, oldest first (keyset pages)",
 )
 async def chat_messages_list(
@@ -127,9 +136,10 @@ async def chat_messages_list(
 
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Server-sent events: `message` (your stored message), `delta` "
-        '(`{"text": …}` as the reply is written), then `done` (the stored reply) or '
-        "`error` (`code`, `detail`, and the part of the reply received, stored as incomplete).",
+        "description": "Server-sent events: 'message' (your stored message), 'delta' "
+        "({\"text\": …} as the reply is written), then 'done' (the stored reply) or "
+        "'error' (code, detail, and the part of the reply received, stored as incomplete; "
+        "see docs/ai.md).",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
@@ -138,7 +148,18 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/chat/sessions/{session_id}/messages",
     response_class=StreamingResponse,
-    responses={**STREAM_RESPONSE, **problem_responses(404, 409, 423, 429, 503)},
+    responses={
+        **STREAM_RESPONSE,
+        **problem_responses(
+            EnrollmentRequired,
+            NotFound,
+            ChatSessionEnded,
+            ChatLocked,
+            TokenBudgetSpent,
+            AiNotConfigured,
+            AiUnavailable,
+        ),
+    },
     summary="Ask the tutor: your message is stored, the reply streams (server-sent events)",
 )
 async def chat_messages_send(
@@ -169,7 +190,7 @@ async def chat_messages_send(
 
 @router.patch(
     "/chat/messages/{message_id}",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="Mark whether a message was played aloud",
 )
 async def chat_messages_update(

@@ -4,11 +4,11 @@ from fastapi import APIRouter
 
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
-from syllabus.identity.deps import CurrentUser
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
 from syllabus.preferences import service
 from syllabus.preferences.schemas import PreferencesPublic, PreferencesUpdate
 
-router = APIRouter(tags=["me"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["me"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.get("/users/me/preferences", summary="My preferences (defaults where never set)")
