@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeV
 import typer
 from pymongo.errors import PyMongoError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from syllabus.config import (
+    BASE_URL_PATTERN,
     ConfigError,
     Settings,
     load_settings,
@@ -86,11 +88,11 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (ConfigError, EmbeddedError) as error:
             for line in str(error).splitlines():
-                err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except STORE_ERRORS as error:
             err.print(
-                f"[bold red]error:[/] a database did not answer: {_reason(error)}",
+                f"[bold red]error:[/] a database did not answer: {escape(_reason(error))}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -787,6 +789,11 @@ def analytics_export(
 
     if fmt not in ("csv", "jsonl", "xapi"):
         raise ConfigError(f"--format: {fmt!r} is not one of csv, jsonl, xapi")
+    if iri_base is not None and not BASE_URL_PATTERN.match(iri_base):
+        raise ConfigError(
+            f"--iri-base: must be http(s)://host[:port][/path], without query or fragment "
+            f"(as SYLLABUS_PUBLIC_BASE_URL); got {iri_base!r}"
+        )
     settings = _settings_for_tools()
     if iri_base is None and settings.public_base_url is None and settings.env == "prod":
         raise ConfigError("--iri-base: not given, and SYLLABUS_PUBLIC_BASE_URL is not set")

@@ -17,15 +17,15 @@ from syllabus.catalog.schemas import (
     TrackPublic,
 )
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import Page, Paging
 from syllabus.kit.vocabulary import CourseLevel
 
 T = TypeVar("T")
 
-router = APIRouter(tags=["catalog"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["catalog"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 def _name_key(key: list[object]) -> NameKey:
@@ -98,7 +98,7 @@ async def courses_list(
 
 @router.get(
     "/courses/{course_ref}",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     openapi_extra=ANONYMOUS_TOO,
     summary="One course card",
 )

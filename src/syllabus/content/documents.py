@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pymongo
 from beanie import Document
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 from pymongo import IndexModel
 
 from syllabus.content.blocks import Block
@@ -179,6 +179,19 @@ AnswerKey = Annotated[
     | MatchingKey,
     Field(discriminator="type"),
 ]
+
+
+def answer_key_schemas() -> dict[str, Any]:
+    """``AnswerKey`` (one shape per question type, told apart by ``type``) as OpenAPI
+    components: the review's ``correct_answer`` refers to it, so the shapes are written
+    once, here, and learner-side code never imports this module to document them."""
+    schema = TypeAdapter(AnswerKey).json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    shapes: dict[str, Any] = schema.pop("$defs")
+    for shape in shapes.values():  # always sent, so required (it tells the shapes apart)
+        shape["required"] = sorted({"type", *shape.get("required", [])})
+    return {**shapes, "AnswerKey": {"title": "AnswerKey", **schema}}
 
 
 class Question(VersionedContent):
