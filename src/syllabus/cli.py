@@ -64,6 +64,8 @@ content_app = typer.Typer(
 app.add_typer(content_app, name="content")
 analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+exams_app = typer.Typer(help="Exam attempts.", no_args_is_help=True)
+app.add_typer(exams_app, name="exams")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -688,6 +690,39 @@ def purge() -> None:
         deleted = asyncio.run(_purge(url, settings))
     for table, count in deleted.items():
         typer.echo(f"{table}: {count} deleted")
+
+
+async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
+    from syllabus.db.sql import session_scope
+    from syllabus.exams.service import seal_due
+
+    sealed = 0
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        _database,
+    ):
+        while True:  # batches of 100, each its own transaction
+            async with session_scope(sessions) as session:
+                count = await seal_due(session=session)
+            sealed += count
+            if count == 0:
+                return sealed
+
+
+@exams_app.command("seal-due")
+@friendly_errors
+def exams_seal_due() -> None:
+    """Seal every open exam attempt past its deadline (plus the 30 s grace) with the
+    answers saved before it: for cron, next to the service's own lazy sealing. Several at
+    once never seal one attempt twice."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        sealed = asyncio.run(
+            _seal_due(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings)
+        )
+    typer.echo(f"{sealed} exam attempts sealed")
 
 
 async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:

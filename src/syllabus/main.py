@@ -42,6 +42,8 @@ from syllabus.errors import (
     problem_response,
     problem_schemas,
 )
+from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams.router import router as exams_router
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
@@ -181,6 +183,7 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(exams_router)
     return router
 
 
