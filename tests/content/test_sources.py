@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from syllabus.catalog.models import Category
 from syllabus.content.loader.run import LoadResult, load_folder
+from syllabus.content.sources import owned_tables
 from tests.content.folder import make_author_folder, make_folder, write_json
 from tests.identity.helpers import Account
 from tests.learning.helpers import enroll, progress
@@ -393,3 +397,26 @@ async def test_a_course_may_join_a_category_and_track_another_source_loaded(
     rows = await catalog(connection)
     assert rows["category:programming"] == (False, "syllabus-seed")
     assert rows["track:backend"] == (False, "syllabus-seed")
+
+
+async def test_a_higher_layer_can_keep_a_row_its_source_dropped(
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``owned_tables.keep_while``: what a package above content (a plan scoped to a
+    category, say) registers so that a prune keeps the rows it points at."""
+    monkeypatch.setattr(owned_tables, "_keepers", {})
+    owned_tables.keep_while("category", lambda source: col(Category.slug) == "kept-by-plan")
+    mine = make_folder(tmp_path / "mine", source="mine")
+    categories = json.loads((mine / "categories.json").read_text())
+    spare = [{"slug": "kept-by-plan", "name": "Kept"}, {"slug": "spare", "name": "Spare"}]
+    write_json(mine / "categories.json", categories + spare)
+    assert (await load(mine, mongo, catalog_sessions)).ok
+    write_json(mine / "categories.json", categories)
+    assert archived(await load(mine, mongo, catalog_sessions, prune=True)) == {"category:spare"}
+    rows = await catalog(connection)
+    assert rows["category:kept-by-plan"] == (False, "mine")
+    assert rows["category:spare"] == (True, "mine")

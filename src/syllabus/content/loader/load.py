@@ -209,7 +209,11 @@ async def plan_catalog(
                 plan.displaced.add(owner.source)
         if prune:
             for key, owner_source in await table.prunable(
-                session, source=source, every_source=every_source, keep=keys
+                session,
+                source=source,
+                every_source=every_source,
+                keep=keys,
+                kept=owned_tables.keepers(table.kind),
             ):
                 name = table.table.__tablename__
                 if owner_source != source:
@@ -557,6 +561,9 @@ async def sync_catalog(
             "price_cents": course.spec.price_cents,
             "language": course.spec.language,
             "currency": course.spec.currency or default_currency,
+            "exam_type": course.spec.exam_type,
+            "subject": course.spec.subject,
+            "grade": course.spec.grade,
             "lesson_count": sum(entry.item_type == "lesson" for entry in course.items),
             "duration_minutes": sum(entry.duration_minutes or 0 for entry in course.items),
             "version": versions[course.spec.id],
