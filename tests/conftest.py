@@ -167,6 +167,7 @@ def settings(servers: ServerUrls, database: Database) -> Settings:
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
         public_base_url=PUBLIC_BASE_URL,
+        exam_sweep_seconds=0,  # tests seal on purpose (tests/exams), not in the background
     ).model_copy(update=MANY_ACCOUNTS)
 
 

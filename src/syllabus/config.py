@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         le=256,
         description="Deepest nesting of arrays and objects accepted in a JSON body.",
     )
+    exam_sweep_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often each API process seals exam attempts past their deadline "
+        "(0: never; `syllabus exams seal-due` from cron does the same).",
+    )
     signup_max_per_address: int = Field(
         default=30,
         ge=1,

@@ -1,5 +1,7 @@
 """The application factory. Routers, the error renderer and the store lifecycle meet here."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +46,7 @@ from syllabus.errors import (
 )
 from syllabus.exams import export as _exams_export  # noqa: F401
 from syllabus.exams.router import router as exams_router
+from syllabus.exams.sweeper import sweep_forever
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
@@ -217,7 +220,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.mongo_client = client
         app.state.mongo_database = database
-        yield
+        sweeper = None
+        if settings.exam_sweep_seconds:
+            sweeper = asyncio.create_task(
+                sweep_forever(app.state.sessionmaker, every=settings.exam_sweep_seconds)
+            )
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
     finally:
         await client.close()
         await engine.dispose()
