@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         default=3600, ge=1, le=7 * 24 * 3600, description="The sign-up throttle's window."
     )
     password_work_max_pending: int = Field(
-        default=8,
+        default=4,
         ge=1,
         le=1000,
         description="Sign-ups, sign-ins and password changes in progress at once in one "
