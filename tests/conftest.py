@@ -35,6 +35,7 @@ from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.sql import create_engine
 from syllabus.main import create_app, wire
+from tests.ai.fixtures import model_server, tutor  # noqa: F401 - fixtures for every test
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (

@@ -169,6 +169,35 @@ class Settings(BaseSettings):
         description="How long an address an account signed in from stays known: failures "
         "from elsewhere do not lock the owner out there.",
     )
+    ai_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat-completions API (a hosted API, "
+        "vLLM, Ollama, llama.cpp server), e.g. http://127.0.0.1:11434/v1; unset: the "
+        "features that need a model answer 503 and everything else works.",
+    )
+    ai_api_key: SecretStr | None = Field(
+        default=None, description="API key sent as a Bearer token (self-hosted servers: any)."
+    )
+    ai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
+    ai_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ai_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed model call, with backoff."
+    )
+    ai_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive model failures that open the circuit (503 at once).",
+    )
+    ai_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How long an open circuit refuses calls."
+    )
+    ai_daily_token_budget: int = Field(
+        default=50_000,
+        ge=0,
+        le=100_000_000,
+        description="Model tokens one user may spend per UTC day; then 429 with Retry-After.",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",
@@ -238,6 +267,15 @@ class Settings(BaseSettings):
             return None
         if not BASE_URL_PATTERN.match(value):
             raise ValueError("must be http(s)://host[:port][/path], without query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("ai_base_url")
+    @classmethod
+    def _ai_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not BASE_URL_PATTERN.match(value):
+            raise ValueError("must be http(s)://host[:port][/path], e.g. http://127.0.0.1:8080/v1")
         return value.rstrip("/")
 
     @field_validator("cursor_secret")

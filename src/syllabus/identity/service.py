@@ -25,6 +25,7 @@ from syllabus.errors import (
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
+from syllabus.identity.hooks import account_erased
 from syllabus.identity.models import LoginAttempt, RefreshToken, SignupAttempt, User
 from syllabus.identity.schemas import (
     AdminUserUpdate,
@@ -557,6 +558,7 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     user.deleted_at = now
     await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
+    await account_erased.fire(session, user.id)
 
 
 async def user_by_id(*, session: AsyncSession, user_id: uuid.UUID) -> User | None:
