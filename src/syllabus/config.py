@@ -120,6 +120,24 @@ class Settings(BaseSettings):
         description="How often each API process seals exam attempts past their deadline "
         "(0: never; `syllabus exams seal-due` from cron does the same).",
     )
+    signin_max_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins on one account (from addresses it has not signed in "
+        "from, or from one known address) per sign-in window; more are refused with 429.",
+    )
+    signin_max_per_account_hour: int = Field(
+        default=100, ge=1, description="Failed sign-ins on one account per hour, anywhere."
+    )
+    signin_max_per_address: int = Field(
+        default=30, ge=1, description="Failed sign-ins from one client address per window."
+    )
+    signin_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=3600,
+        description="The sign-in throttle's short window (attempts are kept for an hour).",
+    )
     signup_max_per_address: int = Field(
         default=30,
         ge=1,
