@@ -134,6 +134,24 @@ class Settings(BaseSettings):
         description="How often each API process seals exam attempts past their deadline "
         "(0: never; `syllabus exams seal-due` from cron does the same).",
     )
+    signin_max_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins on one account (from addresses it has not signed in "
+        "from, or from one known address) per sign-in window; more are refused with 429.",
+    )
+    signin_max_per_account_hour: int = Field(
+        default=100, ge=1, description="Failed sign-ins on one account per hour, anywhere."
+    )
+    signin_max_per_address: int = Field(
+        default=30, ge=1, description="Failed sign-ins from one client address per window."
+    )
+    signin_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=3600,
+        description="The sign-in throttle's short window (attempts are kept for an hour).",
+    )
     signup_max_per_address: int = Field(
         default=30,
         ge=1,
@@ -193,6 +211,14 @@ class Settings(BaseSettings):
         ge=0,
         le=100_000_000,
         description="Model tokens one user may spend per UTC day; then 429 with Retry-After.",
+    )
+    content_cache_entries: int = Field(
+        default=512,
+        ge=0,
+        le=1_000_000,
+        description="Course outlines each API process keeps in memory, by content version "
+        "(an LRU; 0 turns the cache off). A new load changes the version, so it never "
+        "serves stale content.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
