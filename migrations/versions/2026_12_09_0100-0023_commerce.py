@@ -6,9 +6,9 @@ course gets an admin entitlement (``created_by`` NULL: granted by this migration
 activity log learns the verbs ``purchased``, ``refunded``, ``granted``, ``revoked`` and
 the object types ``entitlement`` and ``payment``.
 
-Revision ID: 0022
-Revises: 0021
-Create Date: 2026-12-09 00:00:00+00:00
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-09 01:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
