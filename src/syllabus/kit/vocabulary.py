@@ -20,6 +20,8 @@ ItemType = TypeAliasType("ItemType", Literal["lesson", "quiz", "practice"])
 ScoringPolicy = TypeAliasType("ScoringPolicy", Literal["highest", "last", "average"])
 """Which of a learner's attempts at a quiz count: authors choose, ``progress``'s
 quiz-passed rule applies it."""
+ExamType = TypeAliasType("ExamType", Literal["ЕГЭ", "ОГЭ", "custom"])
+"""Of an exam, and of a course card that prepares for one (catalog filter ``exam_type``)."""
 Rarity = TypeAliasType("Rarity", Literal["common", "uncommon", "rare", "epic", "legendary"])
 """Of an achievement: the loader validates it, ``progress`` stores it."""
 
