@@ -198,6 +198,14 @@ class Settings(BaseSettings):
         le=100_000_000,
         description="Model tokens one user may spend per UTC day; then 429 with Retry-After.",
     )
+    content_cache_entries: int = Field(
+        default=512,
+        ge=0,
+        le=1_000_000,
+        description="Course outlines each API process keeps in memory, by content version "
+        "(an LRU; 0 turns the cache off). A new load changes the version, so it never "
+        "serves stale content.",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",

@@ -26,6 +26,7 @@ from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
+from syllabus.content import service as content_service
 from syllabus.content.documents import DOCUMENT_MODELS, answer_key_schemas
 from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
@@ -231,6 +232,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)
+        content_service.outlines.resize(settings.content_cache_entries)
         sweeper = None
         if settings.exam_sweep_seconds:
             sweeper = asyncio.create_task(

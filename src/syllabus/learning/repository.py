@@ -125,6 +125,8 @@ class OutlineState:
 
     course_id: uuid.UUID
     status: str
+    content_version: tuple[int, str | None]
+    """The course content's (version, content_hash) in the catalog: the outline cache's key."""
     viewer_role: str | None
     enrollment_status: str | None
     lessons: dict[str, dict[str, Any]]
@@ -140,7 +142,7 @@ class OutlineState:
 OUTLINE_STATE = text(
     """
     WITH course AS (
-      SELECT id, status FROM courses
+      SELECT id, status, version, content_hash FROM courses
       WHERE content_id = :course AND deleted_at IS NULL
     ), viewer AS (
       SELECT role FROM users WHERE id = :viewer AND deleted_at IS NULL
@@ -166,7 +168,7 @@ OUTLINE_STATE = text(
       FROM course_completion c JOIN course ON c.course_id = course.id
       WHERE c.user_id = :viewer
     )
-    SELECT course.id AS course_id, course.status,
+    SELECT course.id AS course_id, course.status, course.version, course.content_hash,
            (SELECT role FROM viewer) AS viewer_role,
            (SELECT status FROM enrollment) AS enrollment_status,
            progress.lessons, done.items AS done, done.quizzes AS passed_quizzes,
@@ -193,6 +195,7 @@ async def outline_state(
     return OutlineState(
         course_id=row.course_id,
         status=row.status,
+        content_version=(int(row.version), row.content_hash),
         viewer_role=row.viewer_role,
         enrollment_status=row.enrollment_status,
         lessons=dict(row.lessons or {}),

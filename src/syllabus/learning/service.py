@@ -259,9 +259,12 @@ async def outline_with_progress(
         raise identity.TokenRejected("access token is invalid or expired")  # the user is gone
     if state is None or not catalog.visible_to(state.status, state.viewer_role):
         raise NotFound(f"no course {course_id}")
-    outline, content_etag = await content.course_outline(course_id)
+    shared, content_etag = await content.course_outline(course_id, expected=state.content_version)
     lessons, passed, done = state.lessons, state.passed_quizzes, state.done
-    for module in outline["modules"]:
+    # The outline may come from the process's cache: build new dicts around it, never
+    # change it.
+    modules = []
+    for module in shared["modules"]:
         items = []
         for item in module["items"]:
             row = lessons.get(item["id"], {})
@@ -274,7 +277,8 @@ async def outline_with_progress(
                     "position": row.get("position"),
                 }
             )
-        module["items"] = items
+        modules.append({**module, "items": items})
+    outline = {**shared, "modules": modules}
     outline["progress"] = None
     if state.enrollment_status is not None:
         order = [item["id"] for module in outline["modules"] for item in module["items"]]
