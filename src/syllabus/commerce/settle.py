@@ -26,6 +26,7 @@ from syllabus.commerce import repository
 from syllabus.commerce.models import Payment, Plan, Subscription
 from syllabus.commerce.providers.base import (
     Notification,
+    NotYet,
     PaymentReport,
     Provider,
     Report,
@@ -92,6 +93,9 @@ async def process(*, session: AsyncSession, provider: Provider, event_id: str) -
             )
             for report in reports:
                 await apply(session=session, provider=provider, report=report)
+    except NotYet as unconfirmed:
+        logger.info("%s notification %s kept: %s", provider.name, event_id, unconfirmed)
+        return False
     except Exception as error:
         logger.warning("%s notification %s not processed: %r", provider.name, event_id, error)
         raise NotificationNotProcessed(
