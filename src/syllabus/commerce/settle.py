@@ -305,3 +305,7 @@ async def _save_subscription(
             category_id=plan.category_id,
             ends_at=report.current_period_end,
         )
+    else:  # unpaid past its period: access ended with the period
+        await access.move_subscription_end(
+            session=session, subscription_id=subscription.id, ends_at=report.current_period_end
+        )
