@@ -25,3 +25,22 @@ achievements_loaded: Hook[[AsyncSession, list[AchievementData]]] = Hook(
     "content.achievements_loaded", required=True
 )
 """Fired once per load that reaches PostgreSQL, with every achievement of the folder."""
+
+
+@dataclass(frozen=True)
+class CompetencyData:
+    """A competency as authored in competencies.json, with the lessons, practices and
+    questions that name it (``links``: (content id, course content id) pairs). The loader
+    validates the tree and the codes; ``competencies`` stores them and owns mastery."""
+
+    code: str
+    title: str
+    description: str
+    parent: str | None
+    links: tuple[tuple[str, str], ...]
+
+
+competencies_loaded: Hook[[AsyncSession, list[CompetencyData]]] = Hook(
+    "content.competencies_loaded", required=True
+)
+"""Fired once per load that reaches PostgreSQL, with every competency of the folder."""

@@ -37,6 +37,7 @@ from syllabus.content.documents import (
 from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
+    CompetencyIn,
     CourseIn,
     LessonFrontMatter,
     MatchingIn,
@@ -88,6 +89,16 @@ class CourseFolder:
         self.documents.append(document)
 
 
+@dataclass(frozen=True, slots=True)
+class CompetencyLink:
+    """A lesson, practice or question naming a competency, and the course it belongs to
+    (a bank question: each course whose quiz asks it)."""
+
+    code: str
+    content_id: str
+    course_id: str
+
+
 @dataclass
 class Bundle:
     """A read folder: the catalog's small lists, the courses, and every question."""
@@ -97,6 +108,8 @@ class Bundle:
     achievements: list[AchievementIn] = field(default_factory=list)
     courses: list[CourseFolder] = field(default_factory=list)
     questions: dict[str, Stored] = field(default_factory=dict)
+    competencies: list[CompetencyIn] = field(default_factory=list)
+    competency_links: list[CompetencyLink] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -137,6 +150,8 @@ class Built:
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
+    competencies: list[CompetencyIn] = field(default_factory=list)
+    competency_links: list[CompetencyLink] = field(default_factory=list)
 
     @property
     def documents(self) -> dict[str, list[VersionedContent]]:
@@ -162,6 +177,7 @@ def build_question(question: QuestionIn) -> Stored:
         "points": question.points,
         "explanation": question.explanation,
         "skills": question.skills,
+        "competencies": question.competencies,
         "content_hash": PLACEHOLDER_HASH,
     }
     match question:
@@ -221,6 +237,7 @@ def build_lesson(front: LessonFrontMatter, body: LessonBody, course_id: str) -> 
         source=body.source,
         imports=body.imports,
         blocks=body.blocks,  # type: ignore[arg-type,unused-ignore]  # dicts, validated into blocks
+        competencies=front.competencies,
         content_hash=PLACEHOLDER_HASH,
     )
     item = Item(front.id, "lesson", front.title, front.duration_minutes, preview=front.preview)
@@ -265,6 +282,7 @@ def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
         starter_code=practice.starter_code,
         reference_solution=practice.reference_solution,
         checks=[PracticeCheck(**check.model_dump()) for check in practice.checks],
+        competencies=practice.competencies,
         content_hash=PLACEHOLDER_HASH,
     )
     return Item(practice.id, "practice", practice.title), store(document)
@@ -347,7 +365,11 @@ def build(bundle: Bundle) -> Built:
     the order a load has always written them: courses, lessons, quizzes, questions,
     practices)."""
     built = Built(
-        categories=bundle.categories, tracks=bundle.tracks, achievements=bundle.achievements
+        categories=bundle.categories,
+        tracks=bundle.tracks,
+        achievements=bundle.achievements,
+        competencies=bundle.competencies,
+        competency_links=bundle.competency_links,
     )
     for document_class in (CourseContent, LessonContent, QuizContent, Question, PracticeContent):
         built.stored[document_class.Settings.name] = []

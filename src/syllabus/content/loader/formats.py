@@ -14,6 +14,7 @@ from syllabus.content.documents import (
 )
 from syllabus.kit.ids import (
     SLUG_PATTERN,
+    CompetencyCode,
     CourseId,
     LessonId,
     ModuleId,
@@ -36,6 +37,20 @@ class Strict(BaseModel):
 class CategoryIn(Strict):
     slug: Slug
     name: Title
+
+
+class CompetencyIn(Strict):
+    """One entry of competencies.json: a skill or a codifier element. ``parent`` makes a
+    tree (a section and its elements); the reader refuses unknown parents and cycles."""
+
+    code: CompetencyCode
+    title: Title
+    description: str = ""
+    parent: CompetencyCode | None = None
+
+
+Competencies = Annotated[list[CompetencyCode], Field(max_length=20)]
+"""What a lesson teaches, or a question or practice tests: codes of competencies.json."""
 
 
 class TrackIn(Strict):
@@ -123,6 +138,7 @@ class LessonFrontMatter(Strict):
     objectives: list[Text] = Field(default_factory=list)
     key_concepts: list[Text] = Field(default_factory=list)
     preview: bool = False
+    competencies: Competencies = Field(default_factory=list)
 
 
 LESSON_KEYS = frozenset(LessonFrontMatter.model_fields)
@@ -140,6 +156,7 @@ class QuestionBase(Strict):
     explanation: str | None = None
     skills: list[Text] = Field(default_factory=list)
     category: str | None = None
+    competencies: Competencies = Field(default_factory=list)
 
 
 def _option_ids(info: ValidationInfo, name: str = "options") -> set[str]:
@@ -293,3 +310,4 @@ class PracticeIn(Strict):
     starter_code: str = ""
     reference_solution: str = ""
     checks: list[CheckIn] = Field(min_length=1)
+    competencies: Competencies = Field(default_factory=list)
