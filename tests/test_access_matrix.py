@@ -1,6 +1,7 @@
 """The access-control matrix: every operation of the app's own OpenAPI document, called
 against an owner with data in every user-owned table, by everyone who is not that owner:
-another student, an author, nobody (no token), a garbage token and the owner's expired one.
+another student, an author, a teacher, nobody (no token), a garbage token and the owner's
+expired one.
 
 No route is listed here. Operations, their parameters, bodies and whether they take a token
 come from ``create_app(...).openapi()`` at collection time, so a route added later is in
@@ -11,7 +12,7 @@ The rules (docs/identity.md, "The access-control matrix"):
 
 - token required (``security`` without ``{}``): no token or a bad one is 401 with
   ``WWW-Authenticate: Bearer``; token optional (``{}`` listed too): a bad one is 401.
-- ``/admin/...`` as a student or an author: 403.
+- ``/admin/...`` as a student, an author or a teacher: 403.
 - a path parameter naming one person's record (``OWNED_PARAMETERS``) filled with the
   owner's ids: 401, 403 or 404, never 2xx.
 - every request passes validation (a 422 proves nothing about access) and nothing is a 5xx.
@@ -86,7 +87,7 @@ REFUSED = frozenset({401, 403, 404})
 
 Token = Literal["required", "optional", "none"]
 ANONYMOUS, GARBAGE, EXPIRED = "anonymous", "garbage token", "expired token"
-STUDENT, AUTHOR = "another student", "author"
+STUDENT, AUTHOR, TEACHER = "another student", "author", "teacher"
 NO_VALID_TOKEN = (ANONYMOUS, GARBAGE, EXPIRED)
 
 
@@ -139,7 +140,7 @@ def callers(operation: Operation) -> tuple[str, ...]:
     """Public operations are called anonymously; anything taking a token by everyone."""
     if operation.token == "none":
         return (ANONYMOUS,)
-    return (*NO_VALID_TOKEN, STUDENT, AUTHOR)
+    return (*NO_VALID_TOKEN, STUDENT, AUTHOR, TEACHER)
 
 
 CASES = [
@@ -196,18 +197,20 @@ async def build_world(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> World:
     """An owner enrolled, with progress (completed, noted, bookmarked, a position), a
-    submitted and an open quiz attempt and an achievement; the other student and the
-    author enrolled in the same course, so shared-content writes reach their own data."""
+    submitted and an open quiz attempt and an achievement; the other student, the author
+    and the teacher enrolled in the same course, so shared-content writes reach their own
+    data."""
     owner = await sign_up(client, email=unique_email("owner"))
-    student, author, admin = [await sign_up(client) for _ in range(3)]
+    student, author, teacher, admin = [await sign_up(client) for _ in range(4)]
     await set_role(session, author, "author")
+    await set_role(session, teacher, "teacher")
     await set_role(session, admin, "admin")
     marker = uuid7().hex
     name, note, position = f"Owner {marker[-8:]}", f"owner's note {marker}", f"pos-{marker}"
     renamed = await client.patch("/api/v1/users/me", json={"name": name}, headers=owner.headers)
     assert renamed.status_code == 200, renamed.text
     enrollment = await enroll(client, owner, FREE)
-    for account in (student, author):
+    for account in (student, author, teacher):
         await enroll(client, account, FREE)
     saved = await client.put(
         f"{API_PREFIX}/progress/lessons/{LESSON}",
@@ -242,7 +245,7 @@ async def build_world(
     return World(
         owner=owner,
         admin=admin,
-        others={STUDENT: student, AUTHOR: author},
+        others={STUDENT: student, AUTHOR: author, TEACHER: teacher},
         expired_token=create_access_token(
             user_id=uuid.UUID(owner.id),
             role="student",
@@ -462,7 +465,7 @@ def allowed(operation: Operation, caller: str) -> frozenset[int] | None:
         return frozenset({401})
     if caller in (GARBAGE, EXPIRED) and operation.token == "optional":
         return frozenset({401})
-    if operation.role_gated and caller in (STUDENT, AUTHOR):
+    if operation.role_gated and caller in (STUDENT, AUTHOR, TEACHER):
         return frozenset({403})
     if operation.owned or operation.role_gated:
         return REFUSED

@@ -14,7 +14,7 @@ from syllabus.db.sql import current_actor
 from syllabus.deps import SessionDep, SettingsDep
 from syllabus.errors import Forbidden, Unauthorized
 from syllabus.identity import service
-from syllabus.identity.models import Role, User
+from syllabus.identity.models import REVIEWER_ROLES, Role, User
 from syllabus.identity.security import AccessClaims, InvalidToken, decode_access_token
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
@@ -52,6 +52,8 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 
 AdminUser = Annotated[User, Depends(require_role("admin"))]
+ReviewerUser = Annotated[User, Depends(require_role(*REVIEWER_ROLES))]
+"""A teacher or an admin: who works the review queues (DECISIONS 3)."""
 
 
 async def get_optional_user(

@@ -11,13 +11,17 @@ from sqlmodel import Field
 from syllabus.db.sql import Base
 from syllabus.kit.vocabulary import sql_in
 
-Role = Literal["student", "author", "admin"]
+Role = Literal["student", "author", "admin", "teacher"]
 ROLES: tuple[Role, ...] = get_args(Role)
 STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
+REVIEWER_ROLES: tuple[Role, ...] = ("teacher", "admin")
+"""Who grades the review queues (expert exam tasks, homework): DECISIONS 3. A teacher is
+not staff: no drafts, no free access to paid content, and the queues never show them a
+learner's name or email."""
 
 
 def is_staff(user: "User | None") -> bool:
-    """Authors and admins see drafts and every lesson, whatever it costs."""
+    """Authors and admins see drafts and every lesson, whatever it costs. Teachers do not."""
     return user is not None and user.role in STAFF_ROLES
 
 
