@@ -42,6 +42,7 @@ from syllabus.identity.security import create_access_token
 from syllabus.kit.ids import uuid7
 from syllabus.main import API_PREFIX
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
+from tests.competencies.helpers import name_competencies
 from tests.content.folder import make_folder
 from tests.identity.helpers import PASSWORD, Account, set_role, sign_up, unique_email
 from tests.isolation import (
@@ -63,7 +64,9 @@ METHODS = ("get", "put", "post", "delete", "patch")
 USER_OWNED_PREFIXES = ("/users", "/admin", "/progress", "/enrollments", "/quiz-attempts")
 ROLE_GATED_PREFIXES = ("/admin",)
 # Path parameters naming one person's record: only its owner, or an admin under /admin.
-OWNED_PARAMETERS = frozenset({"attempt_id", "enrollment_id", "achievement_id", "user_id"})
+OWNED_PARAMETERS = frozenset(
+    {"attempt_id", "enrollment_id", "achievement_id", "user_id", "ticket_id"}
+)
 # Path parameters naming shared content: the caller acts on their own data about it.
 SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id"})
 HOW_TO_CLASSIFY = (
@@ -239,9 +242,13 @@ async def build_world(
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
+    tickets = await client.get("/api/v1/users/me/feedback-tickets", headers=owner.headers)
+    assert tickets.status_code == 200, tickets.text
+    ticket = tickets.json()["items"][0]["id"]
     export = await export_of(client, owner)
     sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements")
     assert [len(export[section]) for section in sections] == [1, 1, 2, 1], export
+    assert export["feedback_tickets"], export
     return World(
         owner=owner,
         admin=admin,
@@ -256,6 +263,7 @@ async def build_world(
             "attempt_id": (opened, submitted),
             "enrollment_id": (str(enrollment["id"]),),
             "achievement_id": (achievement,),
+            "ticket_id": (ticket,),
             "user_id": (owner.id,),
             "course_ref": (FREE,),
             "course_id": (FREE,),
@@ -294,6 +302,7 @@ async def stage(
     try:
         async with rolled_back(engine, role=servers.app) as connection:
             folder = make_folder(tmp_path_factory.mktemp("content"))
+            name_competencies(folder)  # the owner's failed attempt opens feedback tickets
             sessions = savepoint_sessionmaker(connection)
             loaded = await load_folder(folder, database=database, sessionmaker=sessions)
             assert loaded.ok, loaded.problems

@@ -28,6 +28,8 @@ WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
     "content_index": ("true", "written only by `content load`"),
     "content_loads": ("true", "written only by `content load`"),
     "achievements": ("true", "written only by `content load`"),
+    "competencies": ("true", "written only by `content load`"),
+    "competency_links": ("true", "written only by `content load`"),
     "auth_login_attempts": ("NOT succeeded", "a failed sign-in: who typed it is unknown"),
 }
 """Table → (the rows that may lack an actor, as SQL; why)."""

@@ -16,8 +16,12 @@ from syllabus import __version__
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.assessment import export as _assessment_export  # noqa: F401
+from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.competencies import export as _competencies_export  # noqa: F401
+from syllabus.competencies import service as competencies
+from syllabus.competencies.router import router as competencies_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content.documents import DOCUMENT_MODELS
@@ -153,6 +157,7 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(competencies_router)
     return router
 
 
@@ -160,6 +165,8 @@ def wire() -> None:
     """Register every higher layer's reaction on the hooks lower layers fire (see
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
+    content_hooks.competencies_loaded.register(competencies.apply_competencies)
+    assessment_hooks.items_graded.register(competencies.record_graded)
 
 
 @asynccontextmanager

@@ -105,6 +105,7 @@ def write_course(
                     "prompt": "Resources are nouns.",
                     "correct": True,
                     "explanation": "Methods are the verbs.",
+                    "competencies": ["rest.resources"],
                 },
             ],
         },
@@ -120,8 +121,19 @@ def write_course(
     )
 
 
+FRAMEWORK: list[dict[str, Any]] = [
+    {"code": "http", "title": "HTTP", "description": "The protocol"},
+    {"code": "http.methods", "title": "HTTP methods", "parent": "http"},
+    {"code": "http.status", "title": "Status codes", "parent": "http"},
+    {"code": "rest.resources", "title": "Resources"},
+]
+"""competencies.json of the test folder: two of the quiz's questions name a competency."""
+
+
 def make_folder(root: Path) -> Path:
-    """Two published courses (one free, one paid), a draft, banks in both formats."""
+    """Two published courses (one free, one paid), a draft, banks in both formats, a
+    competency framework."""
+    write_json(root / "competencies.json", FRAMEWORK)
     write_json(root / "categories.json", [{"slug": "programming", "name": "Programming"}])
     write_json(
         root / "tracks.json",
@@ -147,6 +159,7 @@ def make_folder(root: Path) -> Path:
                 "options": [{"id": "a", "text": "POST"}, {"id": "b", "text": "GET"}],
                 "correct": "b",
                 "explanation": "GET does not change state.",
+                "competencies": ["http.methods"],
             },
             {
                 "id": "question:bank-order",

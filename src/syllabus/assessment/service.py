@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import service as access
 from syllabus.assessment import repository
-from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
+from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.review import review_items, reviews_open
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary

@@ -25,7 +25,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 WEIGHT = Decimal("0.65")
 """The weight of the newest observation."""
 
-GAP_FLOORS = ((Decimal("0.90"), 1), (Decimal("0.75"), 2), (Decimal("0.50"), 3), (Decimal("0.25"), 4))
+GAP_FLOORS = (
+    (Decimal("0.90"), 1),
+    (Decimal("0.75"), 2),
+    (Decimal("0.50"), 3),
+    (Decimal("0.25"), 4),
+)
 """(lowest mastery, gap level), best first; below the last floor the gap level is 5."""
 WORST_GAP = 5
 

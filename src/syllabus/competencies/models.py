@@ -37,9 +37,7 @@ class Competency(Base, table=True):
     """One entry of competencies.json (``parent`` makes the codifier's tree)."""
 
     __tablename__ = "competencies"
-    __table_args__ = (
-        CheckConstraint(f"code ~ '^{COMPETENCY_CODE_PATTERN}$'", name="code"),
-    )
+    __table_args__ = (CheckConstraint(f"code ~ '^{COMPETENCY_CODE_PATTERN}$'", name="code"),)
 
     code: str = Field(unique=True)
     title: str
@@ -117,6 +115,11 @@ class Evidence(Base, table=True):
     mastery_after: Decimal = Field(sa_type=MASTERY_TYPE)
 
 
+OPEN_TICKET = "status <> 'done' AND deleted_at IS NULL"
+"""The predicate of the partial unique index: at most one open ticket per learner,
+competency and item (upserts name it as literal SQL, see the repository)."""
+
+
 class FeedbackTicket(Base, table=True):
     """A mistake to fix, linked to the competency to revise. At most one open ticket per
     learner, competency and item: a retry that fails again refreshes it."""
@@ -133,7 +136,7 @@ class FeedbackTicket(Base, table=True):
             "competency_id",
             "item_id",
             unique=True,
-            postgresql_where=text("status <> 'done' AND deleted_at IS NULL"),
+            postgresql_where=text(OPEN_TICKET),
         ),
         Index("ix_feedback_tickets_user_id_id", "user_id", "id"),
     )

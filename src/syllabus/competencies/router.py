@@ -17,7 +17,7 @@ from syllabus.competencies.schemas import (
 )
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
-from syllabus.identity.deps import CurrentUser, TeacherOrAdmin
+from syllabus.identity.deps import CurrentUser, ReviewerUser
 from syllabus.kit.ids import COMPETENCY_CODE_PATTERN, content_id_pattern
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
@@ -51,7 +51,7 @@ async def my_competencies(
     summary="A course's learners counted by gap level per competency (teachers, admins)",
 )
 async def course_overview(
-    course_ref: CourseRef, viewer: TeacherOrAdmin, session: SessionDep
+    course_ref: CourseRef, viewer: ReviewerUser, session: SessionDep
 ) -> list[CompetencyOverview]:
     return await service.course_overview(session=session, viewer=viewer, course_ref=course_ref)
 

@@ -47,7 +47,11 @@ async def apply_competencies(session: AsyncSession, competencies: list[Competenc
     await repository.replace_links(
         session,
         competency_ids=list(ids.values()),
-        links=[(ids[c.code], content_id, course) for c in competencies for content_id, course in c.links],
+        links=[
+            (ids[c.code], content_id, course)
+            for c in competencies
+            for content_id, course in c.links
+        ],
     )
 
 
@@ -114,7 +118,7 @@ async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:
                 for item, cid in touched
             ],
         )
-        titles = {cid: title for cid, title in known.values()}
+        titles = dict(known.values())
         await repository.open_tickets(
             session,
             [
@@ -142,7 +146,10 @@ async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:
 
 
 def _lessons(links: list[LessonLink]) -> list[LessonToStudy]:
-    return [LessonToStudy(id=l.lesson_id, title=l.title, course_id=l.course_id) for l in links]
+    return [
+        LessonToStudy(id=link.lesson_id, title=link.title, course_id=link.course_id)
+        for link in links
+    ]
 
 
 async def my_competencies(
@@ -171,9 +178,7 @@ async def reviewable(session: AsyncSession, *, source_ids: Sequence[uuid.UUID]) 
     if not source_ids:
         return set()
     attempts = (
-        await session.execute(
-            select(QuizAttempt).where(col(QuizAttempt.id).in_(source_ids))
-        )
+        await session.execute(select(QuizAttempt).where(col(QuizAttempt.id).in_(source_ids)))
     ).scalars()
     refs = [
         AttemptRef(
@@ -188,7 +193,7 @@ async def reviewable(session: AsyncSession, *, source_ids: Sequence[uuid.UUID]) 
     return await reviews_open(session, refs)
 
 
-async def _tickets_public(
+async def tickets_public(
     session: AsyncSession, rows: list[TicketRow]
 ) -> list[FeedbackTicketPublic]:
     """Tickets as the learner may see them now: the item only where the review is open
@@ -226,11 +231,11 @@ async def _tickets_public(
         result.append(
             FeedbackTicketPublic(
                 id=ticket.id,
-                status=ticket.status,  # type: ignore[arg-type]
+                status=ticket.status,
                 priority=ticket.priority,
                 competency=CompetencyRef(code=row.code, title=row.title),
                 course_id=row.course,
-                source=ticket.source,  # type: ignore[arg-type]
+                source=ticket.source,
                 container_id=ticket.container_id,
                 container_version=ticket.container_version,
                 item=item,
@@ -262,7 +267,7 @@ async def my_tickets(
         after=after,
         limit=limit,
     )
-    return await _tickets_public(session, rows)
+    return await tickets_public(session, rows)
 
 
 async def set_ticket_status(
@@ -273,7 +278,7 @@ async def set_ticket_status(
     if row is None:
         raise NotFound("no such ticket of yours", field="ticket_id")
     await repository.set_status(session, ticket=row.ticket, status=status)
-    return (await _tickets_public(session, [row]))[0]
+    return (await tickets_public(session, [row]))[0]
 
 
 # -- what a teacher sees --------------------------------------------------------------------
@@ -290,8 +295,10 @@ async def course_overview(
             title=row["title"],
             learners=row["learners"],
             not_assessed=row["learners"] - row["assessed"],
-            gap_levels={str(level): row[f"gap_{level}"] for level in range(1, 6)},  # type: ignore[misc]
-            average_mastery=None if row["average_mastery"] is None else float(row["average_mastery"]),
+            gap_levels={str(level): row[f"gap_{level}"] for level in range(1, 6)},
+            average_mastery=None
+            if row["average_mastery"] is None
+            else float(row["average_mastery"]),
         )
         for row in rows
     ]

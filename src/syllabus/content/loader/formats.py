@@ -281,6 +281,7 @@ class LegacyQuestionIn(Strict):
     points: float = Field(default=1.0, gt=0)
     explanation: str | None = None
     skills: list[Text] = Field(default_factory=list)
+    competencies: Competencies = Field(default_factory=list)
 
 
 class QuizIn(Strict):

@@ -499,6 +499,7 @@ def from_legacy(
         "points": question.points,
         "skills": question.skills,
         "category": question.category,
+        "competencies": question.competencies,
     }
     if question.explanation is not None:
         converted["explanation"] = question.explanation
