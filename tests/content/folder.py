@@ -105,7 +105,6 @@ def write_course(
                     "prompt": "Resources are nouns.",
                     "correct": True,
                     "explanation": "Methods are the verbs.",
-                    "competencies": ["rest.resources"],
                 },
             ],
         },
@@ -127,13 +126,22 @@ FRAMEWORK: list[dict[str, Any]] = [
     {"code": "http.status", "title": "Status codes", "parent": "http"},
     {"code": "rest.resources", "title": "Resources"},
 ]
-"""competencies.json of the test folder: two of the quiz's questions name a competency."""
+"""A competency framework for the test folder (:func:`add_framework`)."""
+
+
+def add_framework(root: Path) -> None:
+    """competencies.json, and the free course's inline quiz question naming one of its
+    codes: graded quizzes then move mastery and open tickets. Not part of
+    :func:`make_folder`, whose line numbers the loader's error tests pin."""
+    write_json(root / "competencies.json", FRAMEWORK)
+    path = root / "courses" / "rest-basics" / "quizzes" / "check.json"
+    quiz = json.loads(path.read_text(encoding="utf-8"))
+    quiz["questions"][2]["competencies"] = ["rest.resources"]
+    write_json(path, quiz)
 
 
 def make_folder(root: Path) -> Path:
-    """Two published courses (one free, one paid), a draft, banks in both formats, a
-    competency framework."""
-    write_json(root / "competencies.json", FRAMEWORK)
+    """Two published courses (one free, one paid), a draft, banks in both formats."""
     write_json(root / "categories.json", [{"slug": "programming", "name": "Programming"}])
     write_json(
         root / "tracks.json",
@@ -159,7 +167,6 @@ def make_folder(root: Path) -> Path:
                 "options": [{"id": "a", "text": "POST"}, {"id": "b", "text": "GET"}],
                 "correct": "b",
                 "explanation": "GET does not change state.",
-                "competencies": ["http.methods"],
             },
             {
                 "id": "question:bank-order",
