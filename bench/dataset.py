@@ -158,6 +158,7 @@ def _course(
             "title": title,
             "description": f"{title}: a generated course for the benchmarks.",
             "level": "Beginner",
+            "language": "en",
             "category": "bench",
             "status": "published",
             "modules": [

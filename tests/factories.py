@@ -42,6 +42,8 @@ async def create_course(session: AsyncSession, **fields: Any) -> Course:
         title=fields.pop("title", "REST API Design"),
         category_id=category_id,
         level=fields.pop("level", "Beginner"),
+        language=fields.pop("language", "en"),
+        currency=fields.pop("currency", "USD"),
         status=fields.pop("status", "published"),
         **fields,
     )

@@ -9,8 +9,9 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from syllabus.assessment.service import AttemptOpen
 from syllabus.config import Settings
-from syllabus.errors import PROBLEM_MEDIA_TYPE, Conflict, NotFound
+from syllabus.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX, PROBLEM_TYPES, NotFound
 from syllabus.main import create_app
 
 
@@ -37,7 +38,7 @@ async def missing() -> None:
 
 @probe.get("/conflict")
 async def conflict() -> None:
-    raise Conflict("already enrolled", existing_id="abc")
+    raise AttemptOpen("an attempt is already open", attempt_id="abc")
 
 
 @probe.get("/crash")
@@ -56,12 +57,17 @@ async def probed(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
+    """A problem+json answer with this status (and ``code``, when given): a declared
+    code, its URN as ``type`` and its fixed title."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
     body: dict[str, Any] = response.json()
     assert body["status"] == status
-    assert body["type"] == "about:blank"
-    assert isinstance(body["title"], str)
-    assert body["title"]
+    if code is not None:
+        assert body["code"] == code, body
+    assert body["type"] == f"{PROBLEM_TYPE_PREFIX}{body['code']}"
+    assert body["title"] == PROBLEM_TYPES[body["code"]].title or body["code"] == "http-error"
     return body

@@ -57,8 +57,8 @@ async def test_domain_error_carries_status_detail_and_extensions(
     body = assert_problem(await probe_client.get("/api/v1/_probe/missing"), 404)
     assert body["detail"] == "widget:42 does not exist"
     assert body["resource"] == "widget"
-    body = assert_problem(await probe_client.get("/api/v1/_probe/conflict"), 409)
-    assert body["existing_id"] == "abc"
+    body = assert_problem(await probe_client.get("/api/v1/_probe/conflict"), 409, "attempt-open")
+    assert body["attempt_id"] == "abc"
 
 
 async def test_unknown_route_and_wrong_method_are_problems(
@@ -81,7 +81,8 @@ async def test_unexpected_error_is_a_bare_500_without_internals(
     assert "RuntimeError" not in response.text
     assert "Traceback" not in response.text
     assert body == {
-        "type": "about:blank",
+        "type": "urn:syllabus:problem:internal-error",
+        "code": "internal-error",
         "title": "Internal Server Error",
         "status": 500,
         "instance": "/api/v1/_probe/crash",

@@ -5,6 +5,7 @@ no traceback wall.
 """
 
 import datetime
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pymongo.errors import PyMongoError
@@ -260,6 +261,7 @@ async def _load_content(
     settings: Settings,
     dry_run: bool,
     prune: bool,
+    every_source: bool = False,
     force: bool = False,
     strict: bool = False,
 ) -> "LoadResult":
@@ -282,13 +284,16 @@ async def _load_content(
                 sessionmaker=sessionmaker,
                 dry_run=dry_run,
                 prune=prune,
+                every_source=every_source,
                 force=force,
                 strict=strict,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                notice=lambda message: err.print(message, style="yellow", highlight=False),
                 limits=ReadLimits(
                     max_files=settings.content_max_files,
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
+                default_currency=settings.default_currency,
             )
 
 
@@ -308,7 +313,23 @@ def content_load(
         bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
     ] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Archive content no longer in the folder.")
+        bool,
+        typer.Option(
+            "--prune",
+            help="Archive what this folder's source (source.json) loaded before and the "
+            "folder no longer has.",
+        ),
+    ] = False,
+    prune_all_sources: Annotated[
+        bool,
+        typer.Option(
+            "--prune-all-sources",
+            help="Archive EVERYTHING not in this folder, content loaded from other folders "
+            "included. Asks first, unless --yes.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm --prune-all-sources without asking.")
     ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Compare every document even if nothing changed.")
@@ -323,19 +344,58 @@ def content_load(
 
     settings = _settings_for_tools()
     with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
-        result = asyncio.run(
-            _load_content(
-                folder,
-                postgres_url=postgres_url,
-                mongo_url=mongo_url,
-                settings=settings,
-                dry_run=dry_run,
-                prune=prune,
-                force=force,
-                strict=strict,
+
+        def run(*, dry: bool) -> "LoadResult":
+            return asyncio.run(
+                _load_content(
+                    folder,
+                    postgres_url=postgres_url,
+                    mongo_url=mongo_url,
+                    settings=settings,
+                    dry_run=dry,
+                    prune=prune or prune_all_sources,
+                    every_source=prune_all_sources,
+                    force=force,
+                    strict=strict,
+                )
             )
-        )
+
+        if prune_all_sources and not yes and not dry_run:
+            preview = run(dry=True)
+            if not preview.ok or preview.unchanged:
+                _report(preview, folder)
+                return
+            _confirm_whole_store_prune(preview)
+        result = run(dry=dry_run)
     _report(result, folder)
+
+
+def _confirm_whole_store_prune(preview: "LoadResult") -> None:
+    """Say loudly what a whole-store prune would archive, by source, and ask."""
+    from collections import Counter
+
+    from syllabus.content.sources import shown
+
+    assert preview.plan is not None
+    archives = [
+        change
+        for change in (*preview.plan.changes, *preview.plan.catalog)
+        if change.action == "archive"
+    ]
+    by_source = Counter(change.owner for change in archives)
+    err.print(
+        "--prune-all-sources archives everything in the stores that this folder does not "
+        "have, whichever folder loaded it:",
+        style="bold red",
+        highlight=False,
+    )
+    for owner, count in sorted(by_source.items(), key=lambda item: str(item[0])):
+        err.print(f"  {count} item(s) of {shown(owner)}", highlight=False)
+    if not archives:
+        err.print("  nothing", highlight=False)
+    if not sys.stdin.isatty():
+        raise ConfigError("--prune-all-sources: add --yes to confirm (no terminal to ask on)")
+    typer.confirm(f"Archive these {len(archives)} item(s)?", abort=True, err=True)
 
 
 async def _doctor(*, postgres_url: str, mongo_url: str, settings: Settings, fix: bool) -> "Report":
@@ -683,13 +743,15 @@ async def _export(
         try:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task(f"Exporting {view}", total=total)
-                return await export.write(
+                count = await export.write(
                     export.stream(connection, query, args),
                     out,
                     fmt=fmt,  # type: ignore[arg-type]
                     base=iri_base.rstrip("/"),
                     progress=lambda done: bar.update(task, completed=done),
                 )
+                out.flush()  # a reader gone by now is met here, not at interpreter exit
+                return count
         finally:
             if output:
                 out.close()
@@ -741,7 +803,17 @@ def analytics_export(
             )
         except ExportError as error:
             raise ConfigError(str(error)) from None
+        except BrokenPipeError:
+            _reader_gone()
     err.print(f"{count} row(s) exported", highlight=False)
+
+
+def _reader_gone() -> NoReturn:
+    """Standard output's reader left (``| head``): stop quietly and successfully, as a
+    Unix filter does. Standard output now points at /dev/null, so the interpreter's last
+    flush cannot fail on the closed pipe again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(code=0)
 
 
 async def _refresh(url: str, names: list[str]) -> None:

@@ -14,6 +14,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from syllabus.kit.standards import DEFAULT_CURRENCY, CurrencyCode
+
 Environment = Literal["dev", "test", "prod"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 LogFormat = Literal["json", "text"]
@@ -95,6 +97,10 @@ class Settings(BaseSettings):
     pg_max_overflow: int = Field(default=0, ge=0, le=100)
     content_max_files: int = Field(default=100_000, ge=1)
     content_max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    default_currency: CurrencyCode = Field(
+        default=DEFAULT_CURRENCY,
+        description="ISO 4217 currency of a course whose course.json names none.",
+    )
     health_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     max_body_bytes: int = Field(
         default=MIB,

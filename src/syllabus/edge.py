@@ -19,9 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syllabus.config import Settings
 from syllabus.errors import (
-    BadRequest,
     BodyRefused,
-    ContentTooLarge,
+    BodyTooDeep,
+    BodyTooLarge,
+    InvalidUrl,
     body_error,
     problem_response,
 )
@@ -90,14 +91,13 @@ def nul_in_url(scope: Scope) -> ASGIApp | None:
         ("query", b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]),
     ):
         if found:
-            return problem_response(
-                status=400,
-                detail=f"the {part} must not contain NUL (U+0000) characters",
-                instance=scope["path"].replace("\x00", "\ufffd"),
+            error = InvalidUrl(
+                f"the {part} must not contain NUL (U+0000) characters",
                 errors=[
                     {"field": part, "in": part, "message": "NUL character", "type": "nul_character"}
                 ],
             )
+            return problem_response(error, instance=scope["path"].replace("\x00", "\ufffd"))
     return None
 
 
@@ -152,13 +152,13 @@ class LimitedBody:
     def _too_large(self) -> BodyRefused:
         message = f"larger than {self.limit} bytes"
         return BodyRefused(
-            body_error(ContentTooLarge, message, kind="too_large", max_bytes=self.limit)
+            body_error(BodyTooLarge, message, kind="too_large", max_bytes=self.limit)
         )
 
     def _too_deep(self) -> BodyRefused:
         message = f"nested deeper than {self.max_depth} levels of arrays and objects"
         return BodyRefused(
-            body_error(BadRequest, message, kind="json_too_deep", max_depth=self.max_depth)
+            body_error(BodyTooDeep, message, kind="json_too_deep", max_depth=self.max_depth)
         )
 
     def _check_depth(self, chunks: list[bytes], chunk: bytes, *, last: bool) -> None:

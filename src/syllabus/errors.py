@@ -5,7 +5,9 @@ never builds responses. Framework errors (validation, unknown route, method) and
 unexpected exceptions are rendered by the same :func:`problem_response`.
 """
 
+import inspect
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,7 +16,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import ConnectionFailure, PyMongoError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,50 +33,98 @@ JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+PROBLEM_TYPE_PREFIX = "urn:syllabus:problem:"
+"""Every problem's ``type`` is this plus its ``code``: the same URI in every deployment,
+never built from the request's host (DECISIONS 6)."""
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, as documented in OpenAPI. Extra members may follow."""
+class FieldError(BaseModel):
+    """One failing part of a request: which field, where it was sent, and why."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "about:blank"
+    field: str = Field(description="Dotted path of the field, e.g. `answers[0].answer`.")
+    in_: str = Field(alias="in", description="`body`, `query`, `path` or `header`.")
+    message: str
+    type: str = Field(description="What kind of failure, e.g. `missing`, `json_invalid`.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. Branch on ``code`` (or ``type``, which is the same
+    thing as a URI); the table of codes is docs/errors.md. Extra members may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        description=f"`{PROBLEM_TYPE_PREFIX}<code>`: the same in every deployment.",
+        examples=[f"{PROBLEM_TYPE_PREFIX}already-enrolled"],
+    )
+    code: str = Field(
+        description="Short, stable, kebab-case: what went wrong (docs/errors.md).",
+        examples=["already-enrolled"],
+    )
     title: str
     status: int
     detail: str | None = None
     instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    errors: list[FieldError] | None = None
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries saying these statuses come back as problem+json."""
-    return {
-        status: {
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
-        }
-        for status in statuses
-    }
+PROBLEM_TYPES: dict[str, type["AppError"]] = {}
+"""Every declared problem, by code: the source of docs/errors.md."""
 
 
 class AppError(Exception):
-    """Base of every error the API reports on purpose."""
+    """Base of every error the API reports on purpose.
+
+    The classes named after a status (``Conflict``, ``Forbidden``…) are families, not
+    errors: what is raised is a subclass that declares a kebab-case ``code``, a ``title``
+    and a docstring whose first paragraph says when it happens. Declaring it registers
+    it (a code used twice fails at import); ``type`` is derived from the code."""
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
     title: str = "Internal Server Error"
+    code: str | None = None
     keeps_writes: bool = False
     """True when the request's writes must be committed although it fails (a failed login
     is recorded, a reused refresh token revokes its family); normally they roll back."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = cls.__dict__.get("code")
+        if code is None:
+            return
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if not CODE_PATTERN.fullmatch(code):
+            raise TypeError(f"{name}: code {code!r} is not kebab-case")
+        if not cls.__dict__.get("__doc__"):
+            raise TypeError(f"{name}: say in a docstring when {code} happens")
+        known = PROBLEM_TYPES.get(code)
+        if known is not None and (known.__module__, known.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise TypeError(f"{name}: code {code} is taken by {known.__qualname__}")
+        PROBLEM_TYPES[code] = cls
+
     def __init__(
         self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any
     ) -> None:
+        if self.code is None:
+            raise TypeError(f"{type(self).__name__} is a family: raise a subclass with a code")
         super().__init__(detail or self.title)
         self.detail = detail
         self.headers = headers
         self.extensions = extensions
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return f"{PROBLEM_TYPE_PREFIX}{cls.code}"
 
 
 class BadRequest(AppError):
@@ -98,8 +148,20 @@ class Forbidden(AppError):
 
 
 class NotFound(AppError):
+    """The resource named (in the path, or by ``field``) does not exist, or is hidden
+    from you (a draft, another learner's), or no route has this path."""
+
     status = HTTPStatus.NOT_FOUND
     title = "Not Found"
+    code = "not-found"
+
+
+class MethodNotAllowed(AppError):
+    """The path exists but not with this method; ``Allow`` lists the methods it takes."""
+
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+    title = "Method Not Allowed"
+    code = "method-not-allowed"
 
 
 class Conflict(AppError):
@@ -112,16 +174,6 @@ class TooManyRequests(AppError):
     title = "Too Many Requests"
 
 
-class ContentTooLarge(AppError):
-    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    title = "Content Too Large"
-
-
-class UnsupportedMediaType(AppError):
-    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
-    title = "Unsupported Media Type"
-
-
 class UnprocessableContent(AppError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     title = "Unprocessable Content"
@@ -130,6 +182,131 @@ class UnprocessableContent(AppError):
 class ServiceUnavailable(AppError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     title = "Service Unavailable"
+
+
+class ValidationFailed(UnprocessableContent):
+    """A field, query parameter or header has a wrong value: ``errors`` names each one
+    (field, where it was sent, why)."""
+
+    title = "Validation failed"
+    code = "validation-failed"
+
+
+class MalformedBody(BadRequest):
+    """The body is not valid JSON (or not UTF-8, or not readable at all)."""
+
+    title = "Malformed body"
+    code = "malformed-body"
+
+
+class BodyTooDeep(BadRequest):
+    """The JSON body nests arrays and objects deeper than ``max_depth``
+    (``SYLLABUS_MAX_JSON_DEPTH``)."""
+
+    title = "Body nested too deeply"
+    code = "body-too-deep"
+
+
+class InvalidUrl(BadRequest):
+    """The path or query string holds a NUL (U+0000) character."""
+
+    title = "Invalid URL"
+    code = "invalid-url"
+
+
+class CorsRefused(BadRequest):
+    """A CORS preflight asked for an origin, method or header this deployment does not
+    allow (``SYLLABUS_CORS_ORIGINS``); ``errors`` names what was refused."""
+
+    title = "Cross-origin request refused"
+    code = "cors-refused"
+
+
+class BodyTooLarge(AppError):
+    """The body is larger than ``max_bytes`` (``SYLLABUS_MAX_BODY_BYTES``), declared or
+    counted as it arrives."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    title = "Content Too Large"
+    code = "body-too-large"
+
+
+class UnsupportedMediaType(AppError):
+    """The body is not of the media type the operation reads; ``Accept`` names it."""
+
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    title = "Unsupported Media Type"
+    code = "unsupported-media-type"
+
+
+class HttpError(AppError):
+    """A refusal of the HTTP framework not named above (the status says which); none is
+    known to happen."""
+
+    title = "HTTP error"
+    code = "http-error"
+
+    def __init__(self, detail: str | None, *, status: int, headers: dict[str, str] | None) -> None:
+        super().__init__(detail, headers=headers)
+        self.status = status
+        self.title = HTTPStatus(status).phrase
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """PostgreSQL or MongoDB is not answering (or dropped the connection); nothing was
+    written. Retry after ``Retry-After`` seconds. Also ``GET /health/ready`` when a store
+    is down (``failing`` names it)."""
+
+    title = "Service Unavailable"
+    code = "store-unavailable"
+
+
+class InternalError(AppError):
+    """A bug: the server failed unexpectedly and wrote nothing. The log has the details
+    under the response's ``X-Request-ID``."""
+
+    code = "internal-error"
+
+
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """``Problem`` and what it references, for the OpenAPI document's components."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "Problem": schema}
+
+
+def problem_responses(*raised: int | type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries: these errors (or statuses) come back as
+    problem+json, the one ``Problem`` component; each status's description lists the
+    codes named for it."""
+    codes: dict[int, list[str]] = {}
+    for item in raised:
+        status = item if isinstance(item, int) else item.status
+        known = codes.setdefault(int(status), [])
+        if not isinstance(item, int) and item.code is not None:
+            known.append(item.code)
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase
+            + (f": {', '.join(f'`{code}`' for code in sorted(found))}" if found else ""),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status, found in codes.items()
+    }
+
+
+def problem_table() -> str:
+    """The table of docs/errors.md: every declared problem, by status then code, with
+    the first paragraph of its docstring as "when"."""
+    rows = ["| code | status | title | when | declared in |", "|---|---|---|---|---|"]
+    for code, error in sorted(PROBLEM_TYPES.items(), key=lambda item: (item[1].status, item[0])):
+        when = " ".join(inspect.cleandoc(error.__doc__ or "").split("\n\n")[0].split())
+        when = when.replace("|", "\\|").replace("``", "`")
+        status = "varies" if error is HttpError else str(error.status)
+        rows.append(f"| `{code}` | {status} | {error.title} | {when} | `{error.__module__}` |")
+    return "\n".join(rows) + "\n"
 
 
 class BodyRefused(StarletteHTTPException):
@@ -163,27 +340,21 @@ def body_error(
     )
 
 
-def problem_response(
-    *,
-    status: int,
-    title: str | None = None,
-    detail: str | None = None,
-    instance: str | None = None,
-    headers: dict[str, str] | None = None,
-    **extensions: Any,
-) -> ProblemResponse:
-    """Build the single problem+json shape: type, title, status, detail, instance + extras."""
+def problem_response(error: AppError, *, instance: str | None = None) -> ProblemResponse:
+    """The single problem+json shape: type, code, title, status, detail, instance, then
+    the error's extensions."""
     body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
+        "type": error.type_uri(),
+        "code": error.code,
+        "title": error.title,
+        "status": error.status,
     }
-    if detail is not None:
-        body["detail"] = detail
+    if error.detail is not None:
+        body["detail"] = error.detail
     if instance is not None:
         body["instance"] = instance
-    body.update(extensions)
-    return ProblemResponse(body, status_code=status, headers=headers)
+    body.update(error.extensions)
+    return ProblemResponse(body, status_code=error.status, headers=error.headers)
 
 
 def _field_name(loc: Sequence[int | str]) -> str:
@@ -207,14 +378,7 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def _render(request: Request, error: AppError) -> ProblemResponse:
-    return problem_response(
-        status=error.status,
-        title=error.title,
-        detail=error.detail,
-        instance=request.url.path,
-        headers=error.headers,
-        **error.extensions,
-    )
+    return problem_response(error, instance=request.url.path)
 
 
 async def _app_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -239,7 +403,7 @@ def _body_problem(request: Request, exc: RequestValidationError) -> AppError | N
         if error["type"] == "json_invalid":
             reason = error.get("ctx", {}).get("error", "invalid JSON")
             message = f"not valid JSON: {reason} (at character {error['loc'][-1]})"
-            return body_error(BadRequest, message, kind="json_invalid")
+            return body_error(MalformedBody, message, kind="json_invalid")
     media_type = _media_type(request)
     if isinstance(exc.body, bytes):
         expected: tuple[str, ...] = (JSON_MEDIA_TYPE,)
@@ -263,13 +427,8 @@ async def _validation_error(request: Request, exc: Exception) -> ProblemResponse
         return _render(request, refused)
     errors = validation_errors(exc.errors())
     fields = ", ".join(sorted({error["field"] for error in errors}))
-    return problem_response(
-        status=HTTPStatus.UNPROCESSABLE_ENTITY,
-        title="Validation failed",
-        detail=f"Invalid value for: {fields}" if fields else None,
-        instance=request.url.path,
-        errors=errors,
-    )
+    detail = f"Invalid value for: {fields}" if fields else None
+    return _render(request, ValidationFailed(detail, errors=errors))
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> AppError | None:
@@ -282,8 +441,8 @@ def _unreadable_body(exc: StarletteHTTPException) -> AppError | None:
         message = (
             f"not valid UTF-8: byte 0x{cause.object[cause.start]:02x} at position {cause.start}"
         )
-        return body_error(BadRequest, message, kind="json_invalid")
-    return body_error(BadRequest, "not readable", kind="json_invalid")
+        return body_error(MalformedBody, message, kind="json_invalid")
+    return body_error(MalformedBody, "not readable", kind="json_invalid")
 
 
 async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -294,12 +453,15 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None
-    return problem_response(
-        status=exc.status_code,
-        detail=detail,
-        instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
-    )
+    headers = dict(exc.headers) if exc.headers else None
+    error: AppError
+    if exc.status_code == HTTPStatus.NOT_FOUND:
+        error = NotFound(detail, headers=headers)
+    elif exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        error = MethodNotAllowed(detail, headers=headers)
+    else:
+        error = HttpError(detail, status=exc.status_code, headers=headers)
+    return _render(request, error)
 
 
 STORE_RETRY_AFTER_SECONDS = 2
@@ -352,12 +514,8 @@ def _outage(request: Request, exc: Exception) -> ProblemResponse:
     detail = "a data store is not answering; retry later"
     if request.app.state.settings.env == "dev":
         detail += f" ({type(exc).__name__}: {exc})"
-    return problem_response(
-        status=HTTPStatus.SERVICE_UNAVAILABLE,
-        detail=detail,
-        instance=request.url.path,
-        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
-    )
+    retry_after = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
+    return _render(request, StoreUnavailable(detail, headers=retry_after))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -368,9 +526,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> ProblemResponse
         return _outage(request, exc)
     logger.exception("unhandled error on %s %s", request.method, path_as_sent(request.scope))
     detail = f"{type(exc).__name__}: {exc}" if request.app.state.settings.env == "dev" else None
-    return problem_response(
-        status=HTTPStatus.INTERNAL_SERVER_ERROR, detail=detail, instance=request.url.path
-    )
+    return _render(request, InternalError(detail))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -26,11 +26,18 @@ from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.router import router as content_router
+from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
-from syllabus.errors import install_error_handlers, problem_response, problem_responses
+from syllabus.errors import (
+    CorsRefused,
+    install_error_handlers,
+    problem_response,
+    problem_responses,
+    problem_schemas,
+)
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.learning import export as _learning_export  # noqa: F401
@@ -84,15 +91,15 @@ class ProblemCORSMiddleware(CORSMiddleware):
             for name, value in response.headers.items()
             if name not in ("content-length", "content-type")
         }
-        return problem_response(
-            status=HTTPStatus.BAD_REQUEST,
-            detail=f"cross-origin request not allowed: {', '.join(names)}",
+        refusal = CorsRefused(
+            f"cross-origin request not allowed: {', '.join(names)}",
             headers=keep,
             errors=[
                 {"field": name, "in": "header", "message": "not allowed", "type": "cors"}
                 for name in names
             ],
         )
+        return problem_response(refusal)
 
 
 class Syllabus(FastAPI):
@@ -127,6 +134,7 @@ class Syllabus(FastAPI):
         NUL character in the path or query (400); on every API operation 503 with
         Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
         schema = super().openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
         body_refusals = problem_responses(400, 413, 415)
         url_refusals = problem_responses(400)
         outage = problem_responses(503)
@@ -165,7 +173,9 @@ def wire() -> None:
     """Register every higher layer's reaction on the hooks lower layers fire (see
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
+    owned_tables.register(progress.ACHIEVEMENTS)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
+    owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
 
 

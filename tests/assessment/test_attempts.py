@@ -19,6 +19,7 @@ from tests.content.folder import write_course
 from tests.content.test_read_api import ANSWER_FIELDS, walk_keys
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
+from tests.probe import assert_problem
 
 FREE = "course:rest-basics"
 QUIZ = "quiz:rest-basics-check"
@@ -79,8 +80,7 @@ async def test_who_may_start(client: httpx.AsyncClient, loaded: Path, learner: A
 async def test_one_open_attempt_at_a_time(client: httpx.AsyncClient, enrolled: Account) -> None:
     first = (await start(client, enrolled)).json()
     second = await start(client, enrolled)
-    assert second.status_code == 409
-    assert second.json()["attempt_id"] == first["id"]
+    assert assert_problem(second, 409, "attempt-open")["attempt_id"] == first["id"]
 
 
 async def test_submit_grades_on_the_server_and_replays_identically(
@@ -103,9 +103,9 @@ async def test_submit_grades_on_the_server_and_replays_identically(
     assert again.status_code == 200
     assert again.content == first.content
     other_body = await submit(client, enrolled, attempt, RIGHT[:1], "key-000001")
-    assert other_body.status_code == 422
+    assert_problem(other_body, 422, "idempotency-key-reused")
     new_key = await submit(client, enrolled, attempt, RIGHT, "key-000002")
-    assert new_key.status_code == 409
+    assert_problem(new_key, 409, "attempt-submitted")
     details = (
         await session.execute(
             text("SELECT details FROM quiz_attempts WHERE id = :id"), {"id": attempt}
@@ -209,7 +209,7 @@ async def test_autosave_and_deadline_grading(
         {"id": attempt},
     )
     late = await submit(client, enrolled, attempt, RIGHT, "key-too-late")
-    assert late.status_code == 409
+    assert_problem(late, 409, "attempt-expired")
     read = (await client.get(f"/api/v1/quiz-attempts/{attempt}", headers=enrolled.headers)).json()
     assert (read["status"], read["score"], read["passed"]) == ("submitted", 2.0, True)
 
@@ -295,8 +295,7 @@ async def test_attempt_limit_and_course_completion(
     ).scalar_one()
     assert status == "completed"  # the passing quiz was the last requirement
     refused = await start(client, enrolled)
-    assert refused.status_code == 409
-    assert refused.json()["attempts_used"] == 3
+    assert assert_problem(refused, 409, "attempt-limit-reached")["attempts_used"] == 3
     listed = (
         await client.get(
             "/api/v1/quiz-attempts", params={"quiz_id": QUIZ}, headers=enrolled.headers

@@ -36,6 +36,30 @@ def missing_field(root: Path) -> None:
     edit_json(root / COURSE / "course.json", lambda d: d.pop("level"))
 
 
+def missing_language(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.pop("language"))
+
+
+def language_not_a_primary_tag(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.update(language="en-US"))
+
+
+def language_not_in_iso_639(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.update(language="xx"))
+
+
+def language_with_a_shorter_code(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.update(language="eng"))
+
+
+def currency_not_in_iso_4217(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.update(currency="ABC"))
+
+
+def currency_in_lower_case(root: Path) -> None:
+    edit_json(root / COURSE / "course.json", lambda d: d.update(currency="usd"))
+
+
 def wrong_prefix(root: Path) -> None:
     edit_json(root / COURSE / "quizzes" / "check.json", lambda d: d.update(id="lesson:check"))
 
@@ -144,8 +168,47 @@ def unknown_question(root: Path) -> None:
 
 
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
-    "unknown key": (unknown_key, ["courses/rest-basics/course.json:44: colour: unknown key"]),
+    "unknown key": (unknown_key, ["courses/rest-basics/course.json:45: colour: unknown key"]),
     "missing field": (missing_field, ["courses/rest-basics/course.json:1: level: required"]),
+    "missing language": (
+        missing_language,
+        ["courses/rest-basics/course.json:1: language: required"],
+    ),
+    "language with a region": (
+        language_not_a_primary_tag,
+        [
+            "courses/rest-basics/course.json:6: language: 'en-US' is not a BCP 47 primary "
+            "language tag (a lower-case ISO 639 code: 'en', 'ru', 'de')"
+        ],
+    ),
+    "language not in ISO 639": (
+        language_not_in_iso_639,
+        [
+            "courses/rest-basics/course.json:6: language: 'xx' is not a BCP 47 primary "
+            "language tag (a lower-case ISO 639 code: 'en', 'ru', 'de')"
+        ],
+    ),
+    "three-letter code of a language that has two": (
+        language_with_a_shorter_code,
+        [
+            "courses/rest-basics/course.json:6: language: 'eng' is not a BCP 47 primary "
+            "language tag (a lower-case ISO 639 code: 'en', 'ru', 'de')"
+        ],
+    ),
+    "currency not in ISO 4217": (
+        currency_not_in_iso_4217,
+        [
+            "courses/rest-basics/course.json:45: currency: 'ABC' is not an ISO 4217 currency "
+            "code (upper case: 'USD', 'EUR', 'RUB')"
+        ],
+    ),
+    "currency in lower case": (
+        currency_in_lower_case,
+        [
+            "courses/rest-basics/course.json:45: currency: 'usd' is not an ISO 4217 currency "
+            "code (upper case: 'USD', 'EUR', 'RUB')"
+        ],
+    ),
     "wrong id prefix": (
         wrong_prefix,
         [
@@ -164,21 +227,21 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "dangling reference": (
         dangling_reference,
         [
-            "courses/rest-basics/course.json:19: modules[0].items[3]: "
+            "courses/rest-basics/course.json:20: modules[0].items[3]: "
             "unknown lesson lesson:rest-basics-missing in this course"
         ],
     ),
     "item of another course": (
         item_of_another_course,
         [
-            "courses/rest-basics/course.json:19: modules[0].items[3]: unknown lesson "
+            "courses/rest-basics/course.json:20: modules[0].items[3]: unknown lesson "
             "lesson:paid-course-intro in this course (it belongs to course:paid-course)"
         ],
     ),
     "lesson in no module": (
         lesson_in_no_module,
         [
-            "courses/rest-basics/course.json:10: modules: lesson lesson:rest-basics-more is not in any module"
+            "courses/rest-basics/course.json:11: modules: lesson lesson:rest-basics-more is not in any module"
         ],
     ),
     "choice question without a correct option": (
@@ -241,8 +304,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "unknown category": (
         unknown_category,
         [
-            "courses/rest-basics/course.json:6: category: unknown category 'cooking'",
-            "courses/rest-basics/course.json:7: track: track 'backend' belongs to category 'programming'",
+            "courses/rest-basics/course.json:7: category: unknown category 'cooking'",
+            "courses/rest-basics/course.json:8: track: track 'backend' belongs to category 'programming'",
         ],
     ),
     "unknown question": (
@@ -296,7 +359,7 @@ async def test_file_problems_and_reference_problems_are_reported_together(
     unknown_question(folder)
     result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)
     assert [str(problem) for problem in result.problems] == [
-        "courses/rest-basics/course.json:19: modules[0].items[3]: unknown lesson "
+        "courses/rest-basics/course.json:20: modules[0].items[3]: unknown lesson "
         "lesson:rest-basics-missing in this course",
         "courses/rest-basics/lessons/01-intro.mdx:15: (body): <Callout> is never closed",
         "courses/rest-basics/quizzes/check.json:16: questions[3]: unknown question "

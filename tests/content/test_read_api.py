@@ -1,6 +1,7 @@
 """The learner-facing read API over loaded content: catalog, search, paging, access to
 paid content, ETags, and answer keys that never leave the server."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ async def test_courses_list_published_only_unless_staff(
     staff = ids(await client.get("/api/v1/courses", headers=author.headers))
     assert staff == ["course:draft-course", *published]
     card = (await client.get("/api/v1/courses")).json()["items"][0]
+    assert datetime.fromisoformat(card.pop("updated_at")).tzinfo is not None
     assert card == {
         "id": "course:paid-course",
         "slug": "paid-course",
@@ -82,6 +84,10 @@ async def test_courses_list_published_only_unless_staff(
         "status": "published",
         "price_cents": 1900,
         "is_free": False,
+        "currency": "USD",
+        "language": "en",
+        "lesson_count": 2,
+        "duration_minutes": 14,
         "version": 1,
     }
 

@@ -37,8 +37,9 @@ async def ids(connection: AsyncConnection) -> Ids:
         f"INSERT INTO tracks (category_id, name, slug) VALUES ('{category}', 'APIs', 'apis')"
     )
     course = await insert(
-        "INSERT INTO courses (content_id, slug, title, category_id, level, status) "
-        f"VALUES ('course:rest', 'rest', 'REST', '{category}', 'Beginner', 'published')"
+        "INSERT INTO courses (content_id, slug, title, category_id, level, status, language, "
+        f"currency) VALUES ('course:rest', 'rest', 'REST', '{category}', 'Beginner', "
+        "'published', 'en', 'USD')"
     )
     achievement = await insert(
         "INSERT INTO achievements (code, title, rule) "
@@ -61,11 +62,12 @@ def _attempt(ids: Ids, columns: str, values: str) -> str:
     )
 
 
-def _course(ids: Ids, content_id: str, slug: str, extra: str = "") -> str:
+def _course(ids: Ids, content_id: str, slug: str, extra: str = "", *, language: str = "en") -> str:
     columns, values = ("", "") if not extra else extra.split("|")
     return (
-        f"INSERT INTO courses (content_id, slug, title, category_id, level{columns}) "
-        f"VALUES ('{content_id}', '{slug}', 'T', '{ids.category}', 'Beginner'{values})"
+        "INSERT INTO courses (content_id, slug, title, category_id, level, language, "
+        f"currency{columns}) VALUES ('{content_id}', '{slug}', 'T', '{ids.category}', "
+        f"'Beginner', '{language}', 'USD'{values})"
     )
 
 
@@ -223,8 +225,17 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "ck_courses_content_id": lambda i: [_course(i, "course:other", "sql")],
     "uq_courses_content_id": lambda i: [_course(i, "course:rest", "rest")],
     "ck_courses_level": lambda i: [
-        f"INSERT INTO courses (content_id, slug, title, category_id, level) "
-        f"VALUES ('course:sql', 'sql', 'T', '{i.category}', 'Wizard')"
+        f"INSERT INTO courses (content_id, slug, title, category_id, level, language, currency) "
+        f"VALUES ('course:sql', 'sql', 'T', '{i.category}', 'Wizard', 'en', 'USD')"
+    ],
+    "ck_courses_language": lambda i: [_course(i, "course:sql", "sql", language="en-US")],
+    "ck_courses_currency": lambda i: [
+        f"INSERT INTO courses (content_id, slug, title, category_id, level, language, currency) "
+        f"VALUES ('course:sql', 'sql', 'T', '{i.category}', 'Beginner', 'en', 'usd')"
+    ],
+    "ck_courses_lesson_count": lambda i: [_course(i, "course:sql", "sql", ", lesson_count|, -1")],
+    "ck_courses_duration_minutes": lambda i: [
+        _course(i, "course:sql", "sql", ", duration_minutes|, -1")
     ],
     "ck_courses_status": lambda i: [_course(i, "course:sql", "sql", ", status|, 'live'")],
     "ck_courses_price_cents": lambda i: [_course(i, "course:sql", "sql", ", price_cents|, -1")],

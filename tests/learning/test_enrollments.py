@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.errors import PROBLEM_MEDIA_TYPE
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import activity, enroll
+from tests.probe import assert_problem
 
 FREE = "course:rest-basics"
 PAID = "course:paid-course"
@@ -35,9 +36,7 @@ async def test_paid_courses_need_a_purchase(
     response = await client.post(
         "/api/v1/enrollments", json={"course_id": PAID}, headers=learner.headers
     )
-    assert response.status_code == 402
-    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
-    assert response.json()["price_cents"] == 1900
+    assert assert_problem(response, 402, "payment-required")["price_cents"] == 1900
     count = (await session.execute(text("SELECT count(*) FROM enrollments"))).scalar_one()
     assert count == 0
 
@@ -73,8 +72,7 @@ async def test_enrolling_twice_is_a_conflict_naming_the_enrollment(
     again = await client.post(
         "/api/v1/enrollments", json={"course_id": FREE}, headers=learner.headers
     )
-    assert again.status_code == 409
-    assert again.json()["enrollment_id"] == first["id"]
+    assert assert_problem(again, 409, "already-enrolled")["enrollment_id"] == first["id"]
 
 
 async def test_cancel_then_enroll_again(
@@ -87,7 +85,7 @@ async def test_cancel_then_enroll_again(
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
     twice = await client.post(f"/api/v1/enrollments/{first['id']}/cancel", headers=learner.headers)
-    assert twice.status_code == 409
+    assert_problem(twice, 409, "enrollment-not-active")
     second = await enroll(client, learner, FREE)
     assert second["id"] != first["id"]
     listed = await client.get("/api/v1/enrollments", headers=learner.headers)

@@ -9,9 +9,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import repository
 from syllabus.catalog.repository import CourseRow
-from syllabus.errors import Forbidden, Unauthorized
+from syllabus.errors import Forbidden, PaymentRequired
 from syllabus.identity.deps import BEARER
 from syllabus.identity.models import User, is_staff
+from syllabus.identity.service import SignInRequired
+
+
+class EnrollmentRequired(Forbidden):
+    """The lesson, quiz or attempt belongs to a course the caller is not (or no longer)
+    enrolled in, and it needs an enrollment: a paid course's lessons, any quiz, saving
+    progress."""
+
+    title = "Enrollment required"
+    code = "enrollment-required"
+
+
+class PurchaseRequired(PaymentRequired):
+    """Enrolling in a priced course that has not been bought; ``price_cents`` says how
+    much it costs."""
+
+    title = "Payment required"
+    code = "payment-required"
 
 
 def enrollment_needs_payment(course: CourseRow) -> bool:
@@ -41,8 +59,8 @@ async def require_open(
     if await may_open(session=session, user=viewer, course=course):
         return
     if viewer is None:
-        raise Unauthorized(f"sign in to open this {what}", headers=BEARER)
-    raise Forbidden(f"this {what} is part of a paid course: enroll first")
+        raise SignInRequired(f"sign in to open this {what}", headers=BEARER)
+    raise EnrollmentRequired(f"this {what} is part of a paid course: enroll first")
 
 
 async def require_enrollment(*, session: AsyncSession, user: User, course: str) -> None:
@@ -50,4 +68,4 @@ async def require_enrollment(*, session: AsyncSession, user: User, course: str) 
     free or paid: asked when an attempt starts and again by every route that uses one,
     so an attempt closes with its enrollment (403 otherwise)."""
     if not await repository.has_live_enrollment(session, user_id=user.id, course=course):
-        raise Forbidden(f"enroll in {course} to take its quizzes")
+        raise EnrollmentRequired(f"enroll in {course} to take its quizzes")

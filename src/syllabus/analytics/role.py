@@ -9,6 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from syllabus.db.roles import ROLE_NAME
 from syllabus.errors import UnprocessableContent
 
+
+class RoleRefused(UnprocessableContent):
+    """(CLI only: ``syllabus analytics grant``.) The role name is not a plain lower-case
+    name, or granting it would let it read more than the analytics schema."""
+
+    title = "Role refused"
+    code = "analytics-role-refused"
+
+
 # A role that can read or write a table of the service otherwise than through analytics:
 # a superuser, the owner (or a member of it), the app's role, pg_read_all_data members.
 READS_MORE = """
@@ -21,8 +30,8 @@ FROM pg_roles r WHERE r.rolname = :r
 """
 
 
-def _refuse(role: str, why: str) -> UnprocessableContent:
-    return UnprocessableContent(
+def _refuse(role: str, why: str) -> RoleRefused:
+    return RoleRefused(
         f"{why}: it could not be limited to the analytics schema", field="role", role=role
     )
 
@@ -42,7 +51,7 @@ async def grant_read_only(
     service's tables, such as the app's) and the ``reserved`` roles (the app's and the
     owner's, by name: revoking their rights would take the service down)."""
     if not ROLE_NAME.fullmatch(role):
-        raise UnprocessableContent(
+        raise RoleRefused(
             "role names are lower-case letters, digits and _ (63 at most)", field="role"
         )
     if role in reserved:

@@ -22,9 +22,41 @@ from syllabus.assessment.review import review_items, reviews_open
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
-from syllabus.errors import Conflict, NotFound, UnprocessableContent
+from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity.models import User
 from syllabus.progress import service as progress
+
+
+class AttemptOpen(Conflict):
+    """Starting a quiz while an attempt at it is still open; ``attempt_id`` names it."""
+
+    title = "Attempt already open"
+    code = "attempt-open"
+
+
+class AttemptLimitReached(Conflict):
+    """Starting a quiz whose ``max_attempts`` are all used; ``attempts_used`` says how
+    many."""
+
+    title = "Attempt limit reached"
+    code = "attempt-limit-reached"
+
+
+class AttemptSubmitted(Conflict):
+    """Saving answers to, or submitting, an attempt that is already submitted (a retry
+    with the same ``Idempotency-Key`` gets the first answer instead)."""
+
+    title = "Attempt already submitted"
+    code = "attempt-submitted"
+
+
+class AttemptExpired(Conflict):
+    """Saving answers to, or submitting, an attempt after its deadline (plus 30 s grace
+    for a submission)."""
+
+    title = "Attempt time is up"
+    code = "attempt-expired"
+
 
 GRACE = timedelta(seconds=30)
 """Submissions are accepted this long after the deadline (network, clock skew)."""
@@ -114,7 +146,7 @@ def _validate(
         else:
             result[item.question_id] = item.answer
     if errors:
-        raise UnprocessableContent("; ".join(error["message"] for error in errors), errors=errors)
+        raise ValidationFailed("; ".join(error["message"] for error in errors), errors=errors)
     return result
 
 
@@ -317,10 +349,10 @@ async def start(*, session: AsyncSession, user: User, quiz_id: str) -> dict[str,
     if open_attempt is not None:
         await _settle_expired(session, [open_attempt])
         if open_attempt.submitted_at is None:
-            raise Conflict("an attempt is already open", attempt_id=str(open_attempt.id))
+            raise AttemptOpen("an attempt is already open", attempt_id=str(open_attempt.id))
     used = await repository.attempts_used(session, user_id=user.id, quiz_id=quiz_id)
     if quiz.max_attempts is not None and used.counted >= quiz.max_attempts:
-        raise Conflict(
+        raise AttemptLimitReached(
             f"no attempts left: {used.counted} of {quiz.max_attempts} used",
             attempts_used=used.counted,
         )
@@ -361,9 +393,9 @@ async def save_answers(
     shown = (await _shown([attempt]))[attempt.id]
     await _require_access(session, user=user, attempt=attempt, shown=shown)
     if attempt.submitted_at is not None:
-        raise Conflict("the attempt is submitted")
+        raise AttemptSubmitted("the attempt is submitted")
     if _expired(attempt, _now()):
-        raise Conflict("the attempt's time is up")
+        raise AttemptExpired("the attempt's time is up")
     valid = _validate(attempt, answers, shown.questions)
     attempt.saved_answers = {**(attempt.saved_answers or {}), **valid}
     await session.flush()
@@ -379,9 +411,9 @@ async def submit(
     shown = await _shown([attempt])
     await _require_access(session, user=user, attempt=attempt, shown=shown[attempt.id])
     if attempt.submitted_at is not None:
-        raise Conflict("the attempt is already submitted")
+        raise AttemptSubmitted("the attempt is already submitted")
     if _expired(attempt, _now()):
-        raise Conflict("the attempt's time is up (deadline plus 30 s grace)")
+        raise AttemptExpired("the attempt's time is up (deadline plus 30 s grace)")
     valid = _validate(attempt, answers, shown[attempt.id].questions)
     graded = _grade(attempt, answers=valid, now=_now(), shown=shown[attempt.id])
     await _seal(session, graded=[graded], shown=shown)

@@ -2,13 +2,15 @@
 MongoDB. ``courses.content_id`` is the stable id of the course content document."""
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Computed, Index
+from sqlalchemy import CheckConstraint, Column, Computed, DateTime, Index, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Field
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
+from syllabus.kit.standards import CURRENCY_PATTERN, LANGUAGE_PATTERN
 from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, sql_in, values
 
 LEVELS = values(CourseLevel)
@@ -32,6 +34,7 @@ class Category(Base, table=True):
 
     name: str
     slug: str = Field(unique=True)
+    source_id: str | None = None  # the content source that loaded it (content/sources.py)
 
 
 class Track(Base, table=True):
@@ -42,6 +45,7 @@ class Track(Base, table=True):
     name: str
     slug: str = Field(unique=True)
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    source_id: str | None = None
 
 
 class Course(Base, table=True):
@@ -52,6 +56,10 @@ class Course(Base, table=True):
         CheckConstraint(sql_in("level", LEVELS), name="level"),
         CheckConstraint(sql_in("status", COURSE_STATUSES), name="status"),
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_cents"),
+        CheckConstraint(f"language ~ '{LANGUAGE_PATTERN}'", name="language"),
+        CheckConstraint(f"currency ~ '{CURRENCY_PATTERN}'", name="currency"),
+        CheckConstraint("lesson_count >= 0", name="lesson_count"),
+        CheckConstraint("duration_minutes >= 0", name="duration_minutes"),
         Index("ix_courses_status_category_id", "status", "category_id"),
         Index("ix_courses_search", "search", postgresql_using="gin"),
     )
@@ -65,8 +73,21 @@ class Course(Base, table=True):
     level: str
     status: str = Field(default="draft", sa_column_kwargs={"server_default": "draft"})
     price_cents: int | None = None
+    language: str  # a BCP 47 primary language subtag, checked by the loader against ISO 639
+    currency: str  # ISO 4217: course.json's, else SYLLABUS_DEFAULT_CURRENCY when loaded
+    lesson_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    duration_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Sum of the items' ``duration_minutes`` (lessons' own, quizzes' time limits)."""
+    content_updated_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
+    )
+    """When a load last changed the course or one of its items (not a status change)."""
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     content_hash: str | None = None
+    source_id: str | None = None
     # Full-text search over title and description in English and Russian, kept by
     # PostgreSQL itself (a generated column) and indexed with GIN.
     search: str | None = Field(
@@ -121,4 +142,7 @@ class ContentLoad(Base, table=True):
 
     fingerprint: str
     source: str
+    """The folder as given on the command line."""
+    source_id: str | None = None
+    """The source the folder names (``source.json``); null for a folder that names none."""
     mongo_writes: int

@@ -1,5 +1,6 @@
 """The catalog as the API shows it: categories, tracks and course cards."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -65,4 +66,13 @@ class CoursePublic(OutputSchema):
     status: PublicationStatus
     price_cents: int | None
     is_free: bool
+    currency: str = Field(description="ISO 4217 code the price is in, e.g. USD.")
+    language: str = Field(description="BCP 47 primary language tag, e.g. en, ru.")
+    lesson_count: int = Field(description="Lessons in the course's current outline.")
+    duration_minutes: int = Field(
+        description="Sum of the items' durations (lessons' own, quizzes' time limits)."
+    )
+    updated_at: datetime = Field(
+        description="When a content load last changed the course or one of its items."
+    )
     version: int

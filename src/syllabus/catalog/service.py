@@ -25,6 +25,11 @@ def course_public(row: CourseRow) -> CoursePublic:
         status=course.status,
         price_cents=course.price_cents,
         is_free=not course.price_cents,
+        currency=course.currency,
+        language=course.language,
+        lesson_count=course.lesson_count,
+        duration_minutes=course.duration_minutes,
+        updated_at=course.content_updated_at,
         version=course.version,
     )
 

@@ -43,6 +43,7 @@ class Competency(Base, table=True):
     title: str
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
     parent_id: uuid.UUID | None = Field(default=None, foreign_key="competencies.id", index=True)
+    source_id: str | None = None  # the content source that loaded it (content/sources.py)
 
 
 class CompetencyLink(Base, table=True):

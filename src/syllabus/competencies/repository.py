@@ -27,11 +27,20 @@ from syllabus.competencies.models import (
 
 
 async def upsert_competencies(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert or update by code (reviving soft-deleted ones), then set the parents."""
+    """Insert or update by code (reviving soft-deleted ones, recording the source that
+    loaded them), then set the parents."""
     if not rows:
         return
     statement = insert(Competency).values(
-        [{"code": r["code"], "title": r["title"], "description": r["description"]} for r in rows]
+        [
+            {
+                "code": r["code"],
+                "title": r["title"],
+                "description": r["description"],
+                "source_id": r["source_id"],
+            }
+            for r in rows
+        ]
     )
     await session.execute(
         statement.on_conflict_do_update(
@@ -39,6 +48,7 @@ async def upsert_competencies(session: AsyncSession, rows: Sequence[Mapping[str,
             set_={
                 "title": statement.excluded.title,
                 "description": statement.excluded.description,
+                "source_id": statement.excluded.source_id,
                 "deleted_at": None,
             },
         )

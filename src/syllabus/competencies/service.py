@@ -17,6 +17,7 @@ from syllabus.assessment.review import AttemptRef, reviews_open
 from syllabus.catalog import service as catalog
 from syllabus.competencies import repository
 from syllabus.competencies.mastery import RECOVERED, priority
+from syllabus.competencies.models import Competency
 from syllabus.competencies.repository import LessonLink, TicketRow
 from syllabus.competencies.schemas import (
     CompetencyMastery,
@@ -27,19 +28,29 @@ from syllabus.competencies.schemas import (
     TicketItem,
 )
 from syllabus.content.hooks import CompetencyData
+from syllabus.content.sources import OwnedTable
 from syllabus.errors import NotFound
 from syllabus.identity.models import User
 
 # -- the framework --------------------------------------------------------------------------
 
 
-async def apply_competencies(session: AsyncSession, competencies: list[CompetencyData]) -> None:
+async def apply_competencies(
+    session: AsyncSession, source: str | None, competencies: list[CompetencyData]
+) -> None:
     """The content loader's competencies and their links, stored in its catalog
-    transaction (registered on ``content.competencies_loaded`` by ``main.wire``)."""
+    transaction (registered on ``content.competencies_loaded`` by ``main.wire``), each
+    recording the content source that loaded it."""
     await repository.upsert_competencies(
         session,
         [
-            {"code": c.code, "title": c.title, "description": c.description, "parent": c.parent}
+            {
+                "code": c.code,
+                "title": c.title,
+                "description": c.description,
+                "parent": c.parent,
+                "source_id": source,
+            }
             for c in competencies
         ],
     )
@@ -53,6 +64,12 @@ async def apply_competencies(session: AsyncSession, competencies: list[Competenc
             for content_id, course in c.links
         ],
     )
+
+
+COMPETENCIES = OwnedTable("competency", Competency, "code")
+"""Competencies take part in content ownership (registered by ``main.wire``): a prune
+archives (soft-deletes) the ones their source no longer defines; learners' mastery and
+tickets of an archived competency stay, and it is no longer listed."""
 
 
 # -- graded work ----------------------------------------------------------------------------

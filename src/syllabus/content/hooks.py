@@ -21,10 +21,11 @@ class AchievementData:
     rule: dict[str, Any]
 
 
-achievements_loaded: Hook[[AsyncSession, list[AchievementData]]] = Hook(
+achievements_loaded: Hook[[AsyncSession, str | None, list[AchievementData]]] = Hook(
     "content.achievements_loaded", required=True
 )
-"""Fired once per load that reaches PostgreSQL, with every achievement of the folder."""
+"""Fired once per load that reaches PostgreSQL, with the folder's source (recorded on
+each row: see content/sources.py) and every achievement of the folder."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class CompetencyData:
     links: tuple[tuple[str, str], ...]
 
 
-competencies_loaded: Hook[[AsyncSession, list[CompetencyData]]] = Hook(
+competencies_loaded: Hook[[AsyncSession, str | None, list[CompetencyData]]] = Hook(
     "content.competencies_loaded", required=True
 )
-"""Fired once per load that reaches PostgreSQL, with every competency of the folder."""
+"""Fired once per load that reaches PostgreSQL, with the folder's source and every
+competency of the folder (``competencies`` records the source on each row)."""

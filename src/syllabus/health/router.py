@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from syllabus.deps import MongoDatabaseDep, SettingsDep
-from syllabus.errors import ServiceUnavailable, problem_responses
+from syllabus.errors import StoreUnavailable, problem_responses
 from syllabus.health.service import StoreState, check_stores
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -39,7 +39,7 @@ async def ready(request: Request, settings: SettingsDep, mongo: MongoDatabaseDep
     )
     failing = [store for store, state in checks.items() if state != "ok"]
     if failing:
-        raise ServiceUnavailable(
+        raise StoreUnavailable(
             f"not answering: {', '.join(failing)}", checks=checks, failing=failing
         )
     return Readiness(checks=checks)

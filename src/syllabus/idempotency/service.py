@@ -22,6 +22,15 @@ from syllabus.errors import UnprocessableContent
 from syllabus.idempotency import repository
 from syllabus.idempotency.models import MAX_KEY_LENGTH, MIN_KEY_LENGTH, IdempotencyRecord
 
+
+class IdempotencyKeyReused(UnprocessableContent):
+    """The ``Idempotency-Key`` was first used for another route or another body; a retry
+    must send the same request."""
+
+    title = "Idempotency key reused"
+    code = "idempotency-key-reused"
+
+
 KEY_RULE = (
     "unique per write: a retry with the same key and body gets the first answer again, "
     "byte for byte, without writing twice (kept 24 h); the same key with another body is "
@@ -89,7 +98,7 @@ async def once(
     record = await repository.live_record(session, user_id=user_id, key=key)
     if record is not None:
         if (record.method, record.route, record.request_hash) != (method, route, request_hash):
-            raise UnprocessableContent(
+            raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request", field="Idempotency-Key"
             )
         return Outcome(record.response_status, record.response_body)

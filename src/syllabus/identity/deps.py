@@ -12,7 +12,6 @@ from fastapi.security import OAuth2PasswordBearer
 
 from syllabus.db.sql import current_actor
 from syllabus.deps import SessionDep, SettingsDep
-from syllabus.errors import Forbidden, Unauthorized
 from syllabus.identity import service
 from syllabus.identity.models import REVIEWER_ROLES, Role, User
 from syllabus.identity.security import AccessClaims, InvalidToken, decode_access_token
@@ -29,10 +28,12 @@ async def get_current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if not token:
-        raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'", headers=BEARER)
+        raise service.SignInRequired(
+            "sign in first: send 'Authorization: Bearer <token>'", headers=BEARER
+        )
     try:
         user = await service.authenticate(session=session, settings=settings, token=token)
-    except Unauthorized as error:
+    except service.TokenRejected as error:
         error.headers = BEARER
         raise
     current_actor.set(user.id)
@@ -45,7 +46,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     async def check(user: CurrentUser) -> User:
         if user.role not in roles:
-            raise Forbidden(f"requires role: {' or '.join(roles)}")
+            raise service.RoleRequired(f"requires role: {' or '.join(roles)}")
         return user
 
     return check
@@ -87,7 +88,7 @@ async def get_optional_claims(
     try:
         return decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
     except InvalidToken:
-        raise Unauthorized("access token is invalid or expired", headers=BEARER) from None
+        raise service.TokenRejected("access token is invalid or expired", headers=BEARER) from None
 
 
 OptionalClaims = Annotated[AccessClaims | None, Depends(get_optional_claims)]

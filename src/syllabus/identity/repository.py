@@ -4,11 +4,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.identity.models import LoginAttempt, RefreshToken, User
+
+_time_zones: list[frozenset[str]] = []
+
+
+async def time_zones(session: AsyncSession) -> frozenset[str]:
+    """The zone names PostgreSQL knows (``pg_timezone_names``, read from its time-zone
+    files, so slow: once per process). Python's list differs from it (``localtime``,
+    zones newer than the server's tzdata), and every rule using a zone converts in SQL."""
+    if not _time_zones:
+        result = await session.execute(text("SELECT name FROM pg_timezone_names"))
+        _time_zones.append(frozenset(result.scalars()))
+    return _time_zones[0]
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -45,12 +57,45 @@ async def list_users(
     return list((await session.execute(query)).scalars().all())
 
 
+async def refresh_token_owner(session: AsyncSession, token_hash: str) -> uuid.UUID | None:
+    """Whose token this is, without locking anything (see :func:`lock_sessions`)."""
+    result = await session.execute(
+        select(col(RefreshToken.user_id)).where(col(RefreshToken.token_hash) == token_hash)
+    )
+    return result.scalar_one_or_none()
+
+
+async def lock_sessions(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """Lock the user's row until this transaction ends (``FOR NO KEY UPDATE``) and return
+    the password hash as committed now (``None`` too for an account deleted meanwhile).
+
+    Everything that issues, rotates or revokes the user's refresh tokens takes this lock
+    first, so a revocation can never run beside a rotation: each statement after the
+    lock sees every token the other committed (READ COMMITTED takes a new snapshot per
+    statement), and a rotation that waited reads its token as revoked."""
+    result = await session.execute(
+        select(col(User.password_hash), col(User.deleted_at))
+        .where(col(User.id) == user_id)
+        .with_for_update(key_share=True)
+        .execution_options(include_deleted=True)
+    )
+    row = result.one_or_none()
+    if row is None or row.deleted_at is not None:
+        return None
+    password_hash: str | None = row.password_hash
+    return password_hash
+
+
 async def get_refresh_token_for_update(
     session: AsyncSession, token_hash: str
 ) -> RefreshToken | None:
-    """Lock the token row: parallel refreshes with one token are serialised here."""
+    """Lock the token row: parallel refreshes with one token are serialised here (and
+    read it afresh: the owner may have revoked it while the caller waited)."""
     result = await session.execute(
-        select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()
+        select(RefreshToken)
+        .where(col(RefreshToken.token_hash) == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 

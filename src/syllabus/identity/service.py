@@ -14,10 +14,11 @@ from syllabus.db.activity import record_activity
 from syllabus.db.sql import acting_as
 from syllabus.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     TooManyRequests,
     Unauthorized,
-    UnprocessableContent,
+    ValidationFailed,
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
@@ -49,14 +50,55 @@ ADDRESS_MAX_RECENT_FAILURES = 30
 ERASED_NAME = "Erased user"
 
 
+class SignInRequired(Unauthorized):
+    """No bearer token was sent to an operation that needs one (or to open a lesson of a
+    paid course): sign in."""
+
+    title = "Sign-in required"
+    code = "sign-in-required"
+
+
+class TokenRejected(Unauthorized):
+    """The access token is malformed, expired, or its account is gone: refresh it, or
+    sign in again."""
+
+    title = "Invalid access token"
+    code = "invalid-token"
+
+
+class RoleRequired(Forbidden):
+    """The caller is signed in, but their role may not use this operation."""
+
+    title = "Role required"
+    code = "role-required"
+
+
 class InvalidCredentials(Unauthorized):
+    """Sign-in with an email and password that do not match an account (the failure is
+    recorded and counts toward the throttle)."""
+
+    title = "Invalid credentials"
+    code = "invalid-credentials"
     keeps_writes = True  # the failed attempt must be recorded although the request fails
 
     def __init__(self) -> None:
         super().__init__("email or password is incorrect")
 
 
+class WrongPassword(Unauthorized):
+    """A password change named a current password that is not the account's."""
+
+    title = "Wrong password"
+    code = "wrong-password"
+
+
 class LoginThrottled(TooManyRequests):
+    """Too many failed sign-ins for this account or from this address; ``Retry-After``
+    (and ``retry_after``) says how many seconds to wait."""
+
+    title = "Too many sign-in attempts"
+    code = "login-throttled"
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             "too many failed sign-in attempts; try again later",
@@ -66,12 +108,30 @@ class LoginThrottled(TooManyRequests):
 
 
 class RefreshRejected(Unauthorized):
+    """The refresh token is unknown, expired or already used (a reuse revokes the whole
+    sign-in): sign in again."""
+
+    title = "Refresh token rejected"
+    code = "refresh-rejected"
     keeps_writes = True  # a detected reuse revokes the family, and that must stick
 
 
 class EmailTaken(Conflict):
+    """Sign-up with an email that already has an account."""
+
+    title = "Email taken"
+    code = "email-taken"
+
     def __init__(self) -> None:
         super().__init__("an account with this email already exists", field="email")
+
+
+class OwnAccount(Conflict):
+    """An admin tried to change their own role or account through the admin API; another
+    admin must."""
+
+    title = "Own account"
+    code = "own-account"
 
 
 def _now() -> datetime:
@@ -179,6 +239,11 @@ async def login(
     if not check.ok or user is None:
         await session.flush()
         raise InvalidCredentials
+    # A password change (or deletion) committed while the hash was being checked wins:
+    # the sign-in that raced it must not mint a session the change already revoked.
+    if await repository.lock_sessions(session, user.id) != user.password_hash:
+        await session.flush()
+        raise InvalidCredentials
     with acting_as(user.id):
         if check.needs_rehash:
             user.password_hash = await hash_password(password)
@@ -195,9 +260,14 @@ async def login(
 async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
     """Rotate: the presented token is spent and replaced within its family. Presenting a
     spent or revoked token again means it leaked: the whole family is revoked."""
-    current = await repository.get_refresh_token_for_update(
-        session, hash_refresh_token(refresh_token)
-    )
+    token_hash = hash_refresh_token(refresh_token)
+    owner = await repository.refresh_token_owner(session, token_hash)
+    if owner is None:
+        raise RefreshRejected("refresh token is not valid")
+    # The owner's lock first, then the token as it is once we hold it: a revocation of
+    # every session either saw this rotation's successor or revoked the token we read.
+    await repository.lock_sessions(session, owner)
+    current = await repository.get_refresh_token_for_update(session, token_hash)
     if current is None:
         raise RefreshRejected("refresh token is not valid")
     now = _now()
@@ -229,9 +299,12 @@ async def refresh(*, session: AsyncSession, settings: Settings, refresh_token: s
 async def logout(*, session: AsyncSession, refresh_token: str) -> None:
     """End one sign-in (its whole family). Unknown tokens are ignored: logging out twice
     is not an error, and the answer reveals nothing about the token."""
-    token = await repository.get_refresh_token_for_update(
-        session, hash_refresh_token(refresh_token)
-    )
+    token_hash = hash_refresh_token(refresh_token)
+    owner = await repository.refresh_token_owner(session, token_hash)
+    if owner is None:
+        return
+    await repository.lock_sessions(session, owner)  # a rotation in flight finishes first
+    token = await repository.get_refresh_token_for_update(session, token_hash)
     if token is not None:
         with acting_as(token.user_id):
             await repository.revoke_family(session, token.family_id, at=_now())
@@ -242,22 +315,41 @@ async def purge_stale_attempts(*, session: AsyncSession) -> int:
     return await repository.forget_attempts(session, older_than=LONG_WINDOW)
 
 
+async def _revoke_all(*, session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """End every sign-in, under the lock every rotation takes (see
+    ``repository.lock_sessions``): a rotation in flight now finishes before the
+    revocation and its successor is revoked with the rest, or it waits and is refused."""
+    await repository.lock_sessions(session, user_id)
+    await repository.revoke_all_for_user(session, user_id, at=at)
+
+
 async def logout_all(*, session: AsyncSession, user: User) -> None:
-    await repository.revoke_all_for_user(session, user.id, at=_now())
+    await _revoke_all(session=session, user_id=user.id, at=_now())
 
 
 async def authenticate(*, session: AsyncSession, settings: Settings, token: str) -> User:
     try:
         claims = decode_access_token(token, secret=settings.jwt_secret.get_secret_value())
     except InvalidToken:
-        raise Unauthorized("access token is invalid or expired") from None
+        raise TokenRejected("access token is invalid or expired") from None
     user = await repository.get_user(session, claims.user_id)
     if user is None:  # erased or deleted since the token was issued
-        raise Unauthorized("access token is invalid or expired")
+        raise TokenRejected("access token is invalid or expired")
     return user
 
 
 async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    """Name and time zone; the zone must be one PostgreSQL knows, since the streak and
+    activity-day rules convert with it in SQL (a zone only Python knows broke them)."""
+    if data.time_zone is not None and data.time_zone not in await repository.time_zones(session):
+        message = "must be a time zone name the database knows, such as Europe/Berlin"
+        raise ValidationFailed(
+            f"time_zone {message}",
+            field="time_zone",
+            errors=[
+                {"field": "time_zone", "in": "body", "message": message, "type": "value_error"}
+            ],
+        )
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
             continue
@@ -269,13 +361,18 @@ async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate)
 async def change_password(*, session: AsyncSession, user: User, data: PasswordChange) -> None:
     """Needs the current password; every refresh family is revoked afterwards."""
     if not (await verify_password(user.password_hash, data.current_password)).ok:
-        raise Unauthorized("current password is incorrect", field="current_password")
+        raise WrongPassword("current password is incorrect", field="current_password")
     if data.new_password.strip().lower() == user.email:
-        raise UnprocessableContent(
-            "new password must not be the email address", field="new_password"
+        message = "must not be the email address"
+        raise ValidationFailed(
+            f"new password {message}",
+            field="new_password",
+            errors=[
+                {"field": "new_password", "in": "body", "message": message, "type": "value_error"}
+            ],
         )
     user.password_hash = await hash_password(data.new_password)
-    await repository.revoke_all_for_user(session, user.id, at=_now())
+    await _revoke_all(session=session, user_id=user.id, at=_now())
     await session.flush()
 
 
@@ -290,7 +387,7 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     user.password_hash = None
     user.email_verified = False
     user.deleted_at = now
-    await repository.revoke_all_for_user(session, user.id, at=now)
+    await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
 
 
@@ -317,7 +414,7 @@ async def _other_user(*, session: AsyncSession, actor: User, user_id: uuid.UUID)
     if user is None:
         raise NotFound("no such user", field="user_id")
     if user.id == actor.id:
-        raise Conflict("admins cannot change their own role or account here; ask another admin")
+        raise OwnAccount("admins cannot change their own role or account here; ask another admin")
     return user
 
 
@@ -338,7 +435,7 @@ async def admin_delete_user(*, session: AsyncSession, actor: User, user_id: uuid
     user = await _other_user(session=session, actor=actor, user_id=user_id)
     now = _now()
     user.deleted_at = now
-    await repository.revoke_all_for_user(session, user.id, at=now)
+    await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
 
 

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from syllabus.errors import UnprocessableContent
+from syllabus.errors import ValidationFailed
 from syllabus.kit.schemas import contains_non_finite, contains_nul
 from syllabus.kit.urls import absolute_url
 
@@ -88,8 +88,8 @@ class InvalidCursor(ValueError):
     """Not a cursor this service issued for this list, or a value no query can use."""
 
 
-def _invalid_cursor() -> UnprocessableContent:
-    return UnprocessableContent(
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
         "cursor is not one this endpoint produced",
         errors=[{"field": "cursor", "in": "query", "message": "invalid cursor", "type": "cursor"}],
     )

@@ -12,7 +12,7 @@ from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
-from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, Unauthorized
+from syllabus.errors import Conflict, NotFound
 from syllabus.identity import service as identity
 from syllabus.identity.models import User
 from syllabus.learning import repository
@@ -29,6 +29,28 @@ from syllabus.learning.schemas import (
 )
 from syllabus.progress import service as progress
 from syllabus.progress.repository import CourseCompletion
+
+
+class CourseClosed(Conflict):
+    """Enrolling in a course that is not published (retired, or not yet open)."""
+
+    title = "Course not open"
+    code = "course-not-open"
+
+
+class AlreadyEnrolled(Conflict):
+    """Enrolling in a course the learner already holds a live enrollment in;
+    ``enrollment_id`` names it."""
+
+    title = "Already enrolled"
+    code = "already-enrolled"
+
+
+class NotCancellable(Conflict):
+    """Cancelling an enrollment that is not active (already cancelled, or completed)."""
+
+    title = "Enrollment not active"
+    code = "enrollment-not-active"
 
 
 async def _enrollments_public(
@@ -64,9 +86,11 @@ async def enroll(
 ) -> EnrollmentPublic:
     course = await catalog.visible_course(session=session, viewer=actor, course_ref=course_ref)
     if course.course.status != "published":
-        raise Conflict(f"{course.course.content_id} is not open for enrollment", field="course_id")
+        raise CourseClosed(
+            f"{course.course.content_id} is not open for enrollment", field="course_id"
+        )
     if access.enrollment_needs_payment(course) and not paid_by_admin:
-        raise PaymentRequired(
+        raise access.PurchaseRequired(
             f"{course.course.content_id} costs {course.course.price_cents} cents: "
             "purchase it first",
             price_cents=course.course.price_cents,
@@ -78,7 +102,7 @@ async def enroll(
         existing = await repository.live_enrollment(
             session, user_id=user.id, course_id=course.course.id
         )
-        raise Conflict(
+        raise AlreadyEnrolled(
             "already enrolled in this course",
             enrollment_id=str(existing.id) if existing else None,
         )
@@ -129,7 +153,7 @@ async def cancel(
         )
         if existing is None:
             raise NotFound("no such enrollment of yours", field="enrollment_id")
-        raise Conflict(f"a {existing.status} enrollment cannot be cancelled")
+        raise NotCancellable(f"a {existing.status} enrollment cannot be cancelled")
     public = (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
     await record_activity(
         session,
@@ -150,7 +174,7 @@ async def save_progress(
         # A lesson of a course the learner may not see reads exactly like no lesson.
         raise NotFound(f"no lesson {lesson_id} in any current course", field="lesson_id")
     if target.enrollment_id is None:
-        raise Forbidden(f"enroll in {target.course_content_id} to record progress")
+        raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
     saved = await repository.upsert_progress(
         session,
         user_id=user.id,
@@ -203,7 +227,7 @@ async def complete_practice(
     if target is None or not catalog.visible_to(target.course_status, user.role):
         raise NotFound(f"no practice {practice_id} in any current course", field="practice_id")
     if target.enrollment_id is None:
-        raise Forbidden(f"enroll in {target.course_content_id} to record progress")
+        raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
     row, just_completed = await repository.complete_practice(
         session, user_id=user.id, course_id=target.course_id, practice_id=practice_id
     )
@@ -277,7 +301,7 @@ async def outline_with_progress(
         session, course_content_id=course_id, viewer_id=viewer_id
     )
     if state is not None and viewer_id is not None and state.viewer_role is None:
-        raise Unauthorized("access token is invalid or expired")  # the user is gone
+        raise identity.TokenRejected("access token is invalid or expired")  # the user is gone
     if state is None or not catalog.visible_to(state.status, state.viewer_role):
         raise NotFound(f"no course {course_id}")
     outline, content_etag = await content.course_outline(course_id)

@@ -152,6 +152,9 @@ class Built:
     achievements: list[AchievementIn] = field(default_factory=list)
     competencies: list[CompetencyIn] = field(default_factory=list)
     competency_links: list[CompetencyLink] = field(default_factory=list)
+    owned: dict[str, list[str]] = field(default_factory=dict)
+    """The keys of the PostgreSQL rows this folder defines, by the kind of their
+    :class:`~syllabus.content.sources.OwnedTable`: what a prune keeps."""
 
     @property
     def documents(self) -> dict[str, list[VersionedContent]]:
@@ -370,6 +373,12 @@ def build(bundle: Bundle) -> Built:
         achievements=bundle.achievements,
         competencies=bundle.competencies,
         competency_links=bundle.competency_links,
+        owned={
+            "category": [category.slug for category in bundle.categories],
+            "track": [track.slug for track in bundle.tracks],
+            "achievement": [achievement.code for achievement in bundle.achievements],
+            "competency": [competency.code for competency in bundle.competencies],
+        },
     )
     for document_class in (CourseContent, LessonContent, QuizContent, Question, PracticeContent):
         built.stored[document_class.Settings.name] = []

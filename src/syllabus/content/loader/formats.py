@@ -23,6 +23,7 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
+from syllabus.kit.standards import CurrencyCode, LanguageTag
 from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity, ScoringPolicy
 
 ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
@@ -32,6 +33,13 @@ Text = Annotated[str, Field(min_length=1)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SourceIn(Strict):
+    """``source.json``: the source this folder's content belongs to (content/sources.py)."""
+
+    id: Slug
+    description: str = ""
 
 
 class CategoryIn(Strict):
@@ -121,6 +129,8 @@ class CourseIn(Strict):
     track: Slug | None = None
     status: PublicationStatus = "draft"
     price_cents: int | None = Field(default=None, ge=0)
+    language: LanguageTag
+    currency: CurrencyCode | None = None
     modules: list[ModuleIn] = Field(min_length=1)
     completion: CompletionIn = Field(default_factory=CompletionIn)
     points: PointsIn = Field(default_factory=PointsIn)

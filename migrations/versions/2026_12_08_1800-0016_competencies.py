@@ -1,12 +1,13 @@
-"""Competencies ([6/8]): the framework authors load (``competencies``, with the lessons,
-practices and questions naming each in ``competency_links``), each learner's mastery
+"""Competencies ([6/8]): the framework authors load (``competencies``, each recording the
+content source that loaded it; the lessons, practices and questions naming each in
+``competency_links``), each learner's mastery
 (``gap_level`` a generated column: the one rule of competencies/mastery.py), the
 evidence behind it (pointing at the exact item versions), and feedback tickets (at most
 one open per learner, competency and item).
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-08 15:00:00+00:00
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-08 18:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(), nullable=False),
         sa.Column("description", sa.String(), server_default="", nullable=False),
         sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("source_id", sa.String(), nullable=True),
         sa.CheckConstraint(
             "code ~ '^[a-z0-9]+(?:[.-][a-z0-9]+)*$'", name=op.f("ck_competencies_code")
         ),
