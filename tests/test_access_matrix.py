@@ -68,7 +68,7 @@ OWNED_PARAMETERS = frozenset(
     {"attempt_id", "enrollment_id", "achievement_id", "user_id", "ticket_id"}
 )
 # Path parameters naming shared content: the caller acts on their own data about it.
-SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id"})
+SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id", "practice_id"})
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
     "under /admin, may reach it) or SHARED_PARAMETERS (it names shared content) in "
@@ -269,6 +269,7 @@ async def build_world(
             "course_id": (FREE,),
             "lesson_id": (LESSON,),
             "quiz_id": (QUIZ,),
+            "practice_id": ("practice:rest-basics-task",),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
