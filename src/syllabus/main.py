@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from syllabus import __version__
+from syllabus import __version__, apidocs
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.assessment import export as _assessment_export  # noqa: F401
@@ -24,7 +25,7 @@ from syllabus.competencies import service as competencies
 from syllabus.competencies.router import router as competencies_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
-from syllabus.content.documents import DOCUMENT_MODELS
+from syllabus.content.documents import DOCUMENT_MODELS, answer_key_schemas
 from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
@@ -32,14 +33,25 @@ from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import (
+    AppError,
+    BodyTooDeep,
+    BodyTooLarge,
     CorsRefused,
+    InvalidUrl,
+    MalformedBody,
+    StoreUnavailable,
+    UnsupportedMediaType,
+    add_problems,
     install_error_handlers,
     problem_response,
-    problem_responses,
     problem_schemas,
 )
+from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams.router import router as exams_router
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
+from syllabus.identity.export import export_schemas
+from syllabus.kit.openapi import declare_headers, name_schemas_by_title
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
@@ -114,11 +126,10 @@ class Syllabus(FastAPI):
     Starlette's error handling, so the 503 rendered for that connection is held back)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        docs_paths = [path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path]
         edge = Edge(
             RetryOnStaleConnection(super().build_middleware_stack()),
             settings=self.state.settings,
-            docs_paths=docs_paths,
+            docs_paths=apidocs.PAGES,
         )
         metrics: Metrics | None = self.state.metrics
         return Observe(
@@ -132,26 +143,37 @@ class Syllabus(FastAPI):
         on every operation that reads a body, malformed or too deep (400), too large
         (413), the wrong media type (415); on every other operation with parameters, a
         NUL character in the path or query (400); on every API operation 503 with
-        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
+        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`).
+        Then the rules of :mod:`syllabus.kit.openapi`: schemas named, headers declared."""
+        if self.openapi_schema is not None:
+            return self.openapi_schema
         schema = super().openapi()
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
-        body_refusals = problem_responses(400, 413, 415)
-        url_refusals = problem_responses(400)
-        outage = problem_responses(503)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(problem_schemas())
+        components.update(export_schemas())
+        components.update(answer_key_schemas())
+        body_refusals = (MalformedBody, BodyTooDeep, BodyTooLarge, UnsupportedMediaType)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
-                refusals = (
-                    body_refusals
-                    if "requestBody" in operation
-                    else url_refusals
-                    if operation.get("parameters")
-                    else {}
-                )
+                raised: list[type[AppError]] = []
+                if "requestBody" in operation:
+                    raised.extend(body_refusals)
+                if operation.get("parameters"):
+                    raised.append(InvalidUrl)
                 if path.startswith(API_PREFIX):  # every API route uses a store
-                    refusals = {**refusals, **outage}
-                for status, response in refusals.items():
-                    operation["responses"].setdefault(str(status), response)
-        return schema
+                    raised.append(StoreUnavailable)
+                add_problems(operation["responses"], *raised)
+        self.openapi_schema = name_schemas_by_title(schema)
+        declare_headers(self.openapi_schema)
+        return self.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id, and the name generated clients give the call: the
+    endpoint function's name, which is ``<resource>_<verb>`` (``courses_list``,
+    ``attempts_submit``, ``me_export``). Short and stable: it changes only when the
+    function is renamed; tests/test_openapi.py checks every id is unique and short."""
+    return route.name
 
 
 def build_api_router() -> APIRouter:
@@ -165,6 +187,7 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(exams_router)
     router.include_router(competencies_router)
     return router
 
@@ -216,9 +239,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Content and progress API for online-learning platforms.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by apidocs, offline
         openapi_url="/openapi.json",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = None
@@ -226,6 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics = Metrics.create(engine=lambda: getattr(app.state, "engine", None))
         app.include_router(metrics_router)
     install_error_handlers(app)
+    apidocs.install_docs(app)
     if settings.cors_origins:
         app.add_middleware(
             ProblemCORSMiddleware,

@@ -7,6 +7,7 @@ from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.competencies import models as competencies_models
 from syllabus.db.sql import metadata
+from syllabus.exams import models as exams_models
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
@@ -16,6 +17,7 @@ __all__ = [
     "assessment_models",
     "catalog_models",
     "competencies_models",
+    "exams_models",
     "idempotency_models",
     "identity_models",
     "learning_models",

@@ -6,18 +6,52 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
+from typing_extensions import TypeAliasType
 
+from syllabus.assessment.grading import MAX_TEXT_ANSWER
 from syllabus.content.schemas import QuestionPublic
 from syllabus.kit.ids import QuestionId
 from syllabus.kit.schemas import InputSchema, OutputSchema
 
 MAX_ANSWERS = 200
 
+ANSWER_SHAPES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "title": "TextAnswer",
+            "type": "string",
+            "maxLength": MAX_TEXT_ANSWER,
+            "description": "`single_choice`: the option id; `short_text`: the text.",
+        },
+        {"title": "TrueFalseAnswer", "type": "boolean", "description": "`true_false`."},
+        {"title": "NumericAnswer", "type": "number", "description": "`numeric`."},
+        {
+            "title": "ListAnswer",
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "`multiple_choice`: the option ids picked; `ordering`: every "
+            "option id, in order.",
+        },
+        {
+            "title": "MatchingAnswer",
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "`matching`: each left id mapped to a right id.",
+        },
+    ],
+    "description": "The shape depends on the question's `type` (docs/assessment.md); the "
+    "shapes differ in JSON type, so exactly one matches.",
+}
+AnswerValue = TypeAliasType("AnswerValue", Annotated[Any, WithJsonSchema(ANSWER_SHAPES)])
+"""An answer as clients send it. Validated against its question by ``grading.check_shape``
+(which names the question in a 422), so here it is only documented: one named schema,
+a ``oneOf`` by JSON type, that generated clients type as a union."""
+
 
 class Answer(InputSchema):
     question_id: QuestionId
-    answer: Any = Field(description="Shape depends on the question type (docs/assessment.md).")
+    answer: AnswerValue
 
 
 class AnswersIn(InputSchema):
@@ -26,8 +60,13 @@ class AnswersIn(InputSchema):
 
 class ReviewItem(OutputSchema):
     question_id: str
-    your_answer: Any
-    correct_answer: Any
+    your_answer: AnswerValue | None
+    correct_answer: Annotated[
+        dict[str, Any],
+        # The shapes are the stored keys' (content/documents.py AnswerKey, added to the
+        # components by main): documented by reference, never imported here.
+        WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/AnswerKey"}]}),
+    ]
     points: float
     max_points: float
     correct: bool
@@ -49,7 +88,7 @@ class AttemptSummary(OutputSchema):
 class AttemptPublic(AttemptSummary):
     deadline: datetime | None
     questions: list[QuestionPublic]
-    answers: dict[str, Any]
+    answers: dict[str, AnswerValue] = Field(description="Saved answers, by question id.")
     review: list[ReviewItem] | None = Field(
         description="Correct answers and explanations, when the quiz's review policy allows."
     )

@@ -17,15 +17,15 @@ from syllabus.catalog.schemas import (
     TrackPublic,
 )
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import Page, Paging
-from syllabus.kit.vocabulary import CourseLevel
+from syllabus.kit.vocabulary import CourseLevel, ExamType
 
 T = TypeVar("T")
 
-router = APIRouter(tags=["catalog"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["catalog"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 def _name_key(key: list[object]) -> NameKey:
@@ -41,7 +41,7 @@ def _keyed_page(paging: Paging, rows: list[tuple[NameKey, T]]) -> Page[T]:
 
 
 @router.get("/categories", summary="Categories, by name (keyset pages)")
-async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryPublic]:
+async def categories_list(session: SessionDep, paging: Paging) -> Page[CategoryPublic]:
     rows = await service.categories(
         session=session, after=paging.after(_name_key), limit=paging.limit
     )
@@ -49,7 +49,7 @@ async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryP
 
 
 @router.get("/tracks", summary="Tracks with their category, by name (keyset pages)")
-async def list_tracks(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
+async def tracks_list(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
     rows = await service.tracks(session=session, after=paging.after(_name_key), limit=paging.limit)
     return _keyed_page(paging, rows)
 
@@ -66,13 +66,16 @@ def _parse_cursor(key: list[object]) -> tuple[float | None, uuid.UUID]:
     openapi_extra=ANONYMOUS_TOO,
     summary="Courses: filter, search (full text), keyset pages",
 )
-async def list_courses(
+async def courses_list(
     session: SessionDep,
     viewer: OptionalUser,
     paging: Paging,
     category: Slug | None = None,
     track: Slug | None = None,
     level: CourseLevel | None = None,
+    exam_type: ExamType | None = None,
+    subject: Slug | None = None,
+    grade: Annotated[int | None, Query(ge=1, le=11, description="School grade, 1-11.")] = None,
     q: Annotated[
         SearchText | None,
         Query(
@@ -88,6 +91,9 @@ async def list_courses(
         category=category,
         track=track,
         level=level,
+        exam_type=exam_type,
+        subject=subject,
+        grade=grade,
         query=q,
         limit=paging.limit,
         after=paging.after(_parse_cursor),
@@ -98,11 +104,11 @@ async def list_courses(
 
 @router.get(
     "/courses/{course_ref}",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     openapi_extra=ANONYMOUS_TOO,
     summary="One course card",
 )
-async def get_course(
+async def courses_get(
     course_ref: CourseRef, session: SessionDep, viewer: OptionalUser
 ) -> CoursePublic:
     row = await service.visible_course(session=session, viewer=viewer, course_ref=course_ref)

@@ -1,6 +1,7 @@
 """The learner's mastery, evidence and feedback tickets, for ``GET /users/me/export``.
 Evidence and tickets from a quiz name the question and its points only once the quiz's
-review is open to them, as the API does (DECISIONS 14)."""
+review is open to them, as the API does (DECISIONS 14); from an exam, never (yet): its
+review decision is not asked here."""
 
 import uuid
 from typing import Any
@@ -40,7 +41,7 @@ async def _evidence(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str,
     open_reviews = await service.reviewable(session, source_ids=quiz_attempts)
     return [
         row
-        if row["source"] != "quiz" or row["source_id"] in open_reviews
+        if row["source"] == "submission" or row["source_id"] in open_reviews
         else {name: value for name, value in row.items() if name not in REVIEW_ONLY}
         for row in rows
     ]

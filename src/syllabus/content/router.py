@@ -4,6 +4,7 @@ ETag. The course outline, which adds the learner's progress, is in ``learning.ro
 
 from fastapi import APIRouter, Request, Response
 
+from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
 from syllabus.content.schemas import (
     LessonPublic,
@@ -14,11 +15,14 @@ from syllabus.content.schemas import (
     QuizRef,
 )
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.http import cached_json
 
-router = APIRouter(tags=["content"], responses=problem_responses(401, 403, 404, 422))
+router = APIRouter(
+    tags=["content"],
+    responses=problem_responses(*SIGNED_IN_PROBLEMS, EnrollmentRequired, NotFound),
+)
 
 CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not Modified"}}
 
@@ -30,7 +34,7 @@ CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "N
     openapi_extra=ANONYMOUS_TOO,
     summary="A lesson: front matter, MDX source and parsed blocks",
 )
-async def get_lesson(
+async def lessons_get(
     lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
@@ -44,7 +48,7 @@ async def get_lesson(
     openapi_extra=ANONYMOUS_TOO,
     summary="A quiz as learners see it (no answer keys)",
 )
-async def get_quiz(
+async def quizzes_get(
     quiz_id: QuizRef, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     quiz, etag = await service.open_quiz(session=session, viewer=viewer, quiz_id=quiz_id)

@@ -6,13 +6,21 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
+from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef, PracticeRef
 from syllabus.deps import ReadSessionDep, SessionDep
-from syllabus.errors import problem_responses
+from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
-from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
-from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
+from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
+from syllabus.identity.deps import (
+    ANONYMOUS_TOO,
+    SIGNED_IN_PROBLEMS,
+    AdminUser,
+    CurrentUser,
+    OptionalClaims,
+)
+from syllabus.identity.service import RoleRequired
 from syllabus.kit.http import cached_json
 from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.learning import service
@@ -29,24 +37,25 @@ from syllabus.learning.schemas import (
     ProgressPublic,
     ProgressUpdate,
 )
+from syllabus.learning.service import AlreadyEnrolled, CourseClosed, NotCancellable
 
-router = APIRouter(tags=["learning"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["learning"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.post(
     "/enrollments",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(402, 404, 409),
+    responses=problem_responses(PurchaseRequired, NotFound, AlreadyEnrolled, CourseClosed),
     summary="Enroll in a published course (free now; paid ones need a purchase)",
 )
-async def enroll(
+async def enrollments_create(
     data: EnrollmentCreate, user: CurrentUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.enroll(session=session, actor=user, user=user, course_ref=data.course_id)
 
 
 @router.get("/enrollments", summary="My enrollments, with course cards and progress")
-async def list_enrollments(
+async def enrollments_list(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[EnrollmentPublic]:
     items = await service.my_enrollments(
@@ -57,10 +66,10 @@ async def list_enrollments(
 
 @router.post(
     "/enrollments/{enrollment_id}/cancel",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(NotFound, NotCancellable),
     summary="Cancel one of my active enrollments",
 )
-async def cancel_enrollment(
+async def enrollments_cancel(
     enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.cancel(session=session, user=user, enrollment_id=enrollment_id)
@@ -70,10 +79,10 @@ async def cancel_enrollment(
     "/admin/enrollments",
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(RoleRequired, NotFound, AlreadyEnrolled, CourseClosed),
     summary="Enroll a user (admins; no purchase needed)",
 )
-async def admin_enroll(
+async def admin_enrollments_create(
     data: AdminEnrollmentCreate, admin: AdminUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.admin_enroll(
@@ -84,10 +93,12 @@ async def admin_enroll(
 @router.put(
     "/progress/lessons/{lesson_id}",
     response_model=ProgressPublic,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(
+        EnrollmentRequired, NotFound, ValidationFailed, IdempotencyKeyReused
+    ),
     summary="Record progress on a lesson (idempotent; replayed with Idempotency-Key)",
 )
-async def save_progress(
+async def progress_save(
     lesson_id: LessonRef,
     data: ProgressUpdate,
     request: Request,
@@ -142,11 +153,11 @@ async def complete_practice(
 @router.get(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
-    responses={**problem_responses(404), 304: {"description": "Not Modified"}},
+    responses={**problem_responses(NotFound), 304: {"description": "Not Modified"}},
     openapi_extra=ANONYMOUS_TOO,
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
-async def get_outline(
+async def courses_outline(
     course_ref: CourseRef, request: Request, session: ReadSessionDep, claims: OptionalClaims
 ) -> Response:
     outline, etag_source = await service.outline_with_progress(
@@ -164,7 +175,7 @@ async def get_outline(
     tags=["me"],
     summary="The courses I am enrolled in, most recently active first (keyset pages)",
 )
-async def my_progress(
+async def me_progress(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[CourseProgress]:
     rows = await service.my_progress(
@@ -188,10 +199,10 @@ async def _notes(
 
 
 @router.get("/users/me/bookmarks", tags=["me"], summary="Lessons I bookmarked")
-async def my_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+async def me_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
     return await _notes(user, session, paging, bookmarked_only=True)
 
 
 @router.get("/users/me/notes", tags=["me"], summary="My notes on lessons")
-async def my_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+async def me_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
     return await _notes(user, session, paging, bookmarked_only=False)
