@@ -36,7 +36,7 @@ def _code_key(key: list[object]) -> str:
     tags=["me"],
     summary="My mastery and gap level per competency, with the lessons that teach it",
 )
-async def my_competencies(
+async def me_competencies(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[CompetencyMastery]:
     rows = await service.my_competencies(
@@ -50,7 +50,7 @@ async def my_competencies(
     responses=problem_responses(403, 404),
     summary="A course's learners counted by gap level per competency (teachers, admins)",
 )
-async def course_overview(
+async def courses_competencies(
     course_ref: CourseRef, viewer: ReviewerUser, session: SessionDep
 ) -> list[CompetencyOverview]:
     return await service.course_overview(session=session, viewer=viewer, course_ref=course_ref)
@@ -61,7 +61,7 @@ async def course_overview(
     tags=["me"],
     summary="My feedback tickets, oldest first (keyset pages)",
 )
-async def my_tickets(
+async def me_tickets_list(
     user: CurrentUser,
     session: SessionDep,
     paging: Paging,
@@ -91,7 +91,7 @@ async def my_tickets(
     responses=problem_responses(404),
     summary="Move one of my tickets to To Do, In Progress or Done",
 )
-async def update_ticket(
+async def me_tickets_update(
     ticket_id: uuid.UUID, data: TicketUpdate, user: CurrentUser, session: SessionDep
 ) -> FeedbackTicketPublic:
     return await service.set_ticket_status(

@@ -62,7 +62,7 @@ async def quizzes_get(
     openapi_extra=ANONYMOUS_TOO,
     summary="A practice as learners work on it (no reference solution, no checks)",
 )
-async def get_practice(
+async def practices_get(
     practice_id: PracticeRef, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     practice, etag = await service.open_practice(

@@ -128,7 +128,7 @@ async def progress_save(
     responses=problem_responses(403, 404),
     summary="Mark a practice done, so its points count (idempotent; Idempotency-Key replays)",
 )
-async def complete_practice(
+async def progress_practice_done(
     practice_id: PracticeRef,
     data: PracticeDone,
     request: Request,
