@@ -77,7 +77,7 @@ class LessonProgress(Base, table=True):
 
 class PracticeProgress(Base, table=True):
     """A practice the learner marked done (or whose submission was accepted): the
-    practice's points count once it is here (``items_done``, migration 0022)."""
+    practice's points count once it is here (``items_done``, migration 0024)."""
 
     __tablename__ = "practice_progress"
     __table_args__ = (
