@@ -5,9 +5,9 @@ content source that loaded it; the lessons, practices and questions naming each 
 evidence behind it (pointing at the exact item versions), and feedback tickets (at most
 one open per learner, competency and item).
 
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-09 01:00:00+00:00
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-09 02:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,9 +4,9 @@ done (through ``PUT /progress/practices/{id}``, or an accepted submission), and 
 points and a course's rollup include it. The view keeps its columns, so the views that
 read it stand.
 
-Revision ID: 0024
-Revises: 0023
-Create Date: 2026-12-09 01:10:00+00:00
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-12-09 02:10:00+00:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
