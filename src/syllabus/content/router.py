@@ -1,11 +1,11 @@
-"""``/lessons/{id}``, ``/quizzes/{id}``: content from MongoDB, once the catalog and
-``access`` (PostgreSQL) say the caller may see it. Responses carry an ETag. The course
-outline, which adds the learner's progress, is in ``learning.router``."""
+"""``/quizzes/{id}``: content from MongoDB, once the catalog and ``access`` (PostgreSQL)
+say the caller may see it. Responses carry an ETag. The course outline and a lesson, which
+add the learner's progress, are in ``learning.router``."""
 
 from fastapi import APIRouter, Request, Response
 
 from syllabus.content import service
-from syllabus.content.schemas import LessonPublic, LessonRef, QuizPublic, QuizRef
+from syllabus.content.schemas import QuizPublic, QuizRef
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
@@ -14,20 +14,6 @@ from syllabus.kit.http import cached_json
 router = APIRouter(tags=["content"], responses=problem_responses(401, 403, 404, 422))
 
 CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not Modified"}}
-
-
-@router.get(
-    "/lessons/{lesson_id}",
-    response_model=LessonPublic,
-    responses=CONTENT_RESPONSES,
-    openapi_extra=ANONYMOUS_TOO,
-    summary="A lesson: front matter, MDX source and parsed blocks",
-)
-async def get_lesson(
-    lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
-) -> Response:
-    lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
-    return cached_json(request, lesson, etag_source=etag)
 
 
 @router.get(

@@ -60,6 +60,56 @@ async def lesson_target(
 
 
 @dataclass(frozen=True)
+class LessonPlace:
+    """Where a lesson sits in its course's current outline, and the viewer's record of it
+    (``progress`` is None when there is none, or no viewer)."""
+
+    module: dict[str, Any]
+    previous: dict[str, Any] | None
+    next: dict[str, Any] | None
+    progress: dict[str, Any] | None
+
+
+LESSON_PLACE = text(
+    """
+    SELECT json_build_object('id', i.module_id, 'title', i.module_title,
+                             'order', i.module_order) AS module,
+           (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
+            FROM content_index s
+            WHERE s.course_id = i.course_id AND s.position < i.position
+              AND s.status = 'active' AND s.deleted_at IS NULL
+            ORDER BY s.position DESC LIMIT 1) AS previous,
+           (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
+            FROM content_index s
+            WHERE s.course_id = i.course_id AND s.position > i.position
+              AND s.status = 'active' AND s.deleted_at IS NULL
+            ORDER BY s.position LIMIT 1) AS next,
+           (SELECT json_build_object('status', p.status, 'bookmarked', p.bookmarked,
+                                     'note', p.note, 'position', p.position,
+                                     'updated_at', p.updated_at)
+            FROM lesson_progress p
+            WHERE p.user_id = :viewer AND p.lesson_content_id = i.content_id
+              AND p.deleted_at IS NULL) AS progress
+    FROM content_index i
+    WHERE i.content_id = :lesson AND i.item_type = 'lesson'
+      AND i.status = 'active' AND i.deleted_at IS NULL
+    """
+)
+
+
+async def lesson_place(
+    session: AsyncSession, *, lesson_id: str, viewer_id: uuid.UUID | None
+) -> LessonPlace | None:
+    """One query, by the ``(course_id, position)`` index for the neighbours."""
+    row = (await session.execute(LESSON_PLACE, {"lesson": lesson_id, "viewer": viewer_id})).first()
+    if row is None:
+        return None
+    return LessonPlace(
+        module=row.module, previous=row.previous, next=row.next, progress=row.progress
+    )
+
+
+@dataclass(frozen=True)
 class SavedProgress:
     row: dict[str, Any]
     inserted: bool

@@ -1,5 +1,5 @@
-"""HTTP for learning: enrollments, lesson progress, the outline with my progress, and my
-rollups, bookmarks and notes."""
+"""HTTP for learning: enrollments, lesson progress, a lesson and the outline with my
+progress, and my rollups, bookmarks and notes."""
 
 import hashlib
 import uuid
@@ -12,7 +12,13 @@ from syllabus.deps import ReadSessionDep, SessionDep
 from syllabus.errors import problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
-from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
+from syllabus.identity.deps import (
+    ANONYMOUS_TOO,
+    AdminUser,
+    CurrentUser,
+    OptionalClaims,
+    OptionalUser,
+)
 from syllabus.kit.http import cached_json
 from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.learning import service
@@ -23,6 +29,7 @@ from syllabus.learning.schemas import (
     EnrollmentCreate,
     EnrollmentPublic,
     LessonNote,
+    LessonWithProgress,
     OutlineWithProgress,
     ProgressPublic,
     ProgressUpdate,
@@ -107,6 +114,21 @@ async def save_progress(
         body=data.model_dump(mode="json", exclude_unset=True),
         run=run,
     )
+
+
+@router.get(
+    "/lessons/{lesson_id}",
+    response_model=LessonWithProgress,
+    responses={**problem_responses(403, 404), 304: {"description": "Not Modified"}},
+    openapi_extra=ANONYMOUS_TOO,
+    summary="A lesson (front matter, MDX source, blocks), its module and neighbours, "
+    "and my progress on it",
+)
+async def get_lesson(
+    lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
+) -> Response:
+    lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
+    return cached_json(request, lesson, etag_source=etag)
 
 
 @router.get(

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from syllabus.catalog.schemas import CoursePublic
-from syllabus.content.schemas import CourseOutline, OutlineItem, OutlineModule
+from syllabus.content.schemas import CourseOutline, LessonPublic, OutlineItem, OutlineModule
 from syllabus.kit.ids import CourseId
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.vocabulary import ItemType
 from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
 
 MAX_POSITION_BYTES = 4096
@@ -114,3 +115,33 @@ class LessonNote(OutputSchema):
     bookmarked: bool
     note: str | None
     updated_at: datetime
+
+
+class ModuleRef(OutputSchema):
+    id: str
+    title: str
+    order: int
+
+
+class ItemRef(OutputSchema):
+    id: str
+    type: ItemType
+    title: str
+
+
+class MyLessonProgress(OutputSchema):
+    status: Literal["not_started", "started", "completed"]
+    bookmarked: bool
+    note: str | None
+    position: dict[str, Any] | None
+    updated_at: datetime | None = Field(description="Null until I first record anything.")
+
+
+class LessonWithProgress(LessonPublic):
+    """A lesson with where it sits in its course and, for a signed-in caller, their own
+    record of it: one request renders a lesson page with its navigation."""
+
+    module: ModuleRef
+    previous: ItemRef | None = Field(description="The item before it in the outline.")
+    next: ItemRef | None = Field(description="The item after it in the outline.")
+    progress: MyLessonProgress | None = Field(description="Null when not signed in.")

@@ -2,6 +2,8 @@
 course lists with my progress. Completion, rollups, streaks and awards are ``progress``'s
 rules, paid access ``access``'s: this package calls them. Services never commit."""
 
+import hashlib
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,11 @@ from syllabus.learning.repository import ActivityKey, NoteRow
 from syllabus.learning.schemas import (
     CourseProgress,
     EnrollmentPublic,
+    ItemRef,
     LessonNote,
+    LessonWithProgress,
+    ModuleRef,
+    MyLessonProgress,
     ProgressPublic,
     ProgressUpdate,
     Resume,
@@ -213,6 +219,42 @@ async def save_progress(
         updated_at=row["updated_at"],
         course_completed=course_completed,
     )
+
+
+NOT_STARTED = MyLessonProgress(
+    status="not_started", bookmarked=False, note=None, position=None, updated_at=None
+)
+
+
+async def open_lesson(
+    *, session: AsyncSession, viewer: User | None, lesson_id: str
+) -> tuple[LessonWithProgress, str]:
+    """A lesson the viewer may open (``content``'s and ``access``'s rules), its module,
+    the items on either side and the viewer's record of it; and an ETag source that
+    covers all of it, so a 304 is never an answer to a stale note or position."""
+    lesson, content_etag = await content.open_lesson(
+        session=session, viewer=viewer, lesson_id=lesson_id
+    )
+    place = await repository.lesson_place(
+        session, lesson_id=lesson_id, viewer_id=viewer.id if viewer else None
+    )
+    if place is None:  # in MongoDB but out of its course's outline: as good as absent
+        raise content.missing("lesson", lesson_id)
+    mine = None
+    if viewer is not None:
+        mine = MyLessonProgress.model_validate(place.progress) if place.progress else NOT_STARTED
+    public = LessonWithProgress(
+        **dict(lesson),
+        module=ModuleRef.model_validate(place.module),
+        previous=ItemRef.model_validate(place.previous) if place.previous else None,
+        next=ItemRef.model_validate(place.next) if place.next else None,
+        progress=mine,
+    )
+    state = json.dumps(
+        [place.module, place.previous, place.next, viewer is not None, place.progress],
+        sort_keys=True,
+    )
+    return public, hashlib.sha256(f"{content_etag}\n{state}".encode()).hexdigest()
 
 
 def _resume(order: list[str], lessons: dict[str, dict[str, Any]], done: set[str]) -> Resume | None:
