@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from syllabus.assessment import service
-from syllabus.assessment.schemas import AnswersIn, AttemptPublic, AttemptSummary
+from syllabus.assessment.schemas import AnswersIn, AttemptPublic, AttemptSubmitted, AttemptSummary
 from syllabus.content.schemas import QuizRef
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
@@ -67,7 +67,7 @@ async def save_answers(
 
 @router.post(
     "/quiz-attempts/{attempt_id}/submit",
-    response_model=AttemptPublic,
+    response_model=AttemptSubmitted,
     responses=problem_responses(404, 409),
     summary="Submit and grade (idempotent with Idempotency-Key)",
 )

@@ -11,6 +11,7 @@ from pydantic import Field
 from syllabus.content.schemas import QuestionPublic
 from syllabus.kit.ids import QuestionId
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.progress.schemas import WriteEffects
 
 MAX_ANSWERS = 200
 
@@ -53,3 +54,7 @@ class AttemptPublic(AttemptSummary):
     review: list[ReviewItem] | None = Field(
         description="Correct answers and explanations, when the quiz's review policy allows."
     )
+
+
+class AttemptSubmitted(AttemptPublic, WriteEffects):
+    """The graded attempt, and what submitting it caused."""

@@ -13,6 +13,7 @@ from syllabus.kit.ids import CourseId
 from syllabus.kit.schemas import InputSchema, OutputSchema
 from syllabus.kit.vocabulary import ItemType
 from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
+from syllabus.progress.schemas import WriteEffects
 
 MAX_POSITION_BYTES = 4096
 
@@ -56,16 +57,17 @@ class ProgressUpdate(InputSchema):
     )
 
 
-class ProgressPublic(OutputSchema):
+class ProgressPublic(WriteEffects):
     lesson_id: str
     course_id: str
-    status: ProgressStatus
+    status: ProgressStatus | None = Field(
+        description="Null while only a bookmark or note was saved (the lesson not started)."
+    )
     completed_at: datetime | None
     bookmarked: bool
     note: str | None
     position: dict[str, Any] | None
     updated_at: datetime
-    course_completed: bool = Field(description="This write completed the course.")
 
 
 class Resume(OutputSchema):

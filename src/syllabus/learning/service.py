@@ -34,6 +34,7 @@ from syllabus.learning.schemas import (
 )
 from syllabus.progress import service as progress
 from syllabus.progress.repository import CourseCompletion
+from syllabus.progress.schemas import AchievementPublic
 
 
 class CourseClosed(Conflict):
@@ -193,6 +194,7 @@ async def save_progress(
         if happened
     ]
     course_completed = False
+    earned: list[AchievementPublic] = []
     if saved.just_completed and target.enrollment_status == "active":
         completion = await progress.complete_if_done(
             session=session,
@@ -204,7 +206,7 @@ async def save_progress(
     if saved.just_completed:
         # This write's events are recorded with the awards, after the streak is counted:
         # a lesson's own event does not count towards the streak it might earn.
-        await progress.award(session=session, user_id=user.id, along=events)
+        earned = await progress.award(session=session, user_id=user.id, along=events)
     else:
         await record_events(session, actor_id=user.id, events=events)
     row = saved.row
@@ -218,6 +220,7 @@ async def save_progress(
         position=row["position"],
         updated_at=row["updated_at"],
         course_completed=course_completed,
+        achievements_earned=earned,
     )
 
 
