@@ -21,6 +21,15 @@ CourseRef = Annotated[
     ),
 ]
 """A course in a URL path, by id or slug."""
+CourseRefField = Annotated[
+    str,
+    Field(
+        pattern=COURSE_REF,
+        max_length=200,
+        description="A course id (`course:rest-api-design`) or its slug (`rest-api-design`).",
+    ),
+]
+"""A course in a request body, by id or slug, like every course route takes it."""
 
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_NEGATIONS = 32

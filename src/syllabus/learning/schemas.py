@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from syllabus.catalog.schemas import CoursePublic
+from syllabus.catalog.schemas import CoursePublic, CourseRefField
 from syllabus.content.schemas import CourseOutline, LessonPublic, OutlineItem, OutlineModule
-from syllabus.kit.ids import CourseId
 from syllabus.kit.schemas import InputSchema, OutputSchema
 from syllabus.kit.vocabulary import ItemType
 from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
@@ -31,12 +30,12 @@ Position = Annotated[dict[str, Any], Field(max_length=20), AfterValidator(_small
 
 
 class EnrollmentCreate(InputSchema):
-    course_id: CourseId
+    course_id: CourseRefField
 
 
 class AdminEnrollmentCreate(InputSchema):
     user_id: uuid.UUID
-    course_id: CourseId
+    course_id: CourseRefField
 
 
 class EnrollmentPublic(OutputSchema):
