@@ -112,7 +112,7 @@ async def lesson_place(
 @dataclass(frozen=True)
 class SavedProgress:
     row: dict[str, Any]
-    inserted: bool
+    just_started: bool
     just_completed: bool
 
 
@@ -125,25 +125,30 @@ async def upsert_progress(
     changes: dict[str, Any],
 ) -> SavedProgress:
     """INSERT … ON CONFLICT: idempotent under any concurrency. ``completed`` never goes
-    back to ``started``, ``completed_at`` is set once, absent fields are kept. It also
-    says whether *this* statement created the row or completed the lesson, so the
-    activity log gets each event exactly once however many requests race."""
-    completing = changes["status"] == "completed"
+    back to ``started`` (nor a status to none), ``started_at`` and ``completed_at`` are
+    set once, absent fields are kept. It also says whether *this* statement started or
+    completed the lesson, so the activity log gets each event exactly once however many
+    requests race."""
+    status = changes.get("status")
+    now = text("statement_timestamp()")
     values = {
         "id": uuid7(),  # from the app: time-ordered within the process, for keyset pages
         "user_id": user_id,
         "course_id": course_id,
         "lesson_content_id": lesson_id,
         **changes,
-        "completed_at": text("statement_timestamp()") if completing else None,
+        "status": status,
+        "started_at": now if status is not None else None,
+        "completed_at": now if status == "completed" else None,
     }
     statement = insert(LessonProgress).values(**values)
     table = LessonProgress.__table__  # type: ignore[attr-defined]
     updates: dict[str, Any] = {
         "status": text(
             "CASE WHEN lesson_progress.status = 'completed' THEN 'completed' "
-            "ELSE excluded.status END"
+            "ELSE COALESCE(excluded.status, lesson_progress.status) END"
         ),
+        "started_at": text("COALESCE(lesson_progress.started_at, excluded.started_at)"),
         "completed_at": text("COALESCE(lesson_progress.completed_at, excluded.completed_at)"),
         "course_id": statement.excluded.course_id,
         "deleted_at": None,
@@ -158,14 +163,18 @@ async def upsert_progress(
         index_elements=[table.c.user_id, table.c.lesson_content_id], set_=updates
     ).returning(
         *table.c,
-        literal_column("(xmax = 0)").label("inserted"),
+        literal_column("(started_at IS NOT DISTINCT FROM statement_timestamp())").label(
+            "just_started"
+        ),
         literal_column("(completed_at IS NOT DISTINCT FROM statement_timestamp())").label(
             "just_completed"
         ),
     )
     row = (await session.execute(upsert)).mappings().one()
     return SavedProgress(
-        row=dict(row), inserted=bool(row["inserted"]), just_completed=bool(row["just_completed"])
+        row=dict(row),
+        just_started=bool(row["just_started"]),
+        just_completed=bool(row["just_completed"]),
     )
 
 

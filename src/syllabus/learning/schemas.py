@@ -48,11 +48,15 @@ class EnrollmentPublic(OutputSchema):
 
 
 class ProgressUpdate(InputSchema):
-    status: ProgressStatus
+    """Absent fields are kept. Without ``status`` the write saves a bookmark or a note
+    only: it neither starts the lesson nor counts toward a streak."""
+
+    status: ProgressStatus | None = None
     bookmarked: bool | None = None
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
     position: Position | None = Field(
-        default=None, description="Where to resume inside the lesson (client-defined)."
+        default=None,
+        description="Where to resume inside the lesson (client-defined); needs `status`.",
     )
 
 

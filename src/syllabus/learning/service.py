@@ -14,7 +14,7 @@ from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
-from syllabus.errors import Conflict, NotFound
+from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity import service as identity
 from syllabus.identity.models import User
 from syllabus.learning import repository
@@ -172,9 +172,30 @@ async def cancel(
     return public
 
 
+def _refuse(field: str, message: str, kind: str) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"field": field, "in": "body", "message": message, "type": kind}]
+    )
+
+
+def _check_update(data: ProgressUpdate) -> None:
+    """A write without ``status`` saves a bookmark or a note, nothing that is progress."""
+    if data.status is not None:
+        return
+    if data.position is not None:
+        raise _refuse(
+            "position",
+            "a resume position is progress: send status (started or completed) with it",
+            "position_needs_status",
+        )
+    if data.bookmarked is None and "note" not in data.model_fields_set:
+        raise _refuse("status", "send status, bookmarked or note", "nothing_to_save")
+
+
 async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
+    _check_update(data)
     target = await repository.lesson_target(session, user_id=user.id, lesson_id=lesson_id)
     if target is None or not catalog.visible_to(target.course_status, user.role):
         # A lesson of a course the learner may not see reads exactly like no lesson.
@@ -190,7 +211,7 @@ async def save_progress(
     )
     events = [
         Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
-        for verb, happened in (("started", saved.inserted), ("completed", saved.just_completed))
+        for verb, happened in (("started", saved.just_started), ("completed", saved.just_completed))
         if happened
     ]
     course_completed = False
@@ -245,7 +266,10 @@ async def open_lesson(
         raise content.missing("lesson", lesson_id)
     mine = None
     if viewer is not None:
-        mine = MyLessonProgress.model_validate(place.progress) if place.progress else NOT_STARTED
+        mine = NOT_STARTED
+        if place.progress:  # a bookmark or note alone leaves the lesson not started
+            saved = {**place.progress, "status": place.progress["status"] or "not_started"}
+            mine = MyLessonProgress.model_validate(saved)
     public = LessonWithProgress(
         **dict(lesson),
         module=ModuleRef.model_validate(place.module),
@@ -310,7 +334,7 @@ async def outline_with_progress(
         items = []
         for item in module["items"]:
             row = lessons.get(item["id"], {})
-            status = "passed" if item["id"] in passed else row.get("status", "not_started")
+            status = "passed" if item["id"] in passed else row.get("status") or "not_started"
             items.append(
                 {
                     **item,
