@@ -5,6 +5,7 @@ no traceback wall.
 """
 
 import datetime
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pymongo.errors import PyMongoError
@@ -684,13 +685,15 @@ async def _export(
         try:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task(f"Exporting {view}", total=total)
-                return await export.write(
+                count = await export.write(
                     export.stream(connection, query, args),
                     out,
                     fmt=fmt,  # type: ignore[arg-type]
                     base=iri_base.rstrip("/"),
                     progress=lambda done: bar.update(task, completed=done),
                 )
+                out.flush()  # a reader gone by now is met here, not at interpreter exit
+                return count
         finally:
             if output:
                 out.close()
@@ -742,7 +745,17 @@ def analytics_export(
             )
         except ExportError as error:
             raise ConfigError(str(error)) from None
+        except BrokenPipeError:
+            _reader_gone()
     err.print(f"{count} row(s) exported", highlight=False)
+
+
+def _reader_gone() -> NoReturn:
+    """Standard output's reader left (``| head``): stop quietly and successfully, as a
+    Unix filter does. Standard output now points at /dev/null, so the interpreter's last
+    flush cannot fail on the closed pipe again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(code=0)
 
 
 async def _refresh(url: str, names: list[str]) -> None:

@@ -77,16 +77,25 @@ async def analyst(
             await superuser.close()
 
 
+def command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "syllabus.cli", *arguments]
+
+
+def environment(database: str) -> dict[str, str]:
+    """The child's environment: ``database`` only."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "SYLLABUS_POSTGRES_URL": database,
+        # the code under test when it is put first on the path (a worktree, say)
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+    }
+
+
 def syllabus(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:
     """The ``syllabus`` command in a child process, on ``database`` only."""
     return subprocess.run(
-        [sys.executable, "-m", "syllabus.cli", *arguments],
-        env={
-            "PATH": "/usr/bin:/bin",
-            "SYLLABUS_POSTGRES_URL": database,
-            # the code under test when it is put first on the path (a worktree, say)
-            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-        },
+        command(*arguments),
+        env=environment(database),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,6 +1,7 @@
 """Exports: CSV quoting (commas, quotes, Cyrillic), JSON Lines, and xAPI statements whose
 structure is checked one by one; plus the CLI on a real database."""
 
+import asyncio
 import csv
 import io
 import json
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.analytics import export
 from syllabus.db import migrate
-from tests.analytics.conftest import syllabus
+from tests.analytics.conftest import command, environment, syllabus
 from tests.identity.helpers import Account
 
 BASE = "https://learn.example.org"
@@ -165,8 +166,6 @@ def cli(*arguments: str, database: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_cli_exports_to_a_file(scratch_database: str, tmp_path: Path) -> None:
-    import asyncio
-
     await asyncio.to_thread(migrate.upgrade, url=scratch_database)
     target = tmp_path / "funnel.csv"
     done = await asyncio.to_thread(
@@ -177,3 +176,45 @@ async def test_the_cli_exports_to_a_file(scratch_database: str, tmp_path: Path) 
     bad = await asyncio.to_thread(cli, "users", database=scratch_database)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: no view analytics.users")
+
+
+def head_one(*arguments: str, database: str) -> tuple[bytes, int, str]:
+    """``syllabus … | head -1``: read one line, close the pipe, then wait."""
+    with subprocess.Popen(
+        command(*arguments),
+        env=environment(database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        first = child.stdout.readline()
+        child.stdout.close()
+        stderr = child.stderr.read().decode()
+        return first, child.wait(timeout=120), stderr
+
+
+async def test_a_reader_that_stops_early_ends_the_export_quietly(scratch_database: str) -> None:
+    """``syllabus analytics export … | head``: the closed pipe ends the command with
+    exit 0 and nothing on stderr about databases or tracebacks ([1/8] item 24)."""
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    database = await asyncpg.connect(scratch_database)
+    try:
+        user = await database.fetchval(
+            "INSERT INTO users (email, name) VALUES ('a@example.org', 'A') RETURNING id"
+        )
+        await database.execute(
+            "INSERT INTO activity_log (actor_id, verb, object_type, object_id) "
+            "SELECT $1, 'started', 'lesson', 'lesson:l' || g FROM generate_series(1, 5000) g",
+            user,
+        )  # about 1.5 MB of JSON Lines: far more than a pipe holds
+    finally:
+        await database.close()
+    for fmt in ("jsonl", "csv"):
+        first, status, stderr = await asyncio.to_thread(
+            head_one, "analytics", "export", "activity", "--format", fmt, database=scratch_database
+        )
+        assert status == 0, stderr
+        assert b"verb" in first
+        for noise in ("Traceback", "did not answer", "Broken pipe", "Exception ignored"):
+            assert noise not in stderr

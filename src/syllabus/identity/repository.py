@@ -4,11 +4,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.identity.models import LoginAttempt, RefreshToken, User
+
+_time_zones: list[frozenset[str]] = []
+
+
+async def time_zones(session: AsyncSession) -> frozenset[str]:
+    """The zone names PostgreSQL knows (``pg_timezone_names``, read from its time-zone
+    files, so slow: once per process). Python's list differs from it (``localtime``,
+    zones newer than the server's tzdata), and every rule using a zone converts in SQL."""
+    if not _time_zones:
+        result = await session.execute(text("SELECT name FROM pg_timezone_names"))
+        _time_zones.append(frozenset(result.scalars()))
+    return _time_zones[0]
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

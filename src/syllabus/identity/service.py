@@ -339,6 +339,17 @@ async def authenticate(*, session: AsyncSession, settings: Settings, token: str)
 
 
 async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate) -> User:
+    """Name and time zone; the zone must be one PostgreSQL knows, since the streak and
+    activity-day rules convert with it in SQL (a zone only Python knows broke them)."""
+    if data.time_zone is not None and data.time_zone not in await repository.time_zones(session):
+        message = "must be a time zone name the database knows, such as Europe/Berlin"
+        raise ValidationFailed(
+            f"time_zone {message}",
+            field="time_zone",
+            errors=[
+                {"field": "time_zone", "in": "body", "message": message, "type": "value_error"}
+            ],
+        )
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
             continue
