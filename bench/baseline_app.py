@@ -126,8 +126,8 @@ async def outline(request: Request) -> Response:
 
 
 UPSERT = """
-INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status)
-SELECT $1, i.course_id, i.content_id, $3 FROM content_index i
+INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status, started_at)
+SELECT $1, i.course_id, i.content_id, $3, statement_timestamp() FROM content_index i
 WHERE i.content_id = $2 AND i.item_type = 'lesson'
 ON CONFLICT (user_id, lesson_content_id) DO UPDATE
 SET status = CASE WHEN lesson_progress.status = 'completed' THEN 'completed'

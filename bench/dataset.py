@@ -253,13 +253,22 @@ async def _learners(
                     course_id,
                     lesson,
                     "completed" if completed else "started",
+                    now - timedelta(minutes=position + 30),
                     now - timedelta(minutes=position) if completed else None,
                 )
             )
     await connection.copy_records_to_table(
         "lesson_progress",
         records=rows,
-        columns=["id", "user_id", "course_id", "lesson_content_id", "status", "completed_at"],
+        columns=[
+            "id",
+            "user_id",
+            "course_id",
+            "lesson_content_id",
+            "status",
+            "started_at",
+            "completed_at",
+        ],
     )
     return enrolled
 
