@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -125,6 +126,24 @@ async def scratch_database(servers: ServerUrls) -> AsyncIterator[str]:
     await create_database(servers, name, owned=False)
     yield with_database(servers.postgres, name)
     await drop_database(servers.postgres, name)
+
+
+@pytest.fixture
+async def stores(scratch_database: str, servers: ServerUrls) -> AsyncIterator[dict[str, str]]:
+    """A migrated database and a Mongo database of their own, committed for real, as
+    the settings a ``syllabus`` process is given."""
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+    name = f"syllabus_cli_{uuid.uuid4().hex[:8]}"
+    yield {
+        "SYLLABUS_POSTGRES_URL": scratch_database,
+        "SYLLABUS_MONGO_URL": servers.mongo,
+        "SYLLABUS_MONGO_DB": name,
+    }
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(servers.mongo)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
 
 
 @pytest.fixture(scope="session")

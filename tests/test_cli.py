@@ -33,6 +33,7 @@ def run_cli(*arguments: str, cwd: Path, **variables: str) -> subprocess.Complete
         [sys.executable, "-m", "syllabus.cli", *arguments],
         env=cli_environment(**variables),
         cwd=cwd,
+        stdin=subprocess.DEVNULL,  # never a terminal to ask on
         capture_output=True,
         text=True,
         timeout=120,

@@ -261,6 +261,7 @@ async def _load_content(
     settings: Settings,
     dry_run: bool,
     prune: bool,
+    every_source: bool = False,
     force: bool = False,
     strict: bool = False,
 ) -> "LoadResult":
@@ -283,9 +284,11 @@ async def _load_content(
                 sessionmaker=sessionmaker,
                 dry_run=dry_run,
                 prune=prune,
+                every_source=every_source,
                 force=force,
                 strict=strict,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                notice=lambda message: err.print(message, style="yellow", highlight=False),
                 limits=ReadLimits(
                     max_files=settings.content_max_files,
                     max_file_bytes=settings.content_max_file_bytes,
@@ -310,7 +313,23 @@ def content_load(
         bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
     ] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Archive content no longer in the folder.")
+        bool,
+        typer.Option(
+            "--prune",
+            help="Archive what this folder's source (source.json) loaded before and the "
+            "folder no longer has.",
+        ),
+    ] = False,
+    prune_all_sources: Annotated[
+        bool,
+        typer.Option(
+            "--prune-all-sources",
+            help="Archive EVERYTHING not in this folder, content loaded from other folders "
+            "included. Asks first, unless --yes.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm --prune-all-sources without asking.")
     ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Compare every document even if nothing changed.")
@@ -325,19 +344,58 @@ def content_load(
 
     settings = _settings_for_tools()
     with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
-        result = asyncio.run(
-            _load_content(
-                folder,
-                postgres_url=postgres_url,
-                mongo_url=mongo_url,
-                settings=settings,
-                dry_run=dry_run,
-                prune=prune,
-                force=force,
-                strict=strict,
+
+        def run(*, dry: bool) -> "LoadResult":
+            return asyncio.run(
+                _load_content(
+                    folder,
+                    postgres_url=postgres_url,
+                    mongo_url=mongo_url,
+                    settings=settings,
+                    dry_run=dry,
+                    prune=prune or prune_all_sources,
+                    every_source=prune_all_sources,
+                    force=force,
+                    strict=strict,
+                )
             )
-        )
+
+        if prune_all_sources and not yes and not dry_run:
+            preview = run(dry=True)
+            if not preview.ok or preview.unchanged:
+                _report(preview, folder)
+                return
+            _confirm_whole_store_prune(preview)
+        result = run(dry=dry_run)
     _report(result, folder)
+
+
+def _confirm_whole_store_prune(preview: "LoadResult") -> None:
+    """Say loudly what a whole-store prune would archive, by source, and ask."""
+    from collections import Counter
+
+    from syllabus.content.sources import shown
+
+    assert preview.plan is not None
+    archives = [
+        change
+        for change in (*preview.plan.changes, *preview.plan.catalog)
+        if change.action == "archive"
+    ]
+    by_source = Counter(change.owner for change in archives)
+    err.print(
+        "--prune-all-sources archives everything in the stores that this folder does not "
+        "have, whichever folder loaded it:",
+        style="bold red",
+        highlight=False,
+    )
+    for owner, count in sorted(by_source.items(), key=lambda item: str(item[0])):
+        err.print(f"  {count} item(s) of {shown(owner)}", highlight=False)
+    if not archives:
+        err.print("  nothing", highlight=False)
+    if not sys.stdin.isatty():
+        raise ConfigError("--prune-all-sources: add --yes to confirm (no terminal to ask on)")
+    typer.confirm(f"Archive these {len(archives)} item(s)?", abort=True, err=True)
 
 
 async def _doctor(*, postgres_url: str, mongo_url: str, settings: Settings, fix: bool) -> "Report":

@@ -29,12 +29,13 @@ from syllabus.errors import (
 
 HSTS = "max-age=31536000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI: its bundle and stylesheet from jsDelivr, an inline start-up script, the
-# favicon from fastapi.tiangolo.com, and "Try it out" calling this origin.
+# Swagger UI and ReDoc (apidocs.py): their bundles, stylesheet and favicon from this
+# origin, an inline start-up script, inline styles and data: images, ReDoc's search in a
+# blob: worker, and "Try it out" calling this origin. Nothing from elsewhere.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from syllabus import __version__
+from syllabus import __version__, apidocs
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.assessment import export as _assessment_export  # noqa: F401
@@ -22,6 +23,7 @@ from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content.documents import DOCUMENT_MODELS
 from syllabus.content.router import router as content_router
+from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
@@ -35,6 +37,8 @@ from syllabus.errors import (
 )
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
+from syllabus.identity.export import export_schemas
+from syllabus.kit.openapi import declare_headers, name_schemas_by_title
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
@@ -109,11 +113,10 @@ class Syllabus(FastAPI):
     Starlette's error handling, so the 503 rendered for that connection is held back)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        docs_paths = [path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path]
         edge = Edge(
             RetryOnStaleConnection(super().build_middleware_stack()),
             settings=self.state.settings,
-            docs_paths=docs_paths,
+            docs_paths=apidocs.PAGES,
         )
         metrics: Metrics | None = self.state.metrics
         return Observe(
@@ -127,9 +130,14 @@ class Syllabus(FastAPI):
         on every operation that reads a body, malformed or too deep (400), too large
         (413), the wrong media type (415); on every other operation with parameters, a
         NUL character in the path or query (400); on every API operation 503 with
-        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`)."""
+        Retry-After, for a store that is out (see :func:`~syllabus.errors.store_outage`).
+        Then the rules of :mod:`syllabus.kit.openapi`: schemas named, headers declared."""
+        if self.openapi_schema is not None:
+            return self.openapi_schema
         schema = super().openapi()
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(problem_schemas())
+        components.update(export_schemas())
         body_refusals = problem_responses(400, 413, 415)
         url_refusals = problem_responses(400)
         outage = problem_responses(503)
@@ -146,7 +154,17 @@ class Syllabus(FastAPI):
                     refusals = {**refusals, **outage}
                 for status, response in refusals.items():
                     operation["responses"].setdefault(str(status), response)
-        return schema
+        self.openapi_schema = name_schemas_by_title(schema)
+        declare_headers(self.openapi_schema)
+        return self.openapi_schema
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id, and the name generated clients give the call: the
+    endpoint function's name, which is ``<resource>_<verb>`` (``courses_list``,
+    ``attempts_submit``, ``me_export``). Short and stable: it changes only when the
+    function is renamed; tests/test_openapi.py checks every id is unique and short."""
+    return route.name
 
 
 def build_api_router() -> APIRouter:
@@ -167,6 +185,7 @@ def wire() -> None:
     """Register every higher layer's reaction on the hooks lower layers fire (see
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
+    owned_tables.register(progress.ACHIEVEMENTS)
 
 
 @asynccontextmanager
@@ -206,9 +225,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Content and progress API for online-learning platforms.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by apidocs, offline
         openapi_url="/openapi.json",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = None
@@ -216,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics = Metrics.create(engine=lambda: getattr(app.state, "engine", None))
         app.include_router(metrics_router)
     install_error_handlers(app)
+    apidocs.install_docs(app)
     if settings.cors_origins:
         app.add_middleware(
             ProblemCORSMiddleware,

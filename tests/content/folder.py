@@ -34,7 +34,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def course_json(
-    slug: str, *, status: str = "published", price: int | None = None, lessons: int = 2
+    slug: str,
+    *,
+    status: str = "published",
+    price: int | None = None,
+    lessons: int = 2,
+    category: str = "programming",
+    track: str | None = "backend",
 ) -> dict[str, Any]:
     lesson_ids = [f"lesson:{slug}-intro", f"lesson:{slug}-more"]
     lesson_ids += [f"lesson:{slug}-extra-{n}" for n in range(lessons - 2)]
@@ -44,8 +50,8 @@ def course_json(
         "description": "Designing HTTP APIs with pagination and caching",
         "level": "Beginner",
         "language": "en",
-        "category": "programming",
-        "track": "backend",
+        "category": category,
+        "track": track,
         "status": status,
         "price_cents": price,
         "modules": [
@@ -68,12 +74,24 @@ def course_json(
 
 
 def write_course(
-    root: Path, slug: str, *, status: str = "published", price: int | None = None, lessons: int = 2
+    root: Path,
+    slug: str,
+    *,
+    status: str = "published",
+    price: int | None = None,
+    lessons: int = 2,
+    category: str = "programming",
+    track: str | None = "backend",
+    bank: bool = True,
 ) -> None:
-    """A course with ``lessons`` lessons (at least two), a quiz and a practice."""
+    """A course with ``lessons`` lessons (at least two), a quiz and a practice; the quiz
+    also asks two questions of ``make_folder``'s banks unless not ``bank``."""
     folder = root / "courses" / slug
     write_json(
-        folder / "course.json", course_json(slug, status=status, price=price, lessons=lessons)
+        folder / "course.json",
+        course_json(
+            slug, status=status, price=price, lessons=lessons, category=category, track=track
+        ),
     )
     lesson_dir = folder / "lessons"
     lesson_dir.mkdir(parents=True, exist_ok=True)
@@ -98,8 +116,7 @@ def write_course(
             "pass_percent": 60,
             "max_attempts": 3,
             "questions": [
-                "question:bank-safe-method",
-                "question:legacy-1",
+                *(["question:bank-safe-method", "question:legacy-1"] if bank else []),
                 {
                     "id": f"question:{slug}-nouns",
                     "type": "true_false",
@@ -121,8 +138,11 @@ def write_course(
     )
 
 
-def make_folder(root: Path) -> Path:
-    """Two published courses (one free, one paid), a draft, banks in both formats."""
+def make_folder(root: Path, *, source: str | None = "test-content") -> Path:
+    """Two published courses (one free, one paid), a draft, banks in both formats; the
+    folder names ``source`` (``source.json``), or none."""
+    if source is not None:
+        write_json(root / "source.json", {"id": source})
     write_json(root / "categories.json", [{"slug": "programming", "name": "Programming"}])
     write_json(
         root / "tracks.json",
@@ -191,4 +211,16 @@ def make_folder(root: Path) -> Path:
     write_course(root, "rest-basics")
     write_course(root, "paid-course", price=1900)
     write_course(root, "draft-course", status="draft")
+    return root
+
+
+def make_author_folder(root: Path, *, source: str, slug: str) -> Path:
+    """An author's own folder: one course in a category and track of its own."""
+    write_json(root / "source.json", {"id": source})
+    write_json(root / "categories.json", [{"slug": f"{slug}-topics", "name": "Topics"}])
+    write_json(
+        root / "tracks.json",
+        [{"slug": f"{slug}-track", "name": "Track", "category": f"{slug}-topics"}],
+    )
+    write_course(root, slug, category=f"{slug}-topics", track=f"{slug}-track", bank=False)
     return root

@@ -352,7 +352,7 @@ async def test_the_result_of_a_load_has_a_short_repr(
     result = await load(folder, mongo, catalog_sessions)
     assert result.plan is not None
     assert len(result.plan.documents) == 23
-    assert "source" not in repr(result)
+    assert "Plain Markdown text" not in repr(result)  # no lesson's body
     assert len(repr(result)) < 600
 
 

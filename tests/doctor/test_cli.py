@@ -3,35 +3,12 @@ by ``syllabus content load``; exit codes 0 (clean), 1 (drift left), 2 (bad usage
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from subprocess import CompletedProcess
 
 import asyncpg
-import pytest
-from pymongo import AsyncMongoClient
 
-from syllabus.db import migrate
-from tests.stores import ServerUrls
 from tests.test_cli import run_cli
-
-
-@pytest.fixture
-async def stores(scratch_database: str, servers: ServerUrls) -> AsyncIterator[dict[str, str]]:
-    """A migrated database and a Mongo database of their own, committed for real."""
-    await asyncio.to_thread(migrate.upgrade, url=scratch_database)
-    name = f"syllabus_doctor_{uuid.uuid4().hex[:8]}"
-    yield {
-        "SYLLABUS_POSTGRES_URL": scratch_database,
-        "SYLLABUS_MONGO_URL": servers.mongo,
-        "SYLLABUS_MONGO_DB": name,
-    }
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(servers.mongo)
-    try:
-        await client.drop_database(name)
-    finally:
-        await client.close()
 
 
 async def doctor(stores: dict[str, str], cwd: Path, *arguments: str) -> CompletedProcess[str]:

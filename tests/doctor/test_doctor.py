@@ -332,7 +332,9 @@ async def test_damage_inside_mongodb(loaded: Path, session: AsyncSession, mongo:
     await mongo["content_versions"].update_one(
         {"_id": "quiz:draft-course-check@1"}, {"$set": {"content_hash": "0" * 64}}
     )
-    await mongo["content_loads"].update_one({"_id": "latest"}, {"$set": {"fingerprint": "f" * 64}})
+    await mongo["content_loads"].update_one(
+        {"_id": "source:test-content"}, {"$set": {"fingerprint": "f" * 64}}
+    )
     in_postgres = (
         await session.execute(text("SELECT fingerprint FROM content_loads"))
     ).scalar_one()
@@ -373,7 +375,7 @@ async def test_damage_inside_mongodb(loaded: Path, session: AsyncSession, mongo:
         ("orphan_versions", "question:legacy-1", "1 snapshot(s): v1", False),
         (
             "fingerprint_mismatch",
-            "content_loads",
+            "content_loads source:test-content",
             f"MongoDB '{'f' * 31}…', PostgreSQL '{in_postgres[:31]}…'",
             False,
         ),

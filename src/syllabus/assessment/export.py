@@ -10,10 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.review import AttemptRef, learner_details, reviews_open
 from syllabus.catalog.repository import course_content_id
-from syllabus.identity.export import export_section, rows_of_user, table_of
+from syllabus.identity.export import RowShape, export_section, rows_of_user, table_of
 
 
-@export_section("quiz_attempts", tables=[table_of(QuizAttempt).name])
+@export_section(
+    "quiz_attempts",
+    tables=[table_of(QuizAttempt).name],
+    shape=RowShape(QuizAttempt, ids=("course_id",)),
+)
 async def _quiz_attempts(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await rows_of_user(session, QuizAttempt, user_id, ids={"course_id": course_content_id})
     refs = [

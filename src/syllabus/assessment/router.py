@@ -1,22 +1,37 @@
 """HTTP for quiz attempts. Submitting needs an Idempotency-Key: a retry gets the stored
 answer, byte for byte (the one idempotency mechanism, ``syllabus.idempotency``)."""
 
+import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from syllabus.access.service import EnrollmentRequired
 from syllabus.assessment import service
-from syllabus.assessment.schemas import AnswersIn, AttemptPublic, AttemptSubmitted, AttemptSummary
+from syllabus.assessment.schemas import AnswersIn, AttemptGraded, AttemptPublic, AttemptSummary
+from syllabus.assessment.service import (
+    AttemptExpired,
+    AttemptLimitReached,
+    AttemptOpen,
+    AttemptSubmitted,
+)
 from syllabus.content.schemas import QuizRef
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
+from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
-from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome, RequiredIdempotencyKey
+from syllabus.idempotency.service import (
+    IdempotencyKeyHeader,
+    IdempotencyKeyReused,
+    Outcome,
+    RequiredIdempotencyKey,
+)
 from syllabus.identity.deps import CurrentUser
 from syllabus.kit.ids import content_id_pattern
+from syllabus.kit.openapi import LOCATION_HEADERS
 from syllabus.kit.pagination import Page, Paging, uuid_key
+from syllabus.kit.urls import absolute_url
 
 router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
 
@@ -25,10 +40,13 @@ router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
     "/quizzes/{quiz_id}/attempts",
     status_code=status.HTTP_201_CREATED,
     response_model=AttemptPublic,
-    responses=problem_responses(403, 404, 409),
+    responses={
+        201: {"headers": LOCATION_HEADERS},
+        **problem_responses(EnrollmentRequired, NotFound, AttemptOpen, AttemptLimitReached),
+    },
     summary="Start an attempt (questions in the learner schema; shuffled if the quiz says so)",
 )
-async def start_attempt(
+async def attempts_start(
     quiz_id: QuizRef,
     request: Request,
     user: CurrentUser,
@@ -39,7 +57,7 @@ async def start_attempt(
         attempt = await service.start(session=session, user=user, quiz_id=quiz_id)
         return Outcome.of(attempt, status=status.HTTP_201_CREATED)
 
-    return await idempotency.answer_once(
+    response = await idempotency.answer_once(
         request=request,
         session=session,
         user_id=user.id,
@@ -47,15 +65,22 @@ async def start_attempt(
         body=None,
         run=run,
     )
+    if response.status_code == status.HTTP_201_CREATED:
+        created = json.loads(bytes(response.body))["id"]
+        location = request.url_for("attempts_get", attempt_id=created)
+        response.headers["Location"] = absolute_url(request, location)
+    return response
 
 
 @router.put(
     "/quiz-attempts/{attempt_id}/answers",
     response_model=AttemptPublic,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(
+        EnrollmentRequired, NotFound, AttemptSubmitted, AttemptExpired, ValidationFailed
+    ),
     summary="Autosave answers of an open attempt",
 )
-async def save_answers(
+async def attempts_save_answers(
     attempt_id: uuid.UUID, data: AnswersIn, user: CurrentUser, session: SessionDep
 ) -> Any:
     return JSONResponse(
@@ -67,11 +92,18 @@ async def save_answers(
 
 @router.post(
     "/quiz-attempts/{attempt_id}/submit",
-    response_model=AttemptSubmitted,
-    responses=problem_responses(404, 409),
+    response_model=AttemptGraded,
+    responses=problem_responses(
+        EnrollmentRequired,
+        NotFound,
+        AttemptSubmitted,
+        AttemptExpired,
+        ValidationFailed,
+        IdempotencyKeyReused,
+    ),
     summary="Submit and grade (idempotent with Idempotency-Key)",
 )
-async def submit(
+async def attempts_submit(
     attempt_id: uuid.UUID,
     data: AnswersIn,
     request: Request,
@@ -96,7 +128,7 @@ async def submit(
 
 
 @router.get("/quiz-attempts", summary="My attempts, optionally of one quiz (keyset pages)")
-async def list_attempts(
+async def attempts_list(
     user: CurrentUser,
     session: SessionDep,
     paging: Paging,
@@ -118,5 +150,5 @@ async def list_attempts(
     responses=problem_responses(404),
     summary="One of my attempts; the review appears when the quiz's policy allows",
 )
-async def read_attempt(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
+async def attempts_get(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
     return JSONResponse(await service.read(session=session, user=user, attempt_id=attempt_id))

@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
+from typing_extensions import TypeAliasType
 
+from syllabus.assessment.grading import MAX_TEXT_ANSWER
 from syllabus.content.schemas import QuestionPublic
 from syllabus.kit.ids import QuestionId
 from syllabus.kit.schemas import InputSchema, OutputSchema
@@ -15,10 +17,42 @@ from syllabus.progress.schemas import WriteEffects
 
 MAX_ANSWERS = 200
 
+ANSWER_SHAPES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "title": "TextAnswer",
+            "type": "string",
+            "maxLength": MAX_TEXT_ANSWER,
+            "description": "`single_choice`: the option id; `short_text`: the text.",
+        },
+        {"title": "TrueFalseAnswer", "type": "boolean", "description": "`true_false`."},
+        {"title": "NumericAnswer", "type": "number", "description": "`numeric`."},
+        {
+            "title": "ListAnswer",
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "`multiple_choice`: the option ids picked; `ordering`: every "
+            "option id, in order.",
+        },
+        {
+            "title": "MatchingAnswer",
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "`matching`: each left id mapped to a right id.",
+        },
+    ],
+    "description": "The shape depends on the question's `type` (docs/assessment.md); the "
+    "shapes differ in JSON type, so exactly one matches.",
+}
+AnswerValue = TypeAliasType("AnswerValue", Annotated[Any, WithJsonSchema(ANSWER_SHAPES)])
+"""An answer as clients send it. Validated against its question by ``grading.check_shape``
+(which names the question in a 422), so here it is only documented: one named schema,
+a ``oneOf`` by JSON type, that generated clients type as a union."""
+
 
 class Answer(InputSchema):
     question_id: QuestionId
-    answer: Any = Field(description="Shape depends on the question type (docs/assessment.md).")
+    answer: AnswerValue
 
 
 class AnswersIn(InputSchema):
@@ -27,8 +61,12 @@ class AnswersIn(InputSchema):
 
 class ReviewItem(OutputSchema):
     question_id: str
-    your_answer: Any
-    correct_answer: Any
+    your_answer: AnswerValue | None
+    correct_answer: dict[str, Any] = Field(
+        description="The answer key: `type` (the question's) and `correct` (single_choice, "
+        "multiple_choice, true_false), `accepted` (short_text), `value` and `tolerance` "
+        "(numeric), `order` (ordering) or `pairs` (matching)."
+    )
     points: float
     max_points: float
     correct: bool
@@ -50,11 +88,11 @@ class AttemptSummary(OutputSchema):
 class AttemptPublic(AttemptSummary):
     deadline: datetime | None
     questions: list[QuestionPublic]
-    answers: dict[str, Any]
+    answers: dict[str, AnswerValue] = Field(description="Saved answers, by question id.")
     review: list[ReviewItem] | None = Field(
         description="Correct answers and explanations, when the quiz's review policy allows."
     )
 
 
-class AttemptSubmitted(AttemptPublic, WriteEffects):
+class AttemptGraded(AttemptPublic, WriteEffects):
     """The graded attempt, and what submitting it caused."""

@@ -51,7 +51,7 @@ TEXT_SEARCH_CONFIGS = {
 }
 """The PostgreSQL text-search configuration (a Snowball stemmer) of each course language
 that has one; any other language is ``simple`` (lower-cased words, no stems). The SQL
-function ``search_config(language)`` of migration 0016 says the same (a test holds them
+function ``search_config(language)`` of migration 0017 says the same (a test holds them
 together)."""
 SEARCH_VECTOR = (
     "setweight(to_tsvector(search_config(language), title), 'A') || "
@@ -73,6 +73,7 @@ class Category(Base, table=True):
 
     name: str
     slug: str = Field(unique=True)
+    source_id: str | None = None  # the content source that loaded it (content/sources.py)
 
 
 class Track(Base, table=True):
@@ -83,6 +84,7 @@ class Track(Base, table=True):
     name: str
     slug: str = Field(unique=True)
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    source_id: str | None = None
 
 
 class Course(Base, table=True):
@@ -124,6 +126,7 @@ class Course(Base, table=True):
     """When a load last changed the course or one of its items (not a status change)."""
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     content_hash: str | None = None
+    source_id: str | None = None
     # Full-text search over title and description in English and Russian, kept by
     # PostgreSQL itself (a generated column) and indexed with GIN.
     search: str | None = Field(
@@ -178,4 +181,7 @@ class ContentLoad(Base, table=True):
 
     fingerprint: str
     source: str
+    """The folder as given on the command line."""
+    source_id: str | None = None
+    """The source the folder names (``source.json``); null for a folder that names none."""
     mongo_writes: int

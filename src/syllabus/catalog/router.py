@@ -45,7 +45,7 @@ def _keyed_page(paging: Paging, rows: list[tuple[NameKey, T]]) -> Page[T]:
 
 
 @router.get("/categories", summary="Categories, by name (keyset pages)")
-async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryPublic]:
+async def categories_list(session: SessionDep, paging: Paging) -> Page[CategoryPublic]:
     rows = await service.categories(
         session=session, after=paging.after(_name_key), limit=paging.limit
     )
@@ -53,7 +53,7 @@ async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryP
 
 
 @router.get("/tracks", summary="Tracks with their category, by name (keyset pages)")
-async def list_tracks(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
+async def tracks_list(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
     rows = await service.tracks(session=session, after=paging.after(_name_key), limit=paging.limit)
     return _keyed_page(paging, rows)
 
@@ -96,7 +96,7 @@ def _cursor_parser(order: CourseOrder, name: str) -> Callable[[list[Any]], tuple
     openapi_extra=ANONYMOUS_TOO,
     summary="Courses: filter, search as you type (highlighted), sort, keyset pages",
 )
-async def list_courses(
+async def courses_list(
     session: SessionDep,
     viewer: OptionalUser,
     paging: Paging,
@@ -158,7 +158,7 @@ async def list_courses(
     openapi_extra=ANONYMOUS_TOO,
     summary="One course card",
 )
-async def get_course(
+async def courses_get(
     course_ref: CourseRef, session: SessionDep, viewer: OptionalUser
 ) -> CoursePublic:
     row = await service.visible_course(session=session, viewer=viewer, course_ref=course_ref)

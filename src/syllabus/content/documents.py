@@ -59,6 +59,8 @@ class VersionedContent(Document):
     content_hash: Sha256Hex
     status: PublicationStatus = "published"
     loaded_at: datetime = Field(default_factory=_now)
+    source_id: str | None = None
+    """The content source that loaded it (``source.json``; see content/sources.py)."""
 
 
 class ModuleItem(Embedded):
@@ -270,10 +272,11 @@ class ContentVersion(Document):
 
 
 class LoadMarker(Document):
-    """Which folder state (fingerprint) MongoDB holds, written in the same transaction as
-    the content of a load, so an unchanged re-load can stop before reading a file."""
+    """Which folder state (fingerprint) MongoDB holds of each source, written in the same
+    transaction as the content of a load, so an unchanged re-load can stop before
+    reading a file."""
 
-    id: str  # type: ignore[assignment]  # always "latest"
+    id: str  # type: ignore[assignment]  # "source:<id>", or "latest" for a folder naming none
     fingerprint: str
     at: datetime
 

@@ -21,7 +21,8 @@ class AchievementData:
     rule: dict[str, Any]
 
 
-achievements_loaded: Hook[[AsyncSession, list[AchievementData]]] = Hook(
+achievements_loaded: Hook[[AsyncSession, str | None, list[AchievementData]]] = Hook(
     "content.achievements_loaded", required=True
 )
-"""Fired once per load that reaches PostgreSQL, with every achievement of the folder."""
+"""Fired once per load that reaches PostgreSQL, with the folder's source (recorded on
+each row: see content/sources.py) and every achievement of the folder."""

@@ -23,7 +23,7 @@ CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "N
     openapi_extra=ANONYMOUS_TOO,
     summary="A quiz as learners see it (no answer keys)",
 )
-async def get_quiz(
+async def quizzes_get(
     quiz_id: QuizRef, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     quiz, etag = await service.open_quiz(session=session, viewer=viewer, quiz_id=quiz_id)

@@ -13,7 +13,7 @@ from syllabus.content.documents import (
     CourseContent,
     QuizContent,
 )
-from syllabus.content.loader.load import MongoDatabase, mongo_fingerprint
+from syllabus.content.loader.load import MongoDatabase, mongo_fingerprints
 from syllabus.content.loader.stored import content_hash
 
 ITEM_COLLECTIONS = frozenset({"lesson_content", "quiz_content", "practice_content"})
@@ -46,7 +46,8 @@ class Content:
     quizzes: dict[str, QuizContent] = field(default_factory=dict)
     versions: dict[tuple[str, int], str] = field(default_factory=dict)
     """Every snapshot: (content id, version) → its content hash."""
-    fingerprint: str | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    """Each source's last load (``marker_key`` → fingerprint)."""
 
 
 def _first_error(error: ValidationError) -> str:
@@ -61,7 +62,7 @@ def _int(value: Any) -> int:
 
 async def read_content(database: MongoDatabase) -> Content:
     """Every content document, every snapshot key and the load marker."""
-    content = Content(fingerprint=await mongo_fingerprint(database))
+    content = Content(fingerprints=await mongo_fingerprints(database))
     for model in CONTENT_MODELS:
         collection = model.Settings.name
         async for raw in database[collection].find({}):

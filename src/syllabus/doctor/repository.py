@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
-from syllabus.content.loader.load import catalog_fingerprint, upsert_rows
+from syllabus.content.loader.load import catalog_fingerprints, upsert_rows
 from syllabus.doctor.findings import Repair
 
 
@@ -69,7 +69,8 @@ class Catalog:
     versions: list[VersionReference]
     achievements: list[tuple[str, str]]
     """(achievement code, course content id its rule names)."""
-    fingerprint: str | None
+    fingerprints: dict[str, str]
+    """Each source's last load the catalog was synced from (``marker_key`` → fingerprint)."""
 
 
 CARDS = text(
@@ -159,7 +160,7 @@ async def read_catalog(session: AsyncSession) -> Catalog:
         references=[Reference(**row) for row in await rows(REFERENCES)],
         versions=[VersionReference(**row) for row in await rows(VERSION_REFERENCES)],
         achievements=[(str(row[0]), str(row[1])) for row in await session.execute(ACHIEVEMENTS)],
-        fingerprint=await catalog_fingerprint(session),
+        fingerprints=await catalog_fingerprints(session),
     )
 
 

@@ -165,12 +165,17 @@ def _history_findings(content: Content) -> Iterator[Finding]:
 
 
 def _load_findings(content: Content, catalog: Catalog) -> Iterator[Finding]:
-    if content.fingerprint != catalog.fingerprint:
-        yield Finding(
-            "fingerprint_mismatch",
-            "content_loads",
-            f"MongoDB {_show(content.fingerprint)}, PostgreSQL {_show(catalog.fingerprint)}",
-        )
+    """Per source. A source whose marker MongoDB dropped (another folder's
+    ``--prune-all-sources`` archived its content) only loads in full next time: not drift,
+    unless MongoDB holds no load at all."""
+    for key in sorted(content.fingerprints or catalog.fingerprints):
+        in_mongo, in_catalog = content.fingerprints.get(key), catalog.fingerprints.get(key)
+        if in_mongo != in_catalog:
+            yield Finding(
+                "fingerprint_mismatch",
+                f"content_loads {key}",
+                f"MongoDB {_show(in_mongo)}, PostgreSQL {_show(in_catalog)}",
+            )
 
 
 def _archive(table: Table, content_id: str, status: str) -> Repair:

@@ -22,7 +22,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/live", summary="The process is up")
-async def live() -> Liveness:
+async def health_live() -> Liveness:
     return Liveness()
 
 
@@ -31,7 +31,9 @@ async def live() -> Liveness:
     summary="Both stores answer",
     responses=problem_responses(503),
 )
-async def ready(request: Request, settings: SettingsDep, mongo: MongoDatabaseDep) -> Readiness:
+async def health_ready(
+    request: Request, settings: SettingsDep, mongo: MongoDatabaseDep
+) -> Readiness:
     checks = await check_stores(
         engine=request.app.state.engine,
         mongo=mongo,

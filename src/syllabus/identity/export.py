@@ -28,9 +28,36 @@ IdOf = Callable[[ColumnElement[Any]], ColumnElement[Any]]
 
 
 @dataclass(frozen=True)
+class RowShape:
+    """What a section holds, for the OpenAPI document: rows of ``model`` (or one, for
+    ``many=False``), without the secret and ``leave_out`` columns, the ``ids`` columns
+    turned into the API's string ids."""
+
+    model: type[SQLModel]
+    ids: tuple[str, ...] = ()
+    leave_out: tuple[str, ...] = ()
+    many: bool = True
+
+    def row_schema(self) -> dict[str, Any]:
+        schema = self.model.model_json_schema(mode="serialization")
+        properties: dict[str, Any] = {}
+        string_id: dict[str, Any] = {"type": "string"}
+        for name, field in schema["properties"].items():
+            if name in NEVER_EXPORTED or name in self.leave_out:
+                continue
+            shown = field
+            if name in self.ids:
+                nullable = {"type": "null"} in field.get("anyOf", [])
+                shown = {"anyOf": [string_id, {"type": "null"}]} if nullable else string_id
+            properties[name] = {k: v for k, v in shown.items() if k != "default"}
+        return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+@dataclass(frozen=True)
 class Section:
     run: ExportSection
     tables: tuple[str, ...]
+    shape: RowShape | None
 
 
 _SECTIONS: dict[str, Section] = {}
@@ -40,13 +67,16 @@ NEVER_EXPORTED = frozenset({"password_hash", "token_hash"})
 """Secrets derived from the user's credentials: useless to them, dangerous in a file."""
 
 
-def export_section(name: str, *, tables: Iterable[str]) -> Callable[[ExportSection], ExportSection]:
-    """Register a section holding the user's rows of ``tables``."""
+def export_section(
+    name: str, *, tables: Iterable[str], shape: RowShape | None = None
+) -> Callable[[ExportSection], ExportSection]:
+    """Register a section holding the user's rows of ``tables``, shaped like ``shape``
+    (documented in OpenAPI; without one, a free-form JSON value)."""
 
     def register(section: ExportSection) -> ExportSection:
         if name in _SECTIONS:
             raise ValueError(f"export section {name!r} is registered twice")
-        _SECTIONS[name] = Section(section, tuple(tables))
+        _SECTIONS[name] = Section(section, tuple(tables), shape)
         return section
 
     return register
@@ -124,7 +154,42 @@ def export_table(
     async def section(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
         return await rows_of_user(session, table, user_id, owner=owner, ids=ids, leave_out=left_out)
 
-    export_section(name, tables=[table_of(table).name])(section)
+    shape = RowShape(table, ids=tuple(ids or ()), leave_out=left_out)
+    export_section(name, tables=[table_of(table).name], shape=shape)(section)
+
+
+def export_schemas() -> dict[str, Any]:
+    """OpenAPI components: ``UserExport`` (one property per section) and a row schema per
+    section, ``<Section>ExportRow``; built from the registry, so a new section is typed
+    without touching the route."""
+    components: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for name in section_names():
+        shape = _SECTIONS[name].shape
+        if shape is None:
+            properties[name] = {"description": "Free-form JSON."}
+            continue
+        row = "".join(part.title() for part in name.split("_")) + "ExportRow"
+        components[row] = shape.row_schema()
+        ref = {"$ref": f"#/components/schemas/{row}"}
+        properties[name] = (
+            {"type": "array", "items": ref} if shape.many else {"anyOf": [ref, {"type": "null"}]}
+        )
+    components["UserExport"] = {
+        "type": "object",
+        "description": "Everything stored about the caller, one section per kind of record.",
+        "properties": properties,
+        "required": sorted(properties),
+    }
+    return components
+
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Everything stored about me",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserExport"}}},
+    }
+}
 
 
 async def export_user_data(*, session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
@@ -133,7 +198,7 @@ async def export_user_data(*, session: AsyncSession, user_id: uuid.UUID) -> dict
     return exported
 
 
-@export_section("profile", tables=["users"])
+@export_section("profile", tables=["users"], shape=RowShape(User, many=False))
 async def _profile(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any] | None:
     user = await session.get(User, user_id)
     return row_to_dict(user) if user is not None else None

@@ -4,21 +4,21 @@ the rules are in ``service``."""
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from syllabus.deps import SessionDep, SettingsDep
 from syllabus.errors import problem_responses
 from syllabus.identity import service
 from syllabus.identity.deps import AdminUser, CurrentUser
-from syllabus.identity.export import export_user_data
+from syllabus.identity.export import EXPORT_RESPONSES, export_user_data
 from syllabus.identity.models import Role
 from syllabus.identity.schemas import (
     AdminUserUpdate,
     PasswordChange,
     RefreshRequest,
+    TokenForm,
     TokenPair,
     UserLogin,
     UserPublic,
@@ -44,7 +44,7 @@ def _client_ip(request: Request) -> str:
     responses=problem_responses(409, 422),
     summary="Create an account",
 )
-async def register(data: UserRegister, session: SessionDep) -> UserPublic:
+async def auth_register(data: UserRegister, session: SessionDep) -> UserPublic:
     user = await service.register(session=session, data=data)
     return UserPublic.model_validate(user)
 
@@ -52,7 +52,7 @@ async def register(data: UserRegister, session: SessionDep) -> UserPublic:
 @auth_router.post(
     "/login", responses=problem_responses(401, 422, 429), summary="Sign in with email and password"
 )
-async def login(
+async def auth_login(
     data: UserLogin, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
     return await service.login(
@@ -69,8 +69,8 @@ async def login(
     responses=problem_responses(401, 422, 429),
     summary="OAuth2 password flow (the Authorize button in /docs); username is the email",
 )
-async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+async def auth_token(
+    form: Annotated[TokenForm, Form()],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -96,7 +96,9 @@ async def token(
 @auth_router.post(
     "/refresh", responses=problem_responses(401, 422), summary="Rotate a refresh token"
 )
-async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+async def auth_refresh(
+    data: RefreshRequest, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
     return await service.refresh(
         session=session, settings=settings, refresh_token=data.refresh_token
     )
@@ -108,7 +110,7 @@ async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsD
     responses=problem_responses(422),
     summary="End the sign-in this refresh token belongs to",
 )
-async def logout(data: RefreshRequest, session: SessionDep) -> None:
+async def auth_logout(data: RefreshRequest, session: SessionDep) -> None:
     await service.logout(session=session, refresh_token=data.refresh_token)
 
 
@@ -118,17 +120,17 @@ async def logout(data: RefreshRequest, session: SessionDep) -> None:
     responses=problem_responses(401),
     summary="End every sign-in of the current user",
 )
-async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+async def auth_logout_all(user: CurrentUser, session: SessionDep) -> None:
     await service.logout_all(session=session, user=user)
 
 
 @me_router.get("", summary="The signed-in user")
-async def read_me(user: CurrentUser) -> UserPublic:
+async def me_get(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
 @me_router.patch("", summary="Change name or time zone")
-async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
+async def me_update(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
     updated = await service.update_profile(session=session, user=user, data=data)
     return UserPublic.model_validate(updated)
 
@@ -138,7 +140,7 @@ async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change password (ends every sign-in)",
 )
-async def change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+async def me_change_password(data: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
     await service.change_password(session=session, user=user, data=data)
 
 
@@ -147,17 +149,22 @@ async def change_password(data: PasswordChange, user: CurrentUser, session: Sess
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Erase my account (learning records stay, pseudonymous)",
 )
-async def erase_me(user: CurrentUser, session: SessionDep) -> None:
+async def me_erase(user: CurrentUser, session: SessionDep) -> None:
     await service.erase_account(session=session, user=user)
 
 
-@me_router.get("/export", summary="Everything stored about me, as one JSON document")
-async def export_me(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@me_router.get(
+    "/export",
+    response_model=None,
+    responses=EXPORT_RESPONSES,
+    summary="Everything stored about me, as one JSON document",
+)
+async def me_export(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return await export_user_data(session=session, user_id=user.id)
 
 
 @admin_router.get("", summary="List users (keyset-paginated)")
-async def list_users(
+async def admin_users_list(
     _admin: AdminUser,
     session: SessionDep,
     paging: Paging,
@@ -175,7 +182,7 @@ async def list_users(
 
 
 @admin_router.patch("/{user_id}", responses=problem_responses(404, 409), summary="Change role")
-async def update_user(
+async def admin_users_update(
     user_id: uuid.UUID, data: AdminUserUpdate, admin: AdminUser, session: SessionDep
 ) -> UserPublic:
     user = await service.admin_update_user(session=session, actor=admin, user_id=user_id, data=data)
@@ -188,5 +195,5 @@ async def update_user(
     responses=problem_responses(404, 409),
     summary="Deactivate a user (soft delete)",
 )
-async def delete_user(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> None:
+async def admin_users_delete(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> None:
     await service.admin_delete_user(session=session, actor=admin, user_id=user_id)

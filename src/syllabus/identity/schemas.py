@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     BeforeValidator,
     EmailStr,
     Field,
@@ -63,6 +64,19 @@ class UserRegister(InputSchema):
 class UserLogin(InputSchema):
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class TokenForm(BaseModel):
+    """The OAuth2 password grant (RFC 6749 4.3) as a form: ``username`` is the email. The
+    fields an OAuth2 client may add are taken and ignored; the email and password then
+    get :class:`UserLogin`'s rules."""
+
+    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    username: str
+    password: str
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 class RefreshRequest(InputSchema):

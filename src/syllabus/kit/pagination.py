@@ -55,6 +55,11 @@ class Page(BaseModel, Generic[T]):
         description="Pass as `cursor` for the next page; null at the end."
     )
 
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """``CoursePublicPage`` in OpenAPI and generated clients, not ``Page_CoursePublic_``."""
+        return f"{getattr(params[0], '__name__', 'Item')}Page"
+
     def map(self, convert: Callable[[T], U]) -> "Page[U]":
         """The same page with each row turned into what the API shows."""
         return Page[U](items=[convert(item) for item in self.items], next_cursor=self.next_cursor)

@@ -44,14 +44,14 @@ router = APIRouter(tags=["learning"], responses=problem_responses(401, 422))
     responses=problem_responses(402, 404, 409),
     summary="Enroll in a published course (free now; paid ones need a purchase)",
 )
-async def enroll(
+async def enrollments_create(
     data: EnrollmentCreate, user: CurrentUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.enroll(session=session, actor=user, user=user, course_ref=data.course_id)
 
 
 @router.get("/enrollments", summary="My enrollments, with course cards and progress")
-async def list_enrollments(
+async def enrollments_list(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[EnrollmentPublic]:
     items = await service.my_enrollments(
@@ -65,7 +65,7 @@ async def list_enrollments(
     responses=problem_responses(404, 409),
     summary="Cancel one of my active enrollments",
 )
-async def cancel_enrollment(
+async def enrollments_cancel(
     enrollment_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.cancel(session=session, user=user, enrollment_id=enrollment_id)
@@ -78,7 +78,7 @@ async def cancel_enrollment(
     responses=problem_responses(403, 404, 409),
     summary="Enroll a user (admins; no purchase needed)",
 )
-async def admin_enroll(
+async def admin_enrollments_create(
     data: AdminEnrollmentCreate, admin: AdminUser, session: SessionDep
 ) -> EnrollmentPublic:
     return await service.admin_enroll(
@@ -92,7 +92,7 @@ async def admin_enroll(
     responses=problem_responses(403, 404),
     summary="Record progress on a lesson (idempotent; replayed with Idempotency-Key)",
 )
-async def save_progress(
+async def progress_save(
     lesson_id: LessonRef,
     data: ProgressUpdate,
     request: Request,
@@ -124,7 +124,7 @@ async def save_progress(
     summary="A lesson (front matter, MDX source, blocks), its module and neighbours, "
     "and my progress on it",
 )
-async def get_lesson(
+async def lessons_get(
     lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
@@ -138,7 +138,7 @@ async def get_lesson(
     openapi_extra=ANONYMOUS_TOO,
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
-async def get_outline(
+async def courses_outline(
     course_ref: CourseRef, request: Request, session: ReadSessionDep, claims: OptionalClaims
 ) -> Response:
     outline, etag_source = await service.outline_with_progress(
@@ -156,7 +156,7 @@ async def get_outline(
     tags=["me"],
     summary="The courses I am enrolled in, most recently active first (keyset pages)",
 )
-async def my_progress(
+async def me_progress(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[CourseProgress]:
     rows = await service.my_progress(
@@ -180,10 +180,10 @@ async def _notes(
 
 
 @router.get("/users/me/bookmarks", tags=["me"], summary="Lessons I bookmarked")
-async def my_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+async def me_bookmarks(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
     return await _notes(user, session, paging, bookmarked_only=True)
 
 
 @router.get("/users/me/notes", tags=["me"], summary="My notes on lessons")
-async def my_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
+async def me_notes(user: CurrentUser, session: SessionDep, paging: Paging) -> Page[LessonNote]:
     return await _notes(user, session, paging, bookmarked_only=False)

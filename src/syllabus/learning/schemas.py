@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
+from typing_extensions import TypeAliasType
 
 from syllabus.catalog.schemas import CoursePublic, CourseRefField
 from syllabus.content.schemas import CourseOutline, LessonPublic, OutlineItem, OutlineModule
@@ -26,7 +27,19 @@ def _small(position: dict[str, Any]) -> dict[str, Any]:
     return position
 
 
-Position = Annotated[dict[str, Any], Field(max_length=20), AfterValidator(_small)]
+Position = TypeAliasType(
+    "Position",
+    Annotated[
+        dict[str, Any],
+        Field(
+            max_length=20,
+            description="Where to resume inside a lesson: a JSON object the client defines "
+            '(e.g. `{"block": "b3", "offset": 120}`), at most 20 keys and 4 KiB.',
+        ),
+        AfterValidator(_small),
+    ],
+)
+"""One named schema in OpenAPI for every place a resume position appears."""
 
 
 class EnrollmentCreate(InputSchema):
@@ -69,19 +82,19 @@ class ProgressPublic(WriteEffects):
     completed_at: datetime | None
     bookmarked: bool
     note: str | None
-    position: dict[str, Any] | None
+    position: Position | None
     updated_at: datetime
 
 
 class Resume(OutputSchema):
     item_id: str
-    position: dict[str, Any] | None = None
+    position: Position | None = None
 
 
 class ItemProgress(OutlineItem):
     status: Literal["not_started", "started", "completed", "passed"]
     bookmarked: bool
-    position: dict[str, Any] | None
+    position: Position | None
 
 
 class ModuleProgress(OutlineModule):

@@ -72,6 +72,7 @@ class Achievement(Base, table=True):
     description: str = Field(default="", sa_column_kwargs={"server_default": ""})
     rarity: str = Field(default="common", sa_column_kwargs={"server_default": "common"})
     rule: dict[str, Any] = Field(sa_type=JSONB)
+    source_id: str | None = None  # the content source that loaded it (content/sources.py)
 
 
 class UserAchievement(Base, table=True):

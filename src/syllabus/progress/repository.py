@@ -223,12 +223,14 @@ async def my_achievements(
     session: AsyncSession, *, user_id: uuid.UUID, after: AwardKey | None, limit: int
 ) -> list[Awarded]:
     """In the order earned, ``limit + 1`` of them."""
+    # An achievement a prune archived (soft-deleted) is still shown to those who earned it.
     query = (
         select(UserAchievement, Achievement)
         .join(Achievement, col(Achievement.id) == col(UserAchievement.achievement_id))
-        .where(col(UserAchievement.user_id) == user_id)
+        .where(col(UserAchievement.user_id) == user_id, col(UserAchievement.deleted_at).is_(None))
         .order_by(col(UserAchievement.awarded_at), col(UserAchievement.id))
         .limit(limit + 1)
+        .execution_options(include_deleted=True)
     )
     if after is not None:
         key = tuple_(col(UserAchievement.awarded_at), col(UserAchievement.id))

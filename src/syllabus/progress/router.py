@@ -16,7 +16,7 @@ router = APIRouter(tags=["progress"], responses=problem_responses(401, 422))
 
 
 @router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")
-async def my_stats(user: CurrentUser, session: SessionDep) -> Stats:
+async def me_stats(user: CurrentUser, session: SessionDep) -> Stats:
     return await service.stats(session=session, user=user)
 
 
@@ -33,7 +33,7 @@ def _award_key(key: list[object]) -> AwardKey:
 
 
 @router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
-async def list_achievements(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
+async def achievements_list(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
     rows = await service.achievements(
         session=session, after=paging.after(_code_key), limit=paging.limit
     )
@@ -45,7 +45,7 @@ async def list_achievements(session: SessionDep, paging: Paging) -> Page[Achieve
     tags=["achievements", "me"],
     summary="My achievements, in the order earned (keyset pages)",
 )
-async def my_achievements(
+async def me_achievements(
     user: CurrentUser, session: SessionDep, paging: Paging
 ) -> Page[UserAchievementPublic]:
     rows = await service.my_achievements(
@@ -62,5 +62,7 @@ async def my_achievements(
     responses=problem_responses(404),
     summary="Mark one of my achievements as seen",
 )
-async def mark_seen(achievement_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+async def me_achievements_seen(
+    achievement_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> None:
     await service.mark_seen(session=session, user=user, achievement_id=achievement_id)

@@ -10,10 +10,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.content.hooks import AchievementData
+from syllabus.content.sources import OwnedTable
 from syllabus.db.activity import Event, record_events
 from syllabus.errors import NotFound
 from syllabus.identity.models import User
 from syllabus.progress import repository
+from syllabus.progress.models import Achievement
 from syllabus.progress.repository import AwardKey, CourseCompletion
 from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
 
@@ -99,9 +101,12 @@ async def stats(*, session: AsyncSession, user: User) -> Stats:
     )
 
 
-async def apply_achievements(session: AsyncSession, achievements: list[AchievementData]) -> None:
+async def apply_achievements(
+    session: AsyncSession, source: str | None, achievements: list[AchievementData]
+) -> None:
     """The content loader's achievements, stored in its catalog transaction (registered
-    on :data:`syllabus.content.hooks.achievements_loaded` by ``main.wire``)."""
+    on :data:`syllabus.content.hooks.achievements_loaded` by ``main.wire``), each
+    recording the content source that loaded it."""
     await repository.upsert_achievements(
         session,
         [
@@ -111,10 +116,17 @@ async def apply_achievements(session: AsyncSession, achievements: list[Achieveme
                 "description": a.description,
                 "rarity": a.rarity,
                 "rule": a.rule,
+                "source_id": source,
             }
             for a in achievements
         ],
     )
+
+
+ACHIEVEMENTS = OwnedTable("achievement", Achievement, "code")
+"""Achievements take part in content ownership (registered by ``main.wire``): a prune
+archives (soft-deletes) the ones their source no longer defines. An archived
+achievement is no longer awarded; learners who earned it keep it."""
 
 
 async def achievements(

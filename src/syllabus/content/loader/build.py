@@ -137,6 +137,9 @@ class Built:
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
+    owned: dict[str, list[str]] = field(default_factory=dict)
+    """The keys of the PostgreSQL rows this folder defines, by the kind of their
+    :class:`~syllabus.content.sources.OwnedTable`: what a prune keeps."""
 
     @property
     def documents(self) -> dict[str, list[VersionedContent]]:
@@ -347,7 +350,14 @@ def build(bundle: Bundle) -> Built:
     the order a load has always written them: courses, lessons, quizzes, questions,
     practices)."""
     built = Built(
-        categories=bundle.categories, tracks=bundle.tracks, achievements=bundle.achievements
+        categories=bundle.categories,
+        tracks=bundle.tracks,
+        achievements=bundle.achievements,
+        owned={
+            "category": [category.slug for category in bundle.categories],
+            "track": [track.slug for track in bundle.tracks],
+            "achievement": [achievement.code for achievement in bundle.achievements],
+        },
     )
     for document_class in (CourseContent, LessonContent, QuizContent, Question, PracticeContent):
         built.stored[document_class.Settings.name] = []

@@ -28,7 +28,7 @@ async def differences(database: MongoDatabase, plan: Plan) -> dict[str, Differen
     found: dict[str, Difference] = {}
     for collection, ids in updates.items():
         async for old in database[collection].find({"_id": {"$in": ids}}):
-            new = plan.documents[old["_id"]].stored_form(0, datetime.now(UTC))
+            new = plan.documents[old["_id"]].stored_form(0, datetime.now(UTC), None)
             found[old["_id"]] = compare(old, new, name=old["_id"], version=old.get("version"))
     return found
 

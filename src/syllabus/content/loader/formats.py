@@ -34,6 +34,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SourceIn(Strict):
+    """``source.json``: the source this folder's content belongs to (content/sources.py)."""
+
+    id: Slug
+    description: str = ""
+
+
 class CategoryIn(Strict):
     slug: Slug
     name: Title

@@ -3,10 +3,13 @@ untouched), then the PostgreSQL catalog (one transaction, idempotent upserts).
 
 If the PostgreSQL step fails after MongoDB was written, the run says so and fails; a
 re-run finds MongoDB unchanged (nothing to write) and still upserts the whole catalog,
-so the two stores converge. Content is never hard-deleted: ``prune`` archives.
+so the two stores converge. Content is never hard-deleted: ``prune`` archives, and only
+what the folder's source owns (see :mod:`syllabus.content.sources`).
 """
 
+import asyncio
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -18,8 +21,9 @@ from typing import Any, Literal, TypeVar
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from pymongo.errors import PyMongoError
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import SQLModel, col
@@ -29,10 +33,19 @@ from syllabus.content.documents import ContentVersion, LoadMarker
 from syllabus.content.hooks import AchievementData, achievements_loaded
 from syllabus.content.loader.build import Built
 from syllabus.content.loader.stored import Stored
+from syllabus.content.sources import (
+    OwnedTable,
+    Owner,
+    conflict,
+    conflict_message,
+    owned_tables,
+    prunable,
+    shown,
+)
 from syllabus.kit.standards import DEFAULT_CURRENCY
 
 T = TypeVar("T")
-Action = Literal["create", "update", "status", "unchanged", "archive"]
+Action = Literal["create", "update", "status", "claim", "unchanged", "archive"]
 VERSIONED: frozenset[Action] = frozenset({"create", "update"})
 """Actions that write a whole document, and so a new entry in ``content_versions``."""
 MongoDatabase = AsyncDatabase[dict[str, Any]]
@@ -43,6 +56,13 @@ this (not the folder) bounds the memory a write adds, whatever the documents' si
 UPSERT_BATCH = 1000  # SQLAlchemy's own insertmanyvalues page: no extra round trips
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while writing."""
+Notice = Callable[[str], None]
+"""Told what a load is waiting for (a conflicting transaction), in a sentence."""
+TRANSIENT_RETRY_SECONDS = 120.0
+"""How long a load keeps retrying a transaction MongoDB calls transient: a SIGKILLed
+load's transaction holds its documents until the server expires it (60 s by default)."""
+TRANSIENT_FIRST_DELAY = 0.2
+TRANSIENT_MAX_DELAY = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +72,22 @@ class Change:
     action: Action
     version: int
     detail: str = ""
+    owner: str | None = None
+    """Of an archive or a claim: the source that held the content until now."""
 
 
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
+    """MongoDB's: every document of the folder, and what a prune archives."""
     documents: dict[str, Stored] = field(default_factory=dict)
+    catalog: list[Change] = field(default_factory=list)
+    """PostgreSQL rows a prune archives (``collection`` is their table)."""
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    """(id, why) of every id another source owns: the load must not write."""
+    displaced: set[str | None] = field(default_factory=set)
+    """Other sources whose content this load takes over or archives: their last load's
+    marker no longer describes the stores, so their next load is a full one."""
 
     def __repr__(self) -> str:
         """Counts only. The repr of a load's result gets built in full more often than it
@@ -65,7 +95,7 @@ class Plan:
         when it restores the SIGINT handler, and a repr of every document was the largest
         allocation of a whole load."""
         counts = {name: dict(counter) for name, counter in self.counts().items()}
-        return f"Plan({len(self.changes)} changes: {counts})"
+        return f"Plan({len(self.changes) + len(self.catalog)} changes: {counts})"
 
     def write_size(self, change: Change) -> int:
         """Bytes of document ``change`` writes (none for a status change)."""
@@ -76,7 +106,7 @@ class Plan:
 
     def counts(self) -> dict[str, Counter[str]]:
         table: dict[str, Counter[str]] = {}
-        for change in self.changes:
+        for change in (*self.changes, *self.catalog):
             table.setdefault(change.collection, Counter())[change.action] += 1
         return table
 
@@ -85,42 +115,126 @@ class Plan:
         return [change for change in self.changes if change.action != "unchanged"]
 
 
-async def plan_changes(database: MongoDatabase, built: Built, *, prune: bool) -> Plan:
-    """Compare with what is stored: one projected read per collection, no writes."""
+def _owner(row: dict[str, Any]) -> Owner:
+    return Owner(row.get("source_id"), row.get("status") == "archived")
+
+
+async def plan_changes(
+    database: MongoDatabase,
+    built: Built,
+    *,
+    source: str | None,
+    prune: bool,
+    every_source: bool = False,
+) -> Plan:
+    """Compare with what is stored: one projected read per collection, no writes. An id
+    another source owns is a conflict, not a change; ``prune`` archives what ``source``
+    owns (with ``every_source``: anyone) and the folder no longer has."""
     plan = Plan()
+    projection = {"content_hash": 1, "version": 1, "status": 1, "source_id": 1}
     for collection, documents in built.stored.items():
-        stored = {
-            row["_id"]: row
-            async for row in database[collection].find(
-                {}, {"content_hash": 1, "version": 1, "status": 1}
-            )
-        }
+        stored = {row["_id"]: row async for row in database[collection].find({}, projection)}
         for document in documents:
             plan.documents[document.id] = document
             old = stored.get(document.id)
             if old is None:
                 plan.changes.append(Change(collection, document.id, "create", 1))
-            elif old.get("content_hash") != document.content_hash:
+                continue
+            owner = _owner(old)
+            version = int(old.get("version", 1))
+            if conflict(owner, source):
+                plan.conflicts.append((document.id, conflict_message(document.id, owner, source)))
+                continue
+            if owner.source != source:
+                plan.displaced.add(owner.source)
+            if old.get("content_hash") != document.content_hash:
                 plan.changes.append(
                     Change(collection, document.id, "update", int(old.get("version", 0)) + 1)
                 )
+            elif owner.source != source:
+                detail = f"from {shown(owner.source)}"
+                plan.changes.append(
+                    Change(collection, document.id, "claim", version, detail, owner.source)
+                )
             elif old.get("status") != document.status:
                 detail = f"{old.get('status')} -> {document.status}"
-                plan.changes.append(
-                    Change(collection, document.id, "status", int(old.get("version", 1)), detail)
-                )
+                plan.changes.append(Change(collection, document.id, "status", version, detail))
             else:
-                plan.changes.append(
-                    Change(collection, document.id, "unchanged", int(old.get("version", 1)))
-                )
+                plan.changes.append(Change(collection, document.id, "unchanged", version))
         if prune:
             wanted = {document.id for document in documents}
             for content_id, old in stored.items():
-                if content_id not in wanted and old.get("status") != "archived":
+                owner = _owner(old)
+                if content_id not in wanted and prunable(
+                    owner, source=source, every_source=every_source
+                ):
+                    if owner.source != source:
+                        plan.displaced.add(owner.source)
                     plan.changes.append(
-                        Change(collection, content_id, "archive", int(old.get("version", 1)))
+                        Change(
+                            collection,
+                            content_id,
+                            "archive",
+                            int(old.get("version", 1)),
+                            owner=owner.source,
+                        )
                     )
     return plan
+
+
+async def plan_catalog(
+    session: AsyncSession,
+    built: Built,
+    plan: Plan,
+    *,
+    source: str | None,
+    prune: bool,
+    every_source: bool = False,
+) -> None:
+    """The same for every :class:`~syllabus.content.sources.OwnedTable` (categories,
+    tracks, achievements, …): conflicts, and with ``prune`` the rows to archive. Reads
+    only; run before MongoDB is written, so a conflict leaves both stores untouched."""
+    for table in owned_tables:
+        keys = built.owned.get(table.kind, [])
+        owners = await table.owners(session, keys)
+        for key in keys:
+            owner = owners.get(key)
+            if owner is None or owner.source == source:
+                continue
+            if conflict(owner, source):
+                label = table.label(key)
+                plan.conflicts.append((label, conflict_message(label, owner, source)))
+            else:
+                plan.displaced.add(owner.source)
+        if prune:
+            for key, owner_source in await table.prunable(
+                session, source=source, every_source=every_source, keep=keys
+            ):
+                name = table.table.__tablename__
+                if owner_source != source:
+                    plan.displaced.add(owner_source)
+                plan.catalog.append(
+                    Change(str(name), table.label(key), "archive", 0, owner=owner_source)
+                )
+
+
+def _category_in_use(source: str | None) -> Any:
+    """A category stays while a course card names it (archived ones too: they are
+    history) or a live track of another source does."""
+    return exists().where(col(Course.category_id) == col(Category.id)) | exists().where(
+        col(Track.category_id) == col(Category.id),
+        col(Track.deleted_at).is_(None),
+        col(Track.source_id).is_distinct_from(source),
+    )
+
+
+def _track_in_use(source: str | None) -> Any:
+    """A track stays while a course card names it."""
+    return exists().where(col(Course.track_id) == col(Track.id))
+
+
+owned_tables.register(OwnedTable("category", Category, "slug", kept=_category_in_use))
+owned_tables.register(OwnedTable("track", Track, "slug", kept=_track_in_use))
 
 
 def batches(
@@ -148,20 +262,44 @@ LOADS = LoadMarker.Settings.name
 LATEST = "latest"
 
 
-async def mongo_fingerprint(database: MongoDatabase) -> str | None:
-    latest = await database[LOADS].find_one({"_id": LATEST})
+def marker_key(source: str | None) -> str:
+    """Where MongoDB keeps the fingerprint of ``source``'s last load (one per source, so
+    loading another folder does not make this one load again)."""
+    return LATEST if source is None else f"source:{source}"
+
+
+async def mongo_fingerprint(database: MongoDatabase, source: str | None) -> str | None:
+    latest = await database[LOADS].find_one({"_id": marker_key(source)})
     return None if latest is None else str(latest["fingerprint"])
 
 
-async def catalog_fingerprint(session: AsyncSession) -> str | None:
+async def mongo_fingerprints(database: MongoDatabase) -> dict[str, str]:
+    """Every source's last load, by :func:`marker_key`."""
+    return {row["_id"]: str(row["fingerprint"]) async for row in database[LOADS].find({})}
+
+
+async def catalog_fingerprint(session: AsyncSession, source: str | None) -> str | None:
     result = await session.execute(
-        select(col(ContentLoad.fingerprint)).order_by(col(ContentLoad.id).desc()).limit(1)
+        select(col(ContentLoad.fingerprint))
+        .where(col(ContentLoad.source_id).is_not_distinct_from(source))
+        .order_by(col(ContentLoad.id).desc())
+        .limit(1)
     )
     return result.scalar_one_or_none()
 
 
+async def catalog_fingerprints(session: AsyncSession) -> dict[str, str]:
+    """Every source's last load the catalog was synced from, by :func:`marker_key`."""
+    rows = await session.execute(
+        select(col(ContentLoad.source_id), col(ContentLoad.fingerprint))
+        .ext(distinct_on(col(ContentLoad.source_id)))
+        .order_by(col(ContentLoad.source_id), col(ContentLoad.id).desc())
+    )
+    return {marker_key(source): fingerprint for source, fingerprint in rows}
+
+
 def _operations(
-    changes: list[Change], documents: dict[str, Stored], now: datetime
+    changes: list[Change], documents: dict[str, Stored], now: datetime, source: str | None
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """The write operations of one batch of changes (all in one collection), and the
     ``content_versions`` entries of the documents they write."""
@@ -169,7 +307,7 @@ def _operations(
     versions: list[dict[str, Any]] = []
     for change in changes:
         if change.action in VERSIONED:
-            stored = documents[change.content_id].stored_form(change.version, now)
+            stored = documents[change.content_id].stored_form(change.version, now, source)
             operations.append(
                 InsertOne(stored)
                 if change.action == "create"
@@ -186,16 +324,28 @@ def _operations(
                     "created_at": now,
                 }
             )
-        else:
-            status = (
-                "archived" if change.action == "archive" else documents[change.content_id].status
-            )
+        elif change.action == "archive":  # stays its source's: only that source revives it
             operations.append(
                 UpdateOne(
-                    {"_id": change.content_id}, {"$set": {"status": status, "loaded_at": now}}
+                    {"_id": change.content_id},
+                    {"$set": {"status": "archived", "loaded_at": now}},
+                )
+            )
+        else:
+            status = documents[change.content_id].status
+            operations.append(
+                UpdateOne(
+                    {"_id": change.content_id},
+                    {"$set": {"status": status, "loaded_at": now, "source_id": source}},
                 )
             )
     return operations, versions
+
+
+def transient(error: PyMongoError) -> bool:
+    """MongoDB's word for "abort and run the whole transaction again" (a write conflict
+    with another transaction, such as one a killed load left open)."""
+    return error.has_error_label("TransientTransactionError")
 
 
 async def write_mongo(
@@ -203,16 +353,57 @@ async def write_mongo(
     plan: Plan,
     *,
     fingerprint: str,
+    source: str | None,
     progress: Progress | None = None,
+    notice: Notice | None = None,
 ) -> int:
     """Apply the plan in one transaction; returns the number of write operations.
 
-    Operations are built batch by batch as they are sent (still in the one transaction),
-    so at most one batch of documents is ever decoded at a time.
+    A transaction MongoDB calls transient (it met another one's writes: a load killed
+    mid-way leaves its transaction open until the server expires it) is run again, with
+    backoff, for up to :data:`TRANSIENT_RETRY_SECONDS`, saying so through ``notice``.
     """
     writes = plan.writes
-    if not writes and await mongo_fingerprint(database) == fingerprint:
+    if not writes and await mongo_fingerprint(database, source) == fingerprint:
         return 0
+    deadline = time.monotonic() + TRANSIENT_RETRY_SECONDS
+    delay = TRANSIENT_FIRST_DELAY
+    attempt = 1
+    while True:
+        try:
+            return await _write_once(
+                database,
+                plan,
+                writes,
+                fingerprint=fingerprint,
+                source=source,
+                progress=progress,
+            )
+        except PyMongoError as error:
+            if not transient(error) or time.monotonic() + delay > deadline:
+                raise
+            if notice is not None:
+                notice(
+                    "another load's transaction is still open; retrying "
+                    f"in {delay:.1f} s (attempt {attempt + 1})"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, TRANSIENT_MAX_DELAY)
+            attempt += 1
+
+
+async def _write_once(
+    database: MongoDatabase,
+    plan: Plan,
+    writes: list[Change],
+    *,
+    fingerprint: str,
+    source: str | None,
+    progress: Progress | None,
+) -> int:
+    """One try of :func:`write_mongo`. Operations are built batch by batch as they are
+    sent (still in the one transaction), so at most one batch of documents is ever
+    decoded at a time."""
     now = datetime.now(UTC)
     total = len(writes) + sum(change.action in VERSIONED for change in writes)
     written = 0
@@ -221,7 +412,7 @@ async def write_mongo(
             for batch in batches(
                 changes, WRITE_BATCH, size=plan.write_size, limit=WRITE_BATCH_BYTES
             ):
-                operations, versions = _operations(batch, plan.documents, now)
+                operations, versions = _operations(batch, plan.documents, now, source)
                 await database[collection].bulk_write(operations, ordered=True, session=session)
                 if versions:
                     await database[ContentVersion.Settings.name].insert_many(
@@ -230,9 +421,15 @@ async def write_mongo(
                 written += len(operations) + len(versions)
                 if progress:
                     progress(written, total)
+        displaced = [marker_key(other) for other in plan.displaced if other != source]
+        if displaced:  # their content changed hands: their next load is a full one
+            await database[LOADS].delete_many({"_id": {"$in": displaced}}, session=session)
         # Which folder state MongoDB now holds, committed with the documents themselves.
         await database[LOADS].replace_one(
-            {"_id": LATEST}, {"fingerprint": fingerprint, "at": now}, upsert=True, session=session
+            {"_id": marker_key(source)},
+            {"fingerprint": fingerprint, "at": now},
+            upsert=True,
+            session=session,
         )
     return written
 
@@ -268,18 +465,27 @@ async def sync_catalog(
     plan: Plan,
     *,
     fingerprint: str,
-    source: str,
+    folder: str,
+    source: str | None,
     mongo_writes: int,
     default_currency: str = DEFAULT_CURRENCY,
 ) -> None:
-    """Upsert categories, tracks, course cards and the content index, hand the
-    achievements to their owner (:data:`~syllabus.content.hooks.achievements_loaded`), and
-    record which folder state the catalog now reflects. A card's currency is its
+    """Upsert categories, tracks, course cards and the content index, each recording
+    ``source``, hand the achievements to their owner
+    (:data:`~syllabus.content.hooks.achievements_loaded`), archive what the plan prunes,
+    and record which folder state the catalog now reflects. A card's currency is its
     course.json's, else ``default_currency`` (``SYLLABUS_DEFAULT_CURRENCY``)."""
-    session.add(ContentLoad(fingerprint=fingerprint, source=source, mongo_writes=mongo_writes))
+    session.add(
+        ContentLoad(
+            fingerprint=fingerprint, source=folder, source_id=source, mongo_writes=mongo_writes
+        )
+    )
     versions = plan.versions()
     await upsert_rows(
-        session, Category, [{"slug": c.slug, "name": c.name} for c in built.categories], key="slug"
+        session,
+        Category,
+        [{"slug": c.slug, "name": c.name, "source_id": source} for c in built.categories],
+        key="slug",
     )
     category_ids = await _ids(session, col(Category.slug), col(Category.id))
     tracks = [
@@ -288,6 +494,7 @@ async def sync_catalog(
             "name": t.name,
             "description": t.description,
             "category_id": category_ids[t.category],
+            "source_id": source,
         }
         for t in built.tracks
     ]
@@ -310,6 +517,7 @@ async def sync_catalog(
             "duration_minutes": sum(entry.duration_minutes or 0 for entry in course.items),
             "version": versions[course.spec.id],
             "content_hash": course.document.content_hash,
+            "source_id": source,
         }
         for course in built.courses
     ]
@@ -385,6 +593,7 @@ async def sync_catalog(
         )
     await achievements_loaded.fire(
         session,
+        source,
         [
             AchievementData(
                 code=a.code,
@@ -396,3 +605,11 @@ async def sync_catalog(
             for a in built.achievements
         ],
     )
+    archived: dict[str, list[str]] = {}
+    for change in plan.catalog:
+        kind, key = change.content_id.split(":", 1)
+        archived.setdefault(kind, []).append(key)
+    for kind, keys in archived.items():
+        table = owned_tables.get(kind)
+        assert table is not None  # the plan came from the same registry
+        await table.archive(session, keys)

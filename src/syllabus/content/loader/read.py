@@ -34,11 +34,13 @@ from syllabus.content.loader.formats import (
     LessonFrontMatter,
     PracticeIn,
     QuizIn,
+    SourceIn,
     TrackIn,
 )
 from syllabus.content.loader.lesson import parse_body
 from syllabus.content.loader.parse import load_json, read_text, split_lesson
 from syllabus.content.loader.problems import FileProblem, Lines, Located, Problems
+from syllabus.content.sources import SOURCE_FILE
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -443,6 +445,24 @@ def read_folder(
     bundle = reader.read()
     warnings = [] if strict else reader.warnings.sorted()
     return bundle, reader.problems.sorted(), warnings
+
+
+def read_source(root: Path) -> tuple[str | None, list[FileProblem]]:
+    """The id ``root/source.json`` names, or ``None`` when the folder has no such file;
+    and the file's problems."""
+    path = root / SOURCE_FILE
+    if not path.is_file():
+        return None, []
+    problems = Problems()
+    text = read_text(path, SOURCE_FILE, problems)
+    located = None if text is None else load_json(SOURCE_FILE, text, problems)
+    if located is None:
+        return None, problems.sorted()
+    try:
+        return SourceIn.model_validate(located.data).id, []
+    except ValidationError as error:
+        problems.from_validation(located, error)
+        return None, problems.sorted()
 
 
 LETTERS = string.ascii_lowercase

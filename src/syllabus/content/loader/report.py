@@ -4,8 +4,9 @@ from rich.console import Console
 from rich.table import Table
 
 from syllabus.content.loader.run import LoadResult
+from syllabus.content.sources import shown
 
-ACTIONS = ("create", "update", "status", "unchanged", "archive")
+ACTIONS = ("create", "update", "status", "claim", "unchanged", "archive")
 
 
 def print_result(result: LoadResult, *, out: Console, err: Console, source: str) -> None:
@@ -25,11 +26,14 @@ def print_result(result: LoadResult, *, out: Console, err: Console, source: str)
         return
     assert result.plan is not None
     if result.dry_run:
-        for change in result.plan.changes:
+        for change in (*result.plan.changes, *result.plan.catalog):
             if change.action != "unchanged":
                 detail = f" ({change.detail})" if change.detail else ""
+                if change.action == "archive" and change.owner != result.source:
+                    detail = f" (of {shown(change.owner)})"
+                version = f" -> v{change.version}" if change.version else ""
                 out.print(
-                    f"{change.action:9} {change.content_id} -> v{change.version}{detail}",
+                    f"{change.action:9} {change.content_id}{version}{detail}",
                     highlight=False,
                     markup=False,
                 )
@@ -38,7 +42,7 @@ def print_result(result: LoadResult, *, out: Console, err: Console, source: str)
                     lines = [f"changed: {', '.join(difference.fields)}", *difference.body]
                     for line in lines:
                         out.print(f"{'':10}{line}", highlight=False, markup=False, soft_wrap=True)
-    table = Table(title=f"{'Dry run: ' if result.dry_run else ''}{source}")
+    table = Table(title=f"{'Dry run: ' if result.dry_run else ''}{source} ({shown(result.source)})")
     table.add_column("collection")
     for action in ACTIONS:
         table.add_column(action, justify="right")

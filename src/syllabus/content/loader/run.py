@@ -14,16 +14,19 @@ from syllabus.content.loader.build import build
 from syllabus.content.loader.diff import Difference, differences
 from syllabus.content.loader.load import (
     MongoDatabase,
+    Notice,
     Plan,
     Progress,
     catalog_fingerprint,
     mongo_fingerprint,
+    plan_catalog,
     plan_changes,
     sync_catalog,
     write_mongo,
 )
 from syllabus.content.loader.problems import FileProblem
-from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder
+from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder, read_source
+from syllabus.content.sources import SOURCE_FILE
 from syllabus.db.sql import session_scope
 from syllabus.kit.standards import DEFAULT_CURRENCY
 
@@ -45,6 +48,8 @@ class LoadResult:
     dry_run: bool = False
     unchanged: bool = False
     fingerprint: str = ""
+    source: str | None = None
+    """The source the folder names (``source.json``), or ``None``."""
 
     @property
     def ok(self) -> bool:
@@ -52,7 +57,12 @@ class LoadResult:
 
 
 def folder_fingerprint(
-    root: Path, *, prune: bool, strict: bool = False, limits: ReadLimits = DEFAULT_LIMITS
+    root: Path,
+    *,
+    prune: bool,
+    every_source: bool = False,
+    strict: bool = False,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> str | None:
     """SHA-256 over every content file's path and bytes (and how they are loaded), or
     ``None`` for a folder beyond ``limits`` (too many files, or one too large), found
@@ -62,8 +72,9 @@ def folder_fingerprint(
     Plain ``os.walk`` and one running digest: this is the whole cost of re-loading an
     unchanged folder, so it is kept to reading each file once.
     """
+    scope = "every-source" if prune and every_source else prune
     digest = hashlib.sha256(
-        f"syllabus-loader/{LOADER_FORMAT}/prune={prune}/strict={strict}\n".encode()
+        f"syllabus-loader/{LOADER_FORMAT}/prune={scope}/strict={strict}\n".encode()
     )
     top = str(root)
     files = sorted(
@@ -86,19 +97,37 @@ def folder_fingerprint(
 
 
 async def _already_loaded(
-    fingerprint: str, database: MongoDatabase, sessionmaker: async_sessionmaker[AsyncSession]
+    fingerprint: str,
+    source: str | None,
+    database: MongoDatabase,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> bool:
-    """Both stores say they hold exactly this folder state: nothing to read or write."""
+    """Both stores say they hold exactly this folder state of ``source``: nothing to
+    read or write."""
 
     async def in_catalog() -> str | None:
         try:
             async with session_scope(sessionmaker) as session:
-                return await catalog_fingerprint(session)
+                return await catalog_fingerprint(session, source)
         except (SQLAlchemyError, OSError):  # the full load meets (and reports) the same
             return None
 
-    in_mongo, catalog = await asyncio.gather(mongo_fingerprint(database), in_catalog())
+    in_mongo, catalog = await asyncio.gather(mongo_fingerprint(database, source), in_catalog())
     return in_mongo == catalog == fingerprint
+
+
+def unnamed_prune(root: Path) -> FileProblem:
+    suggestion = "-".join(
+        "".join(c if c.isalnum() else " " for c in root.resolve().name.lower()).split()
+    )
+    return FileProblem(
+        SOURCE_FILE,
+        1,
+        "(file)",
+        "missing: --prune archives only what this folder's source loaded before, so the "
+        f'folder must name its source; create {SOURCE_FILE} with {{"id": '
+        f'"{suggestion or "my-courses"}"}} (see docs/authoring.md, "Sources")',
+    )
 
 
 async def load_folder(
@@ -108,24 +137,35 @@ async def load_folder(
     sessionmaker: async_sessionmaker[AsyncSession],
     dry_run: bool = False,
     prune: bool = False,
+    every_source: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    notice: Notice | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     strict: bool = False,
     default_currency: str = DEFAULT_CURRENCY,
 ) -> LoadResult:
-    """Load ``root``; an unchanged folder (same files as the last load in both stores)
-    returns at once unless ``force``."""
-    fingerprint = folder_fingerprint(root, prune=prune, strict=strict, limits=limits)
+    """Load ``root``; an unchanged folder (same files as the last load of its source in
+    both stores) returns at once unless ``force``. ``prune`` archives what the folder's
+    source loaded and the folder no longer has; with ``every_source``, whatever loaded it.
+    ``notice`` hears what the load waits for (see ``write_mongo``)."""
+    source, source_problems = read_source(root)
+    if source_problems:
+        return LoadResult(problems=source_problems)
+    if prune and source is None:
+        return LoadResult(problems=[unnamed_prune(root)])
+    fingerprint = folder_fingerprint(
+        root, prune=prune, every_source=every_source, strict=strict, limits=limits
+    )
     if (
         fingerprint is not None
         and not force
-        and await _already_loaded(fingerprint, database, sessionmaker)
+        and await _already_loaded(fingerprint, source, database, sessionmaker)
     ):
-        return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint)
+        return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint, source=source)
     bundle, problems, warnings = read_folder(root, limits=limits, strict=strict)
     if problems:
-        return LoadResult(problems=problems, warnings=warnings)
+        return LoadResult(problems=problems, warnings=warnings, source=source)
     if fingerprint is None:  # the folder changed between the two looks; read it again
         return LoadResult(
             problems=[
@@ -134,13 +174,41 @@ async def load_folder(
         )
     built = build(bundle)
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go
-    plan = await plan_changes(database, built, prune=prune)
+    plan = await plan_changes(
+        database, built, source=source, prune=prune, every_source=every_source
+    )
+    # Read before anything is written: a conflict in PostgreSQL leaves MongoDB as it was.
+    async with session_scope(sessionmaker) as session:
+        await plan_catalog(
+            session, built, plan, source=source, prune=prune, every_source=every_source
+        )
+    if plan.conflicts:
+        return LoadResult(
+            problems=[
+                FileProblem(SOURCE_FILE, 1, content_id, message)
+                for content_id, message in sorted(plan.conflicts)
+            ],
+            warnings=warnings,
+            source=source,
+        )
     if dry_run:
         diffs = await differences(database, plan)
         return LoadResult(
-            plan=plan, dry_run=True, fingerprint=fingerprint, warnings=warnings, diffs=diffs
+            plan=plan,
+            dry_run=True,
+            fingerprint=fingerprint,
+            warnings=warnings,
+            diffs=diffs,
+            source=source,
         )
-    writes = await write_mongo(database, plan, fingerprint=fingerprint, progress=progress)
+    writes = await write_mongo(
+        database,
+        plan,
+        fingerprint=fingerprint,
+        source=source,
+        progress=progress,
+        notice=notice,
+    )
     try:
         async with session_scope(sessionmaker) as session:
             await sync_catalog(
@@ -148,17 +216,20 @@ async def load_folder(
                 built,
                 plan,
                 fingerprint=fingerprint,
-                source=str(root),
+                folder=str(root),
+                source=source,
                 mongo_writes=writes,
                 default_currency=default_currency,
             )
     except (SQLAlchemyError, OSError) as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         return LoadResult(
             plan=plan,
             mongo_writes=writes,
-            catalog_error=reason,
+            catalog_error=str(getattr(error, "orig", None) or error).splitlines()[0],
             fingerprint=fingerprint,
             warnings=warnings,
+            source=source,
         )
-    return LoadResult(plan=plan, mongo_writes=writes, fingerprint=fingerprint, warnings=warnings)
+    return LoadResult(
+        plan=plan, mongo_writes=writes, fingerprint=fingerprint, warnings=warnings, source=source
+    )

@@ -7,8 +7,8 @@ lesson weighs many times its source; as BSON it weighs about what MongoDB will s
 it is decoded back into a dict only for the write batch that sends it.
 
 The hash is the SHA-256 of the document's canonical JSON (sorted keys, no whitespace),
-leaving out what the loader itself sets (version, hash, load time) and the publication
-status (compared on its own), so identical authored content always hashes the same.
+leaving out what the loader itself sets (version, hash, load time, source) and the
+publication status (compared on its own), so identical authored content always hashes the same.
 """
 
 import hashlib
@@ -22,7 +22,9 @@ import bson
 from syllabus.content.documents import CONTENT_MODELS, VersionedContent
 
 PLACEHOLDER_HASH = "0" * 64
-NOT_HASHED = frozenset({"id", "revision_id", "version", "content_hash", "loaded_at", "status"})
+NOT_HASHED = frozenset(
+    {"id", "revision_id", "version", "content_hash", "loaded_at", "status", "source_id"}
+)
 MODELS: dict[str, type[VersionedContent]] = {model.Settings.name: model for model in CONTENT_MODELS}
 
 
@@ -43,10 +45,10 @@ class Stored:
     content_hash: str
     bson: bytes = field(repr=False)  # see Plan.__repr__
 
-    def stored_form(self, version: int, now: datetime) -> dict[str, Any]:
-        """The document as written, with the version and load time of this write."""
+    def stored_form(self, version: int, now: datetime, source: str | None) -> dict[str, Any]:
+        """The document as written, with the version, load time and source of this write."""
         data: dict[str, Any] = bson.decode(self.bson)
-        data.update(version=version, loaded_at=now)
+        data.update(version=version, loaded_at=now, source_id=source)
         # BSON puts _id first; the version snapshot has always had it last.
         data["_id"] = data.pop("_id")
         return data
