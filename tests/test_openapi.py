@@ -77,7 +77,7 @@ def test_every_schema_is_named_and_every_body_refers_to_one() -> None:
     assert schemas["Answer"]["properties"]["answer"] == {"$ref": "#/components/schemas/AnswerValue"}
     assert schemas["Position"]["type"] == "object"
     assert "UserExport" in schemas
-    assert "CoursePublicPage" in schemas
+    assert "CourseListItemPage" in schemas
 
 
 def test_response_headers_are_declared() -> None:
@@ -193,8 +193,9 @@ async def test_a_learner_flow_through_the_generated_client(
     graded = await _api("attempts_submit").asyncio(
         client=me, attempt_id=attempt.id, body=answers, idempotency_key="generated-1"
     )
-    assert isinstance(graded, models.AttemptPublic), graded
+    assert isinstance(graded, models.AttemptGraded), graded
     assert graded.passed is True
+    assert graded.course_completed is False  # what the submit caused, typed (one lesson left)
     assert graded.answers.additional_properties == {a["question_id"]: a["answer"] for a in RIGHT}
 
     # Errors come back typed: the one Problem model, with a code to branch on.
@@ -206,7 +207,7 @@ async def test_a_learner_flow_through_the_generated_client(
     assert again.type_ == "urn:syllabus:problem:already-enrolled"
     assert again.additional_properties["enrollment_id"] == str(enrollment.id)
     invalid = await _api("enrollments_create").asyncio(
-        client=me, body=models.EnrollmentCreate(course_id="rest-basics")
+        client=me, body=models.EnrollmentCreate(course_id="Rest Basics")
     )
     assert isinstance(invalid, models.Problem)
     assert (invalid.status, invalid.code) == (422, "validation-failed")

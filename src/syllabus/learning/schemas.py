@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
+from pydantic.config import JsonDict
 from typing_extensions import TypeAliasType
 
 from syllabus.catalog.schemas import CoursePublic, CourseRefField
@@ -60,11 +61,19 @@ class EnrollmentPublic(OutputSchema):
     percent_complete: float
 
 
+def _never_null(schema: JsonDict) -> None:
+    """Documented as optional but not nullable: a generated client gets a plain enum
+    (``null`` is still read as absent, and a body of nothing else is refused)."""
+    options = schema.pop("anyOf", [])
+    assert isinstance(options, list)
+    schema.update(next(o for o in options if isinstance(o, dict) and o.get("type") != "null"))
+
+
 class ProgressUpdate(InputSchema):
     """Absent fields are kept. Without ``status`` the write saves a bookmark or a note
     only: it neither starts the lesson nor counts toward a streak."""
 
-    status: ProgressStatus | None = None
+    status: ProgressStatus | None = Field(default=None, json_schema_extra=_never_null)
     bookmarked: bool | None = None
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
     position: Position | None = Field(
