@@ -55,6 +55,16 @@ TEST_JWT_SECRET = "test-secret-" + "x" * 32
 PUBLIC_BASE_URL = "https://learn.example/syllabus"
 """What the test app's absolute links start with (a path prefix, as behind a proxy)."""
 
+MANY_ACCOUNTS: dict[str, int] = {
+    "signup_max_per_address": 100_000,
+    "signup_max_per_email": 1_000,
+    "password_work_max_pending": 1_000,
+    "password_work_max_per_address": 1_000,
+}
+"""Throttles lifted for a suite that signs up thousands of accounts from one address
+(every ASGI test client is 127.0.0.1), many in parallel (DECISIONS 9); the tests of the
+throttles set their own small limits (tests/identity/helpers.py ``limits``)."""
+
 wire()  # the hooks, as the API and CLI register them: tests load content without either
 
 
@@ -157,7 +167,7 @@ def settings(servers: ServerUrls, database: Database) -> Settings:
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
         public_base_url=PUBLIC_BASE_URL,
-    )
+    ).model_copy(update=MANY_ACCOUNTS)
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,9 @@ from syllabus.kit.ids import uuid7
 from syllabus.main import API_PREFIX
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
 from tests.content.folder import make_folder
+from tests.exams.conftest import FREE_EXAM, write_exams
+from tests.exams.conftest import start as start_exam
+from tests.exams.conftest import submit as submit_exam
 from tests.identity.helpers import PASSWORD, Account, set_role, sign_up, unique_email
 from tests.isolation import (
     bind_documents,
@@ -60,12 +63,23 @@ SCHEMA = openapi_document()
 
 METHODS = ("get", "put", "post", "delete", "patch")
 # Under these, every operation concerns someone's own data, so it must require a token.
-USER_OWNED_PREFIXES = ("/users", "/admin", "/progress", "/enrollments", "/quiz-attempts")
-ROLE_GATED_PREFIXES = ("/admin",)
+USER_OWNED_PREFIXES = (
+    "/users",
+    "/admin",
+    "/progress",
+    "/enrollments",
+    "/quiz-attempts",
+    "/exam-attempts",
+    "/review",
+)
 # Path parameters naming one person's record: only its owner, or an admin under /admin.
-OWNED_PARAMETERS = frozenset({"attempt_id", "enrollment_id", "achievement_id", "user_id"})
+OWNED_PARAMETERS = frozenset(
+    {"attempt_id", "exam_attempt_id", "enrollment_id", "achievement_id", "user_id"}
+)
 # Path parameters naming shared content: the caller acts on their own data about it.
-SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id"})
+SHARED_PARAMETERS = frozenset(
+    {"course_ref", "course_id", "lesson_id", "quiz_id", "exam_id", "grade_id"}
+)
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
     "under /admin, may reach it) or SHARED_PARAMETERS (it names shared content) in "
@@ -88,6 +102,9 @@ REFUSED = frozenset({401, 403, 404})
 Token = Literal["required", "optional", "none"]
 ANONYMOUS, GARBAGE, EXPIRED = "anonymous", "garbage token", "expired token"
 STUDENT, AUTHOR, TEACHER = "another student", "author", "teacher"
+# Prefixes only some roles may use, and who is refused there (403). The rightful caller
+# of both is the admin; teachers work the review queues (DECISIONS 3).
+ROLE_GATED_PREFIXES = {"/admin": (STUDENT, AUTHOR, TEACHER), "/review": (STUDENT, AUTHOR)}
 NO_VALID_TOKEN = (ANONYMOUS, GARBAGE, EXPIRED)
 
 
@@ -121,7 +138,13 @@ class Operation:
 
     @property
     def role_gated(self) -> bool:
-        return self.under(ROLE_GATED_PREFIXES)
+        return self.under(tuple(ROLE_GATED_PREFIXES))
+
+    @property
+    def refused_roles(self) -> tuple[str, ...]:
+        return next(
+            (roles for prefix, roles in ROLE_GATED_PREFIXES.items() if self.under((prefix,))), ()
+        )
 
     @property
     def user_owned(self) -> bool:
@@ -236,12 +259,30 @@ async def build_world(
         headers=owner.headers,
     )
     assert autosaved.status_code == 200, autosaved.text
+    sealed_exam = (await start_exam(client, owner))["id"]
+    saved = await client.put(
+        f"/api/v1/exam-attempts/{sealed_exam}/answers",
+        json={"answers": [{"task": 4, "answer": f"owner's answer {marker}"}]},
+        headers=owner.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    # The body the matrix sends (no answers), so the owner's own replay is a 200.
+    sealed_ok = await submit_exam(
+        client, owner, sealed_exam, [], owner_key(f"/exam-attempts/{sealed_exam}/submit")
+    )
+    assert sealed_ok.status_code == 200, sealed_ok.text
+    open_exam = (await start_exam(client, owner))["id"]
+    authors = (await start_exam(client, author))["id"]
+    author_sealed = await submit_exam(client, author, authors, [{"task": 4, "answer": "author's"}])
+    assert author_sealed.status_code == 200, author_sealed.text
+    queue = await client.get("/api/v1/review/exam-tasks", headers=admin.headers)
+    [grade] = [item["id"] for item in queue.json()["items"] if item["answer"] == "author's"]
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
     export = await export_of(client, owner)
-    sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements")
-    assert [len(export[section]) for section in sections] == [1, 1, 2, 1], export
+    sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements", "exam_attempts")
+    assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2], export
     return World(
         owner=owner,
         admin=admin,
@@ -261,6 +302,9 @@ async def build_world(
             "course_id": (FREE,),
             "lesson_id": (LESSON,),
             "quiz_id": (QUIZ,),
+            "exam_attempt_id": (open_exam, sealed_exam),
+            "exam_id": (FREE_EXAM,),
+            "grade_id": (grade,),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
@@ -293,7 +337,7 @@ async def stage(
     await empty_documents()
     try:
         async with rolled_back(engine, role=servers.app) as connection:
-            folder = make_folder(tmp_path_factory.mktemp("content"))
+            folder = write_exams(make_folder(tmp_path_factory.mktemp("content")))
             sessions = savepoint_sessionmaker(connection)
             loaded = await load_folder(folder, database=database, sessionmaker=sessions)
             assert loaded.ok, loaded.problems
@@ -465,8 +509,10 @@ def allowed(operation: Operation, caller: str) -> frozenset[int] | None:
         return frozenset({401})
     if caller in (GARBAGE, EXPIRED) and operation.token == "optional":
         return frozenset({401})
-    if operation.role_gated and caller in (STUDENT, AUTHOR, TEACHER):
+    if caller in operation.refused_roles:
         return frozenset({403})
+    if operation.role_gated and not operation.owned:
+        return None  # a teacher working a review queue: their own work
     if operation.owned or operation.role_gated:
         return REFUSED
     return None

@@ -29,6 +29,7 @@ WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
     "content_loads": ("true", "written only by `content load`"),
     "achievements": ("true", "written only by `content load`"),
     "auth_login_attempts": ("NOT succeeded", "a failed sign-in: who typed it is unknown"),
+    "auth_signup_attempts": ("NOT created", "a sign-up for a taken email: who is unknown"),
 }
 """Table → (the rows that may lack an actor, as SQL; why)."""
 

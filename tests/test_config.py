@@ -1,6 +1,7 @@
 """Settings refuse to start with weak secrets or bad values, naming the variable."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from syllabus.config import (
+    ENV_PREFIX,
     ConfigError,
+    Settings,
     load_settings,
     load_tool_settings,
     to_asyncpg_url,
@@ -267,3 +270,17 @@ def test_cli_start_up_with_bad_settings_prints_one_line_per_variable_and_no_trac
         "SYLLABUS_PUBLIC_BASE_URL",
     ]
     assert all(line.startswith("error: ") for line in lines)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("field", sorted(Settings.model_fields))
+def test_every_setting_is_in_env_example_and_the_readme(field: str) -> None:
+    """A setting nobody can find is a setting nobody sets right: each has its commented
+    line in .env.example and its row in the README's table."""
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert re.search(rf"^# {variable}=", example, re.M), f"{variable} not in .env.example"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"| `{variable}` |" in readme, f"{variable} not in the README's settings table"

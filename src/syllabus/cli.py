@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeV
 import typer
 from pymongo.errors import PyMongoError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from syllabus.config import (
+    BASE_URL_PATTERN,
     ConfigError,
     Settings,
     load_settings,
@@ -62,6 +64,8 @@ content_app = typer.Typer(
 app.add_typer(content_app, name="content")
 analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+exams_app = typer.Typer(help="Exam attempts.", no_args_is_help=True)
+app.add_typer(exams_app, name="exams")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -86,11 +90,11 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (ConfigError, EmbeddedError) as error:
             for line in str(error).splitlines():
-                err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except STORE_ERRORS as error:
             err.print(
-                f"[bold red]error:[/] a database did not answer: {_reason(error)}",
+                f"[bold red]error:[/] a database did not answer: {escape(_reason(error))}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -657,17 +661,17 @@ def create_admin(
     typer.echo(f"{email.strip().lower()}: {action}, id {user_id}")
 
 
-async def _purge(url: str) -> dict[str, int]:
+async def _purge(url: str, settings: Settings) -> dict[str, int]:
     from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
     from syllabus.idempotency.service import purge_expired
-    from syllabus.identity.service import purge_stale_attempts
+    from syllabus.identity.service import purge_throttle_records
 
     engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
     try:
         async with session_scope(create_sessionmaker(engine)) as session:
             return {
                 "idempotency_keys": await purge_expired(session=session),
-                "auth_login_attempts": await purge_stale_attempts(session=session),
+                **await purge_throttle_records(session=session, settings=settings),
             }
     finally:
         await engine.dispose()
@@ -677,13 +681,48 @@ async def _purge(url: str) -> dict[str, int]:
 @friendly_errors
 def purge() -> None:
     """Delete rows nothing reads any more: idempotency keys past 24 hours, sign-in
-    attempts past the 1-hour throttle window. Safe at any time; run it daily."""
+    attempts past the 1-hour throttle window, sign-up attempts past the sign-up window,
+    known addresses unused for SYLLABUS_KNOWN_ADDRESS_DAYS. Safe at any time; run it daily."""
     import asyncio
 
-    with _postgres_url(_settings_for_tools()) as url:
-        deleted = asyncio.run(_purge(url))
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as url:
+        deleted = asyncio.run(_purge(url, settings))
     for table, count in deleted.items():
         typer.echo(f"{table}: {count} deleted")
+
+
+async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
+    from syllabus.db.sql import session_scope
+    from syllabus.exams.service import seal_due
+
+    sealed = 0
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        _database,
+    ):
+        while True:  # batches of 100, each its own transaction
+            async with session_scope(sessions) as session:
+                count = await seal_due(session=session)
+            sealed += count
+            if count == 0:
+                return sealed
+
+
+@exams_app.command("seal-due")
+@friendly_errors
+def exams_seal_due() -> None:
+    """Seal every open exam attempt past its deadline (plus the 30 s grace) with the
+    answers saved before it: for cron, next to the service's own lazy sealing. Several at
+    once never seal one attempt twice."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        sealed = asyncio.run(
+            _seal_due(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings)
+        )
+    typer.echo(f"{sealed} exam attempts sealed")
 
 
 async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:
@@ -785,6 +824,11 @@ def analytics_export(
 
     if fmt not in ("csv", "jsonl", "xapi"):
         raise ConfigError(f"--format: {fmt!r} is not one of csv, jsonl, xapi")
+    if iri_base is not None and not BASE_URL_PATTERN.match(iri_base):
+        raise ConfigError(
+            f"--iri-base: must be http(s)://host[:port][/path], without query or fragment "
+            f"(as SYLLABUS_PUBLIC_BASE_URL); got {iri_base!r}"
+        )
     settings = _settings_for_tools()
     if iri_base is None and settings.public_base_url is None and settings.env == "prod":
         raise ConfigError("--iri-base: not given, and SYLLABUS_PUBLIC_BASE_URL is not set")

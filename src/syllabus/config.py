@@ -114,6 +114,37 @@ class Settings(BaseSettings):
         le=256,
         description="Deepest nesting of arrays and objects accepted in a JSON body.",
     )
+    signup_max_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Sign-ups (created or refused as taken) from one client address per window.",
+    )
+    signup_max_per_email: int = Field(
+        default=5, ge=1, description="Sign-ups naming one email address per window."
+    )
+    signup_window_seconds: int = Field(
+        default=3600, ge=1, le=7 * 24 * 3600, description="The sign-up throttle's window."
+    )
+    password_work_max_pending: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Sign-ups, sign-ins and password changes in progress at once in one "
+        "process (each may wait for the one hashing thread); more are refused with 503.",
+    )
+    password_work_max_per_address: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="The same, per client address; more are refused with 429.",
+    )
+    known_address_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long an address an account signed in from stays known: failures "
+        "from elsewhere do not lock the owner out there.",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",

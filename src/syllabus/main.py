@@ -21,7 +21,7 @@ from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
-from syllabus.content.documents import DOCUMENT_MODELS
+from syllabus.content.documents import DOCUMENT_MODELS, answer_key_schemas
 from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
@@ -29,12 +29,21 @@ from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import (
+    AppError,
+    BodyTooDeep,
+    BodyTooLarge,
     CorsRefused,
+    InvalidUrl,
+    MalformedBody,
+    StoreUnavailable,
+    UnsupportedMediaType,
+    add_problems,
     install_error_handlers,
     problem_response,
-    problem_responses,
     problem_schemas,
 )
+from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams.router import router as exams_router
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
@@ -138,22 +147,18 @@ class Syllabus(FastAPI):
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(problem_schemas())
         components.update(export_schemas())
-        body_refusals = problem_responses(400, 413, 415)
-        url_refusals = problem_responses(400)
-        outage = problem_responses(503)
+        components.update(answer_key_schemas())
+        body_refusals = (MalformedBody, BodyTooDeep, BodyTooLarge, UnsupportedMediaType)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
-                refusals = (
-                    body_refusals
-                    if "requestBody" in operation
-                    else url_refusals
-                    if operation.get("parameters")
-                    else {}
-                )
+                raised: list[type[AppError]] = []
+                if "requestBody" in operation:
+                    raised.extend(body_refusals)
+                if operation.get("parameters"):
+                    raised.append(InvalidUrl)
                 if path.startswith(API_PREFIX):  # every API route uses a store
-                    refusals = {**refusals, **outage}
-                for status, response in refusals.items():
-                    operation["responses"].setdefault(str(status), response)
+                    raised.append(StoreUnavailable)
+                add_problems(operation["responses"], *raised)
         self.openapi_schema = name_schemas_by_title(schema)
         declare_headers(self.openapi_schema)
         return self.openapi_schema
@@ -178,6 +183,7 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(exams_router)
     return router
 
 

@@ -6,6 +6,7 @@ keeps every domain from reaching it): it knows every domain."""
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.db.sql import metadata
+from syllabus.exams import models as exams_models
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
@@ -14,6 +15,7 @@ from syllabus.progress import models as progress_models
 __all__ = [
     "assessment_models",
     "catalog_models",
+    "exams_models",
     "idempotency_models",
     "identity_models",
     "learning_models",

@@ -84,6 +84,8 @@ async def test_jsonl_has_one_object_per_row(
         "last_activity_at",
         "required_completed",
         "percent_complete",
+        "is_staff",
+        "is_erased",
     }
     assert {row["user_id"] for row in rows} == {account.id for account in dataset}
 
@@ -95,7 +97,7 @@ def absolute_iri(value: str) -> bool:
 
 def check_statement(statement: dict[str, Any]) -> None:
     assert set(statement) <= {"id", "actor", "verb", "object", "result", "context", "timestamp"}
-    uuid.UUID(statement["id"])
+    assert uuid.UUID(statement["id"]).version == 5  # LRSs refuse versions other than 1-5
     account = statement["actor"]["account"]
     assert statement["actor"]["objectType"] == "Agent"
     assert account["homePage"] == BASE
@@ -123,18 +125,23 @@ async def test_xapi_statements_are_well_formed(
     statements = [
         json.loads(line) for line in (await run(connection, "activity", "xapi")).splitlines()
     ]
-    verbs = {s["verb"]["display"]["en-US"] for s in statements}
-    assert verbs >= {
-        "registered",
-        "enrolled",
-        "started",
-        "completed",
-        "attempted",
-        "passed",
-        "failed",
+    verbs = {s["verb"]["display"]["en-US"]: s["verb"]["id"] for s in statements}
+    adl = "http://adlnet.gov/expapi/verbs/"
+    assert verbs == {
+        "signed-up": f"{BASE}/xapi/verbs/signed-up",  # not ADL's registered: that is enrolling
+        "registered": f"{adl}registered",
+        "initialized": f"{adl}initialized",
+        "completed": f"{adl}completed",
+        "attempted": f"{adl}attempted",
+        "passed": f"{adl}passed",
+        "failed": f"{adl}failed",
+        "earned": f"{BASE}/xapi/verbs/earned",
     }
     for statement in statements:
         check_statement(statement)
+    by_verb = {s["verb"]["display"]["en-US"]: s for s in statements}
+    assert by_verb["registered"]["object"]["id"] == f"{BASE}/content/course/rest-basics"
+    assert by_verb["signed-up"]["object"]["id"].startswith(f"{BASE}/users/")
     passed = next(s for s in statements if s["verb"]["display"]["en-US"] == "passed")
     assert passed["verb"]["id"] == "http://adlnet.gov/expapi/verbs/passed"
     assert passed["object"]["id"] == f"{BASE}/content/quiz/rest-basics-check"
@@ -143,6 +150,19 @@ async def test_xapi_statements_are_well_formed(
         {"id": f"{BASE}/content/course/rest-basics"}
     ]
     assert "@" not in json.dumps(statements)  # no email anywhere
+
+
+async def test_xapi_ids_are_derived_from_the_row_so_a_re_export_is_identical(
+    connection: AsyncConnection, dataset: list[Account]
+) -> None:
+    first = await run(connection, "activity", "xapi")
+    assert await run(connection, "activity", "xapi") == first
+    rows = (await raw(connection)).fetch("SELECT activity_id FROM analytics.activity")
+    expected = {
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"{BASE}/xapi/statements/{row['activity_id']}"))
+        for row in await rows
+    }
+    assert {json.loads(line)["id"] for line in first.splitlines()} == expected
 
 
 async def test_since_filters_and_bad_requests_are_refused(
@@ -176,6 +196,13 @@ async def test_the_cli_exports_to_a_file(scratch_database: str, tmp_path: Path) 
     bad = await asyncio.to_thread(cli, "users", database=scratch_database)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: no view analytics.users")
+    for base in ("learn.example.org", "ftp://learn.example.org", "https://x.org/?q=1"):
+        refused = await asyncio.to_thread(
+            cli, "activity", "--format", "xapi", "--iri-base", base, database=scratch_database
+        )
+        assert refused.returncode == 2, base
+        assert refused.stderr.startswith("error: --iri-base: must be http(s)://host"), base
+        assert refused.stdout == ""
 
 
 def head_one(*arguments: str, database: str) -> tuple[bytes, int, str]:

@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from syllabus.catalog.models import Category
 from syllabus.content.loader.run import LoadResult, load_folder
+from syllabus.content.sources import owned_tables
 from tests.content.folder import make_author_folder, make_folder, write_json
 from tests.identity.helpers import Account
 from tests.learning.helpers import enroll, progress
@@ -351,3 +355,68 @@ async def test_prune_all_sources_archives_every_other_folders_content(
     assert not restored.unchanged
     assert (await documents(mongo))["course:other-course"] == ("published", "other")
     assert (await catalog(connection))["track:other-course-track"] == (False, "other")
+
+
+async def test_a_course_may_join_a_category_and_track_another_source_loaded(
+    client: httpx.AsyncClient,
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    tmp_path: Path,
+) -> None:
+    """An author's course in the seed's Programming category and Backend track: the
+    folder names them without defining them (no categories.json, no tracks.json)."""
+    assert (await load(SEED, mongo, catalog_sessions, prune=True)).ok
+    author = make_author_folder(tmp_path / "ada", source="ada-courses", slug="ada-course")
+    (author / "categories.json").unlink()
+    (author / "tracks.json").unlink()
+    course_file = author / "courses" / "ada-course" / "course.json"
+    course = json.loads(course_file.read_text())
+
+    course.update(category="programming", track="analytics")
+    write_json(course_file, course)
+    refused = await load(author, mongo, catalog_sessions, prune=True)
+    assert [str(problem) for problem in refused.problems] == [
+        "courses/ada-course/course.json:8: track: track 'analytics' belongs to category 'data'"
+    ]
+    course.update(category="cooking", track="backend")
+    write_json(course_file, course)
+    refused = await load(author, mongo, catalog_sessions, prune=True)
+    assert [str(problem) for problem in refused.problems] == [
+        "courses/ada-course/course.json:7: category: unknown category 'cooking'",
+        "courses/ada-course/course.json:8: track: track 'backend' belongs to category "
+        "'programming'",
+    ]
+
+    course.update(category="programming", track="backend")
+    write_json(course_file, course)
+    joined = await load(author, mongo, catalog_sessions, prune=True)
+    assert archived(joined) == set()
+    listed = (await client.get("/api/v1/courses?category=programming&track=backend")).json()
+    assert "course:ada-course" in {card["id"] for card in listed["items"]}
+    rows = await catalog(connection)
+    assert rows["category:programming"] == (False, "syllabus-seed")
+    assert rows["track:backend"] == (False, "syllabus-seed")
+
+
+async def test_a_higher_layer_can_keep_a_row_its_source_dropped(
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``owned_tables.keep_while``: what a package above content (a plan scoped to a
+    category, say) registers so that a prune keeps the rows it points at."""
+    monkeypatch.setattr(owned_tables, "_keepers", {})
+    owned_tables.keep_while("category", lambda source: col(Category.slug) == "kept-by-plan")
+    mine = make_folder(tmp_path / "mine", source="mine")
+    categories = json.loads((mine / "categories.json").read_text())
+    spare = [{"slug": "kept-by-plan", "name": "Kept"}, {"slug": "spare", "name": "Spare"}]
+    write_json(mine / "categories.json", categories + spare)
+    assert (await load(mine, mongo, catalog_sessions)).ok
+    write_json(mine / "categories.json", categories)
+    assert archived(await load(mine, mongo, catalog_sessions, prune=True)) == {"category:spare"}
+    rows = await catalog(connection)
+    assert rows["category:kept-by-plan"] == (False, "mine")
+    assert rows["category:spare"] == (True, "mine")

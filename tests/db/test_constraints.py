@@ -103,8 +103,158 @@ def _idempotency(ids: Ids, **overrides: str) -> str:
     )
 
 
+EXAM_ATTEMPT = "00000000-0000-7000-8000-0000000000e1"
+
+
+def _exam_attempt(ids: Ids, **overrides: str) -> str:
+    values = {
+        "id": f"'{EXAM_ATTEMPT}'",
+        "exam_content_id": "'exam:ege'",
+        "exam_version": "1",
+        "attempt_no": "1",
+        "seed": "42",
+        "variant": "'[]'",
+        "started_at": "'2026-01-01T10:00:00Z'",
+        "deadline": "'2026-01-01T13:55:00Z'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO exam_attempts (user_id, course_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', '{ids.course}', {', '.join(values.values())})"
+    )
+
+
+def _exam_child(table: str, **values: str) -> str:
+    return (
+        f"INSERT INTO {table} (attempt_id, {', '.join(values)}) "
+        f"VALUES ('{EXAM_ATTEMPT}', {', '.join(values.values())})"
+    )
+
+
+def _answer_event(**overrides: str) -> str:
+    return _exam_child(
+        "exam_answer_events",
+        **{
+            "seq": "1",
+            "task": "1",
+            "answer": "'1'",
+            "at": "now()",
+            "prev_hash": "repeat('0', 64)",
+            "hash": "repeat('a', 64)",
+            **overrides,
+        },
+    )
+
+
+def _expert_grade(**overrides: str) -> str:
+    return _exam_child(
+        "exam_expert_grades",
+        **{"exam_content_id": "'exam:ege'", "task": "13", "max_points": "2", **overrides},
+    )
+
+
+def _exam_result(**overrides: str) -> str:
+    return _exam_child(
+        "exam_results",
+        **{
+            "version": "1",
+            "primary_score": "10",
+            "max_primary": "32",
+            "test_score": "62",
+            "final": "true",
+            "passed": "true",
+            "task_points": "'{}'",
+            "reason": "'sealed'",
+            **overrides,
+        },
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    # exams
+    "ck_courses_exam_type": lambda i: [
+        f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
+    ],
+    "ck_courses_subject": lambda i: [
+        f"UPDATE courses SET subject = 'Math' WHERE id = '{i.course}'"
+    ],
+    "ck_courses_grade": lambda i: [f"UPDATE courses SET grade = 12 WHERE id = '{i.course}'"],
+    "ck_exam_attempts_attempt_no": lambda i: [_exam_attempt(i, attempt_no="0")],
+    "ck_exam_attempts_deadline_after_start": lambda i: [
+        _exam_attempt(i, deadline="'2026-01-01T09:00:00Z'")
+    ],
+    "ck_exam_attempts_exam_id": lambda i: [_exam_attempt(i, exam_content_id="'quiz:ege'")],
+    "ck_exam_attempts_exam_version": lambda i: [_exam_attempt(i, exam_version="0")],
+    "ck_exam_attempts_sealed_by": lambda i: [
+        _exam_attempt(
+            i,
+            sealed_at="now()",
+            sealed_by="'teacher'",
+            sheet="'{}'",
+            sheet_sha256="repeat('a', 64)",
+        )
+    ],
+    "ck_exam_attempts_sealed_whole": lambda i: [_exam_attempt(i, sealed_at="now()")],
+    "ck_exam_attempts_sheet_sha256": lambda i: [
+        _exam_attempt(
+            i, sealed_at="now()", sealed_by="'submit'", sheet="'{}'", sheet_sha256="'abc'"
+        )
+    ],
+    "uq_exam_attempts_user_id_exam_content_id_attempt_no": lambda i: [
+        _exam_attempt(
+            i, sealed_at="now()", sealed_by="'submit'", sheet="'{}'", sheet_sha256="repeat('a', 64)"
+        ),
+        _exam_attempt(i, id="uuid_generate_v7()"),
+    ],
+    "uq_exam_attempts_user_id_exam_content_id_open": lambda i: [
+        _exam_attempt(i),
+        _exam_attempt(i, id="uuid_generate_v7()", attempt_no="2"),
+    ],
+    "ck_exam_answer_events_hash": lambda i: [_exam_attempt(i), _answer_event(hash="'x'")],
+    "ck_exam_answer_events_prev_hash": lambda i: [_exam_attempt(i), _answer_event(prev_hash="'x'")],
+    "ck_exam_answer_events_seq": lambda i: [_exam_attempt(i), _answer_event(seq="0")],
+    "ck_exam_answer_events_task": lambda i: [_exam_attempt(i), _answer_event(task="0")],
+    "uq_exam_answer_events_attempt_id_seq": lambda i: [
+        _exam_attempt(i),
+        _answer_event(),
+        _answer_event(),
+    ],
+    "ck_exam_expert_grades_comment_length": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(comment="repeat('x', 4001)"),
+    ],
+    "ck_exam_expert_grades_graded_whole": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="1", grader_id=f"'{i.user}'"),
+    ],
+    "ck_exam_expert_grades_grader_with_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="1", graded_at="now()"),
+    ],
+    "ck_exam_expert_grades_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="-1", graded_at="now()", grader_id=f"'{i.user}'"),
+    ],
+    "ck_exam_expert_grades_task": lambda i: [_exam_attempt(i), _expert_grade(task="0")],
+    "uq_exam_expert_grades_attempt_id_task": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_grade(),
+    ],
+    "ck_exam_results_passed_when_final": lambda i: [
+        _exam_attempt(i),
+        _exam_result(final="false", passed="false"),
+    ],
+    "ck_exam_results_primary": lambda i: [_exam_attempt(i), _exam_result(primary_score="33")],
+    "ck_exam_results_reason": lambda i: [_exam_attempt(i), _exam_result(reason="'whim'")],
+    "ck_exam_results_test_score": lambda i: [_exam_attempt(i), _exam_result(test_score="-1")],
+    "ck_exam_results_version": lambda i: [_exam_attempt(i), _exam_result(version="0")],
+    "uq_exam_results_attempt_id_version": lambda i: [
+        _exam_attempt(i),
+        _exam_result(),
+        _exam_result(),
+    ],
     # users
     "ck_users_role": lambda i: [
         "INSERT INTO users (email, name, role) VALUES ('b@example.org', 'B', 'root')"
@@ -126,6 +276,13 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         [
             "INSERT INTO auth_refresh_tokens (user_id, token_hash, family_id, expires_at) "
             f"VALUES ('{i.user}', repeat('a', 64), gen_random_uuid(), now())",
+        ]
+        * 2
+    ),
+    "uq_auth_known_addresses_user_id_client_ip": lambda i: (
+        [
+            "INSERT INTO auth_known_addresses (user_id, client_ip, last_success_at) "
+            f"VALUES ('{i.user}', '203.0.113.1', now())",
         ]
         * 2
     ),

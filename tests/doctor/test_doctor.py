@@ -204,7 +204,9 @@ async def test_catalog_and_index_drift_and_what_fix_repairs(
     await add_card(session, "course:gone-long-ago", status="archived")  # a tombstone: fine
     await sql(session, "UPDATE courses SET deleted_at = now() WHERE slug = 'draft-course'")
     await sql(
-        session, "UPDATE courses SET title = 'Stale', price_cents = 0 WHERE slug = 'paid-course'"
+        session,
+        "UPDATE courses SET title = 'Stale', price_cents = 0, source_id = 'elsewhere' "
+        "WHERE slug = 'paid-course'",
     )
     await mongo["course_content"].update_one({"_id": FREE}, {"$set": {"status": "archived"}})
     edits = {
@@ -245,7 +247,7 @@ async def test_catalog_and_index_drift_and_what_fix_repairs(
         (
             "card_out_of_step",
             "course:paid-course",
-            "title 'Stale' → 'Course paid-course'",
+            "title 'Stale' → 'Course paid-course', source_id 'elsewhere' → 'test-content'",
             True,
         ),
         ("card_not_archived", FREE, "card published", True),
@@ -276,7 +278,7 @@ async def test_catalog_and_index_drift_and_what_fix_repairs(
 
     assert await fix(session, mongo) == [
         ("card_without_content", "course:ghost", "archived (was published)"),
-        ("card_out_of_step", "course:paid-course", "set title from MongoDB"),
+        ("card_out_of_step", "course:paid-course", "set title, source_id from MongoDB"),
         ("card_not_archived", FREE, "archived (was published)"),
         ("index_out_of_step", "lesson:paid-course-more", "set course from MongoDB"),
         ("index_out_of_step", "practice:draft-course-task", "set points from MongoDB"),

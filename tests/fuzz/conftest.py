@@ -21,7 +21,7 @@ from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
 from syllabus.identity import service as identity
 from syllabus.identity.schemas import UserRegister
-from tests.conftest import drop_database, migrated_database
+from tests.conftest import MANY_ACCOUNTS, drop_database, migrated_database
 from tests.content.folder import make_folder
 from tests.identity.helpers import PASSWORD
 from tests.stores import ServerUrls
@@ -46,6 +46,9 @@ async def fuzz_target(
             "postgres_url": fuzzed.app,
             "postgres_owner_url": fuzzed.owner,
             "mongo_db": f"syllabus_fuzz_{uuid.uuid4().hex[:8]}",
+            # The fuzzer signs up thousands of accounts from one address into a database
+            # that is never rolled back: the sign-up throttle must not end the run early.
+            **MANY_ACCOUNTS,
         }
     )
     engine = create_engine(fuzz_settings.sqlalchemy_url, pool_size=2)

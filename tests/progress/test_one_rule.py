@@ -197,3 +197,52 @@ async def test_completion_is_one_rule(
         finisher.id: "completed",
         early.id: "completed",
     }
+
+
+async def test_last_activity_is_one_rule(
+    client: httpx.AsyncClient, session: AsyncSession, loaded: Path
+) -> None:
+    """The outline, ``GET /users/me/progress`` and ``analytics.learner_course`` answer the
+    same "last activity" (view ``course_activity``): before, a quiz submitted after the
+    last lesson write moved only the outline's."""
+    (learner,) = await enrolled(client, 1)
+
+    async def answers() -> set[Any]:
+        outline = (await outline_items(client, learner))["progress"]["last_activity_at"]
+        mine = await client.get("/api/v1/users/me/progress", headers=learner.headers)
+        (course,) = [row for row in mine.json()["items"] if row["course_id"] == FREE]
+        (row,) = await view(
+            session,
+            "SELECT last_activity_at FROM analytics.learner_course "
+            "WHERE user_id = :u AND course_id = :c",
+            u=learner.id,
+            c=FREE,
+        )
+        analytics = row["last_activity_at"]
+        return {
+            datetime.fromisoformat(outline),
+            datetime.fromisoformat(course["last_activity_at"]),
+            analytics,
+        }
+
+    async def latest_write() -> datetime:
+        at: datetime = (
+            await session.execute(
+                text(
+                    "SELECT max(updated_at) FROM (SELECT updated_at FROM lesson_progress "
+                    "WHERE user_id = :u UNION ALL SELECT updated_at FROM quiz_attempts "
+                    "WHERE user_id = :u) AS writes"
+                ),
+                {"u": learner.id},
+            )
+        ).scalar_one()
+        return at
+
+    await progress(client, learner, "lesson:rest-basics-intro", status="started")
+    assert await answers() == {await latest_write()}
+    attempt = (await start(client, learner)).json()["id"]
+    submitted = await submit(client, learner, attempt, RIGHT, "key-last-activity")
+    assert submitted.status_code == 200, submitted.text
+    assert await answers() == {await latest_write()}  # the submission, for all three
+    await progress(client, learner, "lesson:rest-basics-more", status="started")
+    assert await answers() == {await latest_write()}

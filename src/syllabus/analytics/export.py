@@ -17,10 +17,8 @@ ACTIVITY = "activity"
 BATCH = 1000
 
 ACTIVITY_QUERY = (
-    "SELECT a.id, a.actor_id, a.verb, a.object_type, a.object_id, c.content_id AS course_id, "
-    "a.result, a.occurred_at FROM activity_log a LEFT JOIN courses c ON c.id = a.course_id "
-    "WHERE a.deleted_at IS NULL AND ($1::timestamptz IS NULL OR a.occurred_at >= $1) "
-    "ORDER BY a.occurred_at, a.id"
+    "SELECT * FROM analytics.activity WHERE ($1::timestamptz IS NULL OR occurred_at >= $1) "
+    "ORDER BY occurred_at, activity_id"
 )
 SINCE_COLUMNS = {
     "daily_active_learners": "day",
@@ -28,14 +26,18 @@ SINCE_COLUMNS = {
     "learner_course": "enrolled_at",
 }
 
-# ADL's verbs where one fits; the others are Syllabus's own, under the IRI base.
-ADL_VERBS = {
-    "registered": "http://adlnet.gov/expapi/verbs/registered",
-    "started": "http://adlnet.gov/expapi/verbs/initialized",
-    "completed": "http://adlnet.gov/expapi/verbs/completed",
-    "attempted": "http://adlnet.gov/expapi/verbs/attempted",
-    "passed": "http://adlnet.gov/expapi/verbs/passed",
-    "failed": "http://adlnet.gov/expapi/verbs/failed",
+ADL = "http://adlnet.gov/expapi/verbs/"
+# Our verbs as xAPI verbs: ADL's where one fits, in its conventional meaning (an LRS reads
+# ADL ``registered`` as enrolling in a course, so an enrollment is sent as that); the
+# others are Syllabus's own, under the IRI base: an account sign-up is ``signed-up``.
+XAPI_VERBS: dict[str, tuple[str | None, str]] = {
+    "enrolled": (f"{ADL}registered", "registered"),
+    "started": (f"{ADL}initialized", "initialized"),
+    "completed": (f"{ADL}completed", "completed"),
+    "attempted": (f"{ADL}attempted", "attempted"),
+    "passed": (f"{ADL}passed", "passed"),
+    "failed": (f"{ADL}failed", "failed"),
+    "registered": (None, "signed-up"),
 }
 
 
@@ -105,7 +107,8 @@ def _content_iri(base: str, content_id: str) -> str:
 
 def statement(record: asyncpg.Record, *, base: str) -> dict[str, Any]:
     """One activity-log row as an xAPI 1.0.3 statement (the learner as an account)."""
-    verb = record["verb"]
+    row_id = record["activity_id"]
+    verb_iri, name = XAPI_VERBS.get(record["verb"], (None, record["verb"]))
     object_type = record["object_type"]
     object_id = record["object_id"]
     object_iri = (
@@ -116,15 +119,13 @@ def statement(record: asyncpg.Record, *, base: str) -> dict[str, Any]:
         else _content_iri(base, object_id)
     )
     result: dict[str, Any] = {
-        "id": str(record["id"]),
+        # name-based (RFC 4122 v5): the same row under the same base is the same statement
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/xapi/statements/{row_id}")),
         "actor": {
             "objectType": "Agent",
-            "account": {"homePage": base, "name": str(record["actor_id"])},
+            "account": {"homePage": base, "name": str(record["user_id"])},
         },
-        "verb": {
-            "id": ADL_VERBS.get(verb, f"{base}/xapi/verbs/{verb}"),
-            "display": {"en-US": verb},
-        },
+        "verb": {"id": verb_iri or f"{base}/xapi/verbs/{name}", "display": {"en-US": name}},
         "object": {
             "objectType": "Activity",
             "id": object_iri,

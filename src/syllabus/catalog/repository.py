@@ -1,6 +1,7 @@
 """Catalog queries (PostgreSQL only)."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any, Literal
@@ -90,6 +91,9 @@ class CourseFilters:
     language: str | None = None
     is_free: bool | None = None
     query: str | None = None
+    exam_type: str | None = None
+    subject: str | None = None
+    grade: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,24 @@ def _sort_expression(order: CourseOrder, rank: ColumnElement[float] | None) -> A
     return None  # created: the id alone (UUIDv7 is creation order)
 
 
+def _conditions(filters: CourseFilters) -> list[ColumnElement[bool]]:
+    """One condition per filter given."""
+    price = func.coalesce(col(Course.price_cents), 0)
+    given = [
+        (filters.published_only, col(Course.status) == "published"),
+        (filters.category is not None, col(Category.slug) == filters.category),
+        (filters.track is not None, col(Track.slug) == filters.track),
+        (filters.level is not None, col(Course.level) == filters.level),
+        (filters.language is not None, col(Course.language) == filters.language),
+        (filters.is_free is True, price == 0),
+        (filters.is_free is False, price > 0),
+        (filters.exam_type is not None, col(Course.exam_type) == filters.exam_type),
+        (filters.subject is not None, col(Course.subject) == filters.subject),
+        (filters.grade is not None, col(Course.grade) == filters.grade),
+    ]
+    return [condition for wanted, condition in given if wanted]
+
+
 async def list_courses(
     session: AsyncSession,
     *,
@@ -178,20 +200,7 @@ async def list_courses(
 ) -> list[CourseRow]:
     """Courses in ``order`` (the id breaking ties, in the same direction), filtered and,
     with a query, matched and highlighted; ``limit + 1`` rows."""
-    query = _course_rows()
-    if filters.published_only:
-        query = query.where(col(Course.status) == "published")
-    if filters.category:
-        query = query.where(col(Category.slug) == filters.category)
-    if filters.track:
-        query = query.where(col(Track.slug) == filters.track)
-    if filters.level:
-        query = query.where(col(Course.level) == filters.level)
-    if filters.language:
-        query = query.where(col(Course.language) == filters.language)
-    if filters.is_free is not None:
-        price = func.coalesce(col(Course.price_cents), 0)
-        query = query.where(price == 0 if filters.is_free else price > 0)
+    query = _course_rows().where(*_conditions(filters))
     rank: ColumnElement[float] | None = None
     if filters.query:
         tsquery = _row_query(filters.query)
@@ -252,6 +261,16 @@ async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None
         await session.execute(_course_rows().where(col(Course.content_id) == content_id))
     ).first()
     return None if row is None else CourseRow(course=row[0], category=row[1], track=row[2])
+
+
+async def statuses(session: AsyncSession, content_ids: Collection[str]) -> dict[str, str]:
+    """The publication status of each of these courses that exists (one query)."""
+    rows = await session.execute(
+        select(col(Course.content_id), col(Course.status)).where(
+            col(Course.content_id).in_(list(content_ids))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def course_content_id(course_id: ColumnElement[Any]) -> ColumnElement[Any]:

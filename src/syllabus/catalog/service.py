@@ -3,6 +3,7 @@ content is ``access``'s question."""
 
 import html
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +45,9 @@ def course_public(row: CourseRow) -> CoursePublic:
         is_free=not course.price_cents,
         currency=course.currency,
         language=course.language,
+        exam_type=course.exam_type,
+        subject=course.subject,
+        grade=course.grade,
         lesson_count=course.lesson_count,
         duration_minutes=course.duration_minutes,
         updated_at=course.content_updated_at,
@@ -154,6 +158,15 @@ async def course_if_visible(
     if row is None or not visible_to(row.course.status, viewer.role if viewer else None):
         return None
     return row
+
+
+async def visible_among(
+    *, session: AsyncSession, viewer: User | None, course_ids: Collection[str]
+) -> set[str]:
+    """Which of these courses (content ids) the viewer may see: one query."""
+    found = await repository.statuses(session, course_ids)
+    role = viewer.role if viewer else None
+    return {course for course, status in found.items() if visible_to(status, role)}
 
 
 async def visible_course(

@@ -15,6 +15,7 @@ from syllabus.catalog.repository import CourseRow
 from syllabus.content.documents import (
     ContentVersion,
     CourseContent,
+    ExamContent,
     LessonContent,
     Question,
     QuizContent,
@@ -191,3 +192,33 @@ async def open_quiz(
     await access.require_open(session=session, viewer=viewer, course=course, what="quiz")
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"
+
+
+async def exam_document(exam_id: str) -> ExamContent:
+    exam = await ExamContent.get(exam_id)
+    if exam is None or exam.status == "archived":
+        raise missing("exam", exam_id)
+    return exam
+
+
+async def visible_exam(
+    *, session: AsyncSession, viewer: User | None, exam_id: str
+) -> tuple[ExamContent, CourseRow]:
+    """A current exam of a course the viewer may see, with that course; otherwise the
+    one 404 of :func:`missing`."""
+    exam = await exam_document(exam_id)
+    course = await catalog.course_if_visible(
+        session=session, viewer=viewer, course_ref=exam.course_id
+    )
+    if course is None:
+        raise missing("exam", exam_id)
+    return exam, course
+
+
+async def exams_of(course_ids: Collection[str] | None) -> list[ExamContent]:
+    """The current exams of these courses (content ids; ``None``: of every course), by
+    id: one query."""
+    query: dict[str, Any] = {"status": {"$ne": "archived"}}
+    if course_ids is not None:
+        query["course_id"] = {"$in": list(course_ids)}
+    return await ExamContent.find(query).sort("_id").to_list()

@@ -22,7 +22,7 @@ conflict check before anything is written, the ``source_id`` of each upserted ro
 caller's, and the prune.
 """
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,7 +81,7 @@ class OwnedTable:
     """What the loader's messages call one row: ``category`` → ``category:backend``."""
     table: type[Base]
     key: str
-    kept: Callable[[str | None], ColumnElement[bool]] | None = None
+    kept: "Keeper | None" = None
 
     def label(self, key: str) -> str:
         return f"{self.kind}:{key}"
@@ -105,16 +105,19 @@ class OwnedTable:
         source: str | None,
         every_source: bool,
         keep: Collection[str],
+        kept: Sequence["Keeper"] = (),
     ) -> list[tuple[str, str | None]]:
         """(key, owner) of each live row a prune archives: not in ``keep``, owned by
-        ``source`` (by anyone with ``every_source``), and not ``kept``."""
+        ``source`` (by anyone with ``every_source``), and neither ``self.kept`` nor any
+        of ``kept`` (conditions higher layers added) keeps it."""
         column = getattr(self.table, self.key)
         owner = col(self.table.source_id)  # type: ignore[attr-defined]
         query = select(column, owner).where(column.not_in(list(keep)))
         if not every_source:
             query = query.where(owner == source)
-        if self.kept is not None:
-            query = query.where(~self.kept(source))
+        for keeper in (self.kept, *kept):
+            if keeper is not None:
+                query = query.where(~keeper(source))
         return [
             (key, row_source) for key, row_source in await session.execute(query.order_by(column))
         ]
@@ -129,16 +132,31 @@ class OwnedTable:
             )
 
 
+Keeper = Callable[[str | None], ColumnElement[bool]]
+"""Given the pruning source, a condition true of the rows a prune must keep."""
+
+
 class OwnedTables:
     """Every table that takes part in ownership, by kind. Content registers its own
-    (categories, tracks); higher layers register theirs in ``main.wire``."""
+    (categories, tracks); higher layers register theirs in ``main.wire``, and may add
+    what keeps a row of a lower kind alive (a plan scoped to a category, say)."""
 
     def __init__(self) -> None:
         self._tables: dict[str, OwnedTable] = {}
+        self._keepers: dict[str, list[Keeper]] = {}
 
     def register(self, table: OwnedTable) -> None:
         """Idempotent: ``wire()`` may run once per app the tests build."""
         self._tables[table.kind] = table
+
+    def keep_while(self, kind: str, keeper: Keeper) -> None:
+        """A prune keeps a row of ``kind`` while ``keeper`` holds of it (idempotent)."""
+        keepers = self._keepers.setdefault(kind, [])
+        if keeper not in keepers:
+            keepers.append(keeper)
+
+    def keepers(self, kind: str) -> tuple[Keeper, ...]:
+        return tuple(self._keepers.get(kind, ()))
 
     def __iter__(self) -> Iterator[OwnedTable]:
         return iter(self._tables.values())

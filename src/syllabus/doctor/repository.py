@@ -33,6 +33,7 @@ class CardRow:
     description: str
     level: str
     price_cents: int | None
+    source_id: str | None
     category: str
     track: str | None
     enrollments: int
@@ -76,7 +77,7 @@ class Catalog:
 CARDS = text(
     """
     SELECT c.id, c.content_id, c.status, c.version, c.content_hash, c.title, c.description,
-           c.level, c.price_cents, cat.slug AS category, t.slug AS track,
+           c.level, c.price_cents, c.source_id, cat.slug AS category, t.slug AS track,
            (SELECT count(*) FROM enrollments e
              WHERE e.course_id = c.id AND e.status <> 'cancelled'
                AND e.deleted_at IS NULL) AS enrollments

@@ -16,9 +16,9 @@ from syllabus.doctor.findings import Finding, Repair, Report, Table
 from syllabus.doctor.mongo import Content, read_content
 from syllabus.doctor.repository import Catalog, Reference
 
-CARD_COPIED = ("version", "content_hash", "title", "description", "level")
-"""Card fields --fix copies from the document: they describe the content and decide no
-one's access or price."""
+CARD_COPIED = ("version", "content_hash", "title", "description", "level", "source_id")
+"""Card fields --fix copies from the document: they describe the content (and which
+source loaded it) and decide no one's access or price."""
 SHOWN = 32
 LEARNER_KINDS = {
     "lesson_progress": "progress_missing_lesson",

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from syllabus.idempotency.models import IdempotencyRecord
-from syllabus.identity.models import LoginAttempt, RefreshToken, User
+from syllabus.identity.models import (
+    KnownAddress,
+    LoginAttempt,
+    RefreshToken,
+    SignupAttempt,
+    User,
+)
 
 ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[Any]]
 IdOf = Callable[[ColumnElement[Any]], ColumnElement[Any]]
@@ -206,6 +212,8 @@ async def _profile(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any] 
 
 export_table("sessions", RefreshToken)
 export_table("sign_in_attempts", LoginAttempt)
+export_table("sign_up_attempts", SignupAttempt)
+export_table("known_addresses", KnownAddress)
 # The keys of the user's retried writes (kept 24 h), without the stored answer: a copy of
 # a response already given whose data the other sections hold, and a quiz submission's
 # copy can carry a review that the quiz's policy has closed since (DECISIONS 14).

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import CheckConstraint, DateTime, Index, text
+from sqlalchemy import CheckConstraint, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field
 
 from syllabus.db.sql import Base
@@ -85,3 +85,36 @@ class LoginAttempt(Base, table=True):
     user_id: uuid.UUID | None = Field(
         default=None, foreign_key="users.id", ondelete="CASCADE", index=True
     )
+
+
+class SignupAttempt(Base, table=True):
+    """Every sign-up the API answered (created, or refused because the email is taken),
+    to throttle account farming and "does this email have an account?" probing per
+    client address and per email. ``user_id`` is the account the email belonged to or
+    became, so the rows go with it. Kept for the sign-up window (``syllabus purge``)."""
+
+    __tablename__ = "auth_signup_attempts"
+    __table_args__ = (
+        Index("ix_auth_signup_attempts_email_created_at", "email", "created_at"),
+        Index("ix_auth_signup_attempts_client_ip_created_at", "client_ip", "created_at"),
+    )
+
+    email: str
+    client_ip: str
+    created: bool
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True
+    )
+
+
+class KnownAddress(Base, table=True):
+    """A client address the account signed in from successfully (the targeted-lockout
+    rule: failures from elsewhere never lock the owner out here). Forgotten after
+    ``SYLLABUS_KNOWN_ADDRESS_DAYS`` without a sign-in, and with the account."""
+
+    __tablename__ = "auth_known_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "client_ip"),)
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    client_ip: str
+    last_success_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -4,11 +4,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from syllabus.identity.models import LoginAttempt, RefreshToken, User
+from syllabus.identity.models import KnownAddress, LoginAttempt, RefreshToken, SignupAttempt, User
 
 _time_zones: list[frozenset[str]] = []
 
@@ -116,11 +117,23 @@ async def revoke_all_for_user(session: AsyncSession, user_id: uuid.UUID, *, at: 
     )
 
 
-async def lock_account_attempts(session: AsyncSession, *, email: str) -> None:
-    """Serialise sign-in attempts on one account until this transaction ends."""
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended("login:" + email, 0)))
-    )
+async def _advisory_locks(session: AsyncSession, *keys: str) -> None:
+    """Transaction-scoped advisory locks, taken in the order given (callers keep one
+    order, address before account, so two never wait for each other)."""
+    for key in keys:
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+async def lock_attempts(session: AsyncSession, *, email: str, client_ip: str) -> None:
+    """Serialise password checks from one address and on one account until this
+    transaction ends, so parallel guesses are counted one after another (each sees the
+    failures committed before it) instead of all reading the same count."""
+    await _advisory_locks(session, "login-address:" + client_ip, "login:" + email)
+
+
+async def lock_signups(session: AsyncSession, *, email: str, client_ip: str) -> None:
+    """The same for sign-ups, per address and per email."""
+    await _advisory_locks(session, "signup-address:" + client_ip, "signup:" + email)
 
 
 @dataclass(frozen=True)
@@ -144,20 +157,26 @@ async def count_failures(
     client_ip: str,
     short_window: timedelta,
     long_window: timedelta,
+    known_address: bool,
 ) -> FailureCounts:
     """One query over the last ``long_window`` of attempts for this account or address.
 
-    The account's short window restarts at its last successful login.
+    From a ``known_address`` only the account's failures from that address count against
+    it. The account's short window restarts at its last successful login from this
+    address: the owner signing in elsewhere gives a stranger no fresh guesses.
     """
     created_at = col(LoginAttempt.created_at)
     now = func.statement_timestamp()
+    account = col(LoginAttempt.email) == email
+    here = col(LoginAttempt.client_ip) == client_ip
+    if known_address:
+        account = and_(account, here)
     last_success = (
         select(func.max(created_at))
-        .where(col(LoginAttempt.email) == email, col(LoginAttempt.succeeded))
+        .where(col(LoginAttempt.email) == email, here, col(LoginAttempt.succeeded))
         .scalar_subquery()
     )
     short_start = now - short_window
-    account = col(LoginAttempt.email) == email
     account_recent = and_(
         account, created_at > short_start, created_at > func.coalesce(last_success, short_start)
     )
@@ -194,9 +213,85 @@ async def forget_attempts(
 
 
 async def forget_attempts_of(session: AsyncSession, *, user_id: uuid.UUID, email: str) -> None:
-    """Erasure: sign-in history holds the email and client addresses."""
-    await session.execute(
-        delete(LoginAttempt).where(
-            or_(col(LoginAttempt.user_id) == user_id, col(LoginAttempt.email) == email)
+    """Erasure: sign-in and sign-up history and known addresses hold the email and
+    client addresses."""
+    for table in (LoginAttempt, SignupAttempt):
+        await session.execute(
+            delete(table).where(or_(col(table.user_id) == user_id, col(table.email) == email))
+        )
+    await session.execute(delete(KnownAddress).where(col(KnownAddress.user_id) == user_id))
+
+
+async def is_known_address(
+    session: AsyncSession, *, user_id: uuid.UUID, client_ip: str, within: timedelta
+) -> bool:
+    """Whether the account signed in successfully from this address lately."""
+    result = await session.execute(
+        select(
+            exists().where(
+                col(KnownAddress.user_id) == user_id,
+                col(KnownAddress.client_ip) == client_ip,
+                col(KnownAddress.last_success_at) > func.statement_timestamp() - within,
+            )
         )
     )
+    return bool(result.scalar_one())
+
+
+async def remember_address(session: AsyncSession, *, user_id: uuid.UUID, client_ip: str) -> None:
+    """Record a successful sign-in from this address (one row per account and address)."""
+    now = func.statement_timestamp()
+    statement = insert(KnownAddress).values(
+        user_id=user_id, client_ip=client_ip, last_success_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[col(KnownAddress.user_id), col(KnownAddress.client_ip)],
+            set_={"last_success_at": now},
+        )
+    )
+
+
+async def forget_known_addresses(session: AsyncSession, *, older_than: timedelta) -> int:
+    stale = col(KnownAddress.last_success_at) < func.statement_timestamp() - older_than
+    result = await session.execute(delete(KnownAddress).where(stale))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SignupCounts:
+    """Sign-ups in the window from this address and naming this email, with the oldest
+    of each (for Retry-After) and the database's clock."""
+
+    now: datetime
+    address: int
+    address_oldest: datetime | None
+    email: int
+    email_oldest: datetime | None
+
+
+async def count_signups(
+    session: AsyncSession, *, email: str, client_ip: str, window: timedelta
+) -> SignupCounts:
+    created_at = col(SignupAttempt.created_at)
+    now = func.statement_timestamp()
+    by_address = col(SignupAttempt.client_ip) == client_ip
+    by_email = col(SignupAttempt.email) == email
+    row = (
+        await session.execute(
+            select(
+                now,
+                func.count().filter(by_address),
+                func.min(created_at).filter(by_address),
+                func.count().filter(by_email),
+                func.min(created_at).filter(by_email),
+            ).where(created_at > now - window, or_(by_address, by_email))
+        )
+    ).one()
+    return SignupCounts(*row)
+
+
+async def forget_signups(session: AsyncSession, *, older_than: timedelta) -> int:
+    stale = col(SignupAttempt.created_at) < func.statement_timestamp() - older_than
+    result = await session.execute(delete(SignupAttempt).where(stale))
+    return int(result.rowcount)  # type: ignore[attr-defined]

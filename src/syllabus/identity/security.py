@@ -13,7 +13,8 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,44 @@ def _lower_priority() -> None:
 _HASHING = ThreadPoolExecutor(
     max_workers=1, thread_name_prefix="argon2", initializer=_lower_priority
 )
+
+
+class PasswordWorkRefused(Exception):
+    """Too much password work is in progress: everywhere (``everywhere=True``), or from
+    this client address."""
+
+    def __init__(self, *, everywhere: bool) -> None:
+        super().__init__("password work saturated" if everywhere else "address saturated")
+        self.everywhere = everywhere
+
+
+_in_progress: Counter[str] = Counter()
+
+
+@contextlib.contextmanager
+def password_work(*, address: str, limit: int, per_address: int) -> Iterator[None]:
+    """Admission to the hashing thread: at most ``limit`` sign-ups, sign-ins and password
+    changes in progress in this process, ``per_address`` of them from one client address.
+    Beyond that the caller is refused at once (:class:`PasswordWorkRefused`) instead of
+    queueing: a flood then holds a few places in the queue (and a few pooled database
+    connections), not all of them, and other users' requests keep their latency. The
+    event loop is one thread, so counting needs no lock."""
+    if _in_progress[address] >= per_address:
+        raise PasswordWorkRefused(everywhere=False)
+    if _in_progress.total() >= limit:
+        raise PasswordWorkRefused(everywhere=True)
+    _in_progress[address] += 1
+    try:
+        yield
+    finally:
+        _in_progress[address] -= 1
+        if not _in_progress[address]:
+            del _in_progress[address]
+
+
+def password_work_in_progress() -> int:
+    """How many password operations this process has admitted and not finished."""
+    return _in_progress.total()
 
 
 async def _off_loop(function: Callable[..., T], *args: object) -> T:

@@ -4,6 +4,8 @@ unit of work does (see ``syllabus.db.sql.unit_of_work``)."""
 
 import math
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -16,13 +18,14 @@ from syllabus.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     ValidationFailed,
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
-from syllabus.identity.models import LoginAttempt, RefreshToken, User
+from syllabus.identity.models import LoginAttempt, RefreshToken, SignupAttempt, User
 from syllabus.identity.schemas import (
     AdminUserUpdate,
     PasswordChange,
@@ -32,11 +35,13 @@ from syllabus.identity.schemas import (
 )
 from syllabus.identity.security import (
     InvalidToken,
+    PasswordWorkRefused,
     create_access_token,
     decode_access_token,
     hash_password,
     hash_refresh_token,
     new_refresh_token,
+    password_work,
     verify_password,
 )
 
@@ -86,15 +91,17 @@ class InvalidCredentials(Unauthorized):
 
 
 class WrongPassword(Unauthorized):
-    """A password change named a current password that is not the account's."""
+    """A password change named a current password that is not the account's (recorded
+    as a failed sign-in: it counts toward the sign-in throttle)."""
 
     title = "Wrong password"
     code = "wrong-password"
+    keeps_writes = True  # counted like a failed sign-in: the record must stick
 
 
 class LoginThrottled(TooManyRequests):
-    """Too many failed sign-ins for this account or from this address; ``Retry-After``
-    (and ``retry_after``) says how many seconds to wait."""
+    """Too many failed sign-ins (or wrong current passwords) for this account or from
+    this address; ``Retry-After`` (and ``retry_after``) says how many seconds to wait."""
 
     title = "Too many sign-in attempts"
     code = "login-throttled"
@@ -104,6 +111,52 @@ class LoginThrottled(TooManyRequests):
             "too many failed sign-in attempts; try again later",
             headers={"Retry-After": str(retry_after)},
             retry_after=retry_after,
+        )
+
+
+class SignupThrottled(TooManyRequests):
+    """Too many sign-ups from this address, or naming this email, within the sign-up
+    window; ``Retry-After`` (and ``retry_after``) says how many seconds to wait."""
+
+    title = "Too many sign-ups"
+    code = "signup-throttled"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "too many sign-ups from this address or for this email; try again later",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+
+
+class PasswordWorkThrottled(TooManyRequests):
+    """This client address already has as many sign-ins, sign-ups or password changes in
+    progress as it may (``SYLLABUS_PASSWORD_WORK_MAX_PER_ADDRESS``): retry in a second."""
+
+    title = "Too many password checks in progress"
+    code = "password-work-throttled"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "too many sign-ins or sign-ups in progress from this address; retry in a moment",
+            headers={"Retry-After": "1"},
+            retry_after=1,
+        )
+
+
+class PasswordWorkBusy(ServiceUnavailable):
+    """Every place in the password-hashing queue is taken
+    (``SYLLABUS_PASSWORD_WORK_MAX_PENDING``): refused at once rather than queued; retry
+    in a second."""
+
+    title = "Password checks saturated"
+    code = "password-work-busy"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "too many sign-ins or sign-ups in progress; retry in a moment",
+            headers={"Retry-After": "1"},
+            retry_after=1,
         )
 
 
@@ -117,10 +170,12 @@ class RefreshRejected(Unauthorized):
 
 
 class EmailTaken(Conflict):
-    """Sign-up with an email that already has an account."""
+    """Sign-up with an email that already has an account (the attempt counts toward the
+    sign-up throttle)."""
 
     title = "Email taken"
     code = "email-taken"
+    keeps_writes = True  # the sign-up attempt is counted (probing for accounts is throttled)
 
     def __init__(self) -> None:
         super().__init__("an account with this email already exists", field="email")
@@ -138,7 +193,57 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def register(*, session: AsyncSession, data: UserRegister) -> User:
+@contextmanager
+def _password_work(*, settings: Settings, client_ip: str) -> Iterator[None]:
+    """Admission to password hashing (see ``security.password_work``), refused at once
+    with 503 when the process is saturated and 429 when this address has its share."""
+    admission = ExitStack()
+    try:
+        admission.enter_context(
+            password_work(
+                address=client_ip,
+                limit=settings.password_work_max_pending,
+                per_address=settings.password_work_max_per_address,
+            )
+        )
+    except PasswordWorkRefused as refused:
+        raise (PasswordWorkBusy() if refused.everywhere else PasswordWorkThrottled()) from None
+    with admission:
+        yield
+
+
+async def register(
+    *, session: AsyncSession, settings: Settings, data: UserRegister, client_ip: str
+) -> User:
+    """Sign-up through the API: throttled per client address and per email (every
+    answer counts, "taken" ones too, since each tells whether an account exists),
+    counted under advisory locks so parallel sign-ups cannot all read one count."""
+    with _password_work(settings=settings, client_ip=client_ip):
+        await repository.lock_signups(session, email=data.email, client_ip=client_ip)
+        await _refuse_signup_if_throttled(
+            session=session, settings=settings, email=data.email, client_ip=client_ip
+        )
+        existing = await repository.get_user_by_email(session, data.email)
+        if existing is not None:
+            session.add(
+                SignupAttempt(
+                    email=data.email, client_ip=client_ip, created=False, user_id=existing.id
+                )
+            )
+            await session.flush()
+            raise EmailTaken
+        user = await create_account(session=session, data=data)
+        with acting_as(user.id):  # the new account is the actor of its own sign-up
+            session.add(
+                SignupAttempt(email=data.email, client_ip=client_ip, created=True, user_id=user.id)
+            )
+            await session.flush()
+    return user
+
+
+async def create_account(*, session: AsyncSession, data: UserRegister) -> User:
+    """A new account, unthrottled (the API's sign-up throttles before it; the command
+    line's first admin does not need to)."""
     if await repository.get_user_by_email(session, data.email) is not None:
         raise EmailTaken
     user = User(email=data.email, name=data.name, password_hash=await hash_password(data.password))
@@ -160,19 +265,47 @@ async def register(*, session: AsyncSession, data: UserRegister) -> User:
     return user
 
 
+async def _refuse_signup_if_throttled(
+    *, session: AsyncSession, settings: Settings, email: str, client_ip: str
+) -> None:
+    window = timedelta(seconds=settings.signup_window_seconds)
+    counts = await repository.count_signups(
+        session, email=email, client_ip=client_ip, window=window
+    )
+    waits = []
+    if counts.address >= settings.signup_max_per_address:
+        waits.append(_retry_after(counts.address_oldest, window, counts.now))
+    if counts.email >= settings.signup_max_per_email:
+        waits.append(_retry_after(counts.email_oldest, window, counts.now))
+    if waits:
+        raise SignupThrottled(max(waits))
+
+
 def _retry_after(oldest: datetime | None, window: timedelta, now: datetime) -> int:
     if oldest is None:
         return 1
     return max(1, math.ceil((oldest + window - now).total_seconds()))
 
 
-async def _refuse_if_throttled(*, session: AsyncSession, email: str, client_ip: str) -> None:
+async def _refuse_if_throttled(
+    *, session: AsyncSession, settings: Settings, email: str, client_ip: str, user: User | None
+) -> None:
+    """Too many failures on the account or from the address: 429. Where the account
+    signed in before (a known address), only the failures from that address count
+    against the account there, so a stranger's guesses cannot lock the owner out."""
+    known = user is not None and await repository.is_known_address(
+        session,
+        user_id=user.id,
+        client_ip=client_ip,
+        within=timedelta(days=settings.known_address_days),
+    )
     counts = await repository.count_failures(
         session,
         email=email,
         client_ip=client_ip,
         short_window=SHORT_WINDOW,
         long_window=LONG_WINDOW,
+        known_address=known,
     )
     waits = []
     if counts.account_recent >= ACCOUNT_MAX_RECENT_FAILURES:
@@ -221,39 +354,47 @@ async def login(
     """Throttle first (no hash work for a locked account), then verify in constant-ish
     time: an unknown email is checked against a dummy hash like a wrong password.
 
-    Attempts on one account are serialised by a transaction-scoped advisory lock, so
-    parallel guesses are counted one after another instead of all reading the same
-    count; the lock is released when the attempt's row is committed.
+    Attempts from one address and on one account are serialised by transaction-scoped
+    advisory locks, so parallel guesses are counted one after another instead of all
+    reading the same count; the locks are released when the attempt's row is committed.
+    A success makes the address known to the account (see ``_refuse_if_throttled``).
     """
     email = email.strip().lower()
-    await repository.lock_account_attempts(session, email=email)
-    await _refuse_if_throttled(session=session, email=email, client_ip=client_ip)
-    user = await repository.get_user_by_email(session, email)
-    check = await verify_password(user.password_hash if user else None, password)
-    session.add(
-        LoginAttempt(
-            email=email, client_ip=client_ip, succeeded=check.ok, user_id=user.id if user else None
+    with _password_work(settings=settings, client_ip=client_ip):
+        await repository.lock_attempts(session, email=email, client_ip=client_ip)
+        user = await repository.get_user_by_email(session, email)
+        await _refuse_if_throttled(
+            session=session, settings=settings, email=email, client_ip=client_ip, user=user
         )
-    )
-    await repository.forget_attempts(session, email=email, older_than=LONG_WINDOW)
-    if not check.ok or user is None:
-        await session.flush()
-        raise InvalidCredentials
-    # A password change (or deletion) committed while the hash was being checked wins:
-    # the sign-in that raced it must not mint a session the change already revoked.
-    if await repository.lock_sessions(session, user.id) != user.password_hash:
-        await session.flush()
-        raise InvalidCredentials
-    with acting_as(user.id):
-        if check.needs_rehash:
-            user.password_hash = await hash_password(password)
-        pair, _ = await _issue_tokens(
-            session=session,
-            settings=settings,
-            user=user,
-            family_id=uuid.uuid4(),
-            expires_at=_now() + timedelta(days=settings.refresh_token_days),
+        check = await verify_password(user.password_hash if user else None, password)
+        session.add(
+            LoginAttempt(
+                email=email,
+                client_ip=client_ip,
+                succeeded=check.ok,
+                user_id=user.id if user else None,
+            )
         )
+        await repository.forget_attempts(session, email=email, older_than=LONG_WINDOW)
+        if not check.ok or user is None:
+            await session.flush()
+            raise InvalidCredentials
+        # A password change (or deletion) committed while the hash was being checked
+        # wins: the sign-in that raced it must not mint a session the change revoked.
+        if await repository.lock_sessions(session, user.id) != user.password_hash:
+            await session.flush()
+            raise InvalidCredentials
+        with acting_as(user.id):
+            await repository.remember_address(session, user_id=user.id, client_ip=client_ip)
+            if check.needs_rehash:
+                user.password_hash = await hash_password(password)
+            pair, _ = await _issue_tokens(
+                session=session,
+                settings=settings,
+                user=user,
+                family_id=uuid.uuid4(),
+                expires_at=_now() + timedelta(days=settings.refresh_token_days),
+            )
     return pair
 
 
@@ -310,9 +451,18 @@ async def logout(*, session: AsyncSession, refresh_token: str) -> None:
             await repository.revoke_family(session, token.family_id, at=_now())
 
 
-async def purge_stale_attempts(*, session: AsyncSession) -> int:
-    """Sign-in attempts older than the longest throttle window count for nothing."""
-    return await repository.forget_attempts(session, older_than=LONG_WINDOW)
+async def purge_throttle_records(*, session: AsyncSession, settings: Settings) -> dict[str, int]:
+    """Sign-in and sign-up attempts older than their throttle windows count for nothing;
+    a known address unused for ``SYLLABUS_KNOWN_ADDRESS_DAYS`` is a stranger again."""
+    return {
+        "auth_login_attempts": await repository.forget_attempts(session, older_than=LONG_WINDOW),
+        "auth_signup_attempts": await repository.forget_signups(
+            session, older_than=timedelta(seconds=settings.signup_window_seconds)
+        ),
+        "auth_known_addresses": await repository.forget_known_addresses(
+            session, older_than=timedelta(days=settings.known_address_days)
+        ),
+    }
 
 
 async def _revoke_all(*, session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
@@ -358,20 +508,40 @@ async def update_profile(*, session: AsyncSession, user: User, data: UserUpdate)
     return user
 
 
-async def change_password(*, session: AsyncSession, user: User, data: PasswordChange) -> None:
-    """Needs the current password; every refresh family is revoked afterwards."""
-    if not (await verify_password(user.password_hash, data.current_password)).ok:
-        raise WrongPassword("current password is incorrect", field="current_password")
-    if data.new_password.strip().lower() == user.email:
-        message = "must not be the email address"
-        raise ValidationFailed(
-            f"new password {message}",
-            field="new_password",
-            errors=[
-                {"field": "new_password", "in": "body", "message": message, "type": "value_error"}
-            ],
+async def change_password(
+    *, session: AsyncSession, settings: Settings, user: User, data: PasswordChange, client_ip: str
+) -> None:
+    """Needs the current password, checked like a sign-in (throttled, and a wrong one
+    counts as a failed sign-in of the account from this address); every refresh family
+    is revoked afterwards."""
+    with _password_work(settings=settings, client_ip=client_ip):
+        await repository.lock_attempts(session, email=user.email, client_ip=client_ip)
+        await _refuse_if_throttled(
+            session=session, settings=settings, email=user.email, client_ip=client_ip, user=user
         )
-    user.password_hash = await hash_password(data.new_password)
+        if not (await verify_password(user.password_hash, data.current_password)).ok:
+            session.add(
+                LoginAttempt(
+                    email=user.email, client_ip=client_ip, succeeded=False, user_id=user.id
+                )
+            )
+            await session.flush()
+            raise WrongPassword("current password is incorrect", field="current_password")
+        if data.new_password.strip().lower() == user.email:
+            message = "must not be the email address"
+            raise ValidationFailed(
+                f"new password {message}",
+                field="new_password",
+                errors=[
+                    {
+                        "field": "new_password",
+                        "in": "body",
+                        "message": message,
+                        "type": "value_error",
+                    }
+                ],
+            )
+        user.password_hash = await hash_password(data.new_password)
     await _revoke_all(session=session, user_id=user.id, at=_now())
     await session.flush()
 
@@ -447,7 +617,7 @@ async def ensure_admin(*, session: AsyncSession, data: UserRegister) -> tuple[Us
     user = await repository.get_user_by_email(session, data.email)
     created = user is None
     if user is None:
-        user = await register(session=session, data=data)
+        user = await create_account(session=session, data=data)
     with acting_as(user.id):
         user.role = "admin"
         await session.flush()

@@ -13,6 +13,8 @@ ItemType = Literal["lesson", "quiz", "practice"]
 ScoringPolicy = Literal["highest", "last", "average"]
 """Which of a learner's attempts at a quiz count: authors choose, ``progress``'s
 quiz-passed rule applies it."""
+ExamType = Literal["ЕГЭ", "ОГЭ", "custom"]
+"""Of an exam, and of a course card that prepares for one (catalog filter ``exam_type``)."""
 Rarity = Literal["common", "uncommon", "rare", "epic", "legendary"]
 """Of an achievement: the loader validates it, ``progress`` stores it."""
 

@@ -210,15 +210,12 @@ OUTLINE_STATE = text(
     ), progress AS (
       SELECT coalesce(json_object_agg(p.lesson_content_id, json_build_object(
                'status', p.status, 'bookmarked', p.bookmarked, 'position', p.position,
-               'updated_at', p.updated_at)), '{}'::json) AS lessons,
-             max(p.updated_at) AS last_activity_at
+               'updated_at', p.updated_at)), '{}'::json) AS lessons
       FROM lesson_progress p JOIN course ON p.course_id = course.id
       WHERE p.user_id = :viewer AND p.deleted_at IS NULL
     ), done AS (
       SELECT coalesce(array_agg(d.item_id), '{}') AS items,
-             coalesce(array_agg(d.item_id) FILTER (WHERE i.item_type = 'quiz'), '{}') AS quizzes,
-             (SELECT max(a.submitted_at) FROM quiz_attempts a JOIN course ON a.course_id = course.id
-              WHERE a.user_id = :viewer AND a.deleted_at IS NULL) AS last_attempt_at
+             coalesce(array_agg(d.item_id) FILTER (WHERE i.item_type = 'quiz'), '{}') AS quizzes
       FROM items_done d
       JOIN content_index i ON i.content_id = d.item_id AND i.status = 'active'
       JOIN course ON i.course_id = course.id
@@ -235,7 +232,8 @@ OUTLINE_STATE = text(
            coalesce((SELECT completed_required FROM rollup), 0) AS completed_required,
            coalesce((SELECT total_required FROM rollup), 0) AS total_required,
            coalesce((SELECT percent_complete FROM rollup), 0) AS percent_complete,
-           greatest(progress.last_activity_at, done.last_attempt_at) AS last_activity_at
+           (SELECT a.last_activity_at FROM course_activity a
+            WHERE a.user_id = :viewer AND a.course_id = course.id) AS last_activity_at
     FROM course, progress, done
     """
 )
@@ -416,8 +414,8 @@ async def my_courses(
               WHERE p.user_id = :user AND p.status = 'started' AND p.deleted_at IS NULL
               ORDER BY p.course_id, p.updated_at DESC
             ), activity AS (
-              SELECT p.course_id, max(p.updated_at) AS at FROM lesson_progress p
-              WHERE p.user_id = :user AND p.deleted_at IS NULL GROUP BY p.course_id
+              SELECT course_id, last_activity_at AS at FROM course_activity
+              WHERE user_id = :user
             )
             SELECT mine.content_id AS course_id, mine.title, mine.status AS enrollment_status,
                    coalesce(rollup.completed_required, 0) AS completed_required,

@@ -1,6 +1,8 @@
-"""Progress queries. Each rule is a SQL object of migration 0009 (``quiz_passed()``,
-``quiz_standings``, ``items_done``, ``course_completion``, ``learner_streaks``); these
-queries read them for one learner, so the API answers what the analytics views answer."""
+"""Progress queries. Each rule is a SQL object of the migrations (0009: ``quiz_passed()``,
+``quiz_standings``, ``items_done``, ``course_completion``, ``learner_streaks``; 0014:
+``safe_time_zone()``; 0017: ``course_activity``, the last-activity rule, which the
+outline and my-courses queries of ``learning`` read too); these queries read them for one
+learner, so the API answers what the analytics views answer."""
 
 import uuid
 from collections.abc import Collection, Sequence

@@ -5,14 +5,14 @@ import uuid
 from fastapi import APIRouter, status
 
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import CurrentUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
 from syllabus.kit.pagination import Page, Paging, key_datetime
 from syllabus.progress import service
 from syllabus.progress.repository import AwardKey
 from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
 
-router = APIRouter(tags=["progress"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["progress"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")
@@ -59,7 +59,7 @@ async def me_achievements(
     "/users/me/achievements/{achievement_id}/seen",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["achievements", "me"],
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="Mark one of my achievements as seen",
 )
 async def me_achievements_seen(

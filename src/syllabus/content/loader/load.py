@@ -31,7 +31,8 @@ from sqlmodel import SQLModel, col
 from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
 from syllabus.content.documents import ContentVersion, LoadMarker
 from syllabus.content.hooks import AchievementData, achievements_loaded
-from syllabus.content.loader.build import Built
+from syllabus.content.loader.build import Built, OutsideRef
+from syllabus.content.loader.problems import FileProblem, Problems
 from syllabus.content.loader.stored import Stored
 from syllabus.content.sources import (
     OwnedTable,
@@ -208,7 +209,11 @@ async def plan_catalog(
                 plan.displaced.add(owner.source)
         if prune:
             for key, owner_source in await table.prunable(
-                session, source=source, every_source=every_source, keep=keys
+                session,
+                source=source,
+                every_source=every_source,
+                keep=keys,
+                kept=owned_tables.keepers(table.kind),
             ):
                 name = table.table.__tablename__
                 if owner_source != source:
@@ -216,6 +221,49 @@ async def plan_catalog(
                 plan.catalog.append(
                     Change(str(name), table.label(key), "archive", 0, owner=owner_source)
                 )
+
+
+async def check_outside(session: AsyncSession, refs: list[OutsideRef]) -> list[FileProblem]:
+    """The categories, tracks and courses a folder names but does not define must be in
+    the catalog already (loaded by another source, and not archived): three small reads."""
+    if not refs:
+        return []
+    keys = {ref.key for ref in refs}
+    categories = set(
+        await session.scalars(select(col(Category.slug)).where(col(Category.slug).in_(keys)))
+    )
+    tracks: dict[str, str] = dict(
+        (
+            await session.execute(
+                select(col(Track.slug), col(Category.slug))
+                .join(Category, col(Category.id) == col(Track.category_id))
+                .where(col(Track.slug).in_(keys))
+            )
+        ).all()
+    )
+    courses = set(
+        await session.scalars(
+            select(col(Course.content_id)).where(
+                col(Course.content_id).in_(keys), col(Course.status) != "archived"
+            )
+        )
+    )
+    problems = Problems()
+    for ref in refs:
+        if ref.kind == "category" and ref.key not in categories:
+            problems.at(ref.lines, ref.path, f"unknown category {ref.key!r}")
+        elif ref.kind == "course" and ref.key not in courses:
+            problems.at(ref.lines, ref.path, f"unknown course {ref.key}")
+        elif ref.kind == "track":
+            if ref.key not in tracks:
+                problems.at(ref.lines, ref.path, f"unknown track {ref.key!r}")
+            elif ref.category is not None and tracks[ref.key] != ref.category:
+                problems.at(
+                    ref.lines,
+                    ref.path,
+                    f"track {ref.key!r} belongs to category {tracks[ref.key]!r}",
+                )
+    return problems.sorted()
 
 
 def _category_in_use(source: str | None) -> Any:
@@ -513,6 +561,9 @@ async def sync_catalog(
             "price_cents": course.spec.price_cents,
             "language": course.spec.language,
             "currency": course.spec.currency or default_currency,
+            "exam_type": course.spec.exam_type,
+            "subject": course.spec.subject,
+            "grade": course.spec.grade,
             "lesson_count": sum(entry.item_type == "lesson" for entry in course.items),
             "duration_minutes": sum(entry.duration_minutes or 0 for entry in course.items),
             "version": versions[course.spec.id],

@@ -19,6 +19,8 @@ from syllabus.content.loader.build import (
     Bundle,
     CourseFolder,
     LessonBody,
+    OutsideRef,
+    build_exam,
     build_lesson,
     build_practice,
     build_question,
@@ -30,6 +32,7 @@ from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
     CourseIn,
+    ExamIn,
     LegacyQuestionIn,
     LessonFrontMatter,
     PracticeIn,
@@ -73,9 +76,9 @@ class Reader:
         # are not reported as unknown, since the broken file is reported already.
         self.broken_ids: set[str] = set()
         self.broken_kinds: set[str] = set()
-        # (where, index in the quiz's questions, id) of every question a quiz refers to,
-        # checked even when the quiz's course.json is broken
-        self.question_refs: list[tuple[Lines, int, str]] = []
+        # (where, path in the file, id) of every question a quiz or an exam task refers
+        # to, checked even when the course.json is broken
+        self.question_refs: list[tuple[Lines, tuple[Any, ...], str]] = []
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
@@ -188,7 +191,7 @@ class Reader:
 
     def read_catalog(self) -> None:
         for item, source, index in self.listed(
-            "categories.json", required=True, prefix="category:"
+            "categories.json", required=False, prefix="category:"
         ):
             category = self.model(CategoryIn, item, source, (index,))
             if category is None:
@@ -282,6 +285,8 @@ class Reader:
                 self.read_lesson(path, course)
         for path in sorted((folder / "quizzes").glob("*.json")):
             self.read_quiz(path, course)
+        for path in sorted((folder / "exams").glob("*.json")):
+            self.read_exam(path, course)
         for path in sorted((folder / "practices").glob("*.json")):
             practice_source = self.json(path)
             if practice_source is None:
@@ -312,9 +317,41 @@ class Reader:
                     self.broken("question:", item.get("id"))
             else:
                 question_ids.append(item)
-                self.question_refs.append((source.lines, index, item))
+                self.question_refs.append((source.lines, ("questions", index), item))
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
+
+    def read_exam(self, path: Path, course: CourseFolder | None) -> None:
+        """``exams/<slug>.json``: the exam ``exam:<slug>``; its auto tasks' inline
+        questions join the bank like a quiz's."""
+        source = self.json(path)
+        if source is None:
+            self.broken("exam:", written_id(path))
+            return
+        exam = self.model(ExamIn, source.data, source, ())
+        if exam is None:
+            self.broken("exam:", _get(source.data, "id"))
+            return
+        if exam.id != f"exam:{path.stem}":
+            self.problems.at(source, ("id",), f"must be exam:{path.stem} (the file's name)")
+            return
+        if not self.define(exam.id, source, ("id",)):
+            return
+        pools: dict[int, list[str]] = {}
+        for t, task in enumerate(exam.tasks):
+            for index, item in enumerate(task.pool):
+                where = ("tasks", t, "pool", index)
+                if isinstance(item, dict):
+                    question_id = self.question(item, source, where, bank=None)
+                    if question_id is None:
+                        self.broken("question:", item.get("id"))
+                        continue
+                else:
+                    question_id = item
+                    self.question_refs.append((source.lines, where, item))
+                pools.setdefault(task.number, []).append(question_id)
+        if course:
+            course.exams.append(build_exam(exam, pools, course.course.id))
 
     def read_lesson(self, path: Path, course: CourseFolder | None) -> None:
         text = self.text(path)
@@ -545,25 +582,31 @@ def check_references(reader: Reader) -> None:
     may_lack = reader.may_lack
     for index, track in enumerate(bundle.tracks):
         if track.category not in categories and not may_lack(f"category:{track.category}"):
-            problems.at(
-                reader.catalog_files["tracks.json"],
-                (index, "category"),
-                f"unknown category {track.category!r}",
+            bundle.outside.append(
+                OutsideRef(
+                    "category",
+                    track.category,
+                    reader.catalog_files["tracks.json"],
+                    (index, "category"),
+                )
             )
     course_ids = {course.course.id for course in bundle.courses}
     owners = {item_id: course.course.id for course in bundle.courses for item_id in course.items}
     for course in bundle.courses:
         check_course(course, categories, tracks, owners, bundle, problems, may_lack)
-    for quiz_source, i, question_id in reader.question_refs:
+    for where, path, question_id in reader.question_refs:
         if question_id not in bundle.questions and not may_lack(question_id):
-            problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
+            problems.at(where, path, f"unknown question {question_id}")
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids and not may_lack(rule_course):
-            problems.at(
-                reader.catalog_files["achievements.json"],
-                (index, "rule", "course"),
-                f"unknown course {rule_course}",
+            bundle.outside.append(
+                OutsideRef(
+                    "course",
+                    rule_course,
+                    reader.catalog_files["achievements.json"],
+                    (index, "rule", "course"),
+                )
             )
 
 
@@ -577,15 +620,19 @@ def check_course(
     may_lack: Callable[[str], bool],
 ) -> None:
     """``owners``: the course of every item in the folder, to say where a stray one is;
-    ``may_lack``: whether an id may be missing because the file defining it is broken."""
+    ``may_lack``: whether an id may be missing because the file defining it is broken.
+    A category or track the folder does not define may be another source's: it goes to
+    ``bundle.outside``."""
     spec, source = course.course, course.lines
     if spec.category not in categories and not may_lack(f"category:{spec.category}"):
-        problems.at(source, ("category",), f"unknown category {spec.category!r}")
+        bundle.outside.append(OutsideRef("category", spec.category, source, ("category",)))
     if spec.track is not None:
         track = tracks.get(spec.track)
         if track is None:
             if not may_lack(f"track:{spec.track}"):
-                problems.at(source, ("track",), f"unknown track {spec.track!r}")
+                bundle.outside.append(
+                    OutsideRef("track", spec.track, source, ("track",), spec.category)
+                )
         elif track.category != spec.category:
             problems.at(
                 source, ("track",), f"track {spec.track!r} belongs to category {track.category!r}"

@@ -18,6 +18,7 @@ from syllabus.content.loader.load import (
     Plan,
     Progress,
     catalog_fingerprint,
+    check_outside,
     mongo_fingerprint,
     plan_catalog,
     plan_changes,
@@ -164,6 +165,9 @@ async def load_folder(
     ):
         return LoadResult(unchanged=True, dry_run=dry_run, fingerprint=fingerprint, source=source)
     bundle, problems, warnings = read_folder(root, limits=limits, strict=strict)
+    if bundle.outside:  # named here, defined by another source (or nowhere)
+        async with session_scope(sessionmaker) as session:
+            problems = sorted([*problems, *await check_outside(session, bundle.outside)])
     if problems:
         return LoadResult(problems=problems, warnings=warnings, source=source)
     if fingerprint is None:  # the folder changed between the two looks; read it again

@@ -9,9 +9,9 @@ The analytics views that count starts (``course_funnel.started``,
 ``lesson_completion.started``) now count rows with a status only; their columns are
 unchanged.
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-08 18:00:00+00:00
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-08 21:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
