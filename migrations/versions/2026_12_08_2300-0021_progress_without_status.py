@@ -9,9 +9,9 @@ The analytics views that count starts (``course_funnel.started``,
 ``lesson_completion.started``) now count rows with a status only; their columns are
 unchanged.
 
-Revision ID: 0019
-Revises: 0018
-Create Date: 2026-12-08 21:00:00+00:00
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-08 23:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,14 +30,15 @@ OLD_COMPLETED_CHECK = "(status = 'completed') = (completed_at IS NOT NULL)"
 
 
 def _views() -> dict[str, str]:
-    views: dict[str, str] = context.script.get_revision("0006").module.VIEWS
+    """The two views as 0018 (analysts' dimensions) last defined them."""
+    views: dict[str, str] = context.script.get_revision("0018").module.AGGREGATES
     return {name: views[name] for name in ("course_funnel", "lesson_completion")}
 
 
 STARTED_ONLY = {
     "course_funnel": (
-        "FROM lesson_progress WHERE deleted_at IS NULL GROUP BY course_id",
-        "FROM lesson_progress WHERE status IS NOT NULL AND deleted_at IS NULL GROUP BY course_id",
+        "WHERE p.deleted_at IS NULL GROUP BY p.course_id",
+        "WHERE p.status IS NOT NULL AND p.deleted_at IS NULL GROUP BY p.course_id",
     ),
     "lesson_completion": (
         "count(p.id) AS started,",
