@@ -118,6 +118,29 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
         204,
     )
 
+    # Settings and the tutor (the caller points the app at a model server: ``tutor``).
+    ok(
+        await client.patch(
+            "/api/v1/users/me/preferences", json={"language": "ru"}, headers=learner.headers
+        )
+    )
+    chat = ok(
+        await client.post(
+            "/api/v1/chat/sessions",
+            json={"course_id": FREE, "lesson_id": "lesson:rest-basics-more"},
+            headers=learner.headers,
+        ),
+        201,
+    )
+    asked = await client.post(
+        f"/api/v1/chat/sessions/{chat['id']}/messages",
+        json={"content": "What is a resource?"},
+        headers=learner.headers,
+    )
+    assert asked.status_code == 200, asked.text
+    assert "event: done" in asked.text, asked.text
+    ok(await client.post(f"/api/v1/chat/sessions/{chat['id']}/end", headers=learner.headers))
+
     # Admin: enroll the learner in a paid course, change the account; the learner cancels.
     paid = ok(
         await client.post(

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from syllabus.config import Settings
@@ -41,6 +42,7 @@ from syllabus.errors import PROBLEM_MEDIA_TYPE
 from syllabus.identity.security import create_access_token
 from syllabus.kit.ids import uuid7
 from syllabus.main import API_PREFIX
+from tests.ai.fixtures import Configure
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
 from tests.content.folder import make_folder
 from tests.exams.conftest import FREE_EXAM, write_exams
@@ -74,7 +76,15 @@ USER_OWNED_PREFIXES = (
 )
 # Path parameters naming one person's record: only its owner, or an admin under /admin.
 OWNED_PARAMETERS = frozenset(
-    {"attempt_id", "exam_attempt_id", "enrollment_id", "achievement_id", "user_id"}
+    {
+        "attempt_id",
+        "exam_attempt_id",
+        "enrollment_id",
+        "achievement_id",
+        "user_id",
+        "session_id",
+        "message_id",
+    }
 )
 # Path parameters naming shared content: the caller acts on their own data about it.
 SHARED_PARAMETERS = frozenset(
@@ -280,6 +290,23 @@ async def build_world(
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
+    chat = await client.post(
+        f"{API_PREFIX}/chat/sessions",
+        json={"course_id": FREE, "lesson_id": LESSON},
+        headers=owner.headers,
+    )
+    assert chat.status_code == 201, chat.text
+    # A message as the chat stores it (asking needs a model server, which a function-scoped
+    # fixture provides to each test, not to this module's world).
+    message = (
+        await session.execute(
+            text(
+                "INSERT INTO chat_messages (session_id, user_id, role, content, citations) "
+                "VALUES (:s, :u, 'user', :c, '[]') RETURNING id"
+            ),
+            {"s": chat.json()["id"], "u": owner.id, "c": f"owner's question {marker}"},
+        )
+    ).scalar_one()
     export = await export_of(client, owner)
     sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements", "exam_attempts")
     assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2], export
@@ -298,6 +325,8 @@ async def build_world(
             "enrollment_id": (str(enrollment["id"]),),
             "achievement_id": (achievement,),
             "user_id": (owner.id,),
+            "session_id": (chat.json()["id"],),
+            "message_id": (str(message),),
             "course_ref": (FREE,),
             "course_id": (FREE,),
             "lesson_id": (LESSON,),
@@ -309,6 +338,7 @@ async def build_world(
         },
         secrets=frozenset(
             {owner.id, owner.email, name, note, position, owner.access_token}
+            | {f"owner's question {marker}"}
             | {owner.refresh_token}
             | row_ids(export)
         ),
@@ -358,7 +388,7 @@ def world(stage: Stage) -> World:
 
 
 @pytest.fixture
-async def http(app: FastAPI, stage: Stage) -> AsyncIterator[httpx.AsyncClient]:
+async def http(app: FastAPI, stage: Stage, tutor: Configure) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the world; whatever the test writes is rolled back after it."""
     nested = await stage.connection.begin_nested()
     session = savepoint_session(stage.connection)

@@ -114,6 +114,30 @@ class Settings(BaseSettings):
         le=256,
         description="Deepest nesting of arrays and objects accepted in a JSON body.",
     )
+    exam_sweep_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often each API process seals exam attempts past their deadline "
+        "(0: never; `syllabus exams seal-due` from cron does the same).",
+    )
+    signin_max_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins on one account (from addresses it has not signed in "
+        "from, or from one known address) per sign-in window; more are refused with 429.",
+    )
+    signin_max_per_account_hour: int = Field(
+        default=100, ge=1, description="Failed sign-ins on one account per hour, anywhere."
+    )
+    signin_max_per_address: int = Field(
+        default=30, ge=1, description="Failed sign-ins from one client address per window."
+    )
+    signin_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=3600,
+        description="The sign-in throttle's short window (attempts are kept for an hour).",
+    )
     signup_max_per_address: int = Field(
         default=30,
         ge=1,
@@ -126,7 +150,7 @@ class Settings(BaseSettings):
         default=3600, ge=1, le=7 * 24 * 3600, description="The sign-up throttle's window."
     )
     password_work_max_pending: int = Field(
-        default=8,
+        default=4,
         ge=1,
         le=1000,
         description="Sign-ups, sign-ins and password changes in progress at once in one "
@@ -144,6 +168,35 @@ class Settings(BaseSettings):
         le=3650,
         description="How long an address an account signed in from stays known: failures "
         "from elsewhere do not lock the owner out there.",
+    )
+    ai_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible chat-completions API (a hosted API, "
+        "vLLM, Ollama, llama.cpp server), e.g. http://127.0.0.1:11434/v1; unset: the "
+        "features that need a model answer 503 and everything else works.",
+    )
+    ai_api_key: SecretStr | None = Field(
+        default=None, description="API key sent as a Bearer token (self-hosted servers: any)."
+    )
+    ai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
+    ai_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ai_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed model call, with backoff."
+    )
+    ai_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive model failures that open the circuit (503 at once).",
+    )
+    ai_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How long an open circuit refuses calls."
+    )
+    ai_daily_token_budget: int = Field(
+        default=50_000,
+        ge=0,
+        le=100_000_000,
+        description="Model tokens one user may spend per UTC day; then 429 with Retry-After.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
@@ -214,6 +267,15 @@ class Settings(BaseSettings):
             return None
         if not BASE_URL_PATTERN.match(value):
             raise ValueError("must be http(s)://host[:port][/path], without query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("ai_base_url")
+    @classmethod
+    def _ai_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not BASE_URL_PATTERN.match(value):
+            raise ValueError("must be http(s)://host[:port][/path], e.g. http://127.0.0.1:8080/v1")
         return value.rstrip("/")
 
     @field_validator("cursor_secret")

@@ -3,6 +3,7 @@
 Imported only by entry points and migrations (the import contract, ``.importlinter``,
 keeps every domain from reaching it): it knows every domain."""
 
+from syllabus.ai import models as ai_models
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.db.sql import metadata
@@ -10,9 +11,11 @@ from syllabus.exams import models as exams_models
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
+from syllabus.preferences import models as preferences_models
 from syllabus.progress import models as progress_models
 
 __all__ = [
+    "ai_models",
     "assessment_models",
     "catalog_models",
     "exams_models",
@@ -20,5 +23,6 @@ __all__ = [
     "identity_models",
     "learning_models",
     "metadata",
+    "preferences_models",
     "progress_models",
 ]

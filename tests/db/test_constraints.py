@@ -103,6 +103,57 @@ def _idempotency(ids: Ids, **overrides: str) -> str:
     )
 
 
+def _note(ids: Ids, **values: str) -> str:
+    row = {
+        "lesson_content_id": "'lesson:intro'",
+        "course_id": f"'{ids.course}'",
+        "lesson_version": "1",
+        "content_hash": "'h'",
+        "generator": "'offline'",
+        "prompt_version": "'offline-1'",
+        "summary_markdown": "''",
+        "summary_points": "'[]'",
+        "key_concepts": "'[]'",
+        "concept_text": "''",
+        "generated_at": "now()",
+    } | values
+    return f"INSERT INTO ai_notes ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_session(ids: Ids, **values: str) -> str:
+    row = {"user_id": f"'{ids.user}'", "session_type": "'lesson'", "context": "'{}'"} | values
+    return f"INSERT INTO chat_sessions ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_message(ids: Ids, **values: str) -> list[str]:
+    session = f"(SELECT id FROM chat_sessions WHERE user_id = '{ids.user}' LIMIT 1)"
+    row = {
+        "session_id": session,
+        "user_id": f"'{ids.user}'",
+        "role": "'user'",
+        "content": "'hi'",
+        "citations": "'[]'",
+    } | values
+    return [
+        _chat_session(ids),
+        f"INSERT INTO chat_messages ({', '.join(row)}) VALUES ({', '.join(row.values())})",
+    ]
+
+
+def _preferences(ids: Ids, **values: str) -> str:
+    row = {
+        "user_id": f"'{ids.user}'",
+        "language": "'en'",
+        "speech_rate": "1.0",
+        "autoplay": "false",
+        "daily_goal_minutes": "20",
+        "theme": "'system'",
+        "notify_email": "false",
+        "notify_push": "false",
+    } | values
+    return f"INSERT INTO user_preferences ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
 EXAM_ATTEMPT = "00000000-0000-7000-8000-0000000000e1"
 
 
@@ -413,6 +464,24 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         ]
         * 2
     ),
+    # AI notes, the tutor chat, preferences
+    "ck_ai_notes_generator": lambda i: [_note(i, generator="'guess'")],
+    "ck_ai_notes_lesson_id": lambda i: [_note(i, lesson_content_id="'quiz:intro'")],
+    "ck_ai_notes_lesson_version": lambda i: [_note(i, lesson_version="0")],
+    "uq_ai_notes_lesson_content_id": lambda i: [_note(i)] * 2,
+    "ck_chat_sessions_lesson_id": lambda i: [_chat_session(i, lesson_content_id="'intro'")],
+    "ck_chat_sessions_session_type": lambda i: [_chat_session(i, session_type="'gossip'")],
+    "ck_chat_sessions_ended_at": lambda i: [
+        _chat_session(i, started_at="now()", ended_at="now() - interval '1 minute'")
+    ],
+    "ck_chat_messages_role": lambda i: _chat_message(i, role="'tool'"),
+    "ck_chat_messages_status": lambda i: _chat_message(i, status="'lost'"),
+    "ck_chat_messages_tokens": lambda i: _chat_message(i, prompt_tokens="-1"),
+    "ck_user_preferences_language": lambda i: [_preferences(i, language="'de'")],
+    "ck_user_preferences_theme": lambda i: [_preferences(i, theme="'neon'")],
+    "ck_user_preferences_daily_goal": lambda i: [_preferences(i, daily_goal_minutes="1441")],
+    "ck_user_preferences_speech_rate": lambda i: [_preferences(i, speech_rate="2.5")],
+    "uq_user_preferences_user_id": lambda i: [_preferences(i)] * 2,
 }
 
 
