@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 from typing_extensions import TypeAliasType
 
@@ -72,6 +72,16 @@ def _never_null(schema: JsonDict) -> None:
 class ProgressUpdate(InputSchema):
     """Absent fields are kept. Without ``status`` the write saves a bookmark or a note
     only: it neither starts the lesson nor counts toward a streak."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "started", "position": {"block": "b3"}},
+                {"bookmarked": True},
+                {"note": "Come back to the caching part."},
+            ]
+        }
+    )
 
     status: ProgressStatus | None = Field(default=None, json_schema_extra=_never_null)
     bookmarked: bool | None = None

@@ -195,13 +195,13 @@ def _check_update(data: ProgressUpdate) -> None:
 async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
-    _check_update(data)
     target = await repository.lesson_target(session, user_id=user.id, lesson_id=lesson_id)
     if target is None or not catalog.visible_to(target.course_status, user.role):
         # A lesson of a course the learner may not see reads exactly like no lesson.
         raise NotFound(f"no lesson {lesson_id} in any current course", field="lesson_id")
     if target.enrollment_id is None:
         raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
+    _check_update(data)  # once the caller may write here at all
     saved = await repository.upsert_progress(
         session,
         user_id=user.id,
