@@ -223,7 +223,11 @@ class Edge:
             if message["type"] == "http.response.start":
                 if message["status"] in NO_CONTENT:
                     message = _without_content_type(message)
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                # A response that states a policy of its own (the sandbox payment page,
+                # whose form must post) keeps it: a second CSP could only narrow it.
+                own = {name.lower() for name, _ in message.get("headers", ())}
+                added = [(name, value) for name, value in extra if name not in own]
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)

@@ -9,9 +9,9 @@ for) instead of always English and Russian, and keeps each word as written too
 requires. The column is dropped and added again (PostgreSQL cannot alter a generated
 expression before 17), which rebuilds its GIN index.
 
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-09 01:00:00+00:00
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-12-09 03:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
