@@ -59,7 +59,7 @@ TEXT_SEARCH_CONFIGS = {
 }
 """The PostgreSQL text-search configuration (a Snowball stemmer) of each course language
 that has one; any other language is ``simple`` (lower-cased words, no stems). The SQL
-function ``search_config(language)`` of migration 0025 says the same (a test holds them
+function ``search_config(language)`` of migration 0027 says the same (a test holds them
 together)."""
 SEARCH_VECTOR = (
     "setweight(to_tsvector(search_config(language), title), 'A') || "

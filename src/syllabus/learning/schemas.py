@@ -105,6 +105,17 @@ class ProgressPublic(WriteEffects):
     updated_at: datetime
 
 
+class PracticeDone(InputSchema):
+    status: Literal["completed"] = Field(description="A practice is only ever marked done.")
+
+
+class PracticeProgressPublic(WriteEffects):
+    practice_id: str
+    course_id: str
+    status: Literal["completed"]
+    completed_at: datetime
+
+
 class Resume(OutputSchema):
     item_id: str
     position: Position | None = None

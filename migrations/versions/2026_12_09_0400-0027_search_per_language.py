@@ -9,9 +9,9 @@ for) instead of always English and Russian, and keeps each word as written too
 requires. The column is dropped and added again (PostgreSQL cannot alter a generated
 expression before 17), which rebuilds its GIN index.
 
-Revision ID: 0025
-Revises: 0024
-Create Date: 2026-12-09 03:00:00+00:00
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-09 04:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-revision: str = "0025"
-down_revision: str | None = "0024"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,9 +9,9 @@ The analytics views that count starts (``course_funnel.started``,
 ``lesson_completion.started``) now count rows with a status only; their columns are
 unchanged.
 
-Revision ID: 0024
-Revises: 0023
-Create Date: 2026-12-09 02:00:00+00:00
+Revision ID: 0026
+Revises: 0025
+Create Date: 2026-12-09 03:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
