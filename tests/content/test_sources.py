@@ -289,7 +289,10 @@ async def test_a_folder_without_a_source_loads_but_does_not_prune(
     (folder / "source.json").unlink()  # an unnamed folder cannot overwrite named content
     again = await load(folder, mongo, catalog_sessions)
     assert not again.ok
-    assert "belongs to source 'my-courses', and this folder is no source" in str(again.problems[0])
+    assert (
+        "belongs to source 'my-courses', and this folder names no source (no source.json)"
+        in str(again.problems[0])
+    )
 
 
 async def test_archived_content_moves_to_another_source(
