@@ -103,6 +103,57 @@ def _idempotency(ids: Ids, **overrides: str) -> str:
     )
 
 
+def _note(ids: Ids, **values: str) -> str:
+    row = {
+        "lesson_content_id": "'lesson:intro'",
+        "course_id": f"'{ids.course}'",
+        "lesson_version": "1",
+        "content_hash": "'h'",
+        "generator": "'offline'",
+        "prompt_version": "'offline-1'",
+        "summary_markdown": "''",
+        "summary_points": "'[]'",
+        "key_concepts": "'[]'",
+        "concept_text": "''",
+        "generated_at": "now()",
+    } | values
+    return f"INSERT INTO ai_notes ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_session(ids: Ids, **values: str) -> str:
+    row = {"user_id": f"'{ids.user}'", "session_type": "'lesson'", "context": "'{}'"} | values
+    return f"INSERT INTO chat_sessions ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_message(ids: Ids, **values: str) -> list[str]:
+    session = f"(SELECT id FROM chat_sessions WHERE user_id = '{ids.user}' LIMIT 1)"
+    row = {
+        "session_id": session,
+        "user_id": f"'{ids.user}'",
+        "role": "'user'",
+        "content": "'hi'",
+        "citations": "'[]'",
+    } | values
+    return [
+        _chat_session(ids),
+        f"INSERT INTO chat_messages ({', '.join(row)}) VALUES ({', '.join(row.values())})",
+    ]
+
+
+def _preferences(ids: Ids, **values: str) -> str:
+    row = {
+        "user_id": f"'{ids.user}'",
+        "language": "'en'",
+        "speech_rate": "1.0",
+        "autoplay": "false",
+        "daily_goal_minutes": "20",
+        "theme": "'system'",
+        "notify_email": "false",
+        "notify_push": "false",
+    } | values
+    return f"INSERT INTO user_preferences ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
 EXAM_ATTEMPT = "00000000-0000-7000-8000-0000000000e1"
 
 
@@ -170,8 +221,144 @@ def _exam_result(**overrides: str) -> str:
     )
 
 
+def _payment(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "course_id": f"'{ids.course}'",
+        "amount_minor": "1900",
+        "currency": "'USD'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO payments (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _plan(**overrides: str) -> str:
+    values = {
+        "code": "'monthly'",
+        "title": "'Monthly'",
+        "price_minor": "900",
+        "currency": "'USD'",
+        "period": "'month'",
+        **overrides,
+    }
+    return f"INSERT INTO plans ({', '.join(values)}) VALUES ({', '.join(values.values())})"
+
+
+def _subscription(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "provider_subscription_id": "'sub_1'",
+        "status": "'active'",
+        **overrides,
+    }
+    return (
+        "INSERT INTO subscriptions (user_id, plan_id, current_period_end, state_at, "
+        f"{', '.join(values)}) SELECT '{ids.user}', id, now() + interval '1 month', now(), "
+        f"{', '.join(values.values())} FROM plans WHERE code = 'monthly'"
+    )
+
+
+def _entitlement(ids: Ids, **overrides: str) -> str:
+    values = {"source": "'admin'", "course_id": f"'{ids.course}'", **overrides}
+    return (
+        f"INSERT INTO entitlements (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _event(provider: str = "'stripe'") -> str:
+    return (
+        "INSERT INTO payment_events (provider, event_id, type, payload) "
+        f"VALUES ({provider}, 'evt_1', 'charge.refunded', '{{}}')"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
+COMPETENCY = "INSERT INTO competencies (code, title) VALUES ('sql.joins', 'Joins')"
+COMPETENCY_ID = "(SELECT id FROM competencies WHERE code = 'sql.joins')"
+
+
+def _mastery(ids: Ids, mastery: str = "0.5", observations: str = "1") -> str:
+    return (
+        "INSERT INTO competency_mastery (user_id, competency_id, mastery, observations) "
+        f"VALUES ('{ids.user}', {COMPETENCY_ID}, {mastery}, {observations})"
+    )
+
+
+def _evidence(ids: Ids, source: str = "'quiz'", points: str = "1", max_points: str = "1") -> str:
+    return (
+        "INSERT INTO competency_evidence (user_id, competency_id, source, source_id, "
+        "container_id, container_version, item_id, item_version, points, max_points, "
+        f"mastery_after) VALUES ('{ids.user}', {COMPETENCY_ID}, {source}, "
+        f"'{uuid.uuid4()}', 'quiz:q', 1, 'question:a', 1, {points}, {max_points}, 0.5)"
+    )
+
+
+def _ticket(ids: Ids, **overrides: str) -> str:
+    values = {
+        "source": "'quiz'",
+        "status": "'to_do'",
+        "priority": "1",
+        "closed_at": "NULL",
+        **overrides,
+    }
+    return (
+        "INSERT INTO feedback_tickets (user_id, competency_id, source, source_id, container_id, "
+        "container_version, item_id, item_version, description, status, priority, closed_at) "
+        f"VALUES ('{ids.user}', {COMPETENCY_ID}, {values['source']}, '{uuid.uuid4()}', "
+        f"'quiz:q', 1, 'question:a', 1, 'Revise', {values['status']}, {values['priority']}, "
+        f"{values['closed_at']})"
+    )
+
+
+def _link(ids: Ids, content_id: str = "'lesson:joins'") -> str:
+    return (
+        "INSERT INTO competency_links (competency_id, content_id, course_id) "
+        f"VALUES ({COMPETENCY_ID}, {content_id}, '{ids.course}')"
+    )
+
+
+def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
+    return (
+        "INSERT INTO practice_progress (user_id, course_id, practice_content_id) "
+        f"VALUES ('{ids.user}', '{ids.course}', {practice})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_competencies_code": lambda i: [
+        "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
+    ],
+    "uq_competencies_code": lambda i: [COMPETENCY] * 2,
+    "ck_competency_links_content_id": lambda i: [COMPETENCY, _link(i, "'quiz:joins'")],
+    "uq_competency_links_competency_id_content_id_course_id": lambda i: [
+        COMPETENCY,
+        _link(i),
+        _link(i),
+    ],
+    "ck_competency_mastery_mastery": lambda i: [COMPETENCY, _mastery(i, mastery="1.5")],
+    "ck_competency_mastery_observations": lambda i: [COMPETENCY, _mastery(i, observations="0")],
+    "uq_competency_mastery_user_id_competency_id": lambda i: [
+        COMPETENCY,
+        _mastery(i),
+        _mastery(i),
+    ],
+    "ck_competency_evidence_source": lambda i: [COMPETENCY, _evidence(i, source="'guess'")],
+    "ck_competency_evidence_points": lambda i: [COMPETENCY, _evidence(i, points="2")],
+    "ck_feedback_tickets_status": lambda i: [COMPETENCY, _ticket(i, status="'open'")],
+    "ck_feedback_tickets_source": lambda i: [COMPETENCY, _ticket(i, source="'chat'")],
+    "ck_feedback_tickets_priority": lambda i: [COMPETENCY, _ticket(i, priority="4")],
+    "ck_feedback_tickets_closed_at": lambda i: [COMPETENCY, _ticket(i, status="'done'")],
+    "uq_feedback_tickets_user_id_competency_id_item_id_open": lambda i: [
+        COMPETENCY,
+        _ticket(i),
+        _ticket(i, status="'in_progress'"),
+    ],
+    "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
+    "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
@@ -410,6 +597,79 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         ]
         * 2
     ),
+    # AI notes, the tutor chat, preferences
+    "ck_ai_notes_generator": lambda i: [_note(i, generator="'guess'")],
+    "ck_ai_notes_lesson_id": lambda i: [_note(i, lesson_content_id="'quiz:intro'")],
+    "ck_ai_notes_lesson_version": lambda i: [_note(i, lesson_version="0")],
+    "uq_ai_notes_lesson_content_id": lambda i: [_note(i)] * 2,
+    "ck_chat_sessions_lesson_id": lambda i: [_chat_session(i, lesson_content_id="'intro'")],
+    "ck_chat_sessions_session_type": lambda i: [_chat_session(i, session_type="'gossip'")],
+    "ck_chat_sessions_ended_at": lambda i: [
+        _chat_session(i, started_at="now()", ended_at="now() - interval '1 minute'")
+    ],
+    "ck_chat_messages_role": lambda i: _chat_message(i, role="'tool'"),
+    "ck_chat_messages_status": lambda i: _chat_message(i, status="'lost'"),
+    "ck_chat_messages_tokens": lambda i: _chat_message(i, prompt_tokens="-1"),
+    "ck_user_preferences_language": lambda i: [_preferences(i, language="'de'")],
+    "ck_user_preferences_theme": lambda i: [_preferences(i, theme="'neon'")],
+    "ck_user_preferences_daily_goal": lambda i: [_preferences(i, daily_goal_minutes="1441")],
+    "ck_user_preferences_speech_rate": lambda i: [_preferences(i, speech_rate="2.5")],
+    "uq_user_preferences_user_id": lambda i: [_preferences(i)] * 2,
+    # plans
+    "ck_plans_code": lambda i: [_plan(code="'Monthly Plan'")],
+    "ck_plans_price_minor": lambda i: [_plan(price_minor="0")],
+    "ck_plans_currency": lambda i: [_plan(currency="'usd'")],
+    "ck_plans_period": lambda i: [_plan(period="'week'")],
+    "uq_plans_code": lambda i: [_plan()] * 2,
+    # payments
+    "ck_payments_provider": lambda i: [_payment(i, provider="'paypal'")],
+    "ck_payments_status": lambda i: [_payment(i, status="'paid'")],
+    "ck_payments_one_item": lambda i: [_payment(i, course_id="NULL")],
+    "ck_payments_amount_minor": lambda i: [_payment(i, amount_minor="0")],
+    "ck_payments_currency": lambda i: [_payment(i, currency="'RUBLES'")],
+    "ck_payments_refunded_minor": lambda i: [_payment(i, refunded_minor="1901")],
+    "uq_payments_provider_provider_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+    ],
+    "uq_payments_user_id_item_pending": lambda i: [_payment(i)] * 2,
+    # payment events
+    "ck_payment_events_provider": lambda i: [_event("'paypal'")],
+    "uq_payment_events_provider_event_id": lambda i: [_event()] * 2,
+    # subscriptions
+    "ck_subscriptions_provider": lambda i: [_plan(), _subscription(i, provider="'paypal'")],
+    "ck_subscriptions_status": lambda i: [_plan(), _subscription(i, status="'paused'")],
+    "uq_subscriptions_provider_provider_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        _subscription(i),
+    ],
+    # entitlements
+    "ck_entitlements_source": lambda i: [_entitlement(i, source="'gift'")],
+    "ck_entitlements_scope": lambda i: [_entitlement(i, course_id="NULL")],
+    "ck_entitlements_payment": lambda i: [_entitlement(i, source="'purchase'")],
+    "ck_entitlements_subscription": lambda i: [
+        _entitlement(i, source="'subscription'", course_id="NULL")
+    ],
+    "ck_entitlements_period": lambda i: [_entitlement(i, ends_at="now() - interval '1 day'")],
+    "uq_entitlements_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'"),
+        *[_entitlement(i, source="'purchase'", payment_id="(SELECT id FROM payments)")] * 2,
+    ],
+    "uq_entitlements_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        *[
+            _entitlement(
+                i,
+                source="'subscription'",
+                course_id="NULL",
+                subscription_id="(SELECT id FROM subscriptions)",
+            )
+        ]
+        * 2,
+    ],
+    "uq_entitlements_user_id_course_id_admin": lambda i: [_entitlement(i)] * 2,
 }
 
 

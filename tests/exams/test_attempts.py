@@ -424,3 +424,48 @@ async def test_seal_due_from_cron_seals_an_abandoned_attempt(
     body = read.json()
     assert (body["status"], body["sealed_by"]) == ("sealed", "deadline")
     assert body["result"]["primary_score"] == 1.0
+
+
+async def test_the_background_sweeper_seals_and_survives_a_failed_round(
+    live_client: httpx.AsyncClient,
+    live_loaded: Path,
+    live_learner: Account,
+    app: Any,
+    mongo: Any,
+    engine: Any,
+) -> None:
+    """What each API process runs (SYLLABUS_EXAM_SWEEP_SECONDS): a round that fails (here:
+    a sessionmaker that cannot connect) is logged, and the next one seals."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from syllabus.exams.sweeper import sweep_forever
+    from tests.exams.conftest import load, write_exams
+
+    await load(write_exams(live_loaded), mongo, app.state.sessionmaker)
+    attempt = await start(live_client, live_learner)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE exam_attempts SET started_at = statement_timestamp() - interval '2 hours', "
+                "deadline = statement_timestamp() - interval '1 minute' WHERE id = :a"
+            ),
+            {"a": attempt["id"]},
+        )
+    nowhere = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    broken = asyncio.create_task(sweep_forever(async_sessionmaker(nowhere), every=0.01))
+    await asyncio.sleep(0.2)
+    assert not broken.done()  # failed rounds, still sweeping
+    broken.cancel()
+    await nowhere.dispose()
+    sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, every=0.01))
+    try:
+        for _ in range(300):
+            await asyncio.sleep(0.05)
+            read = await live_client.get(
+                "/api/v1/users/me/exam-attempts", headers=live_learner.headers
+            )
+            if read.json()["items"][0]["status"] == "sealed":
+                break
+    finally:
+        sweeper.cancel()
+    assert read.json()["items"][0]["sealed_by"] == "deadline"

@@ -21,7 +21,11 @@ async def sealed(
 ) -> dict[str, Any]:
     attempt = await start(client, account)
     response = await submit(
-        client, account, attempt["id"], answers_for(attempt, right=right, text="x = 2 because ...")
+        client,
+        account,
+        attempt["id"],
+        answers_for(attempt, right=right, text="x = 2 because ..."),
+        f"submit-{attempt['id']}",
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -175,3 +179,94 @@ async def test_regrade_dry_run_then_apply_appends_a_result_version(
             "/api/v1/admin/exams/exam:nothing/regrade", json={}, headers=admin.headers
         )
     ).status_code == 404
+
+
+async def test_exam_prep_counts_reviewed_attempts_only(
+    client: httpx.AsyncClient, candidate: Account, teacher: Account
+) -> None:
+    prep = "/api/v1/users/me/exam-prep"
+    first = await sealed(client, candidate)
+    assert (await client.get(prep, headers=candidate.headers)).json()["items"] == []
+    await grade_all(client, teacher, points=2)
+    second = await sealed(client, candidate, right=False)
+    await grade_all(client, teacher, points=0)
+    assert first["id"] != second["id"]
+    [item] = (await client.get(prep, headers=candidate.headers)).json()["items"]
+    assert item["attempts_counted"] == 2
+    assert [(t["task"], t["topic"], t["best_share"]) for t in item["tasks"]] == [
+        (1, "arithmetic", 1.0),
+        (2, "task 2", 1.0),
+        (3, "task 3", 1.0),
+        (4, "task 4", 1.0),
+    ]
+    assert (item["topics_completed"], item["topics_total"]) == (4, 4)
+    # mean shares 0.5 on every task: 0.5 + 0.5 + 0.5 + 1.0 primary points, scale[2] = 40
+    assert (item["predicted_primary"], item["predicted_test_score"]) == (2.5, 40)
+    assert (await client.get(prep)).status_code == 401
+
+
+async def grade_all(client: httpx.AsyncClient, teacher: Account, *, points: int) -> None:
+    for item in (await client.get(QUEUE, headers=teacher.headers)).json()["items"]:
+        graded = await client.post(
+            f"{QUEUE}/{item['id']}", json={"points": points}, headers=teacher.headers
+        )
+        assert graded.status_code == 200, graded.text
+
+
+async def test_the_analytics_views_count_learners_only(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    candidate: Account,
+    teacher: Account,
+) -> None:
+    from tests.isolation import as_owner
+
+    await sealed(client, candidate)
+    await grade_all(client, teacher, points=1)
+    await sealed(client, candidate, right=False)
+    author = await sign_up(client)
+    await enroll(client, author, "course:rest-basics")
+    await sealed(client, author)
+    await session.execute(
+        text("UPDATE users SET role = 'author' WHERE id = :id"), {"id": author.id}
+    )
+    async with as_owner(await session.connection()):
+        results = (
+            await session.execute(
+                text(
+                    "SELECT test_score, attempts, learners, passed, awaiting_grading "
+                    "FROM analytics.exam_results ORDER BY test_score"
+                )
+            )
+        ).all()
+        tasks = (
+            await session.execute(
+                text(
+                    "SELECT task, max_points, attempts, mean_share, full_share "
+                    "FROM analytics.exam_task_difficulty ORDER BY task"
+                )
+            )
+        ).all()
+        columns = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = 'analytics' AND table_name LIKE 'exam%'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    # the right one: 3 auto + 1 expert = 4 → 80, passed; the wrong one: 0 so far → 0
+    assert [tuple(r) for r in results] == [(0, 1, 1, 0, 1), (80, 1, 1, 1, 0)]
+    assert [
+        (t.task, t.max_points, t.attempts, float(t.mean_share), float(t.full_share)) for t in tasks
+    ] == [
+        (1, 1, 2, 0.5, 0.5),
+        (2, 1, 2, 0.5, 0.5),
+        (3, 1, 2, 0.5, 0.5),
+        (4, 2, 1, 0.5, 0.0),
+    ]
+    assert not set(columns) & {"user_id", "email", "name", "answer", "sheet"}

@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse, Response
 
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
-from syllabus.exams import grading, listing, service
+from syllabus.exams import grading, listing, prep, service
 from syllabus.exams.schemas import (
     ExamAnswersIn,
     ExamAttemptPublic,
     ExamAttemptSummary,
+    ExamPrepList,
     ExamPublic,
     ExamRef,
     ExamSummary,
@@ -174,6 +175,11 @@ async def exam_attempts_list(
         limit=paging.limit,
     )
     return paging.page(attempts, key=lambda attempt: [str(attempt.id)])
+
+
+@router.get("/users/me/exam-prep", summary="How my exam preparation is going, per exam")
+async def me_exam_prep(user: CurrentUser, session: SessionDep) -> ExamPrepList:
+    return ExamPrepList(items=await prep.exam_prep(session=session, user_id=user.id))
 
 
 @router.get(

@@ -192,3 +192,27 @@ class RegradeReport(OutputSchema):
     dry_run: bool
     checked: int
     changed: list[RegradeChange]
+
+
+class TaskPrep(OutputSchema):
+    task: int
+    topic: str
+    max_points: int
+    best_share: float = Field(description="Best points / max points in the attempts counted.")
+
+
+class ExamPrep(OutputSchema):
+    """How preparation for one exam is going (docs/exams.md, "Exam-prep progress")."""
+
+    exam_id: str
+    title: str
+    attempts_counted: int = Field(description="Recent attempts whose review is open (≤ 5).")
+    tasks: list[TaskPrep]
+    topics_completed: int
+    topics_total: int
+    predicted_primary: float
+    predicted_test_score: int
+
+
+class ExamPrepList(OutputSchema):
+    items: list[ExamPrep]

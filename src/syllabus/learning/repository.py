@@ -16,7 +16,7 @@ from sqlmodel import col
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
-from syllabus.learning.models import Enrollment, LessonProgress
+from syllabus.learning.models import Enrollment, LessonProgress, PracticeProgress
 
 LIVE_ENROLLMENT = ("active", "completed")
 
@@ -36,6 +36,14 @@ async def lesson_target(
     session: AsyncSession, *, user_id: uuid.UUID, lesson_id: str
 ) -> LessonTarget | None:
     """One query: the lesson's current course (via content_index) and my live enrollment."""
+    return await item_target(session, user_id=user_id, item_id=lesson_id, item_type="lesson")
+
+
+async def item_target(
+    session: AsyncSession, *, user_id: uuid.UUID, item_id: str, item_type: str
+) -> LessonTarget | None:
+    """One query: a current course item's course (via content_index) and my live
+    enrollment in it."""
     row = (
         await session.execute(
             text(
@@ -47,11 +55,11 @@ async def lesson_target(
                 LEFT JOIN enrollments e
                   ON e.course_id = i.course_id AND e.user_id = :user
                  AND e.status IN ('active', 'completed') AND e.deleted_at IS NULL
-                WHERE i.content_id = :lesson AND i.item_type = 'lesson'
+                WHERE i.content_id = :item AND i.item_type = :type
                   AND i.status = 'active' AND i.deleted_at IS NULL
                 """
             ),
-            {"user": user_id, "lesson": lesson_id},
+            {"user": user_id, "item": item_id, "type": item_type},
         )
     ).first()
     if row is None:
@@ -125,6 +133,8 @@ class OutlineState:
 
     course_id: uuid.UUID
     status: str
+    content_version: tuple[int, str | None]
+    """The course content's (version, content_hash) in the catalog: the outline cache's key."""
     viewer_role: str | None
     enrollment_status: str | None
     lessons: dict[str, dict[str, Any]]
@@ -140,7 +150,7 @@ class OutlineState:
 OUTLINE_STATE = text(
     """
     WITH course AS (
-      SELECT id, status FROM courses
+      SELECT id, status, version, content_hash FROM courses
       WHERE content_id = :course AND deleted_at IS NULL
     ), viewer AS (
       SELECT role FROM users WHERE id = :viewer AND deleted_at IS NULL
@@ -166,7 +176,7 @@ OUTLINE_STATE = text(
       FROM course_completion c JOIN course ON c.course_id = course.id
       WHERE c.user_id = :viewer
     )
-    SELECT course.id AS course_id, course.status,
+    SELECT course.id AS course_id, course.status, course.version, course.content_hash,
            (SELECT role FROM viewer) AS viewer_role,
            (SELECT status FROM enrollment) AS enrollment_status,
            progress.lessons, done.items AS done, done.quizzes AS passed_quizzes,
@@ -193,6 +203,7 @@ async def outline_state(
     return OutlineState(
         course_id=row.course_id,
         status=row.status,
+        content_version=(int(row.version), row.content_hash),
         viewer_role=row.viewer_role,
         enrollment_status=row.enrollment_status,
         lessons=dict(row.lessons or {}),
@@ -456,3 +467,73 @@ async def lesson_notes(
         )
         for row in rows
     ]
+
+
+async def reactivate_latest(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Make the learner's most recent cancelled enrollment in the course active again
+    (a purchase after a refund), or None when there is none."""
+    latest = (
+        select(col(Enrollment.id))
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "cancelled",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .order_by(col(Enrollment.enrolled_at).desc(), col(Enrollment.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Enrollment)
+        .where(col(Enrollment.id) == latest)
+        .values(status="active")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()
+
+
+async def cancel_active(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Cancel the learner's active enrollment in the course (a full refund), if any."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "active",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .values(status="cancelled")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()
+
+
+async def complete_practice(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID, practice_id: str
+) -> tuple[PracticeProgress, bool]:
+    """Mark the practice done once (ON CONFLICT DO NOTHING, so racing requests record
+    one completion); returns the row and whether this statement created it."""
+    inserted = (
+        await session.execute(
+            insert(PracticeProgress)
+            .values(user_id=user_id, course_id=course_id, practice_content_id=practice_id)
+            .on_conflict_do_nothing(index_elements=["user_id", "practice_content_id"])
+            .returning(col(PracticeProgress.id))
+        )
+    ).scalar_one_or_none()
+    row = (
+        await session.execute(
+            select(PracticeProgress).where(
+                col(PracticeProgress.user_id) == user_id,
+                col(PracticeProgress.practice_content_id) == practice_id,
+            )
+        )
+    ).scalar_one()
+    return row, inserted is not None
