@@ -35,6 +35,7 @@ from syllabus.content.loader.run import load_folder
 from syllabus.db import migrate
 from syllabus.db.sql import create_engine
 from syllabus.main import create_app, wire
+from tests.ai.fixtures import model_server, tutor  # noqa: F401 - fixtures for every test
 from tests.content.folder import make_folder
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (
@@ -167,6 +168,7 @@ def settings(servers: ServerUrls, database: Database) -> Settings:
         mongo_db=f"syllabus_test_{uuid.uuid4().hex[:10]}",
         jwt_secret=TEST_JWT_SECRET,
         public_base_url=PUBLIC_BASE_URL,
+        exam_sweep_seconds=0,  # tests seal on purpose (tests/exams), not in the background
     ).model_copy(update=MANY_ACCOUNTS)
 
 

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from syllabus.config import Settings
@@ -41,8 +42,12 @@ from syllabus.errors import PROBLEM_MEDIA_TYPE
 from syllabus.identity.security import create_access_token
 from syllabus.kit.ids import uuid7
 from syllabus.main import API_PREFIX
+from tests.ai.fixtures import Configure
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
 from tests.content.folder import make_folder
+from tests.exams.conftest import FREE_EXAM, write_exams
+from tests.exams.conftest import start as start_exam
+from tests.exams.conftest import submit as submit_exam
 from tests.identity.helpers import PASSWORD, Account, set_role, sign_up, unique_email
 from tests.isolation import (
     bind_documents,
@@ -60,18 +65,43 @@ SCHEMA = openapi_document()
 
 METHODS = ("get", "put", "post", "delete", "patch")
 # Under these, every operation concerns someone's own data, so it must require a token.
-USER_OWNED_PREFIXES = ("/users", "/admin", "/progress", "/enrollments", "/quiz-attempts")
-ROLE_GATED_PREFIXES = ("/admin",)
+USER_OWNED_PREFIXES = (
+    "/users",
+    "/admin",
+    "/progress",
+    "/enrollments",
+    "/quiz-attempts",
+    "/exam-attempts",
+    "/review",
+)
 # Path parameters naming one person's record: only its owner, or an admin under /admin.
-OWNED_PARAMETERS = frozenset({"attempt_id", "enrollment_id", "achievement_id", "user_id"})
+OWNED_PARAMETERS = frozenset(
+    {
+        "attempt_id",
+        "exam_attempt_id",
+        "enrollment_id",
+        "achievement_id",
+        "user_id",
+        "session_id",
+        "message_id",
+        "payment_id",
+        "subscription_id",
+        "entitlement_id",
+    }
+)
 # Path parameters naming shared content: the caller acts on their own data about it.
-SHARED_PARAMETERS = frozenset({"course_ref", "course_id", "lesson_id", "quiz_id"})
+SHARED_PARAMETERS = frozenset(
+    {"course_ref", "course_id", "lesson_id", "quiz_id", "exam_id", "grade_id", "code"}
+)
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
     "under /admin, may reach it) or SHARED_PARAMETERS (it names shared content) in "
     "tests/test_access_matrix.py, and give the owner's value in the `world` fixture"
 )
 LESSON = "lesson:rest-basics-intro"
+PAID = "course:paid-course"
+PLAN = {"code": "monthly", "title": "All", "price_minor": 900, "currency": "USD", "period": "month"}
+RETURN_URL = "https://learn.example/syllabus/after-payment"
 # The owner's Idempotency-Key: everyone else sends it too, so a key that is not scoped to
 # its user would replay the owner's stored answer to them (or refuse them because of it).
 # A key names one request, so each URL gets its own (``owner_key``).
@@ -88,6 +118,9 @@ REFUSED = frozenset({401, 403, 404})
 Token = Literal["required", "optional", "none"]
 ANONYMOUS, GARBAGE, EXPIRED = "anonymous", "garbage token", "expired token"
 STUDENT, AUTHOR, TEACHER = "another student", "author", "teacher"
+# Prefixes only some roles may use, and who is refused there (403). The rightful caller
+# of both is the admin; teachers work the review queues (DECISIONS 3).
+ROLE_GATED_PREFIXES = {"/admin": (STUDENT, AUTHOR, TEACHER), "/review": (STUDENT, AUTHOR)}
 NO_VALID_TOKEN = (ANONYMOUS, GARBAGE, EXPIRED)
 
 
@@ -121,7 +154,13 @@ class Operation:
 
     @property
     def role_gated(self) -> bool:
-        return self.under(ROLE_GATED_PREFIXES)
+        return self.under(tuple(ROLE_GATED_PREFIXES))
+
+    @property
+    def refused_roles(self) -> tuple[str, ...]:
+        return next(
+            (roles for prefix, roles in ROLE_GATED_PREFIXES.items() if self.under((prefix,))), ()
+        )
 
     @property
     def user_owned(self) -> bool:
@@ -236,12 +275,81 @@ async def build_world(
         headers=owner.headers,
     )
     assert autosaved.status_code == 200, autosaved.text
+    sealed_exam = (await start_exam(client, owner))["id"]
+    saved = await client.put(
+        f"/api/v1/exam-attempts/{sealed_exam}/answers",
+        json={"answers": [{"task": 4, "answer": f"owner's answer {marker}"}]},
+        headers=owner.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    # The body the matrix sends (no answers), so the owner's own replay is a 200.
+    sealed_ok = await submit_exam(
+        client, owner, sealed_exam, [], owner_key(f"/exam-attempts/{sealed_exam}/submit")
+    )
+    assert sealed_ok.status_code == 200, sealed_ok.text
+    open_exam = (await start_exam(client, owner))["id"]
+    authors = (await start_exam(client, author))["id"]
+    author_sealed = await submit_exam(client, author, authors, [{"task": 4, "answer": "author's"}])
+    assert author_sealed.status_code == 200, author_sealed.text
+    queue = await client.get("/api/v1/review/exam-tasks", headers=admin.headers)
+    [grade] = [item["id"] for item in queue.json()["items"] if item["answer"] == "author's"]
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
+    chat = await client.post(
+        f"{API_PREFIX}/chat/sessions",
+        json={"course_id": FREE, "lesson_id": LESSON},
+        headers=owner.headers,
+    )
+    assert chat.status_code == 201, chat.text
+    # A message as the chat stores it (asking needs a model server, which a function-scoped
+    # fixture provides to each test, not to this module's world).
+    message = (
+        await session.execute(
+            text(
+                "INSERT INTO chat_messages (session_id, user_id, role, content, citations) "
+                "VALUES (:s, :u, 'user', :c, '[]') RETURNING id"
+            ),
+            {"s": chat.json()["id"], "u": owner.id, "c": f"owner's question {marker}"},
+        )
+    ).scalar_one()
+    # Commerce: a pending payment, an admin grant of the paid course, a subscription.
+    plan = await client.post("/api/v1/admin/plans", json=PLAN, headers=admin.headers)
+    assert plan.status_code == 201, plan.text
+    paying = await client.post(
+        "/api/v1/checkout",
+        json={"course_id": PAID, "provider": "sandbox", "return_url": RETURN_URL},
+        headers=owner.headers,
+    )
+    assert paying.status_code == 201, paying.text
+    granted = await client.post(
+        "/api/v1/admin/entitlements",
+        json={"user_id": owner.id, "course_id": PAID},
+        headers=admin.headers,
+    )
+    assert granted.status_code == 201, granted.text
+    subscription = (
+        await session.execute(
+            text(
+                "INSERT INTO subscriptions (user_id, plan_id, provider, provider_subscription_id, "
+                "current_period_end, state_at) SELECT :owner, id, 'sandbox', 'sbx_world', "
+                "now() + interval '30 days', now() FROM plans RETURNING id"
+            ),
+            {"owner": owner.id},
+        )
+    ).scalar_one()
     export = await export_of(client, owner)
-    sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements")
-    assert [len(export[section]) for section in sections] == [1, 1, 2, 1], export
+    sections = (
+        "enrollments",
+        "lesson_progress",
+        "quiz_attempts",
+        "achievements",
+        "exam_attempts",
+        "payments",
+        "entitlements",
+        "subscriptions",
+    )
+    assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2, 1, 1, 1], export
     return World(
         owner=owner,
         admin=admin,
@@ -257,14 +365,24 @@ async def build_world(
             "enrollment_id": (str(enrollment["id"]),),
             "achievement_id": (achievement,),
             "user_id": (owner.id,),
+            "session_id": (chat.json()["id"],),
+            "message_id": (str(message),),
             "course_ref": (FREE,),
             "course_id": (FREE,),
             "lesson_id": (LESSON,),
             "quiz_id": (QUIZ,),
+            "exam_attempt_id": (open_exam, sealed_exam),
+            "exam_id": (FREE_EXAM,),
+            "grade_id": (grade,),
+            "payment_id": (paying.json()["payment_id"],),
+            "entitlement_id": (granted.json()["id"],),
+            "subscription_id": (str(subscription),),
+            "code": ("monthly",),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
             {owner.id, owner.email, name, note, position, owner.access_token}
+            | {f"owner's question {marker}"}
             | {owner.refresh_token}
             | row_ids(export)
         ),
@@ -293,7 +411,7 @@ async def stage(
     await empty_documents()
     try:
         async with rolled_back(engine, role=servers.app) as connection:
-            folder = make_folder(tmp_path_factory.mktemp("content"))
+            folder = write_exams(make_folder(tmp_path_factory.mktemp("content")))
             sessions = savepoint_sessionmaker(connection)
             loaded = await load_folder(folder, database=database, sessionmaker=sessions)
             assert loaded.ok, loaded.problems
@@ -314,7 +432,7 @@ def world(stage: Stage) -> World:
 
 
 @pytest.fixture
-async def http(app: FastAPI, stage: Stage) -> AsyncIterator[httpx.AsyncClient]:
+async def http(app: FastAPI, stage: Stage, tutor: Configure) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the world; whatever the test writes is rolled back after it."""
     nested = await stage.connection.begin_nested()
     session = savepoint_session(stage.connection)
@@ -325,6 +443,21 @@ async def http(app: FastAPI, stage: Stage) -> AsyncIterator[httpx.AsyncClient]:
         await session.close()
         await nested.rollback()
 
+
+# Bodies the schema cannot fill meaningfully as a whole (a free course is refused where a
+# paid one is needed; a plan needs a price and a currency), by operation.
+BODIES: dict[str, Any] = {
+    f"POST {API_PREFIX}/checkout": lambda world: {
+        "course_id": PAID,
+        "provider": "sandbox",
+        "return_url": RETURN_URL,
+    },
+    f"POST {API_PREFIX}/admin/entitlements": lambda world: {
+        "user_id": world.owner.id,
+        "course_id": PAID,
+    },
+    f"POST {API_PREFIX}/admin/plans": lambda world: {**PLAN, "code": "yearly", "period": "year"},
+}
 
 # Fields the JSON schema cannot fill meaningfully, by name, for any caller.
 FIELD_VALUES: dict[str, Any] = {"current_password": PASSWORD, "username": "someone@example.org"}
@@ -435,7 +568,9 @@ def calls(operation: Operation, world: World, headers: dict[str, str]) -> Iterat
 
     body: dict[str, Any] = {}
     content = operation.spec.get("requestBody", {}).get("content", {})
-    if "application/json" in content:
+    if operation.name in BODIES:
+        body["json"] = BODIES[operation.name](world)
+    elif "application/json" in content:
         body["json"] = sample(
             content["application/json"]["schema"], name="body", world=world, where=where
         )
@@ -465,8 +600,10 @@ def allowed(operation: Operation, caller: str) -> frozenset[int] | None:
         return frozenset({401})
     if caller in (GARBAGE, EXPIRED) and operation.token == "optional":
         return frozenset({401})
-    if operation.role_gated and caller in (STUDENT, AUTHOR, TEACHER):
+    if caller in operation.refused_roles:
         return frozenset({403})
+    if operation.role_gated and not operation.owned:
+        return None  # a teacher working a review queue: their own work
     if operation.owned or operation.role_gated:
         return REFUSED
     return None

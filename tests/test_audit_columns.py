@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from syllabus.config import Settings
 from syllabus.tables import metadata
+from tests.ai.fixtures import Configure
 from tests.identity.helpers import PASSWORD, Account
 from tests.identity.test_cli_admin import create_admin
 from tests.journey import learner_and_admin, sign_in
@@ -28,8 +29,10 @@ WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
     "content_index": ("true", "written only by `content load`"),
     "content_loads": ("true", "written only by `content load`"),
     "achievements": ("true", "written only by `content load`"),
+    "ai_notes": ("true", "written only by `syllabus notes generate` (and `syllabus dev`)"),
     "auth_login_attempts": ("NOT succeeded", "a failed sign-in: who typed it is unknown"),
     "auth_signup_attempts": ("NOT created", "a sign-up for a taken email: who is unknown"),
+    "payment_events": ("true", "a payment provider's notification: no user sends it"),
 }
 """Table → (the rows that may lack an actor, as SQL; why)."""
 
@@ -58,6 +61,7 @@ async def test_every_write_by_a_known_actor_records_it(
     app: FastAPI,
     settings: Settings,
     tmp_path: Path,
+    tutor: Configure,
 ) -> None:
     assert set(WITHOUT_A_KNOWN_ACTOR) <= set(audited_tables()), "a declared table is gone"
     email = "root-journey@example.org"

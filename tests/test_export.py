@@ -20,6 +20,7 @@ from sqlalchemy import text
 import syllabus.main  # noqa: F401 - the domains register their sections on import
 from syllabus.identity.export import declared_not_exported, exported_tables
 from syllabus.tables import metadata
+from tests.ai.fixtures import Configure
 from tests.identity.helpers import sign_up
 from tests.journey import learner_and_admin
 
@@ -61,7 +62,7 @@ def rows_in(section: Any) -> int:
 
 
 async def test_the_export_holds_every_row_of_mine_in_the_apis_ids(
-    live_client: httpx.AsyncClient, live_loaded: Path, app: FastAPI
+    live_client: httpx.AsyncClient, live_loaded: Path, app: FastAPI, tutor: Configure
 ) -> None:
     admin = await sign_up(live_client)
     async with app.state.engine.begin() as connection:

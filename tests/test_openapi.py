@@ -27,11 +27,12 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "syllabus_client"
 OPERATION_ID = re.compile(r"[a-z]+(?:_[a-z]+){1,3}")
 MAX_OPERATION_ID = 28
-NON_JSON_OPERATIONS: frozenset[str] = frozenset()
+NON_JSON_OPERATIONS: frozenset[str] = frozenset({"chat_messages_send"})
 """DECISIONS 16: operations that are not JSON (webhooks, the sandbox checkout page,
 server-sent events, uploads) and stay in the schema are listed here, and only their
 generator warnings are tolerated. Those not meant for clients use
-``include_in_schema=False`` instead. None so far."""
+``include_in_schema=False`` instead. ``chat_messages_send`` answers server-sent events
+(docs/ai.md): its request body is JSON, its 200 is ``text/event-stream``."""
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -46,6 +47,13 @@ def test_operation_ids_are_short_unique_and_resource_first() -> None:
     too_long_or_odd = [i for i in ids if not OPERATION_ID.fullmatch(i) or len(i) > MAX_OPERATION_ID]
     assert too_long_or_odd == []
     assert {"courses_list", "attempts_submit", "enrollments_create"} <= set(ids)
+    # Resource first (`plans_list`, not `list_plans`): the first word is a word of the path.
+    verb_first = []
+    for _, path, operation in operations():
+        words = {word for segment in path.split("/") for word in segment.split("-")}
+        if operation["operationId"].split("_")[0] not in words:
+            verb_first.append((path, operation["operationId"]))
+    assert verb_first == []
 
 
 def test_every_error_is_the_one_problem_component() -> None:
@@ -58,6 +66,24 @@ def test_every_error_is_the_one_problem_component() -> None:
             }, (method, path, status)
     problem = openapi_document()["components"]["schemas"]["Problem"]
     assert {"type", "code", "title", "status"} <= set(problem["required"])
+
+
+def test_error_responses_list_the_codes_they_can_carry() -> None:
+    """Each error response's description names its codes (``problem_responses`` of the
+    error classes); a code named there is a declared one."""
+    paths = openapi_document()["paths"]
+    for _, _, operation in operations():
+        for status, response in operation["responses"].items():
+            named = re.findall(r"`([a-z0-9-]+)`", response["description"])
+            assert set(named) <= set(PROBLEM_TYPES), (operation["operationId"], status)
+            assert all(PROBLEM_TYPES[code].status == int(status) for code in named)
+    enroll = paths["/api/v1/enrollments"]["post"]["responses"]
+    assert enroll["409"]["description"] == "Conflict: `already-enrolled`, `course-not-open`"
+    assert "`payment-required`" in enroll["402"]["description"]
+    assert "`validation-failed`" in enroll["422"]["description"]
+    assert "`invalid-token`" in enroll["401"]["description"]
+    start = paths["/api/v1/quizzes/{quiz_id}/attempts"]["post"]["responses"]
+    assert "`attempt-limit-reached`" in start["409"]["description"]
 
 
 def test_every_schema_is_named_and_every_body_refers_to_one() -> None:
@@ -76,7 +102,15 @@ def test_every_schema_is_named_and_every_body_refers_to_one() -> None:
     }
     assert schemas["Answer"]["properties"]["answer"] == {"$ref": "#/components/schemas/AnswerValue"}
     assert schemas["Position"]["type"] == "object"
+    correct = schemas["ReviewItem"]["properties"]["correct_answer"]
+    assert correct["allOf"] == [{"$ref": "#/components/schemas/AnswerKey"}]
+    assert len(schemas["AnswerKey"]["oneOf"]) == 7
+    assert schemas["AnswerKey"]["discriminator"]["propertyName"] == "type"
     assert "UserExport" in schemas
+    # A closed word list is one named enum, however many fields use it.
+    assert {"CourseLevel", "Role", "EnrollmentStatus", "ProgressStatus"} <= set(schemas)
+    level = schemas["CoursePublic"]["properties"]["level"]
+    assert level == {"$ref": "#/components/schemas/CourseLevel"}
     assert "CoursePublicPage" in schemas
 
 
@@ -174,7 +208,7 @@ async def test_a_learner_flow_through_the_generated_client(
         client=me,
         lesson_id=LESSON,
         body=models.ProgressUpdate(
-            status=models.ProgressUpdateStatus.COMPLETED,
+            status=models.ProgressStatus.COMPLETED,
             position=models.Position.from_dict({"block": "b2"}),
         ),
     )
@@ -195,6 +229,8 @@ async def test_a_learner_flow_through_the_generated_client(
     )
     assert isinstance(graded, models.AttemptPublic), graded
     assert graded.passed is True
+    assert isinstance(graded.review[0].correct_answer, models.SingleChoiceKey)
+    assert graded.review[0].correct_answer.correct == "b"
     assert graded.answers.additional_properties == {a["question_id"]: a["answer"] for a in RIGHT}
 
     # Errors come back typed: the one Problem model, with a code to branch on.

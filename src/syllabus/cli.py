@@ -45,6 +45,7 @@ from syllabus.observability.logs import configure_logging, logging_config
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from syllabus.ai.notes import GenerationReport
     from syllabus.content.loader.load import MongoDatabase
     from syllabus.content.loader.run import LoadResult
     from syllabus.doctor.findings import Report
@@ -62,8 +63,12 @@ content_app = typer.Typer(
     help="Course content (MongoDB) and its catalog (PostgreSQL).", no_args_is_help=True
 )
 app.add_typer(content_app, name="content")
+notes_app = typer.Typer(help="AI notes of lessons (docs/ai.md).", no_args_is_help=True)
+app.add_typer(notes_app, name="notes")
 analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+exams_app = typer.Typer(help="Exam attempts.", no_args_is_help=True)
+app.add_typer(exams_app, name="exams")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -237,14 +242,14 @@ def _mongo_url(settings: Settings) -> Iterator[str]:
 
 @asynccontextmanager
 async def _open_stores(
-    *, postgres_url: str, mongo_url: str, settings: Settings
+    *, postgres_url: str, mongo_url: str, settings: Settings, pool_size: int = 1
 ) -> AsyncIterator[tuple["async_sessionmaker[AsyncSession]", "MongoDatabase"]]:
     """A one-connection SQL engine and a Mongo client with Beanie bound, for one command."""
     from syllabus.content.documents import DOCUMENT_MODELS
     from syllabus.db.mongo import create_client, init_documents
     from syllabus.db.sql import create_engine, create_sessionmaker
 
-    engine = create_engine(to_asyncpg_url(postgres_url), pool_size=1, max_overflow=0)
+    engine = create_engine(to_asyncpg_url(postgres_url), pool_size=pool_size, max_overflow=0)
     client = create_client(mongo_url)
     try:
         database = client[settings.mongo_db]
@@ -483,6 +488,99 @@ def serve(
     )
 
 
+async def _generate_notes(
+    *,
+    postgres_url: str,
+    mongo_url: str,
+    settings: Settings,
+    generator: Literal["offline", "model"],
+    course: str | None,
+    stale_only: bool,
+    concurrency: int,
+) -> "GenerationReport":
+    from rich.progress import Progress
+
+    from syllabus.ai.notes import generate_notes
+    from syllabus.ai.provider import ModelProvider
+
+    provider = ModelProvider(settings) if generator == "model" else None
+    try:
+        async with _open_stores(
+            postgres_url=postgres_url, mongo_url=mongo_url, settings=settings, pool_size=concurrency
+        ) as (sessionmaker, _database):
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task(f"AI notes ({generator})", total=None)
+                return await generate_notes(
+                    sessionmaker=sessionmaker,
+                    provider=provider,
+                    generator=generator,
+                    course=course,
+                    stale_only=stale_only,
+                    concurrency=concurrency,
+                    on_planned=lambda total: bar.update(task, total=total),
+                    on_done=lambda _lesson: bar.advance(task),
+                )
+    finally:
+        if provider is not None:
+            await provider.close()
+
+
+def _notes_summary(report: "GenerationReport") -> None:
+    out.print(
+        f"AI notes: {report.made} made of {report.planned} missing or stale"
+        + (f", {len(report.skipped)} skipped (changed during the run)" if report.skipped else "")
+        + (f", {len(report.failed)} failed" if report.failed else ""),
+        highlight=False,
+    )
+    for lesson, reason in sorted(report.failed.items()):
+        err.print(f"  {lesson}: {reason}", highlight=False)
+
+
+@notes_app.command("generate")
+@friendly_errors
+def notes_generate(
+    course: Annotated[
+        str | None, typer.Option("--course", help="Only this course (course:<slug> or <slug>).")
+    ] = None,
+    stale_only: Annotated[
+        bool, typer.Option("--stale-only", help="Only notes whose lesson changed since.")
+    ] = False,
+    generator: Annotated[
+        Literal["offline", "model"],
+        typer.Option(
+            "--generator", help="offline (extractive, no model) or model (SYLLABUS_AI_BASE_URL)."
+        ),
+    ] = "offline",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=16, help="Lessons at a time.")
+    ] = 4,
+) -> None:
+    """Make the AI notes that are missing or stale; resumable (each note commits alone)."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    if generator == "model" and settings.ai_base_url is None:
+        err.print("--generator model needs SYLLABUS_AI_BASE_URL (docs/ai.md)", highlight=False)
+        raise typer.Exit(code=2)
+    if course is not None and not course.startswith("course:"):
+        course = f"course:{course}"
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        report = asyncio.run(
+            _generate_notes(
+                postgres_url=postgres_url,
+                mongo_url=mongo_url,
+                settings=settings,
+                generator=generator,
+                course=course,
+                stale_only=stale_only,
+                concurrency=concurrency,
+            )
+        )
+    _notes_summary(report)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 @friendly_errors
 def dev() -> None:
@@ -528,6 +626,20 @@ def dev() -> None:
                 ),
                 SEED_FOLDER,
             )
+        assert settings.mongo_url is not None
+        _notes_summary(
+            asyncio.run(
+                _generate_notes(
+                    postgres_url=postgres.app,
+                    mongo_url=settings.mongo_url,
+                    settings=settings,
+                    generator="offline",
+                    course=None,
+                    stale_only=False,
+                    concurrency=1,
+                )
+            )
+        )
         err.print(f"PostgreSQL: {to_libpq_url(postgres.app)} (the API's role)", highlight=False)
         err.print(f"            {to_libpq_url(postgres.owner)} (the owner)", highlight=False)
         err.print(
@@ -688,6 +800,39 @@ def purge() -> None:
         deleted = asyncio.run(_purge(url, settings))
     for table, count in deleted.items():
         typer.echo(f"{table}: {count} deleted")
+
+
+async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
+    from syllabus.db.sql import session_scope
+    from syllabus.exams.service import seal_due
+
+    sealed = 0
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        _database,
+    ):
+        while True:  # batches of 100, each its own transaction
+            async with session_scope(sessions) as session:
+                count = await seal_due(session=session)
+            sealed += count
+            if count == 0:
+                return sealed
+
+
+@exams_app.command("seal-due")
+@friendly_errors
+def exams_seal_due() -> None:
+    """Seal every open exam attempt past its deadline (plus the 30 s grace) with the
+    answers saved before it: for cron, next to the service's own lazy sealing. Several at
+    once never seal one attempt twice."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        sealed = asyncio.run(
+            _seal_due(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings)
+        )
+    typer.echo(f"{sealed} exam attempts sealed")
 
 
 async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:

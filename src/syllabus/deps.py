@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
 from syllabus.db.sql import session_scope
@@ -34,6 +34,13 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For work that outlives the request's unit of work (a streamed reply, stored when the
+    stream ends): it opens units of work of its own."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
 async def get_mongo_database(request: Request) -> AsyncDatabase[dict[str, object]]:
     database: AsyncDatabase[dict[str, object]] = request.app.state.mongo_database
     return database
@@ -44,4 +51,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # sees success for a write that then fails to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

@@ -8,7 +8,7 @@ unexpected exceptions are rendered by the same :func:`problem_response`.
 import inspect
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -277,6 +277,17 @@ def problem_schemas() -> dict[str, Any]:
     return {**schema.pop("$defs", {}), "Problem": schema}
 
 
+_CODE_IN_DESCRIPTION = re.compile(r"`([a-z0-9-]+)`")
+
+
+def _problem_response(status: int, codes: Iterable[str]) -> dict[str, Any]:
+    listed = ", ".join(f"`{code}`" for code in sorted(set(codes)))
+    return {
+        "description": HTTPStatus(status).phrase + (f": {listed}" if listed else ""),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+    }
+
+
 def problem_responses(*raised: int | type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries: these errors (or statuses) come back as
     problem+json, the one ``Problem`` component; each status's description lists the
@@ -287,14 +298,19 @@ def problem_responses(*raised: int | type[AppError]) -> dict[int | str, dict[str
         known = codes.setdefault(int(status), [])
         if not isinstance(item, int) and item.code is not None:
             known.append(item.code)
-    return {
-        status: {
-            "description": HTTPStatus(status).phrase
-            + (f": {', '.join(f'`{code}`' for code in sorted(found))}" if found else ""),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
-        }
-        for status, found in codes.items()
-    }
+    return {status: _problem_response(status, found) for status, found in codes.items()}
+
+
+def add_problems(responses: dict[str, Any], *raised: type[AppError]) -> None:
+    """Add these errors to an operation's OpenAPI ``responses``; a status it documents
+    already keeps its codes and lists these too."""
+    for status, response in problem_responses(*raised).items():
+        known = responses.get(str(status))
+        if known is None:
+            responses[str(status)] = response
+        elif PROBLEM_MEDIA_TYPE in known.get("content", {}):
+            codes = _CODE_IN_DESCRIPTION.findall(known["description"] + response["description"])
+            known["description"] = _problem_response(int(status), codes)["description"]
 
 
 def problem_table() -> str:

@@ -1,5 +1,7 @@
 """The application factory. Routers, the error renderer and the store lifecycle meet here."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +16,21 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from syllabus import __version__, apidocs
+from syllabus.access.router import router as access_router
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
+from syllabus.ai import export as ai_export
+from syllabus.ai.provider import ModelProvider
+from syllabus.ai.router import router as ai_router
 from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.commerce import export as _commerce_export  # noqa: F401
+from syllabus.commerce.router import router as commerce_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
-from syllabus.content.documents import DOCUMENT_MODELS
+from syllabus.content import service as content_service
+from syllabus.content.documents import DOCUMENT_MODELS, answer_key_schemas
 from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
@@ -29,21 +38,34 @@ from syllabus.db.recovery import RetryOnStaleConnection, watch
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import (
+    AppError,
+    BodyTooDeep,
+    BodyTooLarge,
     CorsRefused,
+    InvalidUrl,
+    MalformedBody,
+    StoreUnavailable,
+    UnsupportedMediaType,
+    add_problems,
     install_error_handlers,
     problem_response,
-    problem_responses,
     problem_schemas,
 )
+from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams.router import router as exams_router
+from syllabus.exams.sweeper import sweep_forever
 from syllabus.health.router import router as health_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
+from syllabus.identity.hooks import account_erased
 from syllabus.kit.openapi import declare_headers, name_schemas_by_title
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
 from syllabus.observability.requests import Observe, route_templates
 from syllabus.observability.router import router as metrics_router
+from syllabus.preferences import export as preferences_export
+from syllabus.preferences.router import router as preferences_router
 from syllabus.progress import export as _progress_export  # noqa: F401
 from syllabus.progress import service as progress
 from syllabus.progress.router import router as progress_router
@@ -138,22 +160,18 @@ class Syllabus(FastAPI):
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(problem_schemas())
         components.update(export_schemas())
-        body_refusals = problem_responses(400, 413, 415)
-        url_refusals = problem_responses(400)
-        outage = problem_responses(503)
+        components.update(answer_key_schemas())
+        body_refusals = (MalformedBody, BodyTooDeep, BodyTooLarge, UnsupportedMediaType)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
-                refusals = (
-                    body_refusals
-                    if "requestBody" in operation
-                    else url_refusals
-                    if operation.get("parameters")
-                    else {}
-                )
+                raised: list[type[AppError]] = []
+                if "requestBody" in operation:
+                    raised.extend(body_refusals)
+                if operation.get("parameters"):
+                    raised.append(InvalidUrl)
                 if path.startswith(API_PREFIX):  # every API route uses a store
-                    refusals = {**refusals, **outage}
-                for status, response in refusals.items():
-                    operation["responses"].setdefault(str(status), response)
+                    raised.append(StoreUnavailable)
+                add_problems(operation["responses"], *raised)
         self.openapi_schema = name_schemas_by_title(schema)
         declare_headers(self.openapi_schema)
         return self.openapi_schema
@@ -178,6 +196,11 @@ def build_api_router() -> APIRouter:
     router.include_router(learning_router)
     router.include_router(assessment_router)
     router.include_router(progress_router)
+    router.include_router(preferences_router)
+    router.include_router(ai_router)
+    router.include_router(exams_router)
+    router.include_router(access_router)
+    router.include_router(commerce_router)
     return router
 
 
@@ -186,6 +209,8 @@ def wire() -> None:
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
     owned_tables.register(progress.ACHIEVEMENTS)
+    account_erased.register(ai_export.erase)
+    account_erased.register(preferences_export.erase)
 
 
 @asynccontextmanager
@@ -211,7 +236,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.mongo_client = client
         app.state.mongo_database = database
-        yield
+        app.state.ai_provider = provider = ModelProvider(settings)
+        content_service.outlines.resize(settings.content_cache_entries)
+        sweeper = None
+        if settings.exam_sweep_seconds:
+            sweeper = asyncio.create_task(
+                sweep_forever(app.state.sessionmaker, every=settings.exam_sweep_seconds)
+            )
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await provider.close()
     finally:
         await client.close()
         await engine.dispose()

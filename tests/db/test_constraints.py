@@ -103,8 +103,264 @@ def _idempotency(ids: Ids, **overrides: str) -> str:
     )
 
 
+def _note(ids: Ids, **values: str) -> str:
+    row = {
+        "lesson_content_id": "'lesson:intro'",
+        "course_id": f"'{ids.course}'",
+        "lesson_version": "1",
+        "content_hash": "'h'",
+        "generator": "'offline'",
+        "prompt_version": "'offline-1'",
+        "summary_markdown": "''",
+        "summary_points": "'[]'",
+        "key_concepts": "'[]'",
+        "concept_text": "''",
+        "generated_at": "now()",
+    } | values
+    return f"INSERT INTO ai_notes ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_session(ids: Ids, **values: str) -> str:
+    row = {"user_id": f"'{ids.user}'", "session_type": "'lesson'", "context": "'{}'"} | values
+    return f"INSERT INTO chat_sessions ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+def _chat_message(ids: Ids, **values: str) -> list[str]:
+    session = f"(SELECT id FROM chat_sessions WHERE user_id = '{ids.user}' LIMIT 1)"
+    row = {
+        "session_id": session,
+        "user_id": f"'{ids.user}'",
+        "role": "'user'",
+        "content": "'hi'",
+        "citations": "'[]'",
+    } | values
+    return [
+        _chat_session(ids),
+        f"INSERT INTO chat_messages ({', '.join(row)}) VALUES ({', '.join(row.values())})",
+    ]
+
+
+def _preferences(ids: Ids, **values: str) -> str:
+    row = {
+        "user_id": f"'{ids.user}'",
+        "language": "'en'",
+        "speech_rate": "1.0",
+        "autoplay": "false",
+        "daily_goal_minutes": "20",
+        "theme": "'system'",
+        "notify_email": "false",
+        "notify_push": "false",
+    } | values
+    return f"INSERT INTO user_preferences ({', '.join(row)}) VALUES ({', '.join(row.values())})"
+
+
+EXAM_ATTEMPT = "00000000-0000-7000-8000-0000000000e1"
+
+
+def _exam_attempt(ids: Ids, **overrides: str) -> str:
+    values = {
+        "id": f"'{EXAM_ATTEMPT}'",
+        "exam_content_id": "'exam:ege'",
+        "exam_version": "1",
+        "attempt_no": "1",
+        "seed": "42",
+        "variant": "'[]'",
+        "started_at": "'2026-01-01T10:00:00Z'",
+        "deadline": "'2026-01-01T13:55:00Z'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO exam_attempts (user_id, course_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', '{ids.course}', {', '.join(values.values())})"
+    )
+
+
+def _exam_child(table: str, **values: str) -> str:
+    return (
+        f"INSERT INTO {table} (attempt_id, {', '.join(values)}) "
+        f"VALUES ('{EXAM_ATTEMPT}', {', '.join(values.values())})"
+    )
+
+
+def _answer_event(**overrides: str) -> str:
+    return _exam_child(
+        "exam_answer_events",
+        **{
+            "seq": "1",
+            "task": "1",
+            "answer": "'1'",
+            "at": "now()",
+            "prev_hash": "repeat('0', 64)",
+            "hash": "repeat('a', 64)",
+            **overrides,
+        },
+    )
+
+
+def _expert_grade(**overrides: str) -> str:
+    return _exam_child(
+        "exam_expert_grades",
+        **{"exam_content_id": "'exam:ege'", "task": "13", "max_points": "2", **overrides},
+    )
+
+
+def _exam_result(**overrides: str) -> str:
+    return _exam_child(
+        "exam_results",
+        **{
+            "version": "1",
+            "primary_score": "10",
+            "max_primary": "32",
+            "test_score": "62",
+            "final": "true",
+            "passed": "true",
+            "task_points": "'{}'",
+            "reason": "'sealed'",
+            **overrides,
+        },
+    )
+
+
+def _payment(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "course_id": f"'{ids.course}'",
+        "amount_minor": "1900",
+        "currency": "'USD'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO payments (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _plan(**overrides: str) -> str:
+    values = {
+        "code": "'monthly'",
+        "title": "'Monthly'",
+        "price_minor": "900",
+        "currency": "'USD'",
+        "period": "'month'",
+        **overrides,
+    }
+    return f"INSERT INTO plans ({', '.join(values)}) VALUES ({', '.join(values.values())})"
+
+
+def _subscription(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "provider_subscription_id": "'sub_1'",
+        "status": "'active'",
+        **overrides,
+    }
+    return (
+        "INSERT INTO subscriptions (user_id, plan_id, current_period_end, state_at, "
+        f"{', '.join(values)}) SELECT '{ids.user}', id, now() + interval '1 month', now(), "
+        f"{', '.join(values.values())} FROM plans WHERE code = 'monthly'"
+    )
+
+
+def _entitlement(ids: Ids, **overrides: str) -> str:
+    values = {"source": "'admin'", "course_id": f"'{ids.course}'", **overrides}
+    return (
+        f"INSERT INTO entitlements (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _event(provider: str = "'stripe'") -> str:
+    return (
+        "INSERT INTO payment_events (provider, event_id, type, payload) "
+        f"VALUES ({provider}, 'evt_1', 'charge.refunded', '{{}}')"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    # exams
+    "ck_courses_exam_type": lambda i: [
+        f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
+    ],
+    "ck_courses_subject": lambda i: [
+        f"UPDATE courses SET subject = 'Math' WHERE id = '{i.course}'"
+    ],
+    "ck_courses_grade": lambda i: [f"UPDATE courses SET grade = 12 WHERE id = '{i.course}'"],
+    "ck_exam_attempts_attempt_no": lambda i: [_exam_attempt(i, attempt_no="0")],
+    "ck_exam_attempts_deadline_after_start": lambda i: [
+        _exam_attempt(i, deadline="'2026-01-01T09:00:00Z'")
+    ],
+    "ck_exam_attempts_exam_id": lambda i: [_exam_attempt(i, exam_content_id="'quiz:ege'")],
+    "ck_exam_attempts_exam_version": lambda i: [_exam_attempt(i, exam_version="0")],
+    "ck_exam_attempts_sealed_by": lambda i: [
+        _exam_attempt(
+            i,
+            sealed_at="now()",
+            sealed_by="'teacher'",
+            sheet="'{}'",
+            sheet_sha256="repeat('a', 64)",
+        )
+    ],
+    "ck_exam_attempts_sealed_whole": lambda i: [_exam_attempt(i, sealed_at="now()")],
+    "ck_exam_attempts_sheet_sha256": lambda i: [
+        _exam_attempt(
+            i, sealed_at="now()", sealed_by="'submit'", sheet="'{}'", sheet_sha256="'abc'"
+        )
+    ],
+    "uq_exam_attempts_user_id_exam_content_id_attempt_no": lambda i: [
+        _exam_attempt(
+            i, sealed_at="now()", sealed_by="'submit'", sheet="'{}'", sheet_sha256="repeat('a', 64)"
+        ),
+        _exam_attempt(i, id="uuid_generate_v7()"),
+    ],
+    "uq_exam_attempts_user_id_exam_content_id_open": lambda i: [
+        _exam_attempt(i),
+        _exam_attempt(i, id="uuid_generate_v7()", attempt_no="2"),
+    ],
+    "ck_exam_answer_events_hash": lambda i: [_exam_attempt(i), _answer_event(hash="'x'")],
+    "ck_exam_answer_events_prev_hash": lambda i: [_exam_attempt(i), _answer_event(prev_hash="'x'")],
+    "ck_exam_answer_events_seq": lambda i: [_exam_attempt(i), _answer_event(seq="0")],
+    "ck_exam_answer_events_task": lambda i: [_exam_attempt(i), _answer_event(task="0")],
+    "uq_exam_answer_events_attempt_id_seq": lambda i: [
+        _exam_attempt(i),
+        _answer_event(),
+        _answer_event(),
+    ],
+    "ck_exam_expert_grades_comment_length": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(comment="repeat('x', 4001)"),
+    ],
+    "ck_exam_expert_grades_graded_whole": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="1", grader_id=f"'{i.user}'"),
+    ],
+    "ck_exam_expert_grades_grader_with_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="1", graded_at="now()"),
+    ],
+    "ck_exam_expert_grades_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(points="-1", graded_at="now()", grader_id=f"'{i.user}'"),
+    ],
+    "ck_exam_expert_grades_task": lambda i: [_exam_attempt(i), _expert_grade(task="0")],
+    "uq_exam_expert_grades_attempt_id_task": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_grade(),
+    ],
+    "ck_exam_results_passed_when_final": lambda i: [
+        _exam_attempt(i),
+        _exam_result(final="false", passed="false"),
+    ],
+    "ck_exam_results_primary": lambda i: [_exam_attempt(i), _exam_result(primary_score="33")],
+    "ck_exam_results_reason": lambda i: [_exam_attempt(i), _exam_result(reason="'whim'")],
+    "ck_exam_results_test_score": lambda i: [_exam_attempt(i), _exam_result(test_score="-1")],
+    "ck_exam_results_version": lambda i: [_exam_attempt(i), _exam_result(version="0")],
+    "uq_exam_results_attempt_id_version": lambda i: [
+        _exam_attempt(i),
+        _exam_result(),
+        _exam_result(),
+    ],
     # users
     "ck_users_role": lambda i: [
         "INSERT INTO users (email, name, role) VALUES ('b@example.org', 'B', 'root')"
@@ -260,6 +516,79 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         ]
         * 2
     ),
+    # AI notes, the tutor chat, preferences
+    "ck_ai_notes_generator": lambda i: [_note(i, generator="'guess'")],
+    "ck_ai_notes_lesson_id": lambda i: [_note(i, lesson_content_id="'quiz:intro'")],
+    "ck_ai_notes_lesson_version": lambda i: [_note(i, lesson_version="0")],
+    "uq_ai_notes_lesson_content_id": lambda i: [_note(i)] * 2,
+    "ck_chat_sessions_lesson_id": lambda i: [_chat_session(i, lesson_content_id="'intro'")],
+    "ck_chat_sessions_session_type": lambda i: [_chat_session(i, session_type="'gossip'")],
+    "ck_chat_sessions_ended_at": lambda i: [
+        _chat_session(i, started_at="now()", ended_at="now() - interval '1 minute'")
+    ],
+    "ck_chat_messages_role": lambda i: _chat_message(i, role="'tool'"),
+    "ck_chat_messages_status": lambda i: _chat_message(i, status="'lost'"),
+    "ck_chat_messages_tokens": lambda i: _chat_message(i, prompt_tokens="-1"),
+    "ck_user_preferences_language": lambda i: [_preferences(i, language="'de'")],
+    "ck_user_preferences_theme": lambda i: [_preferences(i, theme="'neon'")],
+    "ck_user_preferences_daily_goal": lambda i: [_preferences(i, daily_goal_minutes="1441")],
+    "ck_user_preferences_speech_rate": lambda i: [_preferences(i, speech_rate="2.5")],
+    "uq_user_preferences_user_id": lambda i: [_preferences(i)] * 2,
+    # plans
+    "ck_plans_code": lambda i: [_plan(code="'Monthly Plan'")],
+    "ck_plans_price_minor": lambda i: [_plan(price_minor="0")],
+    "ck_plans_currency": lambda i: [_plan(currency="'usd'")],
+    "ck_plans_period": lambda i: [_plan(period="'week'")],
+    "uq_plans_code": lambda i: [_plan()] * 2,
+    # payments
+    "ck_payments_provider": lambda i: [_payment(i, provider="'paypal'")],
+    "ck_payments_status": lambda i: [_payment(i, status="'paid'")],
+    "ck_payments_one_item": lambda i: [_payment(i, course_id="NULL")],
+    "ck_payments_amount_minor": lambda i: [_payment(i, amount_minor="0")],
+    "ck_payments_currency": lambda i: [_payment(i, currency="'RUBLES'")],
+    "ck_payments_refunded_minor": lambda i: [_payment(i, refunded_minor="1901")],
+    "uq_payments_provider_provider_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+    ],
+    "uq_payments_user_id_item_pending": lambda i: [_payment(i)] * 2,
+    # payment events
+    "ck_payment_events_provider": lambda i: [_event("'paypal'")],
+    "uq_payment_events_provider_event_id": lambda i: [_event()] * 2,
+    # subscriptions
+    "ck_subscriptions_provider": lambda i: [_plan(), _subscription(i, provider="'paypal'")],
+    "ck_subscriptions_status": lambda i: [_plan(), _subscription(i, status="'paused'")],
+    "uq_subscriptions_provider_provider_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        _subscription(i),
+    ],
+    # entitlements
+    "ck_entitlements_source": lambda i: [_entitlement(i, source="'gift'")],
+    "ck_entitlements_scope": lambda i: [_entitlement(i, course_id="NULL")],
+    "ck_entitlements_payment": lambda i: [_entitlement(i, source="'purchase'")],
+    "ck_entitlements_subscription": lambda i: [
+        _entitlement(i, source="'subscription'", course_id="NULL")
+    ],
+    "ck_entitlements_period": lambda i: [_entitlement(i, ends_at="now() - interval '1 day'")],
+    "uq_entitlements_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'"),
+        *[_entitlement(i, source="'purchase'", payment_id="(SELECT id FROM payments)")] * 2,
+    ],
+    "uq_entitlements_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        *[
+            _entitlement(
+                i,
+                source="'subscription'",
+                course_id="NULL",
+                subscription_id="(SELECT id FROM subscriptions)",
+            )
+        ]
+        * 2,
+    ],
+    "uq_entitlements_user_id_course_id_admin": lambda i: [_entitlement(i)] * 2,
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.errors import PROBLEM_MEDIA_TYPE
-from tests.identity.helpers import PASSWORD, Account, client_at, unique_email
+from tests.identity.helpers import PASSWORD, Account, client_at, limits, unique_email
 
 STRANGER = "198.51.100.23"
 ATTACKER = "203.0.113.66"
@@ -190,3 +190,18 @@ async def test_a_known_address_is_forgotten_after_the_configured_days(
         for _ in range(5):
             await attempt(attacker, learner.email)
     assert (await attempt(client, learner.email, PASSWORD)).status_code == 429
+
+
+async def test_the_sign_in_limits_are_settings(
+    client: httpx.AsyncClient, app: FastAPI, learner: Account
+) -> None:
+    with limits(app, signin_max_per_address=3, signin_window_seconds=60):
+        for _ in range(3):
+            assert (await attempt(client, unique_email("victim"))).status_code == 401
+        locked = await attempt(client, learner.email, PASSWORD)
+        assert locked.status_code == 429
+        assert 1 <= int(locked.headers["retry-after"]) <= 60
+    with limits(app, signin_max_per_account=1):
+        async with client_at(app, STRANGER) as stranger:
+            assert (await attempt(stranger, learner.email)).status_code == 401
+            assert (await attempt(stranger, learner.email, PASSWORD)).status_code == 429

@@ -1,6 +1,7 @@
 """The outline with my progress: statuses, rollup, where to resume, and its cost: one
 PostgreSQL query and one MongoDB query whatever the number of lessons."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from syllabus.content.loader.run import load_folder
+from syllabus.content.service import outlines
 from syllabus.learning.schemas import OutlineWithProgress
 from tests.content.folder import make_folder, write_course
 from tests.identity.helpers import Account, sign_up
@@ -128,11 +130,58 @@ async def test_outline_costs_one_query_per_store_whatever_the_size(
         await enroll(http, account, "course:big-course")
         for n in range(min(lessons - 2, 50)):
             await progress(http, account, f"lesson:big-course-extra-{n}", status="completed")
-        with counting(engine) as seen:
+        outlines.clear()
+        with counting(engine) as cold:
             response = await http.get("/api/v1/courses/big-course/outline", headers=account.headers)
+        with counting(engine) as warm:
+            again = await http.get("/api/v1/courses/big-course/outline", headers=account.headers)
     assert response.status_code == 200
     outline = response.json()
     assert sum(len(m["items"]) for m in outline["modules"]) == lessons + 2
     assert outline["progress"]["completed_required"] == min(lessons - 2, 50)
-    assert len(seen["postgresql"]) == 1, seen["postgresql"]
-    assert seen["mongodb"] == ["find"]
+    assert len(cold["postgresql"]) == 1, cold["postgresql"]
+    assert cold["mongodb"] == ["find"]
+    # Warm: the outline comes from the process's cache, keyed by PostgreSQL's version.
+    assert again.json() == outline
+    assert len(warm["postgresql"]) == 1, warm["postgresql"]
+    assert warm["mongodb"] == []
+
+
+async def test_a_warm_outline_is_never_stale(
+    client: httpx.AsyncClient,
+    loaded: Path,
+    learner: Account,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Load new content while the cache is warm, read it back at once: the new outline,
+    the new lesson, the new quiz, through every route that serves them."""
+    await enroll(client, learner, "course:rest-basics")
+    before = (await client.get(OUTLINE, headers=learner.headers)).json()
+    assert before == (await client.get(OUTLINE, headers=learner.headers)).json()  # warm
+    course = loaded / "courses" / "rest-basics" / "course.json"
+    data = json.loads(course.read_text(encoding="utf-8"))
+    data["title"] = "Renamed while warm"
+    data["modules"][0]["title"] = "One, renamed"
+    data["modules"][0]["items"].remove("lesson:rest-basics-more")
+    data["modules"][1]["items"].insert(0, "lesson:rest-basics-more")
+    course.write_text(json.dumps(data), encoding="utf-8")
+    lesson = loaded / "courses" / "rest-basics" / "lessons" / "01-intro.mdx"
+    lesson.write_text(
+        lesson.read_text(encoding="utf-8").replace("Plain Markdown text", "Edited text"),
+        encoding="utf-8",
+    )
+    quiz = loaded / "courses" / "rest-basics" / "quizzes" / "check.json"
+    quiz.write_text(quiz.read_text(encoding="utf-8").replace('"Check"', '"Check again"'))
+    assert (await load_folder(loaded, database=mongo, sessionmaker=catalog_sessions)).ok
+    after = (await client.get(OUTLINE, headers=learner.headers)).json()
+    assert after["title"] == "Renamed while warm"
+    assert after["modules"][0]["title"] == "One, renamed"
+    assert "lesson:rest-basics-more" not in [i["id"] for i in after["modules"][0]["items"]]
+    assert after["modules"][1]["items"][0]["id"] == "lesson:rest-basics-more"
+    assert after["version"] == before["version"] + 1
+    read = (await client.get("/api/v1/lessons/lesson:rest-basics-intro")).json()
+    assert "Edited text" in read["source"]
+    assert (
+        await client.get("/api/v1/quizzes/quiz:rest-basics-check", headers=learner.headers)
+    ).json()["title"] == "Check again"

@@ -5,9 +5,10 @@ pass of one attempt is computed here by its SQL function ``quiz_attempt_passed()
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import bindparam, column, func, select, update
+from sqlalchemy import bindparam, column, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -167,3 +168,19 @@ async def seal(session: AsyncSession, attempts: Sequence[QuizAttempt]) -> None:
             {"sealed": to_jsonable_python(rows)},
             execution_options={"synchronize_session": False, "populate_existing": True},
         )
+
+
+async def open_in_course(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID, deadline_after: datetime
+) -> bool:
+    """Whether the user has an attempt of the course open: not submitted, not voided,
+    and either untimed or before its deadline (``deadline_after``: now less the grace)."""
+    query = select(
+        exists().where(
+            col(QuizAttempt.user_id) == user_id,
+            col(QuizAttempt.course_id) == course_id,
+            col(QuizAttempt.submitted_at).is_(None),
+            or_(col(QuizAttempt.deadline).is_(None), col(QuizAttempt.deadline) > deadline_after),
+        )
+    )
+    return bool((await session.execute(query)).scalar_one())

@@ -27,13 +27,13 @@ from syllabus.idempotency.service import (
     Outcome,
     RequiredIdempotencyKey,
 )
-from syllabus.identity.deps import CurrentUser
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.openapi import LOCATION_HEADERS
 from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.kit.urls import absolute_url
 
-router = APIRouter(tags=["assessment"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["assessment"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.post(
@@ -147,7 +147,7 @@ async def attempts_list(
 @router.get(
     "/quiz-attempts/{attempt_id}",
     response_model=AttemptPublic,
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="One of my attempts; the review appears when the quiz's policy allows",
 )
 async def attempts_get(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:

@@ -61,11 +61,12 @@ class AnswersIn(InputSchema):
 class ReviewItem(OutputSchema):
     question_id: str
     your_answer: AnswerValue | None
-    correct_answer: dict[str, Any] = Field(
-        description="The answer key: `type` (the question's) and `correct` (single_choice, "
-        "multiple_choice, true_false), `accepted` (short_text), `value` and `tolerance` "
-        "(numeric), `order` (ordering) or `pairs` (matching)."
-    )
+    correct_answer: Annotated[
+        dict[str, Any],
+        # The shapes are the stored keys' (content/documents.py AnswerKey, added to the
+        # components by main): documented by reference, never imported here.
+        WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/AnswerKey"}]}),
+    ]
     points: float
     max_points: float
     correct: bool

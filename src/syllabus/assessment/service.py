@@ -417,3 +417,10 @@ async def mine(
     )
     await _settle_expired(session, attempts)
     return [_summary(a) for a in attempts]
+
+
+async def has_open_attempt(*, session: AsyncSession, user: User, course_id: uuid.UUID) -> bool:
+    """An attempt of the course the learner can still answer (what the tutor's lock asks)."""
+    return await repository.open_in_course(
+        session, user_id=user.id, course_id=course_id, deadline_after=_now() - GRACE
+    )

@@ -11,9 +11,17 @@ from sqlmodel import Field
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.standards import CURRENCY_PATTERN, LANGUAGE_PATTERN
-from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, sql_in, values
+from syllabus.kit.vocabulary import (
+    CourseLevel,
+    ExamType,
+    ItemType,
+    PublicationStatus,
+    sql_in,
+    values,
+)
 
 LEVELS = values(CourseLevel)
+EXAM_TYPES = values(ExamType)
 ITEM_TYPES = values(ItemType)
 ITEM_STATUSES = ("active", "archived")
 """Of a content_index row: archived once the item left its course's outline."""
@@ -59,6 +67,10 @@ class Course(Base, table=True):
         CheckConstraint(f"language ~ '{LANGUAGE_PATTERN}'", name="language"),
         CheckConstraint(f"currency ~ '{CURRENCY_PATTERN}'", name="currency"),
         CheckConstraint("lesson_count >= 0", name="lesson_count"),
+        CheckConstraint(sql_in("exam_type", EXAM_TYPES), name="exam_type"),
+        CheckConstraint(f"subject ~ '^{SLUG_PATTERN}$'", name="subject"),
+        CheckConstraint("grade BETWEEN 1 AND 11", name="grade"),
+        Index("ix_courses_exam_type_subject_grade", "exam_type", "subject", "grade"),
         CheckConstraint("duration_minutes >= 0", name="duration_minutes"),
         Index("ix_courses_status_category_id", "status", "category_id"),
         Index("ix_courses_search", "search", postgresql_using="gin"),
@@ -75,6 +87,9 @@ class Course(Base, table=True):
     price_cents: int | None = None
     language: str  # a BCP 47 primary language subtag, checked by the loader against ISO 639
     currency: str  # ISO 4217: course.json's, else SYLLABUS_DEFAULT_CURRENCY when loaded
+    exam_type: str | None = None  # ЕГЭ, ОГЭ or custom: the exam the course prepares for
+    subject: str | None = None  # a slug, e.g. math
+    grade: int | None = None  # school grade 1-11
     lesson_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     duration_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """Sum of the items' ``duration_minutes`` (lessons' own, quizzes' time limits)."""

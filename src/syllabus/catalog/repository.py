@@ -1,6 +1,7 @@
 """Catalog queries (PostgreSQL only)."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,9 @@ class CourseFilters:
     track: str | None = None
     level: str | None = None
     query: str | None = None
+    exam_type: str | None = None
+    subject: str | None = None
+    grade: int | None = None
 
 
 def _search_query(text: str) -> ColumnElement[object]:
@@ -95,6 +99,12 @@ async def list_courses(
         query = query.where(col(Track.slug) == filters.track)
     if filters.level:
         query = query.where(col(Course.level) == filters.level)
+    if filters.exam_type:
+        query = query.where(col(Course.exam_type) == filters.exam_type)
+    if filters.subject:
+        query = query.where(col(Course.subject) == filters.subject)
+    if filters.grade is not None:
+        query = query.where(col(Course.grade) == filters.grade)
     if filters.query:
         tsquery = _search_query(filters.query)
         rank = func.ts_rank(col(Course.search), tsquery).cast(Float)
@@ -141,6 +151,16 @@ async def get_course(session: AsyncSession, content_id: str) -> CourseRow | None
     return (
         None if row is None else CourseRow(course=row[0], category=row[1], track=row[2], rank=None)
     )
+
+
+async def statuses(session: AsyncSession, content_ids: Collection[str]) -> dict[str, str]:
+    """The publication status of each of these courses that exists (one query)."""
+    rows = await session.execute(
+        select(col(Course.content_id), col(Course.status)).where(
+            col(Course.content_id).in_(list(content_ids))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def course_content_id(course_id: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -17,15 +17,15 @@ from syllabus.catalog.schemas import (
     TrackPublic,
 )
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import Page, Paging
-from syllabus.kit.vocabulary import CourseLevel
+from syllabus.kit.vocabulary import CourseLevel, ExamType
 
 T = TypeVar("T")
 
-router = APIRouter(tags=["catalog"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["catalog"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 def _name_key(key: list[object]) -> NameKey:
@@ -73,6 +73,9 @@ async def courses_list(
     category: Slug | None = None,
     track: Slug | None = None,
     level: CourseLevel | None = None,
+    exam_type: ExamType | None = None,
+    subject: Slug | None = None,
+    grade: Annotated[int | None, Query(ge=1, le=11, description="School grade, 1-11.")] = None,
     q: Annotated[
         SearchText | None,
         Query(
@@ -88,6 +91,9 @@ async def courses_list(
         category=category,
         track=track,
         level=level,
+        exam_type=exam_type,
+        subject=subject,
+        grade=grade,
         query=q,
         limit=paging.limit,
         after=paging.after(_parse_cursor),
@@ -98,7 +104,7 @@ async def courses_list(
 
 @router.get(
     "/courses/{course_ref}",
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     openapi_extra=ANONYMOUS_TOO,
     summary="One course card",
 )

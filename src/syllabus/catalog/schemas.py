@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.schemas import OutputSchema
-from syllabus.kit.vocabulary import CourseLevel, PublicationStatus
+from syllabus.kit.vocabulary import CourseLevel, ExamType, PublicationStatus
 
 COURSE_REF = rf"^(course:)?{SLUG_PATTERN}$"
 CourseRef = Annotated[
@@ -68,6 +68,9 @@ class CoursePublic(OutputSchema):
     is_free: bool
     currency: str = Field(description="ISO 4217 code the price is in, e.g. USD.")
     language: str = Field(description="BCP 47 primary language tag, e.g. en, ru.")
+    exam_type: ExamType | None = Field(description="The exam it prepares for, if any.")
+    subject: str | None = Field(description="School subject, e.g. math.")
+    grade: int | None = Field(description="School grade 1-11, if any.")
     lesson_count: int = Field(description="Lessons in the course's current outline.")
     duration_minutes: int = Field(
         description="Sum of the items' durations (lessons' own, quizzes' time limits)."

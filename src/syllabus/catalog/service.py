@@ -2,6 +2,7 @@
 content is ``access``'s question."""
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,9 @@ def course_public(row: CourseRow) -> CoursePublic:
         is_free=not course.price_cents,
         currency=course.currency,
         language=course.language,
+        exam_type=course.exam_type,
+        subject=course.subject,
+        grade=course.grade,
         lesson_count=course.lesson_count,
         duration_minutes=course.duration_minutes,
         updated_at=course.content_updated_at,
@@ -70,12 +74,18 @@ async def list_courses(
     query: str | None,
     limit: int,
     after: tuple[float | None, uuid.UUID] | None,
+    exam_type: str | None = None,
+    subject: str | None = None,
+    grade: int | None = None,
 ) -> list[CourseRow]:
     filters = CourseFilters(
         published_only=not is_staff(viewer),
         category=category,
         track=track,
         level=level,
+        exam_type=exam_type,
+        subject=subject,
+        grade=grade,
         query=query.strip() if query and query.strip() else None,
     )
     return await repository.list_courses(session, filters=filters, limit=limit, after=after)
@@ -106,6 +116,15 @@ async def course_if_visible(
     if row is None or not visible_to(row.course.status, viewer.role if viewer else None):
         return None
     return row
+
+
+async def visible_among(
+    *, session: AsyncSession, viewer: User | None, course_ids: Collection[str]
+) -> set[str]:
+    """Which of these courses (content ids) the viewer may see: one query."""
+    found = await repository.statuses(session, course_ids)
+    role = viewer.role if viewer else None
+    return {course for course, status in found.items() if visible_to(status, role)}
 
 
 async def visible_course(

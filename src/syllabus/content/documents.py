@@ -11,12 +11,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pymongo
 from beanie import Document
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 from pymongo import IndexModel
 
 from syllabus.content.blocks import Block
 from syllabus.kit.ids import (
     CourseId,
+    ExamId,
     LessonId,
     ModuleId,
     PracticeId,
@@ -24,7 +25,13 @@ from syllabus.kit.ids import (
     QuizId,
     Slug,
 )
-from syllabus.kit.vocabulary import CourseLevel, ItemType, PublicationStatus, ScoringPolicy
+from syllabus.kit.vocabulary import (
+    CourseLevel,
+    ExamType,
+    ItemType,
+    PublicationStatus,
+    ScoringPolicy,
+)
 
 QuestionType = Literal[
     "single_choice",
@@ -181,6 +188,19 @@ AnswerKey = Annotated[
 ]
 
 
+def answer_key_schemas() -> dict[str, Any]:
+    """``AnswerKey`` (one shape per question type, told apart by ``type``) as OpenAPI
+    components: the review's ``correct_answer`` refers to it, so the shapes are written
+    once, here, and learner-side code never imports this module to document them."""
+    schema = TypeAdapter(AnswerKey).json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    shapes: dict[str, Any] = schema.pop("$defs")
+    for shape in shapes.values():  # always sent, so required (it tells the shapes apart)
+        shape["required"] = sorted({"type", *shape.get("required", [])})
+    return {**shapes, "AnswerKey": {"title": "AnswerKey", **schema}}
+
+
 class Question(VersionedContent):
     """A bank question. The answer key lives only here, never in a learner schema."""
 
@@ -248,6 +268,75 @@ class PracticeContent(VersionedContent):
         ]
 
 
+ExamReviewPolicy = Literal["never", "after_result", "after_close"]
+"""When a learner may see an exam's keys, solutions and per-task correctness: never;
+once their result is final (every expert task graded); or once the exam's availability
+window has closed too, so keys cannot travel to those still sitting it."""
+Grading = Literal["auto", "expert"]
+
+
+class ExamPart(Embedded):
+    number: int = Field(ge=1)
+    title: str = Field(min_length=1, max_length=300)
+
+
+class Criterion(Embedded):
+    """One level of an expert task's rubric: the points it gives and when."""
+
+    points: int = Field(ge=0)
+    description: str = Field(min_length=1)
+
+
+class ExpertProblem(Embedded):
+    """A problem of an expert-graded task. ``answer`` and ``solution`` are for graders
+    and the review only; the learner schema has no field for them."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=60)
+    prompt: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    solution: str = ""
+
+
+class ExamTask(Embedded):
+    """One numbered task: an attempt draws one item of its pool (auto: bank question ids)
+    or of its problems (expert)."""
+
+    number: int = Field(ge=1)
+    part: int = Field(ge=1)
+    max_points: int = Field(ge=1)
+    grading: Grading
+    topic: str = ""
+    pool: list[QuestionId] = Field(default_factory=list)
+    problems: list[ExpertProblem] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(default_factory=list)
+
+
+class ExamContent(VersionedContent):
+    """A timed exam of a course (docs/exams.md). ``scale[p]`` is the test score of
+    primary score ``p`` (an empty scale: the test score is the percentage)."""
+
+    id: ExamId
+    course_id: CourseId
+    exam_type: ExamType
+    subject: Slug
+    year: int | None = None
+    duration_seconds: int = Field(ge=60, le=24 * 3600)
+    parts: list[ExamPart]
+    tasks: list[ExamTask]
+    scale: list[int] = Field(default_factory=list)
+    passing_score: int | None = Field(default=None, ge=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    review_policy: ExamReviewPolicy = "after_result"
+
+    class Settings:
+        name = "exam_content"
+        indexes: ClassVar[list[IndexModel]] = [
+            IndexModel([("course_id", pymongo.ASCENDING)]),
+        ]
+
+
 class ContentVersion(Document):
     """Every version of every content document, written once and never changed, so an
     attempt can be graded against (and point to) exactly what the learner saw."""
@@ -290,5 +379,6 @@ CONTENT_MODELS: tuple[type[VersionedContent], ...] = (
     QuizContent,
     Question,
     PracticeContent,
+    ExamContent,
 )
 DOCUMENT_MODELS: tuple[type[Document], ...] = (*CONTENT_MODELS, ContentVersion, LoadMarker)

@@ -4,14 +4,18 @@ outline, which adds the learner's progress, is in ``learning.router``."""
 
 from fastapi import APIRouter, Request, Response
 
+from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
 from syllabus.content.schemas import LessonPublic, LessonRef, QuizPublic, QuizRef
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, OptionalUser
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.http import cached_json
 
-router = APIRouter(tags=["content"], responses=problem_responses(401, 403, 404, 422))
+router = APIRouter(
+    tags=["content"],
+    responses=problem_responses(*SIGNED_IN_PROBLEMS, EnrollmentRequired, NotFound),
+)
 
 CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not Modified"}}
 

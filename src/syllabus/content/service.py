@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
+from syllabus.content.cache import VersionCache
 from syllabus.content.documents import (
     ContentVersion,
     CourseContent,
+    ExamContent,
     LessonContent,
     Question,
     QuizContent,
@@ -28,13 +30,31 @@ from syllabus.content.schemas import (
 from syllabus.errors import NotFound
 from syllabus.identity.models import User
 
+DEFAULT_CACHE_ENTRIES = 512
 OUTLINE_FIELDS = {"title": 1, "level": 1, "version": 1, "content_hash": 1, "modules": 1}
 
 
-async def course_outline(course_id: str) -> tuple[dict[str, Any], str]:
+OutlineVersion = tuple[int, str | None]
+"""A course's ``(version, content_hash)`` as the catalog (PostgreSQL) knows it."""
+
+outlines: VersionCache[tuple[str, int, str | None], tuple[dict[str, Any], str]] = VersionCache(
+    DEFAULT_CACHE_ENTRIES
+)
+"""Course outlines by (course id, version, hash): read-only, shared by every request of
+the process (content/cache.py)."""
+
+
+async def course_outline(
+    course_id: str, *, expected: OutlineVersion | None = None
+) -> tuple[dict[str, Any], str]:
     """A course's modules and items, shaped like :class:`CourseOutline`, and its ETag
-    source. A hot path: one projected read and no model validation (the loader
-    validated the document when it wrote it)."""
+    source. A hot path: with ``expected`` (the version the caller's PostgreSQL query
+    returned) a warm cache answers without MongoDB; otherwise one projected read and no
+    model validation (the loader validated the document when it wrote it). The answer is
+    shared: callers build their own dicts around it and never change it."""
+    key = (course_id, *expected) if expected is not None else None
+    if key is not None and (cached := outlines.get(key)) is not None:
+        return cached
     course = await CourseContent.get_pymongo_collection().find_one(
         {"_id": course_id}, OUTLINE_FIELDS
     )
@@ -50,7 +70,10 @@ async def course_outline(course_id: str) -> tuple[dict[str, Any], str]:
             for m in course["modules"]
         ],
     }
-    return outline, f"{course['version']}.{course['content_hash']}"
+    answer = outline, f"{course['version']}.{course['content_hash']}"
+    if key is not None and (course["version"], course.get("content_hash")) == expected:
+        outlines.put(key, answer)  # only what MongoDB holds for exactly that version
+    return answer
 
 
 def missing(kind: str, content_id: str) -> NotFound:
@@ -188,6 +211,36 @@ async def open_quiz(
 ) -> tuple[QuizPublic, str]:
     """A quiz with its questions, like :func:`open_lesson` without previews."""
     quiz, course = await visible_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
-    await access.require_open(session=session, viewer=viewer, course=course, what="quiz")
+    await access.require_quiz(session=session, viewer=viewer, course=course)
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"
+
+
+async def exam_document(exam_id: str) -> ExamContent:
+    exam = await ExamContent.get(exam_id)
+    if exam is None or exam.status == "archived":
+        raise missing("exam", exam_id)
+    return exam
+
+
+async def visible_exam(
+    *, session: AsyncSession, viewer: User | None, exam_id: str
+) -> tuple[ExamContent, CourseRow]:
+    """A current exam of a course the viewer may see, with that course; otherwise the
+    one 404 of :func:`missing`."""
+    exam = await exam_document(exam_id)
+    course = await catalog.course_if_visible(
+        session=session, viewer=viewer, course_ref=exam.course_id
+    )
+    if course is None:
+        raise missing("exam", exam_id)
+    return exam, course
+
+
+async def exams_of(course_ids: Collection[str] | None) -> list[ExamContent]:
+    """The current exams of these courses (content ids; ``None``: of every course), by
+    id: one query."""
+    query: dict[str, Any] = {"status": {"$ne": "archived"}}
+    if course_ids is not None:
+        query["course_id"] = {"$in": list(course_ids)}
+    return await ExamContent.find(query).sort("_id").to_list()

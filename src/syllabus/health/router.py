@@ -29,7 +29,7 @@ async def health_live() -> Liveness:
 @router.get(
     "/ready",
     summary="Both stores answer",
-    responses=problem_responses(503),
+    responses=problem_responses(StoreUnavailable),
 )
 async def health_ready(
     request: Request, settings: SettingsDep, mongo: MongoDatabaseDep

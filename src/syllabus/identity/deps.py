@@ -12,12 +12,16 @@ from fastapi.security import OAuth2PasswordBearer
 
 from syllabus.db.sql import current_actor
 from syllabus.deps import SessionDep, SettingsDep
+from syllabus.errors import ValidationFailed
 from syllabus.identity import service
 from syllabus.identity.models import REVIEWER_ROLES, Role, User
 from syllabus.identity.security import AccessClaims, InvalidToken, decode_access_token
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 BEARER = {"WWW-Authenticate": "Bearer"}
+SIGNED_IN_PROBLEMS = (service.SignInRequired, service.TokenRejected, ValidationFailed)
+"""What any operation of a domain router can answer (its ``responses=`` default): no or a
+bad token, a bad field."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 

@@ -9,9 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from syllabus.deps import SessionDep, SettingsDep
-from syllabus.errors import problem_responses
+from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.identity import service
-from syllabus.identity.deps import AdminUser, CurrentUser
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, AdminUser, CurrentUser
 from syllabus.identity.export import EXPORT_RESPONSES, export_user_data
 from syllabus.identity.models import Role
 from syllabus.identity.schemas import (
@@ -28,9 +28,15 @@ from syllabus.identity.schemas import (
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
-me_router = APIRouter(prefix="/users/me", tags=["me"], responses=problem_responses(401, 422))
+PASSWORD_WORK = (service.PasswordWorkThrottled, service.PasswordWorkBusy)
+"""Refusals of operations that hash a password (see ``service``)."""
+me_router = APIRouter(
+    prefix="/users/me", tags=["me"], responses=problem_responses(*SIGNED_IN_PROBLEMS)
+)
 admin_router = APIRouter(
-    prefix="/admin/users", tags=["admin"], responses=problem_responses(401, 403, 422)
+    prefix="/admin/users",
+    tags=["admin"],
+    responses=problem_responses(*SIGNED_IN_PROBLEMS, service.RoleRequired),
 )
 
 
@@ -41,7 +47,9 @@ def _client_ip(request: Request) -> str:
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422, 429, 503),
+    responses=problem_responses(
+        service.EmailTaken, ValidationFailed, service.SignupThrottled, *PASSWORD_WORK
+    ),
     summary="Create an account (throttled per client address and per email)",
 )
 async def auth_register(
@@ -55,7 +63,9 @@ async def auth_register(
 
 @auth_router.post(
     "/login",
-    responses=problem_responses(401, 422, 429, 503),
+    responses=problem_responses(
+        service.InvalidCredentials, ValidationFailed, service.LoginThrottled, *PASSWORD_WORK
+    ),
     summary="Sign in with email and password",
 )
 async def auth_login(
@@ -72,7 +82,9 @@ async def auth_login(
 
 @auth_router.post(
     "/token",
-    responses=problem_responses(401, 422, 429, 503),
+    responses=problem_responses(
+        service.InvalidCredentials, ValidationFailed, service.LoginThrottled, *PASSWORD_WORK
+    ),
     summary="OAuth2 password flow (the Authorize button in /docs); username is the email",
 )
 async def auth_token(
@@ -100,7 +112,9 @@ async def auth_token(
 
 
 @auth_router.post(
-    "/refresh", responses=problem_responses(401, 422), summary="Rotate a refresh token"
+    "/refresh",
+    responses=problem_responses(service.RefreshRejected, ValidationFailed),
+    summary="Rotate a refresh token",
 )
 async def auth_refresh(
     data: RefreshRequest, session: SessionDep, settings: SettingsDep
@@ -113,7 +127,7 @@ async def auth_refresh(
 @auth_router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(422),
+    responses=problem_responses(ValidationFailed),
     summary="End the sign-in this refresh token belongs to",
 )
 async def auth_logout(data: RefreshRequest, session: SessionDep) -> None:
@@ -123,7 +137,7 @@ async def auth_logout(data: RefreshRequest, session: SessionDep) -> None:
 @auth_router.post(
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401),
+    responses=problem_responses(service.SignInRequired, service.TokenRejected),
     summary="End every sign-in of the current user",
 )
 async def auth_logout_all(user: CurrentUser, session: SessionDep) -> None:
@@ -144,7 +158,9 @@ async def me_update(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
 @me_router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(429, 503),
+    responses=problem_responses(
+        *SIGNED_IN_PROBLEMS, service.WrongPassword, service.LoginThrottled, *PASSWORD_WORK
+    ),
     summary="Change password (ends every sign-in; a wrong current password counts as a "
     "failed sign-in)",
 )
@@ -197,7 +213,11 @@ async def admin_users_list(
     return paging.page(users, key=lambda user: [str(user.id)]).map(UserPublic.model_validate)
 
 
-@admin_router.patch("/{user_id}", responses=problem_responses(404, 409), summary="Change role")
+@admin_router.patch(
+    "/{user_id}",
+    responses=problem_responses(NotFound, service.OwnAccount),
+    summary="Change role",
+)
 async def admin_users_update(
     user_id: uuid.UUID, data: AdminUserUpdate, admin: AdminUser, session: SessionDep
 ) -> UserPublic:
@@ -208,7 +228,7 @@ async def admin_users_update(
 @admin_router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(NotFound, service.OwnAccount),
     summary="Deactivate a user (soft delete)",
 )
 async def admin_users_delete(user_id: uuid.UUID, admin: AdminUser, session: SessionDep) -> None:

@@ -25,6 +25,7 @@ from syllabus.errors import (
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.identity import repository
+from syllabus.identity.hooks import account_erased
 from syllabus.identity.models import LoginAttempt, RefreshToken, SignupAttempt, User
 from syllabus.identity.schemas import (
     AdminUserUpdate,
@@ -45,13 +46,10 @@ from syllabus.identity.security import (
     verify_password,
 )
 
-# Throttling (ASVS V6.3): per account, 5 failures in 15 minutes since its last success;
-# never more than 100 failures an hour per account; 30 failures in 15 minutes per address.
-SHORT_WINDOW = timedelta(minutes=15)
+# Throttling (ASVS V6.3), limits from the settings (SYLLABUS_SIGNIN_*): per account, 5
+# failures in 15 minutes since its last success here; never more than 100 failures an hour
+# per account; 30 failures in 15 minutes per address. Attempts are kept for the hour.
 LONG_WINDOW = timedelta(hours=1)
-ACCOUNT_MAX_RECENT_FAILURES = 5
-ACCOUNT_MAX_HOURLY_FAILURES = 100
-ADDRESS_MAX_RECENT_FAILURES = 30
 ERASED_NAME = "Erased user"
 
 
@@ -299,21 +297,22 @@ async def _refuse_if_throttled(
         client_ip=client_ip,
         within=timedelta(days=settings.known_address_days),
     )
+    short_window = timedelta(seconds=settings.signin_window_seconds)
     counts = await repository.count_failures(
         session,
         email=email,
         client_ip=client_ip,
-        short_window=SHORT_WINDOW,
+        short_window=short_window,
         long_window=LONG_WINDOW,
         known_address=known,
     )
     waits = []
-    if counts.account_recent >= ACCOUNT_MAX_RECENT_FAILURES:
-        waits.append(_retry_after(counts.account_recent_oldest, SHORT_WINDOW, counts.now))
-    if counts.account_hour >= ACCOUNT_MAX_HOURLY_FAILURES:
+    if counts.account_recent >= settings.signin_max_per_account:
+        waits.append(_retry_after(counts.account_recent_oldest, short_window, counts.now))
+    if counts.account_hour >= settings.signin_max_per_account_hour:
         waits.append(_retry_after(counts.account_hour_oldest, LONG_WINDOW, counts.now))
-    if counts.address_recent >= ADDRESS_MAX_RECENT_FAILURES:
-        waits.append(_retry_after(counts.address_recent_oldest, SHORT_WINDOW, counts.now))
+    if counts.address_recent >= settings.signin_max_per_address:
+        waits.append(_retry_after(counts.address_recent_oldest, short_window, counts.now))
     if waits:
         raise LoginThrottled(max(waits))
 
@@ -559,6 +558,7 @@ async def erase_account(*, session: AsyncSession, user: User) -> None:
     user.deleted_at = now
     await _revoke_all(session=session, user_id=user.id, at=now)
     await session.flush()
+    await account_erased.fire(session, user.id)
 
 
 async def user_by_id(*, session: AsyncSession, user_id: uuid.UUID) -> User | None:

@@ -15,7 +15,15 @@ from pydantic import StringConstraints
 SLUG_PATTERN: Final = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 """Lower-case ASCII words joined by single hyphens: stable in URLs, files and SQL."""
 
-CONTENT_PREFIXES: Final = ("course", "module", "lesson", "quiz", "question", "practice")
+CONTENT_PREFIXES: Final = (
+    "course",
+    "module",
+    "lesson",
+    "quiz",
+    "question",
+    "practice",
+    "exam",
+)
 
 
 def uuid7() -> uuid.UUID:
@@ -38,4 +46,5 @@ LessonId = Annotated[str, _content_id("lesson")]
 QuizId = Annotated[str, _content_id("quiz")]
 QuestionId = Annotated[str, _content_id("question")]
 PracticeId = Annotated[str, _content_id("practice")]
+ExamId = Annotated[str, _content_id("exam")]
 Slug = Annotated[str, StringConstraints(pattern=rf"^{SLUG_PATTERN}$", max_length=120)]

@@ -125,6 +125,8 @@ class OutlineState:
 
     course_id: uuid.UUID
     status: str
+    content_version: tuple[int, str | None]
+    """The course content's (version, content_hash) in the catalog: the outline cache's key."""
     viewer_role: str | None
     enrollment_status: str | None
     lessons: dict[str, dict[str, Any]]
@@ -140,7 +142,7 @@ class OutlineState:
 OUTLINE_STATE = text(
     """
     WITH course AS (
-      SELECT id, status FROM courses
+      SELECT id, status, version, content_hash FROM courses
       WHERE content_id = :course AND deleted_at IS NULL
     ), viewer AS (
       SELECT role FROM users WHERE id = :viewer AND deleted_at IS NULL
@@ -166,7 +168,7 @@ OUTLINE_STATE = text(
       FROM course_completion c JOIN course ON c.course_id = course.id
       WHERE c.user_id = :viewer
     )
-    SELECT course.id AS course_id, course.status,
+    SELECT course.id AS course_id, course.status, course.version, course.content_hash,
            (SELECT role FROM viewer) AS viewer_role,
            (SELECT status FROM enrollment) AS enrollment_status,
            progress.lessons, done.items AS done, done.quizzes AS passed_quizzes,
@@ -193,6 +195,7 @@ async def outline_state(
     return OutlineState(
         course_id=row.course_id,
         status=row.status,
+        content_version=(int(row.version), row.content_hash),
         viewer_role=row.viewer_role,
         enrollment_status=row.enrollment_status,
         lessons=dict(row.lessons or {}),
@@ -456,3 +459,49 @@ async def lesson_notes(
         )
         for row in rows
     ]
+
+
+async def reactivate_latest(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Make the learner's most recent cancelled enrollment in the course active again
+    (a purchase after a refund), or None when there is none."""
+    latest = (
+        select(col(Enrollment.id))
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "cancelled",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .order_by(col(Enrollment.enrolled_at).desc(), col(Enrollment.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Enrollment)
+        .where(col(Enrollment.id) == latest)
+        .values(status="active")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()
+
+
+async def cancel_active(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Cancel the learner's active enrollment in the course (a full refund), if any."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "active",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .values(status="cancelled")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()

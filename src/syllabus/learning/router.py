@@ -6,13 +6,21 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
+from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef
 from syllabus.deps import ReadSessionDep, SessionDep
-from syllabus.errors import problem_responses
+from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
-from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
-from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalClaims
+from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
+from syllabus.identity.deps import (
+    ANONYMOUS_TOO,
+    SIGNED_IN_PROBLEMS,
+    AdminUser,
+    CurrentUser,
+    OptionalClaims,
+)
+from syllabus.identity.service import RoleRequired
 from syllabus.kit.http import cached_json
 from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.learning import service
@@ -27,14 +35,15 @@ from syllabus.learning.schemas import (
     ProgressPublic,
     ProgressUpdate,
 )
+from syllabus.learning.service import AlreadyEnrolled, CourseClosed, NotCancellable
 
-router = APIRouter(tags=["learning"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["learning"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.post(
     "/enrollments",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(402, 404, 409),
+    responses=problem_responses(PurchaseRequired, NotFound, AlreadyEnrolled, CourseClosed),
     summary="Enroll in a published course (free now; paid ones need a purchase)",
 )
 async def enrollments_create(
@@ -55,7 +64,7 @@ async def enrollments_list(
 
 @router.post(
     "/enrollments/{enrollment_id}/cancel",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(NotFound, NotCancellable),
     summary="Cancel one of my active enrollments",
 )
 async def enrollments_cancel(
@@ -68,7 +77,7 @@ async def enrollments_cancel(
     "/admin/enrollments",
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(RoleRequired, NotFound, AlreadyEnrolled, CourseClosed),
     summary="Enroll a user (admins; no purchase needed)",
 )
 async def admin_enrollments_create(
@@ -82,7 +91,9 @@ async def admin_enrollments_create(
 @router.put(
     "/progress/lessons/{lesson_id}",
     response_model=ProgressPublic,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(
+        EnrollmentRequired, NotFound, ValidationFailed, IdempotencyKeyReused
+    ),
     summary="Record progress on a lesson (idempotent; replayed with Idempotency-Key)",
 )
 async def progress_save(
@@ -112,7 +123,7 @@ async def progress_save(
 @router.get(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
-    responses={**problem_responses(404), 304: {"description": "Not Modified"}},
+    responses={**problem_responses(NotFound), 304: {"description": "Not Modified"}},
     openapi_extra=ANONYMOUS_TOO,
     summary="Modules and items of a course, with my progress when I am enrolled",
 )

@@ -5,26 +5,19 @@ import uuid
 from fastapi import APIRouter, status
 
 from syllabus.deps import SessionDep
-from syllabus.errors import problem_responses
-from syllabus.identity.deps import CurrentUser
-from syllabus.kit.pagination import Page, Paging, key_datetime
+from syllabus.errors import NotFound, problem_responses
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
+from syllabus.kit.pagination import Page, Paging, code_key, key_datetime
 from syllabus.progress import service
 from syllabus.progress.repository import AwardKey
 from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
 
-router = APIRouter(tags=["progress"], responses=problem_responses(401, 422))
+router = APIRouter(tags=["progress"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
 
 
 @router.get("/users/me/stats", tags=["me"], summary="Streaks, points and level")
 async def me_stats(user: CurrentUser, session: SessionDep) -> Stats:
     return await service.stats(session=session, user=user)
-
-
-def _code_key(key: list[object]) -> str:
-    code = key[0]
-    if not isinstance(code, str):
-        raise TypeError
-    return code
 
 
 def _award_key(key: list[object]) -> AwardKey:
@@ -35,7 +28,7 @@ def _award_key(key: list[object]) -> AwardKey:
 @router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
 async def achievements_list(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
     rows = await service.achievements(
-        session=session, after=paging.after(_code_key), limit=paging.limit
+        session=session, after=paging.after(code_key), limit=paging.limit
     )
     return paging.page(rows, key=lambda row: [row.code])
 
@@ -59,7 +52,7 @@ async def me_achievements(
     "/users/me/achievements/{achievement_id}/seen",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["achievements", "me"],
-    responses=problem_responses(404),
+    responses=problem_responses(NotFound),
     summary="Mark one of my achievements as seen",
 )
 async def me_achievements_seen(

@@ -16,6 +16,11 @@ from pydantic import JsonValue
 from syllabus.content.documents import (
     CompletionRule,
     CourseContent,
+    Criterion,
+    ExamContent,
+    ExamPart,
+    ExamTask,
+    ExpertProblem,
     LessonContent,
     LessonFormat,
     MatchingKey,
@@ -38,6 +43,7 @@ from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
     CourseIn,
+    ExamIn,
     LessonFrontMatter,
     MatchingIn,
     MultipleChoiceIn,
@@ -82,6 +88,8 @@ class CourseFolder:
     # kinds of item ("lesson", "quiz", "practice") of which a file failed: the course's
     # references to such items are not reported as unknown (the file is reported)
     broken: set[str] = field(default_factory=set)
+    # exams are not outline items: only their documents
+    exams: list[Stored] = field(default_factory=list)
 
     def add(self, item: Item, document: Stored) -> None:
         self.items[item.id] = item
@@ -272,6 +280,41 @@ def build_quiz(quiz: QuizIn, question_ids: list[str], course_id: str) -> tuple[I
     return item, store(document)
 
 
+def build_exam(exam: ExamIn, pools: dict[int, list[str]], course_id: str) -> Stored:
+    """``pools``: each auto task's question ids, inline questions replaced by their ids."""
+    document = ExamContent(
+        id=exam.id,
+        course_id=course_id,
+        title=exam.title,
+        exam_type=exam.exam_type,
+        subject=exam.subject,
+        year=exam.year,
+        duration_seconds=exam.duration_seconds,
+        parts=[ExamPart(number=part.number, title=part.title) for part in exam.parts],
+        tasks=[
+            ExamTask(
+                number=task.number,
+                part=task.part,
+                max_points=task.max_points,
+                grading=task.grading,
+                topic=task.topic,
+                pool=pools.get(task.number, []),
+                problems=[ExpertProblem(**problem.model_dump()) for problem in task.problems],
+                criteria=[Criterion(**criterion.model_dump()) for criterion in task.criteria],
+            )
+            for task in exam.tasks
+        ],
+        scale=exam.scale,
+        passing_score=exam.passing_score,
+        max_attempts=exam.max_attempts,
+        available_from=exam.available_from,
+        available_until=exam.available_until,
+        review_policy=exam.review,
+        content_hash=PLACEHOLDER_HASH,
+    )
+    return store(document)
+
+
 def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
     document = PracticeContent(
         id=practice.id,
@@ -363,7 +406,7 @@ def build_course(course: CourseFolder) -> BuiltCourse:
 def build(bundle: Bundle) -> Built:
     """Build the course documents and gather every stored document by collection (in
     the order a load has always written them: courses, lessons, quizzes, questions,
-    practices)."""
+    practices; then exams)."""
     built = Built(
         categories=bundle.categories,
         tracks=bundle.tracks,
@@ -374,13 +417,14 @@ def build(bundle: Bundle) -> Built:
             "achievement": [achievement.code for achievement in bundle.achievements],
         },
     )
-    for document_class in (CourseContent, LessonContent, QuizContent, Question, PracticeContent):
+    kinds = (CourseContent, LessonContent, QuizContent, Question, PracticeContent, ExamContent)
+    for document_class in kinds:
         built.stored[document_class.Settings.name] = []
     for course in bundle.courses:
         built_course = build_course(course)
         built.courses.append(built_course)
         built.stored[built_course.document.collection].append(built_course.document)
-        for document in course.documents:
+        for document in (*course.documents, *course.exams):
             built.stored[document.collection].append(document)
     built.stored[Question.Settings.name] = list(bundle.questions.values())
     return built

@@ -4,17 +4,28 @@ These are *input* shapes: unknown keys are errors, defaults are the documented o
 They are turned into storage documents by ``build``; nothing here is stored as is.
 """
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from syllabus.content.documents import (
     CheckKind,
+    ExamReviewPolicy,
+    Grading,
     ReviewPolicy,
 )
 from syllabus.kit.ids import (
     SLUG_PATTERN,
     CourseId,
+    ExamId,
     LessonId,
     ModuleId,
     PracticeId,
@@ -23,7 +34,13 @@ from syllabus.kit.ids import (
     Slug,
 )
 from syllabus.kit.standards import CurrencyCode, LanguageTag
-from syllabus.kit.vocabulary import CourseLevel, PublicationStatus, Rarity, ScoringPolicy
+from syllabus.kit.vocabulary import (
+    CourseLevel,
+    ExamType,
+    PublicationStatus,
+    Rarity,
+    ScoringPolicy,
+)
 
 ITEM_ID_PATTERN = rf"^(lesson|quiz|practice):{SLUG_PATTERN}$"
 Title = Annotated[str, Field(min_length=1, max_length=300)]
@@ -116,6 +133,9 @@ class CourseIn(Strict):
     price_cents: int | None = Field(default=None, ge=0)
     language: LanguageTag
     currency: CurrencyCode | None = None
+    exam_type: ExamType | None = None
+    subject: Slug | None = None
+    grade: int | None = Field(default=None, ge=1, le=11)
     modules: list[ModuleIn] = Field(min_length=1)
     completion: CompletionIn = Field(default_factory=CompletionIn)
     points: PointsIn = Field(default_factory=PointsIn)
@@ -303,3 +323,154 @@ class PracticeIn(Strict):
     starter_code: str = ""
     reference_solution: str = ""
     checks: list[CheckIn] = Field(min_length=1)
+
+
+MAX_TASKS = 100
+MAX_TASK_POINTS = 100
+
+
+class ExamPartIn(Strict):
+    number: int = Field(ge=1)
+    title: Title
+
+
+class CriterionIn(Strict):
+    points: int = Field(ge=0, le=MAX_TASK_POINTS)
+    description: Text
+
+
+class ExpertProblemIn(Strict):
+    id: Annotated[str, Field(pattern=rf"^{SLUG_PATTERN}$", max_length=60)]
+    prompt: Text
+    answer: Text
+    solution: str = ""
+
+
+class ExamTaskIn(Strict):
+    """Auto tasks draw from ``pool`` (bank question ids or inline questions); expert
+    tasks from ``problems``, graded by a teacher against ``criteria``."""
+
+    number: int = Field(ge=1, le=MAX_TASKS)
+    part: int = Field(ge=1)
+    max_points: int = Field(ge=1, le=MAX_TASK_POINTS)
+    grading: Grading
+    topic: str = ""
+    pool: list[QuestionId | dict[str, Any]] = Field(default_factory=list)
+    problems: list[ExpertProblemIn] = Field(default_factory=list)
+    criteria: list[CriterionIn] = Field(default_factory=list)
+
+    @field_validator("pool")
+    @classmethod
+    def _pool_for_auto(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        grading = info.data.get("grading")
+        if grading == "auto" and not value:
+            raise ValueError("an auto-graded task needs at least one question in its pool")
+        if grading == "expert" and value:
+            raise ValueError("an expert-graded task draws from problems, not a pool")
+        return value
+
+    @field_validator("problems")
+    @classmethod
+    def _problems_for_expert(
+        cls, value: list[ExpertProblemIn], info: ValidationInfo
+    ) -> list[ExpertProblemIn]:
+        grading = info.data.get("grading")
+        if grading == "expert" and not value:
+            raise ValueError("an expert-graded task needs at least one problem")
+        if grading == "auto" and value:
+            raise ValueError("an auto-graded task draws from its pool, not problems")
+        ids = [problem.id for problem in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("problem ids must be unique within the task")
+        return value
+
+    @field_validator("criteria")
+    @classmethod
+    def _criteria_rubric(cls, value: list[CriterionIn], info: ValidationInfo) -> list[CriterionIn]:
+        grading, top = info.data.get("grading"), info.data.get("max_points")
+        if grading == "auto" and value:
+            raise ValueError("only expert-graded tasks have criteria")
+        if grading == "expert":
+            points = [criterion.points for criterion in value]
+            if not points:
+                raise ValueError("an expert-graded task needs its criteria")
+            if len(set(points)) != len(points):
+                raise ValueError("each criterion gives a different number of points")
+            if top is not None and max(points) != top:
+                raise ValueError(f"the highest criterion must give max_points ({top})")
+        return value
+
+
+class ExamIn(Strict):
+    id: ExamId
+    title: Title
+    exam_type: ExamType
+    subject: Slug
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    duration_seconds: int = Field(ge=60, le=24 * 3600)
+    parts: list[ExamPartIn] = Field(min_length=1)
+    tasks: list[ExamTaskIn] = Field(min_length=1, max_length=MAX_TASKS)
+    scale: list[Annotated[int, Field(ge=0, le=1000)]] = Field(default_factory=list)
+    passing_score: int | None = Field(default=None, ge=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+    available_from: AwareDatetime | None = None
+    available_until: AwareDatetime | None = None
+    review: ExamReviewPolicy = "after_result"
+
+    @field_validator("parts")
+    @classmethod
+    def _parts_numbered(cls, value: list[ExamPartIn]) -> list[ExamPartIn]:
+        numbers = [part.number for part in value]
+        if numbers != list(range(1, len(value) + 1)):
+            raise ValueError(f"parts must be numbered 1, 2, ... in order (got {numbers})")
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks_numbered(cls, value: list[ExamTaskIn], info: ValidationInfo) -> list[ExamTaskIn]:
+        numbers = [task.number for task in value]
+        if numbers != list(range(1, len(value) + 1)):
+            raise ValueError(f"tasks must be numbered 1, 2, ... in order (got {numbers})")
+        parts = {part.number for part in info.data.get("parts") or []}
+        for task in value:
+            if parts and task.part not in parts:
+                raise ValueError(
+                    f"task {task.number}: part {task.part} is not one of {sorted(parts)}"
+                )
+        return value
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_covers_primary(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        tasks = info.data.get("tasks")
+        if not value or tasks is None:
+            return value
+        total = sum(task.max_points for task in tasks)
+        if len(value) != total + 1:
+            raise ValueError(
+                f"must give the test score of every primary score 0..{total}: "
+                f"{total + 1} numbers, not {len(value)}"
+            )
+        drops = [p for p in range(1, len(value)) if value[p] < value[p - 1]]
+        if drops:
+            raise ValueError(
+                f"must not decrease (primary {drops[0]} scores less than {drops[0] - 1})"
+            )
+        return value
+
+    @field_validator("passing_score")
+    @classmethod
+    def _passing_within_scale(cls, value: int | None, info: ValidationInfo) -> int | None:
+        scale = info.data.get("scale")
+        top = scale[-1] if scale else 100
+        if value is not None and scale is not None and value > top:
+            raise ValueError(f"is above the highest test score ({top})")
+        return value
+
+    @field_validator("available_until")
+    @classmethod
+    def _window_ordered(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("available_from")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("must be after available_from")
+        return value

@@ -20,6 +20,7 @@ from syllabus.content.loader.build import (
     CourseFolder,
     LessonBody,
     OutsideRef,
+    build_exam,
     build_lesson,
     build_practice,
     build_question,
@@ -31,6 +32,7 @@ from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
     CourseIn,
+    ExamIn,
     LegacyQuestionIn,
     LessonFrontMatter,
     PracticeIn,
@@ -74,9 +76,9 @@ class Reader:
         # are not reported as unknown, since the broken file is reported already.
         self.broken_ids: set[str] = set()
         self.broken_kinds: set[str] = set()
-        # (where, index in the quiz's questions, id) of every question a quiz refers to,
-        # checked even when the quiz's course.json is broken
-        self.question_refs: list[tuple[Lines, int, str]] = []
+        # (where, path in the file, id) of every question a quiz or an exam task refers
+        # to, checked even when the course.json is broken
+        self.question_refs: list[tuple[Lines, tuple[Any, ...], str]] = []
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
@@ -283,6 +285,8 @@ class Reader:
                 self.read_lesson(path, course)
         for path in sorted((folder / "quizzes").glob("*.json")):
             self.read_quiz(path, course)
+        for path in sorted((folder / "exams").glob("*.json")):
+            self.read_exam(path, course)
         for path in sorted((folder / "practices").glob("*.json")):
             practice_source = self.json(path)
             if practice_source is None:
@@ -313,9 +317,41 @@ class Reader:
                     self.broken("question:", item.get("id"))
             else:
                 question_ids.append(item)
-                self.question_refs.append((source.lines, index, item))
+                self.question_refs.append((source.lines, ("questions", index), item))
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
+
+    def read_exam(self, path: Path, course: CourseFolder | None) -> None:
+        """``exams/<slug>.json``: the exam ``exam:<slug>``; its auto tasks' inline
+        questions join the bank like a quiz's."""
+        source = self.json(path)
+        if source is None:
+            self.broken("exam:", written_id(path))
+            return
+        exam = self.model(ExamIn, source.data, source, ())
+        if exam is None:
+            self.broken("exam:", _get(source.data, "id"))
+            return
+        if exam.id != f"exam:{path.stem}":
+            self.problems.at(source, ("id",), f"must be exam:{path.stem} (the file's name)")
+            return
+        if not self.define(exam.id, source, ("id",)):
+            return
+        pools: dict[int, list[str]] = {}
+        for t, task in enumerate(exam.tasks):
+            for index, item in enumerate(task.pool):
+                where = ("tasks", t, "pool", index)
+                if isinstance(item, dict):
+                    question_id = self.question(item, source, where, bank=None)
+                    if question_id is None:
+                        self.broken("question:", item.get("id"))
+                        continue
+                else:
+                    question_id = item
+                    self.question_refs.append((source.lines, where, item))
+                pools.setdefault(task.number, []).append(question_id)
+        if course:
+            course.exams.append(build_exam(exam, pools, course.course.id))
 
     def read_lesson(self, path: Path, course: CourseFolder | None) -> None:
         text = self.text(path)
@@ -558,9 +594,9 @@ def check_references(reader: Reader) -> None:
     owners = {item_id: course.course.id for course in bundle.courses for item_id in course.items}
     for course in bundle.courses:
         check_course(course, categories, tracks, owners, bundle, problems, may_lack)
-    for quiz_source, i, question_id in reader.question_refs:
+    for where, path, question_id in reader.question_refs:
         if question_id not in bundle.questions and not may_lack(question_id):
-            problems.at(quiz_source, ("questions", i), f"unknown question {question_id}")
+            problems.at(where, path, f"unknown question {question_id}")
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids and not may_lack(rule_course):

@@ -1,0 +1,45 @@
+"""The learner's exam attempts, for ``GET /users/me/export``: every attempt with its
+dates, drawn variant, sheet hash and current result totals. The sealed sheet and the
+per-task points are left out: they say which task was right, which only the exam's
+review policy may show (DECISIONS 14); ``GET /exam-attempts/{id}/sheet`` gives them once
+it does."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.catalog.repository import course_content_id
+from syllabus.exams import repository
+from syllabus.exams.models import ExamAttempt, ExamExpertGrade
+from syllabus.identity.export import export_section, not_exported, rows_of_user, table_of
+
+RESULT_FIELDS = ("version", "primary_score", "max_primary", "test_score", "passed", "final")
+
+
+@export_section("exam_attempts", tables=[table_of(ExamAttempt).name])
+async def _exam_attempts(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await rows_of_user(
+        session,
+        ExamAttempt,
+        user_id,
+        ids={"course_id": course_content_id},
+        leave_out=("sheet", "seed"),
+    )
+    results = await repository.latest_results(session, [row["id"] for row in rows])
+    return [
+        {
+            **row,
+            "result": None
+            if row["id"] not in results
+            else {name: getattr(results[row["id"]], name) for name in RESULT_FIELDS},
+        }
+        for row in rows
+    ]
+
+
+not_exported(
+    table_of(ExamExpertGrade).name,
+    "a grader's marks on other people's answers (grader_id is the grader, for audit); the "
+    "learner's own points are the result of their exam_attempts",
+)

@@ -1,0 +1,194 @@
+"""Expert grading and regrades.
+
+The queue (teachers and admins, DECISIONS 3) shows each expert-graded task of each
+sealed attempt with the problem, its official answer, the rubric and the learner's
+answer, and nothing that names the learner. A pending task is graded once; when the last
+expert task of an attempt is graded, a final result version is appended.
+
+A regrade (admins) recomputes every sealed attempt of an exam against the CURRENT
+versions of the questions its sheet shows (a key fixed since), with the expert points
+given and the scale of the exam version the attempt sat; a dry run reports old and new
+scores per attempt; applying it appends a result version to each changed attempt. The
+attempt and its sealed sheet never change (DECISIONS 15).
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.content import service as content
+from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from syllabus.exams import repository, scoring
+from syllabus.exams.models import ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.schemas import (
+    CriterionPublic,
+    ExpertProblemForGrader,
+    ExpertTaskItem,
+    RegradeChange,
+    RegradeReport,
+    ScoreLine,
+)
+from syllabus.exams.service import append_result
+from syllabus.identity.models import User
+
+
+class AlreadyGraded(Conflict):
+    """Grading an expert task that is graded already (each is graded once)."""
+
+    title = "Expert task already graded"
+    code = "exam-task-graded"
+
+
+class OwnAnswer(Forbidden):
+    """A teacher grading an expert task of their own exam attempt."""
+
+    title = "Own answer"
+    code = "exam-own-answer"
+
+
+async def _exams_of(attempts: Sequence[ExamAttempt]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The exam versions these attempts sat (one MongoDB query)."""
+    return await content.snapshots({(a.exam_content_id, a.exam_version) for a in attempts})
+
+
+def _item(grade: ExamExpertGrade, attempt: ExamAttempt, exam: Mapping[str, Any]) -> ExpertTaskItem:
+    task = exam["tasks"][grade.task - 1]
+    entry = next(e for e in (attempt.sheet or {})["tasks"] if e["number"] == grade.task)
+    problem = next(p for p in task["problems"] if p["id"] == entry["problem_id"])
+    return ExpertTaskItem(
+        id=grade.id,
+        exam_id=grade.exam_content_id,
+        task=grade.task,
+        max_points=grade.max_points,
+        criteria=[CriterionPublic(**c) for c in task["criteria"]],
+        problem=ExpertProblemForGrader(
+            id=problem["id"],
+            prompt=problem["prompt"],
+            answer=problem["answer"],
+            solution=problem.get("solution", ""),
+        ),
+        answer=entry["answer"],
+        status="pending" if grade.points is None else "graded",
+        points=grade.points,
+        comment=grade.comment,
+        graded_at=grade.graded_at,
+    )
+
+
+async def queue(
+    *, session: AsyncSession, pending: bool, after: uuid.UUID | None, limit: int
+) -> list[ExpertTaskItem]:
+    rows = await repository.queue_page(session, pending=pending, after=after, limit=limit)
+    exams = await _exams_of([attempt for _, attempt in rows])
+    return [
+        _item(grade, attempt, exams[(attempt.exam_content_id, attempt.exam_version)])
+        for grade, attempt in rows
+    ]
+
+
+async def grade(
+    *, session: AsyncSession, grader: User, grade_id: uuid.UUID, points: int, comment: str
+) -> ExpertTaskItem:
+    found = await repository.grade_locked(session, grade_id)
+    if found is None:
+        raise NotFound("no such expert task", field="grade_id")
+    row, attempt = found
+    if attempt.user_id == grader.id:
+        raise OwnAnswer("you may not grade your own answer")
+    if row.points is not None:
+        raise AlreadyGraded("this task is graded already")
+    exam = (await _exams_of([attempt]))[(attempt.exam_content_id, attempt.exam_version)]
+    levels = sorted({0} | {int(c["points"]) for c in exam["tasks"][row.task - 1]["criteria"]})
+    if points not in levels:
+        message = f"must be one of the task's criterion points {levels}"
+        raise ValidationFailed(
+            f"points {message}",
+            errors=[{"field": "points", "in": "body", "message": message, "type": "criterion"}],
+        )
+    row.points, row.comment, row.grader_id = points, comment, grader.id
+    row.graded_at = datetime.now(UTC)
+    await session.flush()
+    grades = await repository.grades_of(session, attempt.id)
+    if all(g.points is not None for g in grades):
+        await append_result(
+            session,
+            attempt=attempt,
+            exam=exam,
+            task_points=_task_points(attempt, grades),
+            reason="expert",
+        )
+    return _item(row, attempt, exam)
+
+
+def _task_points(
+    attempt: ExamAttempt,
+    grades: Sequence[ExamExpertGrade],
+    auto: Mapping[int, float] | None = None,
+) -> dict[str, float | None]:
+    """Per task: the auto points of the sheet (or ``auto``, recomputed), the expert ones
+    given (``None`` while pending)."""
+    expert = {g.task: g.points for g in grades}
+    points: dict[str, float | None] = {}
+    for entry in (attempt.sheet or {})["tasks"]:
+        number = int(entry["number"])
+        if entry["grading"] == "expert":
+            given = expert.get(number)
+            points[str(number)] = None if given is None else float(given)
+        else:
+            points[str(number)] = (auto or {}).get(number, entry["points"])
+    return points
+
+
+def _line(result: ExamResult) -> ScoreLine:
+    return ScoreLine(
+        primary_score=float(result.primary_score),
+        test_score=result.test_score,
+        passed=result.passed,
+    )
+
+
+async def regrade(*, session: AsyncSession, exam_id: str, dry_run: bool) -> RegradeReport:
+    await content.exam_document(exam_id)  # 404 for an unknown or archived exam
+    attempts = await repository.sealed_of_exam(session, exam_id)
+    latest = await repository.latest_results(session, [a.id for a in attempts])
+    grades = await repository.grades_of_attempts(session, [a.id for a in attempts])
+    question_ids = sorted(
+        {e["question_id"] for a in attempts for e in (a.sheet or {})["tasks"] if "question_id" in e}
+    )
+    current = await content.current_versions(question_ids)
+    refs: set[tuple[str, int]] = {(q, v) for q, v in current.items()}
+    refs |= {(a.exam_content_id, a.exam_version) for a in attempts}
+    found = await content.snapshots(refs)
+    changed = []
+    for attempt in attempts:
+        exam = found[(attempt.exam_content_id, attempt.exam_version)]
+        auto = {
+            int(e["number"]): scoring.auto_points(
+                found[(e["question_id"], current[e["question_id"]])],
+                e["answer"],
+                max_points=e["max_points"],
+            )
+            for e in (attempt.sheet or {})["tasks"]
+            if "question_id" in e and e["question_id"] in current
+        }
+        points = _task_points(attempt, grades[attempt.id], auto)
+        primary = round(sum(p for p in points.values() if p is not None), 4)
+        final = all(p is not None for p in points.values())
+        test = scoring.test_score(exam, primary)
+        new = ScoreLine(
+            primary_score=primary,
+            test_score=test,
+            passed=scoring.passed(exam, test) if final else None,
+        )
+        old = latest[attempt.id]
+        if new == _line(old):
+            continue
+        changed.append(RegradeChange(attempt_id=attempt.id, old=_line(old), new=new))
+        if not dry_run:
+            await append_result(
+                session, attempt=attempt, exam=exam, task_points=points, reason="regrade"
+            )
+    return RegradeReport(exam_id=exam_id, dry_run=dry_run, checked=len(attempts), changed=changed)

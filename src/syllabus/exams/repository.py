@@ -1,0 +1,222 @@
+"""Exam queries. Attempts are locked for the write that changes them; events, grades and
+results are only ever inserted (grades: set once, from pending)."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+
+
+async def mine_locked(
+    session: AsyncSession, *, user_id: uuid.UUID, attempt_id: uuid.UUID
+) -> ExamAttempt | None:
+    """The learner's attempt, locked for this transaction (fresh from the database)."""
+    return (
+        await session.execute(
+            select(ExamAttempt)
+            .where(col(ExamAttempt.id) == attempt_id, col(ExamAttempt.user_id) == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_starts(session: AsyncSession, *, user_id: uuid.UUID, exam_id: str) -> None:
+    """One start at a time per learner and exam (transaction-scoped advisory lock)."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"exam:{user_id}:{exam_id}", 0)))
+    )
+
+
+async def open_attempt(
+    session: AsyncSession, *, user_id: uuid.UUID, exam_id: str
+) -> ExamAttempt | None:
+    return (
+        await session.execute(
+            select(ExamAttempt)
+            .where(
+                col(ExamAttempt.user_id) == user_id,
+                col(ExamAttempt.exam_content_id) == exam_id,
+                col(ExamAttempt.sealed_at).is_(None),
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class AttemptsUsed:
+    counted: int
+    last_number: int
+
+
+async def attempts_used(session: AsyncSession, *, user_id: uuid.UUID, exam_id: str) -> AttemptsUsed:
+    """Live attempts (voided ones do not count) and the highest number ever given."""
+    live = col(ExamAttempt.deleted_at).is_(None)
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(live),
+                func.coalesce(func.max(col(ExamAttempt.attempt_no)), 0),
+            )
+            .where(
+                col(ExamAttempt.user_id) == user_id,
+                col(ExamAttempt.exam_content_id) == exam_id,
+            )
+            .execution_options(include_deleted=True)
+        )
+    ).one()
+    return AttemptsUsed(counted=int(row[0]), last_number=int(row[1]))
+
+
+async def events(session: AsyncSession, attempt_id: uuid.UUID) -> list[ExamAnswerEvent]:
+    """An attempt's answer log, in order."""
+    rows = await session.execute(
+        select(ExamAnswerEvent)
+        .where(col(ExamAnswerEvent.attempt_id) == attempt_id)
+        .order_by(col(ExamAnswerEvent.seq))
+    )
+    return list(rows.scalars().all())
+
+
+async def latest_results(
+    session: AsyncSession, attempt_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ExamResult]:
+    """The current (highest) result version of each attempt: one query."""
+    if not attempt_ids:
+        return {}
+    rows = await session.execute(
+        select(ExamResult)
+        .where(col(ExamResult.attempt_id).in_(attempt_ids))
+        .order_by(col(ExamResult.attempt_id), col(ExamResult.version).desc())
+        .ext(distinct_on(col(ExamResult.attempt_id)))
+    )
+    return {row.attempt_id: row for row in rows.scalars().all()}
+
+
+async def grades_of(session: AsyncSession, attempt_id: uuid.UUID) -> list[ExamExpertGrade]:
+    rows = await session.execute(
+        select(ExamExpertGrade)
+        .where(col(ExamExpertGrade.attempt_id) == attempt_id)
+        .order_by(col(ExamExpertGrade.task))
+    )
+    return list(rows.scalars().all())
+
+
+async def seal(session: AsyncSession, attempt: ExamAttempt, values: dict[str, Any]) -> None:
+    """Write the sealed fields in ONE update (the trigger refuses any later change)."""
+    with session.no_autoflush:
+        await session.execute(
+            update(ExamAttempt)
+            .where(col(ExamAttempt.id) == attempt.id, col(ExamAttempt.sealed_at).is_(None))
+            .values(values),
+            execution_options={"synchronize_session": False},
+        )
+    for name, value in values.items():
+        # Reflect what was written without marking the object dirty (no second UPDATE).
+        attempt.__dict__[name] = value
+
+
+async def due(session: AsyncSession, *, now: datetime, limit: int) -> list[ExamAttempt]:
+    """Open attempts past ``now`` (deadline plus grace already applied by the caller),
+    locked and skipped by any other sealer: several sealers never take the same one."""
+    rows = await session.execute(
+        select(ExamAttempt)
+        .where(col(ExamAttempt.sealed_at).is_(None), col(ExamAttempt.deadline) < now)
+        .order_by(col(ExamAttempt.deadline))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.scalars().all())
+
+
+async def mine_page(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    exam_id: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[ExamAttempt]:
+    """My attempts in the order started, ``limit + 1`` of them, locked (the expired open
+    ones among them are about to be sealed)."""
+    query = (
+        select(ExamAttempt)
+        .where(col(ExamAttempt.user_id) == user_id)
+        .order_by(col(ExamAttempt.id))
+        .limit(limit + 1)
+    )
+    if exam_id is not None:
+        query = query.where(col(ExamAttempt.exam_content_id) == exam_id)
+    if after is not None:
+        query = query.where(col(ExamAttempt.id) > after)
+    return list((await session.execute(query.with_for_update())).scalars().all())
+
+
+async def queue_page(
+    session: AsyncSession, *, pending: bool, after: uuid.UUID | None, limit: int
+) -> list[tuple[ExamExpertGrade, ExamAttempt]]:
+    """Expert tasks in the order they were sealed, with their attempts (the sheet holds
+    the problem and the answer), ``limit + 1`` of them."""
+    graded = col(ExamExpertGrade.points).is_not(None)
+    query = (
+        select(ExamExpertGrade, ExamAttempt)
+        .join(ExamAttempt, col(ExamAttempt.id) == col(ExamExpertGrade.attempt_id))
+        .where(~graded if pending else graded)
+        .order_by(col(ExamExpertGrade.id))
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(col(ExamExpertGrade.id) > after)
+    return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+async def grade_locked(
+    session: AsyncSession, grade_id: uuid.UUID
+) -> tuple[ExamExpertGrade, ExamAttempt] | None:
+    row = (
+        await session.execute(
+            select(ExamExpertGrade, ExamAttempt)
+            .join(ExamAttempt, col(ExamAttempt.id) == col(ExamExpertGrade.attempt_id))
+            .where(col(ExamExpertGrade.id) == grade_id)
+            .with_for_update(of=ExamExpertGrade)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def sealed_of_exam(session: AsyncSession, exam_id: str) -> list[ExamAttempt]:
+    rows = await session.execute(
+        select(ExamAttempt)
+        .where(
+            col(ExamAttempt.exam_content_id) == exam_id,
+            col(ExamAttempt.sealed_at).is_not(None),
+        )
+        .order_by(col(ExamAttempt.id))
+    )
+    return list(rows.scalars().all())
+
+
+async def grades_of_attempts(
+    session: AsyncSession, attempt_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ExamExpertGrade]]:
+    found: dict[uuid.UUID, list[ExamExpertGrade]] = {a: [] for a in attempt_ids}
+    if not attempt_ids:
+        return found
+    rows = await session.execute(
+        select(ExamExpertGrade)
+        .where(col(ExamExpertGrade.attempt_id).in_(attempt_ids))
+        .order_by(col(ExamExpertGrade.task))
+    )
+    for grade in rows.scalars().all():
+        found[grade.attempt_id].append(grade)
+    return found

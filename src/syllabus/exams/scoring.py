@@ -1,0 +1,75 @@
+"""The pure parts of an exam: drawing a variant, scoring a task, the primary → test
+scale, and the canonical hashes of the answer log and the sealed sheet. No I/O, so every
+number can be recomputed from what an attempt recorded.
+
+Task points: an auto-graded task earns the share of its question that assessment's
+grading rules give (:func:`syllabus.assessment.grading.grade`), times the task's
+``max_points``, rounded to 4 decimals; an expert task earns the points its grader chose.
+The test score of a primary score ``p`` is ``scale[floor(p)]``; an exam without a scale
+reports the percentage of the maximum, rounded half up.
+"""
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from syllabus.assessment.grading import POINT_DIGITS, grade
+
+GENESIS = "0" * 64
+"""``prev_hash`` of an attempt's first answer event."""
+
+
+def canonical(value: Any) -> bytes:
+    """The one serialisation hashed: JSON, keys sorted, no whitespace, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256(value: Any) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+def event_hash(prev_hash: str, *, seq: int, task: int, answer: Any, at: str) -> str:
+    """The hash of one answer event, chained to the one before it."""
+    return sha256({"prev": prev_hash, "seq": seq, "task": task, "answer": answer, "at": at})
+
+
+def draw(exam: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
+    """The variant of ``seed``: for each task in order, one item of its pool (auto) or of
+    its problems (expert). The same exam version and seed always give the same variant."""
+    rng = random.Random(seed)  # noqa: S311 (reproducible by design; the seed is secret)
+    variant = []
+    for task in exam["tasks"]:
+        if task["grading"] == "auto":
+            variant.append({"task": task["number"], "question_id": rng.choice(task["pool"])})
+        else:
+            problem = rng.choice(task["problems"])
+            variant.append({"task": task["number"], "problem_id": problem["id"]})
+    return variant
+
+
+def auto_points(question: Mapping[str, Any], answer: Any, *, max_points: int) -> float:
+    """Assessment's share for this answer, scaled to the task's points."""
+    result = grade(dict(question), answer)
+    share = result.points / result.max_points if result.max_points else 0.0
+    return round(share * max_points, POINT_DIGITS)
+
+
+def max_primary(exam: Mapping[str, Any]) -> int:
+    return sum(int(task["max_points"]) for task in exam["tasks"])
+
+
+def test_score(exam: Mapping[str, Any], primary: float) -> int:
+    scale: Sequence[int] = exam.get("scale") or []
+    if scale:
+        return int(scale[min(math.floor(primary + 1e-9), len(scale) - 1)])
+    top = max_primary(exam)
+    return math.floor(100 * primary / top + 0.5) if top else 0
+
+
+def passed(exam: Mapping[str, Any], score: int) -> bool:
+    """Reaching the passing test score (an exam without one is passed by anyone)."""
+    bar = exam.get("passing_score")
+    return bar is None or score >= int(bar)

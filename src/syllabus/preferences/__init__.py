@@ -1,0 +1,1 @@
+"""A learner's settings: interface language, voice and speech, goals, reminders."""

@@ -1,0 +1,272 @@
+"""Expert grading by teachers, the final result and its review, and regrades."""
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.content.folder import write_json
+from tests.exams.conftest import FREE_EXAM, answers_for, exam_json, load, start, submit
+from tests.identity.helpers import Account, sign_up
+from tests.learning.helpers import enroll
+
+QUEUE = "/api/v1/review/exam-tasks"
+
+
+async def sealed(
+    client: httpx.AsyncClient, account: Account, *, right: bool = True
+) -> dict[str, Any]:
+    attempt = await start(client, account)
+    response = await submit(
+        client,
+        account,
+        attempt["id"],
+        answers_for(attempt, right=right, text="x = 2 because ..."),
+        f"submit-{attempt['id']}",
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_teachers_grade_without_seeing_who_and_the_result_becomes_final(
+    client: httpx.AsyncClient, candidate: Account, teacher: Account
+) -> None:
+    attempt = await sealed(client, candidate)
+    queue = await client.get(QUEUE, headers=teacher.headers)
+    assert queue.status_code == 200, queue.text
+    [item] = queue.json()["items"]
+    assert item["task"] == 4
+    assert item["answer"] == "x = 2 because ..."
+    assert item["problem"]["answer"] in {"GET /books?page=2", "204"}
+    assert item["status"] == "pending"
+    for secret in (candidate.id, candidate.email, "Ada", attempt["id"]):
+        assert secret not in queue.text
+    wrong = await client.post(f"{QUEUE}/{item['id']}", json={"points": 3}, headers=teacher.headers)
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "points"
+    graded = await client.post(
+        f"{QUEUE}/{item['id']}",
+        json={"points": 1, "comment": "no reasons"},
+        headers=teacher.headers,
+    )
+    assert graded.status_code == 200, graded.text
+    assert (graded.json()["status"], graded.json()["points"]) == ("graded", 1)
+    again = await client.post(f"{QUEUE}/{item['id']}", json={"points": 2}, headers=teacher.headers)
+    assert again.status_code == 409
+    assert again.json()["code"] == "exam-task-graded"
+    assert (await client.get(QUEUE, headers=teacher.headers)).json()["items"] == []
+    done = await client.get(QUEUE, params={"status": "graded"}, headers=teacher.headers)
+    assert [i["id"] for i in done.json()["items"]] == [item["id"]]
+    final = (
+        await client.get(f"/api/v1/exam-attempts/{attempt['id']}", headers=candidate.headers)
+    ).json()
+    assert final["result"] == {
+        "version": 2,
+        "primary_score": 4.0,
+        "max_primary": 5,
+        "test_score": 80,
+        "passed": True,
+        "final": True,
+    }
+    review = {r["task"]: r for r in final["review"]}
+    assert review[4]["comment"] == "no reasons"
+    assert review[4]["points"] == 1
+    assert review[1]["correct_answer"]["type"] == "numeric"
+    sheet = await client.get(
+        f"/api/v1/exam-attempts/{attempt['id']}/sheet", headers=candidate.headers
+    )
+    assert sheet.status_code == 200
+    assert sheet.json()["sha256"] == final["sheet_sha256"]
+
+
+async def test_the_sheet_and_review_wait_for_the_policy(
+    client: httpx.AsyncClient, candidate: Account
+) -> None:
+    attempt = await sealed(client, candidate)
+    closed = await client.get(
+        f"/api/v1/exam-attempts/{attempt['id']}/sheet", headers=candidate.headers
+    )
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "exam-review-closed"
+    opened = await start(client, candidate)
+    not_sealed = await client.get(
+        f"/api/v1/exam-attempts/{opened['id']}/sheet", headers=candidate.headers
+    )
+    assert not_sealed.json()["code"] == "exam-attempt-open-sheet"
+
+
+async def test_only_teachers_and_admins_work_the_queue(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    candidate: Account,
+    teacher: Account,
+    admin: Account,
+) -> None:
+    await sealed(client, candidate)
+    assert (await client.get(QUEUE)).status_code == 401
+    assert (await client.get(QUEUE, headers=candidate.headers)).status_code == 403
+    [item] = (await client.get(QUEUE, headers=admin.headers)).json()["items"]
+    refused = await client.post(
+        f"{QUEUE}/{item['id']}", json={"points": 2}, headers=candidate.headers
+    )
+    assert refused.status_code == 403
+    await session.execute(
+        text("UPDATE users SET role = 'teacher' WHERE id = :id"), {"id": candidate.id}
+    )
+    own = await client.post(f"{QUEUE}/{item['id']}", json={"points": 2}, headers=candidate.headers)
+    assert own.status_code == 403
+    assert own.json()["code"] == "exam-own-answer"
+    unknown = await client.post(
+        f"{QUEUE}/00000000-0000-7000-8000-000000000000", json={"points": 2}, headers=teacher.headers
+    )
+    assert unknown.status_code == 404
+
+
+async def test_regrade_dry_run_then_apply_appends_a_result_version(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    admin: Account,
+) -> None:
+    learners = [await sign_up(client) for _ in range(2)]
+    attempts = []
+    for account in learners:
+        await enroll(client, account, "course:rest-basics")
+        attempts.append(await sealed(client, account))
+    before = (
+        await session.execute(text("SELECT id, sheet, sheet_sha256 FROM exam_attempts ORDER BY id"))
+    ).all()
+    # The key of task 1's questions turns out wrong: every right answer is now wrong.
+    exam = exam_json("basics-exam")
+    for question in exam["tasks"][0]["pool"]:
+        question["value"] += 100
+    write_json(exams / "courses/rest-basics/exams/basics-exam.json", exam)
+    await load(exams, mongo, catalog_sessions)
+    url = f"/api/v1/admin/exams/{FREE_EXAM}/regrade"
+    dry = await client.post(url, json={"dry_run": True}, headers=admin.headers)
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert (report["checked"], len(report["changed"])) == (2, 2)
+    change = report["changed"][0]
+    assert (change["old"]["primary_score"], change["new"]["primary_score"]) == (3.0, 2.0)
+    assert (change["old"]["test_score"], change["new"]["test_score"]) == (60, 40)
+    versions = "SELECT count(*) FROM exam_results"
+    assert (await session.execute(text(versions))).scalar_one() == 2
+    applied = await client.post(url, json={"dry_run": False}, headers=admin.headers)
+    assert applied.json()["changed"] == report["changed"]
+    assert (await session.execute(text(versions))).scalar_one() == 4
+    read = await client.get(
+        f"/api/v1/exam-attempts/{attempts[0]['id']}", headers=learners[0].headers
+    )
+    assert read.json()["result"]["version"] == 2
+    assert read.json()["result"]["primary_score"] == 2.0
+    after = (
+        await session.execute(text("SELECT id, sheet, sheet_sha256 FROM exam_attempts ORDER BY id"))
+    ).all()
+    assert after == before
+    again = await client.post(url, json={"dry_run": False}, headers=admin.headers)
+    assert again.json()["changed"] == []
+    author_only = await client.post(url, json={}, headers=learners[0].headers)
+    assert author_only.status_code == 403
+    assert (
+        await client.post(
+            "/api/v1/admin/exams/exam:nothing/regrade", json={}, headers=admin.headers
+        )
+    ).status_code == 404
+
+
+async def test_exam_prep_counts_reviewed_attempts_only(
+    client: httpx.AsyncClient, candidate: Account, teacher: Account
+) -> None:
+    prep = "/api/v1/users/me/exam-prep"
+    first = await sealed(client, candidate)
+    assert (await client.get(prep, headers=candidate.headers)).json()["items"] == []
+    await grade_all(client, teacher, points=2)
+    second = await sealed(client, candidate, right=False)
+    await grade_all(client, teacher, points=0)
+    assert first["id"] != second["id"]
+    [item] = (await client.get(prep, headers=candidate.headers)).json()["items"]
+    assert item["attempts_counted"] == 2
+    assert [(t["task"], t["topic"], t["best_share"]) for t in item["tasks"]] == [
+        (1, "arithmetic", 1.0),
+        (2, "task 2", 1.0),
+        (3, "task 3", 1.0),
+        (4, "task 4", 1.0),
+    ]
+    assert (item["topics_completed"], item["topics_total"]) == (4, 4)
+    # mean shares 0.5 on every task: 0.5 + 0.5 + 0.5 + 1.0 primary points, scale[2] = 40
+    assert (item["predicted_primary"], item["predicted_test_score"]) == (2.5, 40)
+    assert (await client.get(prep)).status_code == 401
+
+
+async def grade_all(client: httpx.AsyncClient, teacher: Account, *, points: int) -> None:
+    for item in (await client.get(QUEUE, headers=teacher.headers)).json()["items"]:
+        graded = await client.post(
+            f"{QUEUE}/{item['id']}", json={"points": points}, headers=teacher.headers
+        )
+        assert graded.status_code == 200, graded.text
+
+
+async def test_the_analytics_views_count_learners_only(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    candidate: Account,
+    teacher: Account,
+) -> None:
+    from tests.isolation import as_owner
+
+    await sealed(client, candidate)
+    await grade_all(client, teacher, points=1)
+    await sealed(client, candidate, right=False)
+    author = await sign_up(client)
+    await enroll(client, author, "course:rest-basics")
+    await sealed(client, author)
+    await session.execute(
+        text("UPDATE users SET role = 'author' WHERE id = :id"), {"id": author.id}
+    )
+    async with as_owner(await session.connection()):
+        results = (
+            await session.execute(
+                text(
+                    "SELECT test_score, attempts, learners, passed, awaiting_grading "
+                    "FROM analytics.exam_results ORDER BY test_score"
+                )
+            )
+        ).all()
+        tasks = (
+            await session.execute(
+                text(
+                    "SELECT task, max_points, attempts, mean_share, full_share "
+                    "FROM analytics.exam_task_difficulty ORDER BY task"
+                )
+            )
+        ).all()
+        columns = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = 'analytics' AND table_name LIKE 'exam%'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    # the right one: 3 auto + 1 expert = 4 → 80, passed; the wrong one: 0 so far → 0
+    assert [tuple(r) for r in results] == [(0, 1, 1, 0, 1), (80, 1, 1, 1, 0)]
+    assert [
+        (t.task, t.max_points, t.attempts, float(t.mean_share), float(t.full_share)) for t in tasks
+    ] == [
+        (1, 1, 2, 0.5, 0.5),
+        (2, 1, 2, 0.5, 0.5),
+        (3, 1, 2, 0.5, 0.5),
+        (4, 2, 1, 0.5, 0.0),
+    ]
+    assert not set(columns) & {"user_id", "email", "name", "answer", "sheet"}
