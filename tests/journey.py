@@ -5,6 +5,7 @@ reach fails them until the journey reaches it (or the table is declared)."""
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -158,6 +159,37 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
         )
     )
     ok(await client.post(f"/api/v1/enrollments/{paid['id']}/cancel", headers=learner.headers))
+
+    # Commerce: an admin defines a plan; the learner buys it on the sandbox's page.
+    plan = {"code": "journey", "title": "All", "price_minor": 900, "currency": "USD"}
+    ok(
+        await client.post(
+            "/api/v1/admin/plans", json={**plan, "period": "month"}, headers=admin.headers
+        ),
+        201,
+    )
+    bought = ok(
+        await client.post(
+            "/api/v1/checkout",
+            json={
+                "plan_code": "journey",
+                "provider": "sandbox",
+                "return_url": "https://learn.example/syllabus/back",
+            },
+            headers=learner.headers,
+        ),
+        201,
+    )
+    token = parse_qs(urlsplit(bought["confirmation_url"]).query)["token"][0]
+    paid_page = await client.post(
+        f"/api/v1/sandbox/payments/{bought['payment_id']}",
+        data={"token": token, "action": "pay"},
+    )
+    assert paid_page.status_code == 200, paid_page.text
+    [subscription] = ok(
+        await client.get("/api/v1/users/me/subscriptions", headers=learner.headers)
+    )["items"]
+    assert subscription["status"] == "active"
 
     # Leaving: one learner erases their account, an admin deactivates another.
     erased = await sign_up(client)

@@ -84,11 +84,14 @@ OWNED_PARAMETERS = frozenset(
         "user_id",
         "session_id",
         "message_id",
+        "payment_id",
+        "subscription_id",
+        "entitlement_id",
     }
 )
 # Path parameters naming shared content: the caller acts on their own data about it.
 SHARED_PARAMETERS = frozenset(
-    {"course_ref", "course_id", "lesson_id", "quiz_id", "exam_id", "grade_id"}
+    {"course_ref", "course_id", "lesson_id", "quiz_id", "exam_id", "grade_id", "code"}
 )
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
@@ -96,6 +99,9 @@ HOW_TO_CLASSIFY = (
     "tests/test_access_matrix.py, and give the owner's value in the `world` fixture"
 )
 LESSON = "lesson:rest-basics-intro"
+PAID = "course:paid-course"
+PLAN = {"code": "monthly", "title": "All", "price_minor": 900, "currency": "USD", "period": "month"}
+RETURN_URL = "https://learn.example/syllabus/after-payment"
 # The owner's Idempotency-Key: everyone else sends it too, so a key that is not scoped to
 # its user would replay the owner's stored answer to them (or refuse them because of it).
 # A key names one request, so each URL gets its own (``owner_key``).
@@ -307,9 +313,43 @@ async def build_world(
             {"s": chat.json()["id"], "u": owner.id, "c": f"owner's question {marker}"},
         )
     ).scalar_one()
+    # Commerce: a pending payment, an admin grant of the paid course, a subscription.
+    plan = await client.post("/api/v1/admin/plans", json=PLAN, headers=admin.headers)
+    assert plan.status_code == 201, plan.text
+    paying = await client.post(
+        "/api/v1/checkout",
+        json={"course_id": PAID, "provider": "sandbox", "return_url": RETURN_URL},
+        headers=owner.headers,
+    )
+    assert paying.status_code == 201, paying.text
+    granted = await client.post(
+        "/api/v1/admin/entitlements",
+        json={"user_id": owner.id, "course_id": PAID},
+        headers=admin.headers,
+    )
+    assert granted.status_code == 201, granted.text
+    subscription = (
+        await session.execute(
+            text(
+                "INSERT INTO subscriptions (user_id, plan_id, provider, provider_subscription_id, "
+                "current_period_end, state_at) SELECT :owner, id, 'sandbox', 'sbx_world', "
+                "now() + interval '30 days', now() FROM plans RETURNING id"
+            ),
+            {"owner": owner.id},
+        )
+    ).scalar_one()
     export = await export_of(client, owner)
-    sections = ("enrollments", "lesson_progress", "quiz_attempts", "achievements", "exam_attempts")
-    assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2], export
+    sections = (
+        "enrollments",
+        "lesson_progress",
+        "quiz_attempts",
+        "achievements",
+        "exam_attempts",
+        "payments",
+        "entitlements",
+        "subscriptions",
+    )
+    assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2, 1, 1, 1], export
     return World(
         owner=owner,
         admin=admin,
@@ -334,6 +374,10 @@ async def build_world(
             "exam_attempt_id": (open_exam, sealed_exam),
             "exam_id": (FREE_EXAM,),
             "grade_id": (grade,),
+            "payment_id": (paying.json()["payment_id"],),
+            "entitlement_id": (granted.json()["id"],),
+            "subscription_id": (str(subscription),),
+            "code": ("monthly",),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
@@ -399,6 +443,21 @@ async def http(app: FastAPI, stage: Stage, tutor: Configure) -> AsyncIterator[ht
         await session.close()
         await nested.rollback()
 
+
+# Bodies the schema cannot fill meaningfully as a whole (a free course is refused where a
+# paid one is needed; a plan needs a price and a currency), by operation.
+BODIES: dict[str, Any] = {
+    f"POST {API_PREFIX}/checkout": lambda world: {
+        "course_id": PAID,
+        "provider": "sandbox",
+        "return_url": RETURN_URL,
+    },
+    f"POST {API_PREFIX}/admin/entitlements": lambda world: {
+        "user_id": world.owner.id,
+        "course_id": PAID,
+    },
+    f"POST {API_PREFIX}/admin/plans": lambda world: {**PLAN, "code": "yearly", "period": "year"},
+}
 
 # Fields the JSON schema cannot fill meaningfully, by name, for any caller.
 FIELD_VALUES: dict[str, Any] = {"current_password": PASSWORD, "username": "someone@example.org"}
@@ -509,7 +568,9 @@ def calls(operation: Operation, world: World, headers: dict[str, str]) -> Iterat
 
     body: dict[str, Any] = {}
     content = operation.spec.get("requestBody", {}).get("content", {})
-    if "application/json" in content:
+    if operation.name in BODIES:
+        body["json"] = BODIES[operation.name](world)
+    elif "application/json" in content:
         body["json"] = sample(
             content["application/json"]["schema"], name="body", world=world, where=where
         )

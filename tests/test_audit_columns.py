@@ -32,6 +32,7 @@ WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
     "ai_notes": ("true", "written only by `syllabus notes generate` (and `syllabus dev`)"),
     "auth_login_attempts": ("NOT succeeded", "a failed sign-in: who typed it is unknown"),
     "auth_signup_attempts": ("NOT created", "a sign-up for a taken email: who is unknown"),
+    "payment_events": ("true", "a payment provider's notification: no user sends it"),
 }
 """Table → (the rows that may lack an actor, as SQL; why)."""
 

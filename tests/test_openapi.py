@@ -107,6 +107,10 @@ def test_every_schema_is_named_and_every_body_refers_to_one() -> None:
     assert len(schemas["AnswerKey"]["oneOf"]) == 7
     assert schemas["AnswerKey"]["discriminator"]["propertyName"] == "type"
     assert "UserExport" in schemas
+    # A closed word list is one named enum, however many fields use it.
+    assert {"CourseLevel", "Role", "EnrollmentStatus", "ProgressStatus"} <= set(schemas)
+    level = schemas["CoursePublic"]["properties"]["level"]
+    assert level == {"$ref": "#/components/schemas/CourseLevel"}
     assert "CoursePublicPage" in schemas
 
 
@@ -204,7 +208,7 @@ async def test_a_learner_flow_through_the_generated_client(
         client=me,
         lesson_id=LESSON,
         body=models.ProgressUpdate(
-            status=models.ProgressUpdateStatus.COMPLETED,
+            status=models.ProgressStatus.COMPLETED,
             position=models.Position.from_dict({"block": "b2"}),
         ),
     )

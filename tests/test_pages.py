@@ -67,6 +67,16 @@ async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) ->
         "/api/v1/quiz-attempts",
         "/api/v1/achievements",
         "/api/v1/users/me/achievements",
+        "/api/v1/plans",
+        "/api/v1/users/me/payments",
+        "/api/v1/users/me/entitlements",
+        "/api/v1/users/me/subscriptions",
+        "/api/v1/admin/payments",
+        "/api/v1/review/exam-tasks",
+        "/api/v1/users/me/exam-attempts",
+        "/api/v1/ai-notes",
+        "/api/v1/chat/sessions",
+        "/api/v1/chat/sessions/{session_id}/messages",
     }
     for path in pages:
         parameters = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}

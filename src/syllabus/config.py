@@ -6,10 +6,12 @@ secret or a half-configured store.
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +35,18 @@ BASE_URL_PATTERN = re.compile(
     r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]@]+)(:\d{1,5})?(/[^\s?#]*)?$"
 )
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
+
+
+YOOKASSA_NOTIFICATION_IPS = (
+    "185.71.76.0/27",
+    "185.71.77.0/27",
+    "77.75.153.0/25",
+    "77.75.156.11/32",
+    "77.75.156.35/32",
+    "77.75.154.128/25",
+    "2a02:5180::/32",
+)
+"""The addresses YooKassa documents as the sources of its HTTP notifications."""
 
 
 class ConfigError(Exception):
@@ -210,6 +224,37 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",
     )
+    # Payments (docs/payments.md). A provider without its settings is not offered.
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signing secret of the Stripe webhook endpoint (whsec_…)."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Stripe's API base URL; unset: Stripe's own (tests: a double)."
+    )
+    yookassa_shop_id: str | None = None
+    yookassa_secret_key: SecretStr | None = None
+    yookassa_api_base: str | None = Field(
+        default=None,
+        description="YooKassa's API base URL; unset: YooKassa's own (tests: a double).",
+    )
+    yookassa_notification_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(YOOKASSA_NOTIFICATION_IPS),
+        description="Addresses YooKassa sends notifications from (its published list).",
+    )
+    payment_return_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins a checkout's return_url may point at; unset: the public base "
+        "URL's origin only.",
+    )
+    sandbox_payments: bool | None = Field(
+        default=None,
+        description="Offer the sandbox provider (pay without keys); unset: on in dev and "
+        "test; refused in prod.",
+    )
+    payment_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Timeout of every call to a payment provider."
+    )
 
     @field_validator("postgres_url")
     @classmethod
@@ -313,6 +358,80 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
         return value
+
+    @field_validator("yookassa_notification_ips", "payment_return_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return cls._split_origins(value)
+
+    @field_validator("yookassa_notification_ips")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        bad = []
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                bad.append(network)
+        if bad:
+            raise ValueError(f"not an address or network: {', '.join(bad)}")
+        return value
+
+    @field_validator("payment_return_origins")
+    @classmethod
+    def _check_return_origins(cls, value: list[str]) -> list[str]:
+        """Exact origins only: a wildcard would let a checkout send buyers anywhere."""
+        bad = [origin for origin in value if not ORIGIN_PATTERN.match(origin)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if (value is None) != (info.data.get("stripe_secret_key") is None):
+            raise ValueError("set together with SYLLABUS_STRIPE_SECRET_KEY, or neither")
+        return value
+
+    @field_validator("yookassa_secret_key")
+    @classmethod
+    def _yookassa_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if (value is None) != (info.data.get("yookassa_shop_id") is None):
+            raise ValueError("set together with SYLLABUS_YOOKASSA_SHOP_ID, or neither")
+        return value
+
+    @field_validator("sandbox_payments")
+    @classmethod
+    def _sandbox(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value and info.data.get("env") == "prod":
+            raise ValueError("the sandbox payment provider is for dev and tests, never prod")
+        return value
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        if self.sandbox_payments is not None:
+            return self.sandbox_payments
+        return self.env in ("dev", "test")
+
+    @property
+    def payment_providers(self) -> tuple[str, ...]:
+        """The providers this deployment offers, in the order they are tried."""
+        offered = []
+        if self.stripe_secret_key is not None:
+            offered.append("stripe")
+        if self.yookassa_shop_id is not None:
+            offered.append("yookassa")
+        if self.sandbox_enabled:
+            offered.append("sandbox")
+        return tuple(offered)
+
+    @property
+    def return_origins(self) -> list[str]:
+        """Where a checkout may send the buyer back to."""
+        if self.payment_return_origins:
+            return self.payment_return_origins
+        parts = urlsplit(self.public_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
 
     @property
     def effective_log_format(self) -> LogFormat:

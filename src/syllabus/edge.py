@@ -206,7 +206,11 @@ class Edge:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                # A response that states a policy of its own (the sandbox payment page,
+                # whose form must post) keeps it: a second CSP could only narrow it.
+                own = {name.lower() for name, _ in message.get("headers", ())}
+                added = [(name, value) for name, value in extra if name not in own]
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             await send(message)
 
         if refused is not None:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from syllabus import __version__, apidocs
+from syllabus.access.router import router as access_router
 
 # Modules that register sections of ``GET /users/me/export`` (see identity/export.py).
 from syllabus.ai import export as ai_export
@@ -24,6 +25,8 @@ from syllabus.ai.router import router as ai_router
 from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.commerce import export as _commerce_export  # noqa: F401
+from syllabus.commerce.router import router as commerce_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content import service as content_service
@@ -196,6 +199,8 @@ def build_api_router() -> APIRouter:
     router.include_router(preferences_router)
     router.include_router(ai_router)
     router.include_router(exams_router)
+    router.include_router(access_router)
+    router.include_router(commerce_router)
     return router
 
 

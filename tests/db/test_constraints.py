@@ -221,6 +221,61 @@ def _exam_result(**overrides: str) -> str:
     )
 
 
+def _payment(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "course_id": f"'{ids.course}'",
+        "amount_minor": "1900",
+        "currency": "'USD'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO payments (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _plan(**overrides: str) -> str:
+    values = {
+        "code": "'monthly'",
+        "title": "'Monthly'",
+        "price_minor": "900",
+        "currency": "'USD'",
+        "period": "'month'",
+        **overrides,
+    }
+    return f"INSERT INTO plans ({', '.join(values)}) VALUES ({', '.join(values.values())})"
+
+
+def _subscription(ids: Ids, **overrides: str) -> str:
+    values = {
+        "provider": "'stripe'",
+        "provider_subscription_id": "'sub_1'",
+        "status": "'active'",
+        **overrides,
+    }
+    return (
+        "INSERT INTO subscriptions (user_id, plan_id, current_period_end, state_at, "
+        f"{', '.join(values)}) SELECT '{ids.user}', id, now() + interval '1 month', now(), "
+        f"{', '.join(values.values())} FROM plans WHERE code = 'monthly'"
+    )
+
+
+def _entitlement(ids: Ids, **overrides: str) -> str:
+    values = {"source": "'admin'", "course_id": f"'{ids.course}'", **overrides}
+    return (
+        f"INSERT INTO entitlements (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _event(provider: str = "'stripe'") -> str:
+    return (
+        "INSERT INTO payment_events (provider, event_id, type, payload) "
+        f"VALUES ({provider}, 'evt_1', 'charge.refunded', '{{}}')"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 CASES: dict[str, Callable[[Ids], list[str]]] = {
     # exams
@@ -479,6 +534,61 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "ck_user_preferences_daily_goal": lambda i: [_preferences(i, daily_goal_minutes="1441")],
     "ck_user_preferences_speech_rate": lambda i: [_preferences(i, speech_rate="2.5")],
     "uq_user_preferences_user_id": lambda i: [_preferences(i)] * 2,
+    # plans
+    "ck_plans_code": lambda i: [_plan(code="'Monthly Plan'")],
+    "ck_plans_price_minor": lambda i: [_plan(price_minor="0")],
+    "ck_plans_currency": lambda i: [_plan(currency="'usd'")],
+    "ck_plans_period": lambda i: [_plan(period="'week'")],
+    "uq_plans_code": lambda i: [_plan()] * 2,
+    # payments
+    "ck_payments_provider": lambda i: [_payment(i, provider="'paypal'")],
+    "ck_payments_status": lambda i: [_payment(i, status="'paid'")],
+    "ck_payments_one_item": lambda i: [_payment(i, course_id="NULL")],
+    "ck_payments_amount_minor": lambda i: [_payment(i, amount_minor="0")],
+    "ck_payments_currency": lambda i: [_payment(i, currency="'RUBLES'")],
+    "ck_payments_refunded_minor": lambda i: [_payment(i, refunded_minor="1901")],
+    "uq_payments_provider_provider_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+        _payment(i, provider_payment_id="'cs_1'", status="'failed'"),
+    ],
+    "uq_payments_user_id_item_pending": lambda i: [_payment(i)] * 2,
+    # payment events
+    "ck_payment_events_provider": lambda i: [_event("'paypal'")],
+    "uq_payment_events_provider_event_id": lambda i: [_event()] * 2,
+    # subscriptions
+    "ck_subscriptions_provider": lambda i: [_plan(), _subscription(i, provider="'paypal'")],
+    "ck_subscriptions_status": lambda i: [_plan(), _subscription(i, status="'paused'")],
+    "uq_subscriptions_provider_provider_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        _subscription(i),
+    ],
+    # entitlements
+    "ck_entitlements_source": lambda i: [_entitlement(i, source="'gift'")],
+    "ck_entitlements_scope": lambda i: [_entitlement(i, course_id="NULL")],
+    "ck_entitlements_payment": lambda i: [_entitlement(i, source="'purchase'")],
+    "ck_entitlements_subscription": lambda i: [
+        _entitlement(i, source="'subscription'", course_id="NULL")
+    ],
+    "ck_entitlements_period": lambda i: [_entitlement(i, ends_at="now() - interval '1 day'")],
+    "uq_entitlements_payment_id": lambda i: [
+        _payment(i, provider_payment_id="'cs_1'"),
+        *[_entitlement(i, source="'purchase'", payment_id="(SELECT id FROM payments)")] * 2,
+    ],
+    "uq_entitlements_subscription_id": lambda i: [
+        _plan(),
+        _subscription(i),
+        *[
+            _entitlement(
+                i,
+                source="'subscription'",
+                course_id="NULL",
+                subscription_id="(SELECT id FROM subscriptions)",
+            )
+        ]
+        * 2,
+    ],
+    "uq_entitlements_user_id_course_id_admin": lambda i: [_entitlement(i)] * 2,
 }
 
 

@@ -211,7 +211,7 @@ async def open_quiz(
 ) -> tuple[QuizPublic, str]:
     """A quiz with its questions, like :func:`open_lesson` without previews."""
     quiz, course = await visible_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
-    await access.require_open(session=session, viewer=viewer, course=course, what="quiz")
+    await access.require_quiz(session=session, viewer=viewer, course=course)
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"
 

@@ -7,12 +7,14 @@ from typing import Literal, get_args
 
 from sqlalchemy import CheckConstraint, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field
+from typing_extensions import TypeAliasType
 
 from syllabus.db.sql import Base
 from syllabus.kit.vocabulary import sql_in
 
-Role = Literal["student", "author", "admin", "teacher"]
-ROLES: tuple[Role, ...] = get_args(Role)
+Role = TypeAliasType("Role", Literal["student", "author", "admin", "teacher"])
+"""A named alias: one ``Role`` enum in OpenAPI."""
+ROLES: tuple[Role, ...] = get_args(Role.__value__)
 STAFF_ROLES: tuple[Role, ...] = ("author", "admin")
 REVIEWER_ROLES: tuple[Role, ...] = ("teacher", "admin")
 """Who grades the review queues (expert exam tasks, homework): DECISIONS 3. A teacher is

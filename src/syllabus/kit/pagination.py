@@ -109,6 +109,14 @@ def uuid_key(key: list[Any]) -> uuid.UUID:
     return uuid.UUID(str(key[0]))
 
 
+def code_key(key: list[Any]) -> str:
+    """The cursor key of lists in code order (achievements, plans)."""
+    code = key[0]
+    if not isinstance(code, str):
+        raise TypeError
+    return code
+
+
 def key_datetime(value: Any) -> datetime:
     """A datetime from a cursor, aware and in UTC: a naive one, or one that does not fit
     the calendar in UTC (year 1 at +14:00), could not be sent to PostgreSQL."""

@@ -9,14 +9,15 @@ from typing import Any, Literal
 from sqlalchemy import CheckConstraint, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
+from typing_extensions import TypeAliasType
 
 from syllabus.db.sql import Base
 from syllabus.kit.ids import SLUG_PATTERN
 from syllabus.kit.vocabulary import sql_in, values
 
-EnrollmentStatus = Literal["active", "completed", "cancelled"]
+EnrollmentStatus = TypeAliasType("EnrollmentStatus", Literal["active", "completed", "cancelled"])
 """At most one enrollment per learner and course is live (not cancelled)."""
-ProgressStatus = Literal["started", "completed"]
+ProgressStatus = TypeAliasType("ProgressStatus", Literal["started", "completed"])
 MAX_NOTE_LENGTH = 10_000
 
 

@@ -458,3 +458,49 @@ async def lesson_notes(
         )
         for row in rows
     ]
+
+
+async def reactivate_latest(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Make the learner's most recent cancelled enrollment in the course active again
+    (a purchase after a refund), or None when there is none."""
+    latest = (
+        select(col(Enrollment.id))
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "cancelled",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .order_by(col(Enrollment.enrolled_at).desc(), col(Enrollment.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(Enrollment)
+        .where(col(Enrollment.id) == latest)
+        .values(status="active")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()
+
+
+async def cancel_active(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID
+) -> Enrollment | None:
+    """Cancel the learner's active enrollment in the course (a full refund), if any."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(
+            col(Enrollment.user_id) == user_id,
+            col(Enrollment.course_id) == course_id,
+            col(Enrollment.status) == "active",
+            col(Enrollment.deleted_at).is_(None),
+        )
+        .values(status="cancelled")
+        .returning(Enrollment),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    )
+    return result.scalar_one_or_none()

@@ -81,17 +81,22 @@ async def _enrollments_public(
 
 
 async def enroll(
-    *, session: AsyncSession, actor: User, user: User, course_ref: str, paid_by_admin: bool = False
+    *, session: AsyncSession, actor: User, user: User, course_ref: str, by_admin: bool = False
 ) -> EnrollmentPublic:
+    """A learner enrolls in a free course, or a paid one they are entitled to (a
+    subscription; a purchase enrolls them itself); an admin enrolling someone in a paid
+    course grants it too (``access``'s admin grant), so the enrollment opens it."""
     course = await catalog.visible_course(session=session, viewer=actor, course_ref=course_ref)
     if course.course.status != "published":
         raise CourseClosed(
             f"{course.course.content_id} is not open for enrollment", field="course_id"
         )
-    if access.enrollment_needs_payment(course) and not paid_by_admin:
+    if by_admin:
+        await access.grant_with_enrollment(session=session, user_id=user.id, course=course)
+    elif not await access.may_enroll(session=session, user=user, course=course):
         raise access.PurchaseRequired(
             f"{course.course.content_id} costs {course.course.price_cents} cents: "
-            "purchase it first",
+            "purchase it first (POST /api/v1/checkout)",
             price_cents=course.course.price_cents,
         )
     enrollment = await repository.insert_enrollment(
@@ -116,6 +121,27 @@ async def enroll(
     return (await _enrollments_public(session, [enrollment], user_id=user.id))[0]
 
 
+async def enroll_purchased(
+    *, session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> None:
+    """A purchase enrolls the buyer (``commerce``'s flow calls this in the payment's
+    transaction): a live enrollment is kept; else the latest cancelled one is active
+    again (progress and attempts were never removed); else a new one."""
+    if await repository.live_enrollment(session, user_id=user_id, course_id=course_id):
+        return
+    if await repository.reactivate_latest(session, user_id=user_id, course_id=course_id):
+        return
+    await repository.insert_enrollment(session, user_id=user_id, course_id=course_id)
+
+
+async def cancel_refunded(
+    *, session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID
+) -> None:
+    """A full refund cancels the active enrollment; progress and attempts are kept, and
+    a completed enrollment stays completed (the entitlement is what closes the course)."""
+    await repository.cancel_active(session, user_id=user_id, course_id=course_id)
+
+
 async def admin_enroll(
     *, session: AsyncSession, admin: User, user_id: uuid.UUID, course_ref: str
 ) -> EnrollmentPublic:
@@ -124,7 +150,7 @@ async def admin_enroll(
     if learner is None:
         raise NotFound("no such user", field="user_id")
     return await enroll(
-        session=session, actor=admin, user=learner, course_ref=course_ref, paid_by_admin=True
+        session=session, actor=admin, user=learner, course_ref=course_ref, by_admin=True
     )
 
 

@@ -23,9 +23,22 @@ Verb = Literal[
     "failed",
     "earned",
     "cancelled",
+    "purchased",
+    "refunded",
+    "granted",
+    "revoked",
 ]
 VERBS: tuple[Verb, ...] = get_args(Verb)
-OBJECT_TYPES = ("course", "lesson", "quiz", "practice", "achievement", "user")
+OBJECT_TYPES = (
+    "course",
+    "lesson",
+    "quiz",
+    "practice",
+    "achievement",
+    "user",
+    "entitlement",
+    "payment",
+)
 RARITIES = values(Rarity)
 
 

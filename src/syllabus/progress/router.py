@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
-from syllabus.kit.pagination import Page, Paging, key_datetime
+from syllabus.kit.pagination import Page, Paging, code_key, key_datetime
 from syllabus.progress import service
 from syllabus.progress.repository import AwardKey
 from syllabus.progress.schemas import AchievementPublic, Stats, UserAchievementPublic
@@ -20,13 +20,6 @@ async def me_stats(user: CurrentUser, session: SessionDep) -> Stats:
     return await service.stats(session=session, user=user)
 
 
-def _code_key(key: list[object]) -> str:
-    code = key[0]
-    if not isinstance(code, str):
-        raise TypeError
-    return code
-
-
 def _award_key(key: list[object]) -> AwardKey:
     awarded_at, award_id = key
     return key_datetime(awarded_at), uuid.UUID(str(award_id))
@@ -35,7 +28,7 @@ def _award_key(key: list[object]) -> AwardKey:
 @router.get("/achievements", tags=["achievements"], summary="Achievements, by code (keyset pages)")
 async def achievements_list(session: SessionDep, paging: Paging) -> Page[AchievementPublic]:
     rows = await service.achievements(
-        session=session, after=paging.after(_code_key), limit=paging.limit
+        session=session, after=paging.after(code_key), limit=paging.limit
     )
     return paging.page(rows, key=lambda row: [row.code])
 
