@@ -36,7 +36,7 @@ from syllabus.db import migrate
 from syllabus.db.sql import create_engine
 from syllabus.main import create_app, wire
 from tests.ai.fixtures import model_server, tutor  # noqa: F401 - fixtures for every test
-from tests.content.folder import make_folder
+from tests.content.folder import add_framework, make_folder
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (
     bind_documents,
@@ -234,7 +234,9 @@ async def live_loaded(
     folder: Path,
     mongo: AsyncDatabase[dict[str, object]],
 ) -> Path:
-    """The test folder loaded for real (committed), for tests on ``live_client``."""
+    """The test folder, with a competency framework, loaded for real (committed), for
+    tests on ``live_client``."""
+    add_framework(folder)
     assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
     return folder
 

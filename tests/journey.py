@@ -85,6 +85,31 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
                 headers=learner.headers,
             )
         )
+    # A failed attempt first: mastery falls, feedback tickets open; one is taken up.
+    failed = ok(await client.post(f"/api/v1/quizzes/{QUIZ}/attempts", headers=learner.headers), 201)
+    ok(
+        await client.post(
+            f"/api/v1/quiz-attempts/{failed['id']}/submit",
+            json={"answers": []},
+            headers={**learner.headers, "Idempotency-Key": "journey-submit-failed"},
+        )
+    )
+    tickets = ok(await client.get("/api/v1/users/me/feedback-tickets", headers=learner.headers))
+    assert tickets["items"], "a failed quiz naming competencies opens tickets"
+    ok(
+        await client.patch(
+            f"/api/v1/users/me/feedback-tickets/{tickets['items'][0]['id']}",
+            json={"status": "in_progress"},
+            headers=learner.headers,
+        )
+    )
+    ok(
+        await client.put(
+            "/api/v1/progress/practices/practice:rest-basics-task",
+            json={"status": "completed"},
+            headers=learner.headers,
+        )
+    )
     attempt = ok(
         await client.post(
             f"/api/v1/quizzes/{QUIZ}/attempts",

@@ -44,6 +44,7 @@ from syllabus.kit.ids import uuid7
 from syllabus.main import API_PREFIX
 from tests.ai.fixtures import Configure
 from tests.assessment.test_attempts import FREE, QUIZ, RIGHT, start, submit
+from tests.competencies.helpers import name_competencies
 from tests.content.folder import make_folder
 from tests.exams.conftest import FREE_EXAM, write_exams
 from tests.exams.conftest import start as start_exam
@@ -87,11 +88,21 @@ OWNED_PARAMETERS = frozenset(
         "payment_id",
         "subscription_id",
         "entitlement_id",
+        "ticket_id",
     }
 )
 # Path parameters naming shared content: the caller acts on their own data about it.
 SHARED_PARAMETERS = frozenset(
-    {"course_ref", "course_id", "lesson_id", "quiz_id", "exam_id", "grade_id", "code"}
+    {
+        "course_ref",
+        "course_id",
+        "lesson_id",
+        "quiz_id",
+        "exam_id",
+        "grade_id",
+        "code",
+        "practice_id",
+    }
 )
 HOW_TO_CLASSIFY = (
     "add it to OWNED_PARAMETERS (it names one person's record: only they, or an admin "
@@ -296,6 +307,9 @@ async def build_world(
     earned = await client.get("/api/v1/users/me/achievements", headers=owner.headers)
     assert earned.status_code == 200, earned.text
     achievement = earned.json()["items"][0]["achievement"]["id"]
+    tickets = await client.get("/api/v1/users/me/feedback-tickets", headers=owner.headers)
+    assert tickets.status_code == 200, tickets.text
+    ticket = tickets.json()["items"][0]["id"]
     chat = await client.post(
         f"{API_PREFIX}/chat/sessions",
         json={"course_id": FREE, "lesson_id": LESSON},
@@ -350,6 +364,7 @@ async def build_world(
         "subscriptions",
     )
     assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2, 1, 1, 1], export
+    assert export["feedback_tickets"], export
     return World(
         owner=owner,
         admin=admin,
@@ -364,6 +379,7 @@ async def build_world(
             "attempt_id": (opened, submitted),
             "enrollment_id": (str(enrollment["id"]),),
             "achievement_id": (achievement,),
+            "ticket_id": (ticket,),
             "user_id": (owner.id,),
             "session_id": (chat.json()["id"],),
             "message_id": (str(message),),
@@ -378,6 +394,7 @@ async def build_world(
             "entitlement_id": (granted.json()["id"],),
             "subscription_id": (str(subscription),),
             "code": ("monthly",),
+            "practice_id": ("practice:rest-basics-task",),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
@@ -412,6 +429,7 @@ async def stage(
     try:
         async with rolled_back(engine, role=servers.app) as connection:
             folder = write_exams(make_folder(tmp_path_factory.mktemp("content")))
+            name_competencies(folder)  # the owner's failed attempt opens feedback tickets
             sessions = savepoint_sessionmaker(connection)
             loaded = await load_folder(folder, database=database, sessionmaker=sessions)
             assert loaded.ok, loaded.problems

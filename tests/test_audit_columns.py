@@ -29,6 +29,8 @@ WITHOUT_A_KNOWN_ACTOR: dict[str, tuple[str, str]] = {
     "content_index": ("true", "written only by `content load`"),
     "content_loads": ("true", "written only by `content load`"),
     "achievements": ("true", "written only by `content load`"),
+    "competencies": ("true", "written only by `content load`"),
+    "competency_links": ("true", "written only by `content load`"),
     "ai_notes": ("true", "written only by `syllabus notes generate` (and `syllabus dev`)"),
     "auth_login_attempts": ("NOT succeeded", "a failed sign-in: who typed it is unknown"),
     "auth_signup_attempts": ("NOT created", "a sign-up for a taken email: who is unknown"),

@@ -805,6 +805,9 @@ def purge() -> None:
 async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
     from syllabus.db.sql import session_scope
     from syllabus.exams.service import seal_due
+    from syllabus.main import wire
+
+    wire()  # sealing hands graded tasks to competencies (assessment.items_graded)
 
     sealed = 0
     async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (

@@ -26,6 +26,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For read-only routes that read ORM rows: autocommit, so a request costs its queries
+    and no BEGIN/COMMIT round trips. Never write here."""
+    async with request.app.state.read_sessionmaker() as session:
+        yield session
+
+
 async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """For read-only routes: an autocommit Core connection from the pool and no ORM session,
     so a request costs its queries and nothing else: no BEGIN/COMMIT round trips, no unit
@@ -51,6 +58,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit (or roll back) before the response leaves, so a client never
 # sees success for a write that then fails to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

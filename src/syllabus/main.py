@@ -23,10 +23,14 @@ from syllabus.ai import export as ai_export
 from syllabus.ai.provider import ModelProvider
 from syllabus.ai.router import router as ai_router
 from syllabus.assessment import export as _assessment_export  # noqa: F401
+from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.commerce import export as _commerce_export  # noqa: F401
 from syllabus.commerce.router import router as commerce_router
+from syllabus.competencies import export as _competencies_export  # noqa: F401
+from syllabus.competencies import service as competencies
+from syllabus.competencies.router import router as competencies_router
 from syllabus.config import ConfigError, Settings, load_settings
 from syllabus.content import hooks as content_hooks
 from syllabus.content import service as content_service
@@ -201,6 +205,7 @@ def build_api_router() -> APIRouter:
     router.include_router(exams_router)
     router.include_router(access_router)
     router.include_router(commerce_router)
+    router.include_router(competencies_router)
     return router
 
 
@@ -211,6 +216,9 @@ def wire() -> None:
     owned_tables.register(progress.ACHIEVEMENTS)
     account_erased.register(ai_export.erase)
     account_erased.register(preferences_export.erase)
+    content_hooks.competencies_loaded.register(competencies.apply_competencies)
+    owned_tables.register(competencies.COMPETENCIES)
+    assessment_hooks.items_graded.register(competencies.record_graded)
 
 
 @asynccontextmanager
@@ -232,6 +240,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)

@@ -8,6 +8,7 @@ from syllabus.ai import models as ai_models
 from syllabus.assessment import models as assessment_models
 from syllabus.catalog import models as catalog_models
 from syllabus.commerce import models as commerce_models
+from syllabus.competencies import models as competencies_models
 from syllabus.db.sql import metadata
 from syllabus.exams import models as exams_models
 from syllabus.idempotency import models as idempotency_models
@@ -22,6 +23,7 @@ __all__ = [
     "assessment_models",
     "catalog_models",
     "commerce_models",
+    "competencies_models",
     "exams_models",
     "idempotency_models",
     "identity_models",

@@ -138,6 +138,26 @@ def write_course(
     )
 
 
+FRAMEWORK: list[dict[str, Any]] = [
+    {"code": "http", "title": "HTTP", "description": "The protocol"},
+    {"code": "http.methods", "title": "HTTP methods", "parent": "http"},
+    {"code": "http.status", "title": "Status codes", "parent": "http"},
+    {"code": "rest.resources", "title": "Resources"},
+]
+"""A competency framework for the test folder (:func:`add_framework`)."""
+
+
+def add_framework(root: Path) -> None:
+    """competencies.json, and the free course's inline quiz question naming one of its
+    codes: graded quizzes then move mastery and open tickets. Not part of
+    :func:`make_folder`, whose line numbers the loader's error tests pin."""
+    write_json(root / "competencies.json", FRAMEWORK)
+    path = root / "courses" / "rest-basics" / "quizzes" / "check.json"
+    quiz = json.loads(path.read_text(encoding="utf-8"))
+    quiz["questions"][2]["competencies"] = ["rest.resources"]
+    write_json(path, quiz)
+
+
 def make_folder(root: Path, *, source: str | None = "test-content") -> Path:
     """Two published courses (one free, one paid), a draft, banks in both formats; the
     folder names ``source`` (``source.json``), or none."""

@@ -277,7 +277,88 @@ def _event(provider: str = "'stripe'") -> str:
 
 
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
+COMPETENCY = "INSERT INTO competencies (code, title) VALUES ('sql.joins', 'Joins')"
+COMPETENCY_ID = "(SELECT id FROM competencies WHERE code = 'sql.joins')"
+
+
+def _mastery(ids: Ids, mastery: str = "0.5", observations: str = "1") -> str:
+    return (
+        "INSERT INTO competency_mastery (user_id, competency_id, mastery, observations) "
+        f"VALUES ('{ids.user}', {COMPETENCY_ID}, {mastery}, {observations})"
+    )
+
+
+def _evidence(ids: Ids, source: str = "'quiz'", points: str = "1", max_points: str = "1") -> str:
+    return (
+        "INSERT INTO competency_evidence (user_id, competency_id, source, source_id, "
+        "container_id, container_version, item_id, item_version, points, max_points, "
+        f"mastery_after) VALUES ('{ids.user}', {COMPETENCY_ID}, {source}, "
+        f"'{uuid.uuid4()}', 'quiz:q', 1, 'question:a', 1, {points}, {max_points}, 0.5)"
+    )
+
+
+def _ticket(ids: Ids, **overrides: str) -> str:
+    values = {
+        "source": "'quiz'",
+        "status": "'to_do'",
+        "priority": "1",
+        "closed_at": "NULL",
+        **overrides,
+    }
+    return (
+        "INSERT INTO feedback_tickets (user_id, competency_id, source, source_id, container_id, "
+        "container_version, item_id, item_version, description, status, priority, closed_at) "
+        f"VALUES ('{ids.user}', {COMPETENCY_ID}, {values['source']}, '{uuid.uuid4()}', "
+        f"'quiz:q', 1, 'question:a', 1, 'Revise', {values['status']}, {values['priority']}, "
+        f"{values['closed_at']})"
+    )
+
+
+def _link(ids: Ids, content_id: str = "'lesson:joins'") -> str:
+    return (
+        "INSERT INTO competency_links (competency_id, content_id, course_id) "
+        f"VALUES ({COMPETENCY_ID}, {content_id}, '{ids.course}')"
+    )
+
+
+def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
+    return (
+        "INSERT INTO practice_progress (user_id, course_id, practice_content_id) "
+        f"VALUES ('{ids.user}', '{ids.course}', {practice})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_competencies_code": lambda i: [
+        "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
+    ],
+    "uq_competencies_code": lambda i: [COMPETENCY] * 2,
+    "ck_competency_links_content_id": lambda i: [COMPETENCY, _link(i, "'quiz:joins'")],
+    "uq_competency_links_competency_id_content_id_course_id": lambda i: [
+        COMPETENCY,
+        _link(i),
+        _link(i),
+    ],
+    "ck_competency_mastery_mastery": lambda i: [COMPETENCY, _mastery(i, mastery="1.5")],
+    "ck_competency_mastery_observations": lambda i: [COMPETENCY, _mastery(i, observations="0")],
+    "uq_competency_mastery_user_id_competency_id": lambda i: [
+        COMPETENCY,
+        _mastery(i),
+        _mastery(i),
+    ],
+    "ck_competency_evidence_source": lambda i: [COMPETENCY, _evidence(i, source="'guess'")],
+    "ck_competency_evidence_points": lambda i: [COMPETENCY, _evidence(i, points="2")],
+    "ck_feedback_tickets_status": lambda i: [COMPETENCY, _ticket(i, status="'open'")],
+    "ck_feedback_tickets_source": lambda i: [COMPETENCY, _ticket(i, source="'chat'")],
+    "ck_feedback_tickets_priority": lambda i: [COMPETENCY, _ticket(i, priority="4")],
+    "ck_feedback_tickets_closed_at": lambda i: [COMPETENCY, _ticket(i, status="'done'")],
+    "uq_feedback_tickets_user_id_competency_id_item_id_open": lambda i: [
+        COMPETENCY,
+        _ticket(i),
+        _ticket(i, status="'in_progress'"),
+    ],
+    "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
+    "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"

@@ -12,6 +12,9 @@ from sqlmodel import col
 from syllabus.access.models import Entitlement
 from syllabus.kit.ids import uuid7
 
+ONE_TICK = timedelta(microseconds=1)
+"""An entitlement ends after it starts (CHECK ``period``), even one that ends at once."""
+
 LIVE_ENROLLMENT = text(
     """
     SELECT EXISTS (
@@ -139,7 +142,7 @@ async def set_subscription_end(
     await session.execute(
         update(Entitlement)
         .where(col(Entitlement.subscription_id) == subscription_id)
-        .values(ends_at=ends_at)
+        .values(ends_at=func.greatest(ends_at, col(Entitlement.starts_at) + ONE_TICK))
     )
 
 
@@ -172,10 +175,6 @@ async def names(session: AsyncSession, rows: list[Entitlement]) -> dict[uuid.UUI
         {"ids": list(ids)},
     )
     return {row[0]: row[1] for row in result}
-
-
-ONE_TICK = timedelta(microseconds=1)
-"""An entitlement ends after it starts (CHECK ``period``), even one that ends at once."""
 
 
 async def end_subscription(session: AsyncSession, *, subscription_id: uuid.UUID) -> None:

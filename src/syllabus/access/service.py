@@ -253,3 +253,10 @@ async def grant_subscription(
 async def end_subscription(*, session: AsyncSession, subscription_id: uuid.UUID) -> None:
     """A cancelled or expired subscription's entitlement ends now (if it runs longer)."""
     await repository.end_subscription(session, subscription_id=subscription_id)
+
+
+async def move_subscription_end(
+    *, session: AsyncSession, subscription_id: uuid.UUID, ends_at: datetime
+) -> None:
+    """A subscription whose period is over (lapsed, unpaid): its entitlement ends then."""
+    await repository.set_subscription_end(session, subscription_id=subscription_id, ends_at=ends_at)

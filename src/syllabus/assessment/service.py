@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.access import service as access
 from syllabus.assessment import repository
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
+from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.review import review_items, reviews_open
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary
@@ -265,6 +266,7 @@ async def _seal(
     assert len(user_ids) == 1, "one learner's attempts at a time"
     user_id = user_ids.pop()
     await repository.seal(session, attempts)
+    await items_graded.fire(session, [_graded_work(g.attempt, shown[g.attempt.id]) for g in graded])
     course_of = {a.course_id: _course_of(shown[a.id]) for a in attempts if a.course_id is not None}
     completion = await progress.complete_if_done(
         session=session, user_id=user_id, courses=course_of
@@ -283,6 +285,30 @@ async def _seal(
     await record_events(session, actor_id=user_id, events=events)  # before the streak counts
     perfect = any(g.max_score > 0 and g.score == g.max_score for g in graded)
     await progress.award(session=session, user_id=user_id, perfect_quiz=perfect)
+
+
+def _graded_work(attempt: QuizAttempt, shown: Shown) -> GradedWork:
+    """A sealed attempt as the plain data :data:`items_graded` hands on."""
+    quiz_id, quiz_version = _quiz_ref(attempt)
+    return GradedWork(
+        source="quiz",
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        container_id=quiz_id,
+        container_version=quiz_version,
+        title=str(shown.quiz.get("title", quiz_id)),
+        course_id=attempt.course_id,
+        items=tuple(
+            GradedItem(
+                item_id=item["question_id"],
+                version=item["version"],
+                points=float(item["points"]),
+                max_points=float(item["max_points"]),
+                competencies=tuple(shown.questions[item["question_id"]].get("competencies", [])),
+            )
+            for item in (attempt.details or {}).get("questions", [])
+        ),
+    )
 
 
 async def _settle_expired(

@@ -26,6 +26,7 @@ from syllabus.commerce import repository
 from syllabus.commerce.models import Payment, Plan, Subscription
 from syllabus.commerce.providers.base import (
     Notification,
+    NotYet,
     PaymentReport,
     Provider,
     Report,
@@ -92,6 +93,9 @@ async def process(*, session: AsyncSession, provider: Provider, event_id: str) -
             )
             for report in reports:
                 await apply(session=session, provider=provider, report=report)
+    except NotYet as unconfirmed:
+        logger.info("%s notification %s kept: %s", provider.name, event_id, unconfirmed)
+        return False
     except Exception as error:
         logger.warning("%s notification %s not processed: %r", provider.name, event_id, error)
         raise NotificationNotProcessed(
@@ -300,4 +304,8 @@ async def _save_subscription(
             subscription_id=subscription.id,
             category_id=plan.category_id,
             ends_at=report.current_period_end,
+        )
+    else:  # unpaid past its period: access ended with the period
+        await access.move_subscription_end(
+            session=session, subscription_id=subscription.id, ends_at=report.current_period_end
         )

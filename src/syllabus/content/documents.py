@@ -16,6 +16,7 @@ from pymongo import IndexModel
 
 from syllabus.content.blocks import Block
 from syllabus.kit.ids import (
+    CompetencyCode,
     CourseId,
     ExamId,
     LessonId,
@@ -127,6 +128,8 @@ class LessonContent(VersionedContent):
     source: str = ""
     imports: list[str] = Field(default_factory=list)
     blocks: list[Block] = Field(default_factory=list)
+    competencies: list[CompetencyCode] = Field(default_factory=list)
+    """Codes of competencies.json this lesson teaches."""
 
     class Settings:
         name = "lesson_content"
@@ -215,6 +218,8 @@ class Question(VersionedContent):
     points: float = Field(default=1.0, gt=0)
     explanation: str | None = None
     skills: list[str] = Field(default_factory=list)
+    competencies: list[CompetencyCode] = Field(default_factory=list)
+    """Codes of competencies.json this question tests: its points are their evidence."""
 
     class Settings:
         name = "questions"
@@ -260,6 +265,8 @@ class PracticeContent(VersionedContent):
     starter_code: str = ""
     reference_solution: str = ""
     checks: list[PracticeCheck] = Field(default_factory=list)
+    competencies: list[CompetencyCode] = Field(default_factory=list)
+    """Codes of competencies.json this practice trains and its reviews assess."""
 
     class Settings:
         name = "practice_content"

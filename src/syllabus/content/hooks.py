@@ -26,3 +26,23 @@ achievements_loaded: Hook[[AsyncSession, str | None, list[AchievementData]]] = H
 )
 """Fired once per load that reaches PostgreSQL, with the folder's source (recorded on
 each row: see content/sources.py) and every achievement of the folder."""
+
+
+@dataclass(frozen=True)
+class CompetencyData:
+    """A competency as authored in competencies.json, with the lessons, practices and
+    questions that name it (``links``: (content id, course content id) pairs). The loader
+    validates the tree and the codes; ``competencies`` stores them and owns mastery."""
+
+    code: str
+    title: str
+    description: str
+    parent: str | None
+    links: tuple[tuple[str, str], ...]
+
+
+competencies_loaded: Hook[[AsyncSession, str | None, list[CompetencyData]]] = Hook(
+    "content.competencies_loaded", required=True
+)
+"""Fired once per load that reaches PostgreSQL, with the folder's source and every
+competency of the folder (``competencies`` records the source on each row)."""

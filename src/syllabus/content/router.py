@@ -1,12 +1,19 @@
-"""``/lessons/{id}``, ``/quizzes/{id}``: content from MongoDB, once the catalog and
-``access`` (PostgreSQL) say the caller may see it. Responses carry an ETag. The course
-outline, which adds the learner's progress, is in ``learning.router``."""
+"""``/lessons/{id}``, ``/quizzes/{id}``, ``/practices/{id}``: content from MongoDB, once
+the catalog and ``access`` (PostgreSQL) say the caller may see it. Responses carry an
+ETag. The course outline, which adds the learner's progress, is in ``learning.router``."""
 
 from fastapi import APIRouter, Request, Response
 
 from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
-from syllabus.content.schemas import LessonPublic, LessonRef, QuizPublic, QuizRef
+from syllabus.content.schemas import (
+    LessonPublic,
+    LessonRef,
+    PracticePublic,
+    PracticeRef,
+    QuizPublic,
+    QuizRef,
+)
 from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
@@ -46,3 +53,19 @@ async def quizzes_get(
 ) -> Response:
     quiz, etag = await service.open_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
     return cached_json(request, quiz, etag_source=etag)
+
+
+@router.get(
+    "/practices/{practice_id}",
+    response_model=PracticePublic,
+    responses=CONTENT_RESPONSES,
+    openapi_extra=ANONYMOUS_TOO,
+    summary="A practice as learners work on it (no reference solution, no checks)",
+)
+async def practices_get(
+    practice_id: PracticeRef, request: Request, session: SessionDep, viewer: OptionalUser
+) -> Response:
+    practice, etag = await service.open_practice(
+        session=session, viewer=viewer, practice_id=practice_id
+    )
+    return cached_json(request, practice, etag_source=etag)

@@ -1,6 +1,7 @@
 """Content as learners receive it. These shapes are separate from the stored documents:
 the quiz and question shapes below have no field that could carry an answer key, an
-accepted answer, a tolerance or an explanation, so none can leak by accident."""
+accepted answer, a tolerance or an explanation, and the practice shape none for the
+reference solution or the checks, so none can leak by accident."""
 
 from typing import Annotated
 
@@ -20,6 +21,8 @@ LessonRef = Annotated[str, Path(pattern=content_id_pattern("lesson"), max_length
 """A lesson id in a URL path."""
 QuizRef = Annotated[str, Path(pattern=content_id_pattern("quiz"), max_length=200)]
 """A quiz id in a URL path."""
+PracticeRef = Annotated[str, Path(pattern=content_id_pattern("practice"), max_length=200)]
+"""A practice id in a URL path."""
 
 
 class PublicSchema(BaseModel):
@@ -100,3 +103,17 @@ class QuizPublic(PublicSchema):
     scoring_policy: ScoringPolicy
     max_score: float
     questions: list[QuestionPublic]
+
+
+class PracticePublic(PublicSchema):
+    """A practice as the learner works on it: never the reference solution or the checks."""
+
+    id: str
+    course_id: str
+    title: str
+    version: int
+    instructions: str = Field(description="Markdown.")
+    language: str
+    editor: dict[str, str | int | bool] = Field(description="Editor settings, as authored.")
+    starter_code: str
+    competencies: list[str] = Field(description="Codes of the competencies it trains.")

@@ -18,12 +18,14 @@ from syllabus.content.documents import (
     CourseContent,
     ExamContent,
     LessonContent,
+    PracticeContent,
     Question,
     QuizContent,
 )
 from syllabus.content.schemas import (
     LessonPublic,
     OptionPublic,
+    PracticePublic,
     QuestionPublic,
     QuizPublic,
 )
@@ -214,6 +216,40 @@ async def open_quiz(
     await access.require_quiz(session=session, viewer=viewer, course=course)
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"
+
+
+async def practice_document(practice_id: str) -> PracticeContent:
+    practice = await PracticeContent.get(practice_id)
+    if practice is None or practice.status == "archived":
+        raise missing("practice", practice_id)
+    return practice
+
+
+async def visible_practice(
+    *, session: AsyncSession, viewer: User | None, practice_id: str
+) -> tuple[PracticeContent, CourseRow]:
+    """A current practice of a course the viewer may see and open (paid: an entitlement),
+    with that course; otherwise the one 404 of :func:`missing` (or access's refusal)."""
+    practice = await practice_document(practice_id)
+    course = await catalog.course_if_visible(
+        session=session, viewer=viewer, course_ref=practice.course_id
+    )
+    if course is None:
+        raise missing("practice", practice_id)
+    await access.require_open(session=session, viewer=viewer, course=course, what="practice")
+    return practice, course
+
+
+async def open_practice(
+    *, session: AsyncSession, viewer: User | None, practice_id: str
+) -> tuple[PracticePublic, str]:
+    """The learner's view of a practice (copied field by field: the schema has no place
+    for the reference solution or the checks) and its ETag source."""
+    practice, _ = await visible_practice(session=session, viewer=viewer, practice_id=practice_id)
+    public = PracticePublic.model_validate(
+        practice.model_dump(include=set(PracticePublic.model_fields))
+    )
+    return public, f"{practice.version}.{practice.content_hash}"
 
 
 async def exam_document(exam_id: str) -> ExamContent:

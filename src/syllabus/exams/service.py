@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import service as access
 from syllabus.assessment.grading import AnswerShapeError, check_shape
+from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
@@ -280,6 +281,35 @@ async def _seal(
     )
     await append_result(
         session, attempt=attempt, exam=shown.exam, task_points=points, reason="sealed"
+    )
+    # The auto-graded tasks are evidence for the competencies their questions name
+    # (competencies moves mastery in this transaction; expert tasks are not yet graded).
+    await items_graded.fire(
+        session,
+        [
+            GradedWork(
+                source="exam",
+                attempt_id=attempt.id,
+                user_id=attempt.user_id,
+                container_id=attempt.exam_content_id,
+                container_version=attempt.exam_version,
+                title=str(shown.exam.get("title", attempt.exam_content_id)),
+                course_id=attempt.course_id,
+                items=tuple(
+                    GradedItem(
+                        item_id=entry["question_id"],
+                        version=entry["version"],
+                        points=float(entry["points"]),
+                        max_points=float(entry["max_points"]),
+                        competencies=tuple(
+                            shown.questions[entry["question_id"]].get("competencies", [])
+                        ),
+                    )
+                    for entry in tasks
+                    if "question_id" in entry
+                ),
+            )
+        ],
     )
 
 

@@ -48,3 +48,10 @@ QuestionId = Annotated[str, _content_id("question")]
 PracticeId = Annotated[str, _content_id("practice")]
 ExamId = Annotated[str, _content_id("exam")]
 Slug = Annotated[str, StringConstraints(pattern=rf"^{SLUG_PATTERN}$", max_length=120)]
+
+COMPETENCY_CODE_PATTERN: Final = r"[a-z0-9]+(?:[.-][a-z0-9]+)*"
+"""A competency's code: lower-case words or numbers joined by dots or hyphens, so both a
+codifier's numbering (``ege-math.2.1``) and a skill's name (``sql-joins``) fit."""
+CompetencyCode = Annotated[
+    str, StringConstraints(pattern=rf"^{COMPETENCY_CODE_PATTERN}$", max_length=64)
+]

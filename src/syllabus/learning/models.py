@@ -74,3 +74,25 @@ class LessonProgress(Base, table=True):
     bookmarked: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     note: str | None = None
     position: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+
+
+class PracticeProgress(Base, table=True):
+    """A practice the learner marked done (or whose submission was accepted): the
+    practice's points count once it is here (``items_done``, migration 0025)."""
+
+    __tablename__ = "practice_progress"
+    __table_args__ = (
+        UniqueConstraint("user_id", "practice_content_id"),
+        CheckConstraint(f"practice_content_id ~ '^practice:{SLUG_PATTERN}$'", name="practice_id"),
+        Index("ix_practice_progress_course_id_user_id", "course_id", "user_id"),
+    )
+
+    user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the unique constraint
+    course_id: uuid.UUID = Field(foreign_key="courses.id")  # leads the composite index
+    practice_content_id: str
+    completed_at: datetime | None = Field(
+        default=None,
+        nullable=False,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("statement_timestamp()")},
+    )

@@ -16,7 +16,7 @@ from sqlmodel import col
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
-from syllabus.learning.models import Enrollment, LessonProgress
+from syllabus.learning.models import Enrollment, LessonProgress, PracticeProgress
 
 LIVE_ENROLLMENT = ("active", "completed")
 
@@ -36,6 +36,14 @@ async def lesson_target(
     session: AsyncSession, *, user_id: uuid.UUID, lesson_id: str
 ) -> LessonTarget | None:
     """One query: the lesson's current course (via content_index) and my live enrollment."""
+    return await item_target(session, user_id=user_id, item_id=lesson_id, item_type="lesson")
+
+
+async def item_target(
+    session: AsyncSession, *, user_id: uuid.UUID, item_id: str, item_type: str
+) -> LessonTarget | None:
+    """One query: a current course item's course (via content_index) and my live
+    enrollment in it."""
     row = (
         await session.execute(
             text(
@@ -47,11 +55,11 @@ async def lesson_target(
                 LEFT JOIN enrollments e
                   ON e.course_id = i.course_id AND e.user_id = :user
                  AND e.status IN ('active', 'completed') AND e.deleted_at IS NULL
-                WHERE i.content_id = :lesson AND i.item_type = 'lesson'
+                WHERE i.content_id = :item AND i.item_type = :type
                   AND i.status = 'active' AND i.deleted_at IS NULL
                 """
             ),
-            {"user": user_id, "lesson": lesson_id},
+            {"user": user_id, "item": item_id, "type": item_type},
         )
     ).first()
     if row is None:
@@ -504,3 +512,27 @@ async def cancel_active(
         execution_options={"synchronize_session": False, "populate_existing": True},
     )
     return result.scalar_one_or_none()
+
+
+async def complete_practice(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID, practice_id: str
+) -> tuple[PracticeProgress, bool]:
+    """Mark the practice done once (ON CONFLICT DO NOTHING, so racing requests record
+    one completion); returns the row and whether this statement created it."""
+    inserted = (
+        await session.execute(
+            insert(PracticeProgress)
+            .values(user_id=user_id, course_id=course_id, practice_content_id=practice_id)
+            .on_conflict_do_nothing(index_elements=["user_id", "practice_content_id"])
+            .returning(col(PracticeProgress.id))
+        )
+    ).scalar_one_or_none()
+    row = (
+        await session.execute(
+            select(PracticeProgress).where(
+                col(PracticeProgress.user_id) == user_id,
+                col(PracticeProgress.practice_content_id) == practice_id,
+            )
+        )
+    ).scalar_one()
+    return row, inserted is not None

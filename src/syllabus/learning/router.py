@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
-from syllabus.content.schemas import LessonRef
+from syllabus.content.schemas import LessonRef, PracticeRef
 from syllabus.deps import ReadConnectionDep, SessionDep
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
@@ -32,6 +32,8 @@ from syllabus.learning.schemas import (
     EnrollmentPublic,
     LessonNote,
     OutlineWithProgress,
+    PracticeDone,
+    PracticeProgressPublic,
     ProgressPublic,
     ProgressUpdate,
 )
@@ -116,6 +118,34 @@ async def progress_save(
         user_id=user.id,
         key=idempotency_key,
         body=data.model_dump(mode="json", exclude_unset=True),
+        run=run,
+    )
+
+
+@router.put(
+    "/progress/practices/{practice_id}",
+    response_model=PracticeProgressPublic,
+    responses=problem_responses(403, 404),
+    summary="Mark a practice done, so its points count (idempotent; Idempotency-Key replays)",
+)
+async def progress_practice_done(
+    practice_id: PracticeRef,
+    data: PracticeDone,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def run() -> Outcome:
+        saved = await service.complete_practice(session=session, user=user, practice_id=practice_id)
+        return Outcome.of(saved.model_dump(mode="json"))
+
+    return await idempotency.answer_once(
+        request=request,
+        session=session,
+        user_id=user.id,
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
         run=run,
     )
 

@@ -78,6 +78,18 @@ class ProgressPublic(OutputSchema):
     course_completed: bool = Field(description="This write completed the course.")
 
 
+class PracticeDone(InputSchema):
+    status: Literal["completed"] = Field(description="A practice is only ever marked done.")
+
+
+class PracticeProgressPublic(OutputSchema):
+    practice_id: str
+    course_id: str
+    status: Literal["completed"]
+    completed_at: datetime
+    course_completed: bool = Field(description="This write completed the course.")
+
+
 class Resume(OutputSchema):
     item_id: str
     position: Position | None = None

@@ -22,6 +22,7 @@ from syllabus.learning.schemas import (
     CourseProgress,
     EnrollmentPublic,
     LessonNote,
+    PracticeProgressPublic,
     ProgressPublic,
     ProgressUpdate,
     Resume,
@@ -237,6 +238,50 @@ async def save_progress(
         note=row["note"],
         position=row["position"],
         updated_at=row["updated_at"],
+        course_completed=course_completed,
+    )
+
+
+async def complete_practice(
+    *, session: AsyncSession, user: User, practice_id: str
+) -> PracticeProgressPublic:
+    """Mark a practice of my course done (its points count from now): idempotent; the
+    first completion records the activity and may complete the course and award."""
+    target = await repository.item_target(
+        session, user_id=user.id, item_id=practice_id, item_type="practice"
+    )
+    if target is None or not catalog.visible_to(target.course_status, user.role):
+        raise NotFound(f"no practice {practice_id} in any current course", field="practice_id")
+    if target.enrollment_id is None:
+        raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
+    row, just_completed = await repository.complete_practice(
+        session, user_id=user.id, course_id=target.course_id, practice_id=practice_id
+    )
+    course_completed = False
+    if just_completed:
+        events = [
+            Event(
+                verb="completed",
+                object_type="practice",
+                object_id=practice_id,
+                course_id=target.course_id,
+            )
+        ]
+        if target.enrollment_status == "active":
+            completion = await progress.complete_if_done(
+                session=session,
+                user_id=user.id,
+                courses={target.course_id: target.course_content_id},
+            )
+            course_completed = bool(completion)
+            events += completion
+        await progress.award(session=session, user_id=user.id, along=events)
+    assert row.completed_at is not None
+    return PracticeProgressPublic(
+        practice_id=practice_id,
+        course_id=target.course_content_id,
+        status="completed",
+        completed_at=row.completed_at,
         course_completed=course_completed,
     )
 

@@ -27,6 +27,12 @@ class ProviderUnavailable(ServiceUnavailable):
     code = "provider-unavailable"
 
 
+class NotYet(Exception):
+    """The provider's API does not (yet) confirm what a notification claims: nothing is
+    done, and the stored notification stays unprocessed, so a later delivery of it (or
+    ``syllabus payments reconcile``) acts once the API agrees."""
+
+
 @dataclass(frozen=True)
 class Order:
     """A checkout to open at the provider: what, for how much, and where to come back."""

@@ -26,6 +26,7 @@ from syllabus.commerce.providers.base import (
     Delivery,
     Notification,
     NotificationRefused,
+    NotYet,
     Opened,
     Order,
     PaymentReport,
@@ -70,6 +71,11 @@ class _Refund(Refund):  # type: ignore[misc]
         self.client = _TimedClient()
 
 
+def _value(minor: int) -> str:
+    """Minor units as YooKassa writes amounts: ``"19.00"``."""
+    return str((Decimal(minor) / MINOR).quantize(Decimal("0.01")))
+
+
 def _minor(amount: Any) -> int:
     return int(Decimal(str(amount.value)) * MINOR)
 
@@ -103,7 +109,7 @@ class YooKassaProvider:
     async def open(self, order: Order) -> Opened:
         params = {
             "amount": {
-                "value": str(Decimal(order.amount_minor) / MINOR),
+                "value": _value(order.amount_minor),
                 "currency": order.currency,
             },
             "confirmation": {"type": "redirect", "return_url": order.return_url},
@@ -159,10 +165,15 @@ class YooKassaProvider:
         if notification.type == "refund.succeeded":
             refund = await self._call(lambda: _Refund.find_one(obj_id))
             if refund.status != "succeeded":
-                return []
+                raise NotYet(f"the API says refund {obj_id} is {refund.status}")
             obj_id = str(refund.payment_id)
         report = await self._payment(obj_id)
-        return [report] if report is not None else []
+        if report is None:
+            return []
+        claimed = notification.type.removeprefix("payment.")
+        if notification.type.startswith("payment.") and report.outcome != claimed:
+            raise NotYet(f"the API says payment {obj_id} is not {claimed}")
+        return [report]
 
     async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
         report = await self._payment(provider_payment_id)
@@ -173,7 +184,7 @@ class YooKassaProvider:
     ) -> Delivery | None:
         params = {
             "payment_id": provider_payment_id,
-            "amount": {"value": str(Decimal(amount_minor) / MINOR), "currency": currency},
+            "amount": {"value": _value(amount_minor), "currency": currency},
         }
         key = f"refund-{provider_payment_id}-{total_after}"
         await self._call(lambda: _Refund.create(params, idempotency_key=key))

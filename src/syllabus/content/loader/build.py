@@ -42,6 +42,7 @@ from syllabus.content.documents import (
 from syllabus.content.loader.formats import (
     AchievementIn,
     CategoryIn,
+    CompetencyIn,
     CourseIn,
     ExamIn,
     LessonFrontMatter,
@@ -97,6 +98,16 @@ class CourseFolder:
 
 
 @dataclass(frozen=True, slots=True)
+class CompetencyLink:
+    """A lesson, practice or question naming a competency, and the course it belongs to
+    (a bank question: each course whose quiz asks it)."""
+
+    code: str
+    content_id: str
+    course_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutsideRef:
     """A category, track or course a file names that the folder does not define: one
     another source loaded may be meant, so the catalog is asked before anything is
@@ -119,6 +130,8 @@ class Bundle:
     achievements: list[AchievementIn] = field(default_factory=list)
     courses: list[CourseFolder] = field(default_factory=list)
     questions: dict[str, Stored] = field(default_factory=dict)
+    competencies: list[CompetencyIn] = field(default_factory=list)
+    competency_links: list[CompetencyLink] = field(default_factory=list)
     outside: list[OutsideRef] = field(default_factory=list)
 
 
@@ -160,6 +173,8 @@ class Built:
     categories: list[CategoryIn] = field(default_factory=list)
     tracks: list[TrackIn] = field(default_factory=list)
     achievements: list[AchievementIn] = field(default_factory=list)
+    competencies: list[CompetencyIn] = field(default_factory=list)
+    competency_links: list[CompetencyLink] = field(default_factory=list)
     owned: dict[str, list[str]] = field(default_factory=dict)
     """The keys of the PostgreSQL rows this folder defines, by the kind of their
     :class:`~syllabus.content.sources.OwnedTable`: what a prune keeps."""
@@ -188,6 +203,7 @@ def build_question(question: QuestionIn) -> Stored:
         "points": question.points,
         "explanation": question.explanation,
         "skills": question.skills,
+        "competencies": question.competencies,
         "content_hash": PLACEHOLDER_HASH,
     }
     match question:
@@ -247,6 +263,7 @@ def build_lesson(front: LessonFrontMatter, body: LessonBody, course_id: str) -> 
         source=body.source,
         imports=body.imports,
         blocks=body.blocks,  # type: ignore[arg-type,unused-ignore]  # dicts, validated into blocks
+        competencies=front.competencies,
         content_hash=PLACEHOLDER_HASH,
     )
     item = Item(front.id, "lesson", front.title, front.duration_minutes, preview=front.preview)
@@ -326,6 +343,7 @@ def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
         starter_code=practice.starter_code,
         reference_solution=practice.reference_solution,
         checks=[PracticeCheck(**check.model_dump()) for check in practice.checks],
+        competencies=practice.competencies,
         content_hash=PLACEHOLDER_HASH,
     )
     return Item(practice.id, "practice", practice.title), store(document)
@@ -411,10 +429,13 @@ def build(bundle: Bundle) -> Built:
         categories=bundle.categories,
         tracks=bundle.tracks,
         achievements=bundle.achievements,
+        competencies=bundle.competencies,
+        competency_links=bundle.competency_links,
         owned={
             "category": [category.slug for category in bundle.categories],
             "track": [track.slug for track in bundle.tracks],
             "achievement": [achievement.code for achievement in bundle.achievements],
+            "competency": [competency.code for competency in bundle.competencies],
         },
     )
     kinds = (CourseContent, LessonContent, QuizContent, Question, PracticeContent, ExamContent)

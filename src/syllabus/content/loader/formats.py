@@ -24,6 +24,7 @@ from syllabus.content.documents import (
 )
 from syllabus.kit.ids import (
     SLUG_PATTERN,
+    CompetencyCode,
     CourseId,
     ExamId,
     LessonId,
@@ -61,6 +62,20 @@ class SourceIn(Strict):
 class CategoryIn(Strict):
     slug: Slug
     name: Title
+
+
+class CompetencyIn(Strict):
+    """One entry of competencies.json: a skill or a codifier element. ``parent`` makes a
+    tree (a section and its elements); the reader refuses unknown parents and cycles."""
+
+    code: CompetencyCode
+    title: Title
+    description: str = ""
+    parent: CompetencyCode | None = None
+
+
+Competencies = Annotated[list[CompetencyCode], Field(max_length=20)]
+"""What a lesson teaches, or a question or practice tests: codes of competencies.json."""
 
 
 class TrackIn(Strict):
@@ -153,6 +168,7 @@ class LessonFrontMatter(Strict):
     objectives: list[Text] = Field(default_factory=list)
     key_concepts: list[Text] = Field(default_factory=list)
     preview: bool = False
+    competencies: Competencies = Field(default_factory=list)
 
 
 LESSON_KEYS = frozenset(LessonFrontMatter.model_fields)
@@ -170,6 +186,7 @@ class QuestionBase(Strict):
     explanation: str | None = None
     skills: list[Text] = Field(default_factory=list)
     category: str | None = None
+    competencies: Competencies = Field(default_factory=list)
 
 
 def _option_ids(info: ValidationInfo, name: str = "options") -> set[str]:
@@ -294,6 +311,7 @@ class LegacyQuestionIn(Strict):
     points: float = Field(default=1.0, gt=0)
     explanation: str | None = None
     skills: list[Text] = Field(default_factory=list)
+    competencies: Competencies = Field(default_factory=list)
 
 
 class QuizIn(Strict):
@@ -323,6 +341,7 @@ class PracticeIn(Strict):
     starter_code: str = ""
     reference_solution: str = ""
     checks: list[CheckIn] = Field(min_length=1)
+    competencies: Competencies = Field(default_factory=list)
 
 
 MAX_TASKS = 100

@@ -30,7 +30,12 @@ from sqlmodel import SQLModel, col
 
 from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
 from syllabus.content.documents import ContentVersion, LoadMarker
-from syllabus.content.hooks import AchievementData, achievements_loaded
+from syllabus.content.hooks import (
+    AchievementData,
+    CompetencyData,
+    achievements_loaded,
+    competencies_loaded,
+)
 from syllabus.content.loader.build import Built, OutsideRef
 from syllabus.content.loader.problems import FileProblem, Problems
 from syllabus.content.loader.stored import Stored
@@ -654,6 +659,23 @@ async def sync_catalog(
                 rule=a.rule.model_dump(mode="json", exclude_none=True),
             )
             for a in built.achievements
+        ],
+    )
+    links: dict[str, set[tuple[str, str]]] = {}
+    for link in built.competency_links:
+        links.setdefault(link.code, set()).add((link.content_id, link.course_id))
+    await competencies_loaded.fire(
+        session,
+        source,
+        [
+            CompetencyData(
+                code=c.code,
+                title=c.title,
+                description=c.description,
+                parent=c.parent,
+                links=tuple(sorted(links.get(c.code, ()))),
+            )
+            for c in built.competencies
         ],
     )
     archived: dict[str, list[str]] = {}

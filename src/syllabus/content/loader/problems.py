@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from syllabus.kit.ids import COMPETENCY_CODE_PATTERN
+
 
 @dataclass(frozen=True, order=True)
 class FileProblem:
@@ -22,6 +24,11 @@ class FileProblem:
 def _pattern_message(item: Any) -> str:
     """Say what an id should look like instead of quoting a regular expression."""
     pattern = str(item.get("ctx", {}).get("pattern", ""))
+    if pattern == f"^{COMPETENCY_CODE_PATTERN}$":
+        return (
+            f"{item.get('input')!r} must look like a competency code (lower-case letters "
+            "and digits, joined by single dots or hyphens: ege-math.2.1)"
+        )
     prefix = re.match(r"^\^\(?([a-z|]+)\)?:", pattern)
     kinds = prefix.group(1).split("|") if prefix else []
     shape = " or ".join(f"{kind}:<slug>" for kind in kinds) if kinds else "a slug"

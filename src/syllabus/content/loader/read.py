@@ -17,6 +17,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 
 from syllabus.content.loader.build import (
     Bundle,
+    CompetencyLink,
     CourseFolder,
     LessonBody,
     OutsideRef,
@@ -31,6 +32,7 @@ from syllabus.content.loader.formats import (
     QUESTION_MODELS,
     AchievementIn,
     CategoryIn,
+    CompetencyIn,
     CourseIn,
     ExamIn,
     LegacyQuestionIn,
@@ -79,6 +81,11 @@ class Reader:
         # (where, path in the file, id) of every question a quiz or an exam task refers
         # to, checked even when the course.json is broken
         self.question_refs: list[tuple[Lines, tuple[Any, ...], str]] = []
+        # (where, path of the list, codes, content id, its course) of every lesson,
+        # practice and question naming competencies; a bank question's courses are those
+        # whose quizzes ask it (``quiz_courses``)
+        self.competency_refs: list[tuple[Located, tuple[Any, ...], list[str], str, str | None]] = []
+        self.quiz_courses: dict[str, set[str]] = {}
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
@@ -212,6 +219,14 @@ class Reader:
                 f"achievement:{achievement.code}", source, (index, "code")
             ):
                 self.bundle.achievements.append(achievement)
+        for item, source, index in self.listed(
+            "competencies.json", required=False, prefix="competency:"
+        ):
+            competency = self.model(CompetencyIn, item, source, (index,))
+            if competency is None:
+                self.broken("competency:", _get(item, "code"))
+            elif self.define(f"competency:{competency.code}", source, (index, "code")):
+                self.bundle.competencies.append(competency)
 
     def read_bank(self, path: Path) -> None:
         source = self.json(path)
@@ -253,6 +268,7 @@ class Reader:
         if question is None or not self.define(question.id, source, (*path, "id")):  # type: ignore[attr-defined]
             return None
         self.bundle.questions[question.id] = build_question(question)  # type: ignore[attr-defined,arg-type]
+        self.names_competencies(source, path, question, None)
         return str(question.id)  # type: ignore[attr-defined]
 
     def read_course(self, folder: Path) -> None:
@@ -297,6 +313,7 @@ class Reader:
                 self.item_broken(course, "practice", _get(practice_source.data, "id"))
             elif course:
                 course.add(*build_practice(practice, course.course.id))
+                self.names_competencies(practice_source, (), practice, course.course.id)
 
     def read_quiz(self, path: Path, course: CourseFolder | None) -> None:
         source = self.json(path)
@@ -320,6 +337,8 @@ class Reader:
                 self.question_refs.append((source.lines, ("questions", index), item))
         if course:
             course.add(*build_quiz(quiz, question_ids, course.course.id))
+            for question_id in question_ids:
+                self.quiz_courses.setdefault(question_id, set()).add(course.course.id)
 
     def read_exam(self, path: Path, course: CourseFolder | None) -> None:
         """``exams/<slug>.json``: the exam ``exam:<slug>``; its auto tasks' inline
@@ -395,6 +414,17 @@ class Reader:
                     ),
                     course.course.id,
                 )
+            )
+            self.names_competencies(source, (), front, course.course.id)
+
+    def names_competencies(
+        self, source: Located, path: tuple[Any, ...], model: Any, course_id: str | None
+    ) -> None:
+        """Remember the competencies a valid lesson, practice or question names, to be
+        checked against competencies.json once the whole folder is read."""
+        if model.competencies:
+            self.competency_refs.append(
+                (source, (*path, "competencies"), list(model.competencies), model.id, course_id)
             )
 
 
@@ -526,6 +556,7 @@ def from_legacy(
         "points": question.points,
         "skills": question.skills,
         "category": question.category,
+        "competencies": question.competencies,
     }
     if question.explanation is not None:
         converted["explanation"] = question.explanation
@@ -597,6 +628,7 @@ def check_references(reader: Reader) -> None:
     for where, path, question_id in reader.question_refs:
         if question_id not in bundle.questions and not may_lack(question_id):
             problems.at(where, path, f"unknown question {question_id}")
+    check_competencies(reader)
     for index, achievement in enumerate(bundle.achievements):
         rule_course = getattr(achievement.rule, "course", None)
         if rule_course is not None and rule_course not in course_ids and not may_lack(rule_course):
@@ -680,4 +712,42 @@ def check_course(
         if item_id not in own and item_id.split(":", 1)[0] not in course.broken:
             problems.at(
                 source, ("points", "items", item_id), f"unknown item {item_id} in this course"
+            )
+
+
+def check_competencies(reader: Reader) -> None:
+    """competencies.json forms a tree (known parents, no cycle), every code a lesson,
+    practice or question names is in it, and each naming becomes a link per course."""
+    bundle, problems = reader.bundle, reader.problems
+    parents = {c.code: c.parent for c in bundle.competencies}
+    for index, competency in enumerate(bundle.competencies):
+        seen = {competency.code}
+        parent = competency.parent
+        while parent is not None:
+            if parent not in parents:
+                if not reader.may_lack(f"competency:{parent}"):
+                    problems.at(
+                        reader.catalog_files["competencies.json"],
+                        (index, "parent"),
+                        f"unknown competency {parent!r}",
+                    )
+                break
+            if parent in seen:
+                problems.at(
+                    reader.catalog_files["competencies.json"],
+                    (index, "parent"),
+                    f"{competency.code!r} is its own ancestor",
+                )
+                break
+            seen.add(parent)
+            parent = parents[parent]
+    for source, path, codes, content_id, course_id in reader.competency_refs:
+        for i, code in enumerate(codes):
+            if code not in parents:
+                if not reader.may_lack(f"competency:{code}"):
+                    problems.at(source, (*path, i), f"unknown competency {code!r}")
+                continue
+            courses = {course_id} if course_id else reader.quiz_courses.get(content_id, set())
+            bundle.competency_links.extend(
+                CompetencyLink(code, content_id, course) for course in sorted(courses)
             )

@@ -8,7 +8,9 @@ it is decoded back into a dict only for the write batch that sends it.
 
 The hash is the SHA-256 of the document's canonical JSON (sorted keys, no whitespace),
 leaving out what the loader itself sets (version, hash, load time, source) and the
-publication status (compared on its own), so identical authored content always hashes the same.
+publication status (compared on its own), so identical authored content always hashes the
+same. An empty ``competencies`` list is left out too, so content written before
+competencies existed keeps the hash it was stored with.
 """
 
 import hashlib
@@ -31,6 +33,8 @@ MODELS: dict[str, type[VersionedContent]] = {model.Settings.name: model for mode
 def content_hash(document: VersionedContent) -> str:
     data = document.model_dump(mode="json", exclude=set(NOT_HASHED))
     data["_id"] = document.id
+    if not data.get("competencies"):  # documents hashed before competencies keep their hash
+        data.pop("competencies", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -1,0 +1,47 @@
+"""What grading hands to higher layers, as plain data, in the transaction that seals the
+graded work (see :mod:`syllabus.kit.hooks`; ``main.wire`` registers the handlers).
+
+``competencies`` moves mastery and opens feedback tickets from it; exams fire the same
+hook for their graded tasks (``source="exam"``), so one handler serves both."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from syllabus.kit.hooks import Hook
+
+GradedSource = Literal["quiz", "exam"]
+
+
+@dataclass(frozen=True)
+class GradedItem:
+    """One graded question (or exam task) at the exact version shown, with the codes of
+    the competencies its content names."""
+
+    item_id: str
+    version: int
+    points: float
+    max_points: float
+    competencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GradedWork:
+    """One sealed attempt: whose, which quiz (or exam) at which version, its items."""
+
+    source: GradedSource
+    attempt_id: uuid.UUID
+    user_id: uuid.UUID
+    container_id: str
+    container_version: int
+    title: str
+    course_id: uuid.UUID | None
+    items: tuple[GradedItem, ...]
+
+
+items_graded: Hook[[AsyncSession, list[GradedWork]]] = Hook(
+    "assessment.items_graded", required=True
+)
+"""Fired once per seal (one learner's attempts), after the attempts are written."""

@@ -1,0 +1,79 @@
+"""Competencies, mastery and feedback tickets as the API shows them. A ticket names the
+graded item (and its points) only in :class:`TicketItem`, which the service fills only
+once the quiz's review is open to the learner (DECISIONS 14)."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from syllabus.competencies.models import EvidenceSource, TicketStatus
+from syllabus.kit.schemas import InputSchema, OutputSchema
+
+
+class LessonToStudy(OutputSchema):
+    id: str
+    title: str
+    course_id: str
+
+
+class CompetencyMastery(OutputSchema):
+    code: str
+    title: str
+    parent: str | None
+    mastery: float = Field(description="0 to 1, the decaying average of the evidence")
+    gap_level: int = Field(ge=1, le=5, description="1 (no gap) to 5 (a large gap)")
+    evidence_count: int
+    observed_at: datetime
+    study: list[LessonToStudy] = Field(description="Lessons that teach it")
+
+
+GapCounts = dict[Literal["1", "2", "3", "4", "5"], int]
+
+
+class CompetencyOverview(OutputSchema):
+    """A course's live learners on one competency, counted, never named."""
+
+    code: str
+    title: str
+    learners: int
+    not_assessed: int
+    gap_levels: GapCounts
+    average_mastery: float | None
+
+
+class TicketItem(OutputSchema):
+    """The graded item the mistake was made on: shown once the review is open."""
+
+    id: str
+    version: int
+    points: float
+    max_points: float
+
+
+class CompetencyRef(OutputSchema):
+    code: str
+    title: str
+
+
+class FeedbackTicketPublic(OutputSchema):
+    id: uuid.UUID
+    status: TicketStatus
+    priority: int = Field(ge=1, le=3, description="1 (fix first) to 3")
+    competency: CompetencyRef
+    course_id: str | None
+    source: EvidenceSource
+    container_id: str = Field(description="The quiz, exam or practice of the mistake")
+    container_version: int
+    item: TicketItem | None = Field(
+        description="Which question, and its points: null until the review is open"
+    )
+    description: str
+    revise: list[LessonToStudy]
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class TicketUpdate(InputSchema):
+    status: TicketStatus
