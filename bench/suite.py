@@ -26,6 +26,7 @@ from pymongo import AsyncMongoClient
 
 from bench import dataset
 from bench.content_load import content_load
+from bench.exam_day import exam_day
 from bench.harness import (
     BASELINE,
     RESULTS_DIR_VARIABLE,
@@ -58,6 +59,7 @@ SCENARIOS: dict[str, Scenario] = {
     "asgi_servers": asgi_servers,
     "progress": progress,
     "submit": submit,
+    "exam_day": exam_day,
     "search": search,
     "login_burst": login_burst,
     "content_load": lambda data, load, _: content_load(
