@@ -241,9 +241,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await init_documents(database, DOCUMENT_MODELS)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.read_sessionmaker = create_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)
