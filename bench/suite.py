@@ -40,7 +40,7 @@ from bench.harness import (
 from bench.identity_abuse import LIFTED
 from bench.load_memory import load_memory
 from bench.login_burst import login_burst
-from bench.outline import asgi_servers, outline
+from bench.outline import asgi_servers, outline, outline_peak
 from bench.progress import progress
 from bench.report import write_chart, write_summary
 from bench.search import search
@@ -55,6 +55,7 @@ Scenario = Callable[[dataset.Dataset, Load, Servers], Awaitable[dict[str, Any]]]
 SCENARIOS: dict[str, Scenario] = {
     "views": lambda data, load, _: views(data, rounds=load.rounds),
     "outline": outline,
+    "outline_peak": outline_peak,
     "asgi_servers": asgi_servers,
     "progress": progress,
     "submit": submit,

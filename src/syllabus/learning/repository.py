@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
@@ -250,10 +250,9 @@ OUTLINE_STATE = text(
 
 
 async def outline_state(
-    session: AsyncSession, *, course_content_id: str, viewer_id: uuid.UUID | None
+    connection: AsyncConnection, *, course_content_id: str, viewer_id: uuid.UUID | None
 ) -> OutlineState | None:
-    # Core, not ORM: one plain row back, on the request's own connection and transaction.
-    connection = await session.connection()
+    # Core, not ORM: one plain row back, on a read-only connection (no session).
     row = (
         await connection.execute(OUTLINE_STATE, {"course": course_content_id, "viewer": viewer_id})
     ).first()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef, PracticeRef
-from syllabus.deps import ReadSessionDep, SessionDep
+from syllabus.deps import ReadConnectionDep, SessionDep
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
@@ -178,10 +178,13 @@ async def lessons_get(
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
 async def courses_outline(
-    course_ref: CourseRef, request: Request, session: ReadSessionDep, claims: OptionalClaims
+    course_ref: CourseRef,
+    request: Request,
+    connection: ReadConnectionDep,
+    claims: OptionalClaims,
 ) -> Response:
     outline, etag_source = await service.outline_with_progress(
-        session=session,
+        connection=connection,
         viewer_id=claims.user_id if claims else None,
         course_ref=course_ref,
     )

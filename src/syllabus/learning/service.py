@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
@@ -383,7 +383,7 @@ def _json_time(value: datetime | None) -> str | None:
 
 
 async def outline_with_progress(
-    *, session: AsyncSession, viewer_id: uuid.UUID | None, course_ref: str
+    *, connection: AsyncConnection, viewer_id: uuid.UUID | None, course_ref: str
 ) -> tuple[dict[str, Any], str]:
     """One PostgreSQL query (course, viewer, enrollment, progress, the rollup by
     ``progress``'s rule) and one MongoDB read (the course document with its items),
@@ -395,7 +395,7 @@ async def outline_with_progress(
     """
     course_id = catalog.content_id_of(course_ref)
     state = await repository.outline_state(
-        session, course_content_id=course_id, viewer_id=viewer_id
+        connection, course_content_id=course_id, viewer_id=viewer_id
     )
     if state is not None and viewer_id is not None and state.viewer_role is None:
         raise identity.TokenRejected("access token is invalid or expired")  # the user is gone
