@@ -12,7 +12,7 @@ export UV_PYTHON_PREFERENCE := system
 export UV_SYSTEM_CERTS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate revision psql db-url bench bench-quick clean
+.PHONY: help install run test lint fmt migrate revision psql db-url wrk bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -58,10 +58,16 @@ psql: $(STAMP) ## psql on the configured (or embedded dev) database
 db-url: $(STAMP) ## Print the PostgreSQL URL analysts can give to psql or a BI tool
 	@$(BIN)/syllabus db url
 
-bench: $(STAMP) ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
+# wrk (C) measures the peaks; installed from Debian's packages when missing and we may.
+WRK := $(shell command -v wrk 2>/dev/null)
+wrk:
+	@test -n "$(WRK)" || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y wrk) \
+		|| echo "wrk not installed (apt-get install wrk): the peak scenarios will say so and be skipped"
+
+bench: $(STAMP) wrk ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
 	$(BIN)/python -m bench
 
-bench-quick: $(STAMP) ## The suite on a small dataset (smoke run, about 100 s on a quiet machine; results in bench/results/quick)
+bench-quick: $(STAMP) wrk ## The suite on a small dataset (smoke run, about 100 s on a quiet machine; results in bench/results/quick)
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench --quick
 
 clean: ## Remove the virtualenv and tools (keeps .data/)

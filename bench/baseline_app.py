@@ -40,10 +40,6 @@ def _iso(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _percent(done: int, total: int) -> float:
-    return round(100.0 * done / total, 1) if total else 0.0
-
-
 def _claims(request: Request) -> dict[str, Any]:
     return dict(
         jwt.decode(
@@ -61,18 +57,18 @@ async def outline(request: Request) -> Response:
     async with STATE["pool"].acquire() as connection:
         row = await connection.fetchrow(SQL, course_id, claims["sub"])
     course = await STATE["mongo"]["course_content"].find_one({"_id": course_id})
-    lessons = json.loads(row[5]) if isinstance(row[5], str) else dict(row[5] or {})
-    passed = set(row[6] or [])
-    done = {k for k, v in lessons.items() if v["status"] == "completed"} | passed
-    modules, required, completed = [], 0, 0
+    # By column name: the statement is the service's own (learning/repository.py), and its
+    # columns grow; the rollup comes from it, as the service's does.
+    lessons = row["lessons"]
+    lessons = json.loads(lessons) if isinstance(lessons, str) else dict(lessons or {})
+    passed = set(row["passed_quizzes"] or [])
+    done = set(row["done"] or [])
+    modules = []
     for module in course["modules"]:
         items = []
         for item in module["items"]:
             state = lessons.get(item["id"], {})
             status = "passed" if item["id"] in passed else state.get("status", "not_started")
-            if item["required"]:
-                required += 1
-                completed += item["id"] in done
             items.append(
                 {
                     **item,
@@ -93,6 +89,7 @@ async def outline(request: Request) -> Response:
         ),
         reverse=True,
     )
+    resume: dict[str, Any] | None
     if started:
         resume = {"item_id": started[0][1], "position": lessons[started[0][1]]["position"]}
     else:
@@ -102,14 +99,14 @@ async def outline(request: Request) -> Response:
         )
         resume = {"item_id": next_item, "position": None}
     progress = None
-    if row[4] is not None:
+    if row["enrollment_status"] is not None:
         progress = {
-            "percent_complete": _percent(completed, required),
-            "completed_required": completed,
-            "total_required": required,
+            "percent_complete": float(row["percent_complete"]),
+            "completed_required": int(row["completed_required"]),
+            "total_required": int(row["total_required"]),
             "resume": resume,
-            "last_activity_at": _iso(row[7]),
-            "enrollment_status": row[4],
+            "last_activity_at": _iso(row["last_activity_at"]),
+            "enrollment_status": row["enrollment_status"],
         }
     body = {
         "course_id": course["_id"],
@@ -126,8 +123,8 @@ async def outline(request: Request) -> Response:
 
 
 UPSERT = """
-INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status)
-SELECT $1, i.course_id, i.content_id, $3 FROM content_index i
+INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status, started_at)
+SELECT $1, i.course_id, i.content_id, $3, statement_timestamp() FROM content_index i
 WHERE i.content_id = $2 AND i.item_type = 'lesson'
 ON CONFLICT (user_id, lesson_content_id) DO UPDATE
 SET status = CASE WHEN lesson_progress.status = 'completed' THEN 'completed'

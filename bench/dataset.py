@@ -122,8 +122,60 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
+def exam_id(slug: str) -> str:
+    """The exam of a full course (bench/exam_day.py)."""
+    return f"exam:{slug}-exam"
+
+
+def _exam(folder: Path, slug: str, quiz_slug: str, questions: int) -> None:
+    """An exam drawn from the course's first quiz's questions: task k draws question 2k or
+    2k + 1, and a last task graded by experts; an hour, so no deadline falls in a run."""
+    tasks: list[dict[str, Any]] = [
+        {
+            "number": k + 1,
+            "part": 1,
+            "max_points": 1,
+            "grading": "auto",
+            "pool": [f"question:{quiz_slug}-{2 * k}", f"question:{quiz_slug}-{2 * k + 1}"],
+        }
+        for k in range(questions // 2)
+    ]
+    tasks.append(
+        {
+            "number": len(tasks) + 1,
+            "part": 1,
+            "max_points": 2,
+            "grading": "expert",
+            "problems": [{"id": "a", "prompt": "Explain.", "answer": "Because."}],
+            "criteria": [
+                {"points": 2, "description": "Right"},
+                {"points": 1, "description": "Half"},
+            ],
+        }
+    )
+    _write_json(
+        folder / "exams" / f"{slug}-exam.json",
+        {
+            "id": exam_id(slug),
+            "title": "Exam day",
+            "exam_type": "custom",
+            "subject": "bench",
+            "duration_seconds": 3600,
+            "parts": [{"number": 1, "title": "All"}],
+            "tasks": tasks,
+        },
+    )
+
+
 def _course(
-    root: Path, slug: str, *, title: str, lessons: int, quizzes: int, questions: int
+    root: Path,
+    slug: str,
+    *,
+    title: str,
+    lessons: int,
+    quizzes: int,
+    questions: int,
+    exam: bool = False,
 ) -> tuple[list[str], list[str]]:
     folder = root / "courses" / slug
     (folder / "lessons").mkdir(parents=True)
@@ -151,6 +203,9 @@ def _course(
                 "questions": [question(quiz_slug, n)[0] for n in range(questions)],
             },
         )
+    if exam and quizzes and questions >= 2:
+        (folder / "exams").mkdir()
+        _exam(folder, slug, f"{slug}-q0", questions)
     _write_json(
         folder / "course.json",
         {
@@ -177,9 +232,11 @@ def generate(
     quizzes: int = 1,
     questions: int = 5,
     catalog: int = 0,
+    exams: bool = False,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """An authoring folder: ``lessons`` lessons in courses of ``per_course``, each with
-    ``quizzes`` quizzes, then one-lesson courses up to ``catalog`` courses in all."""
+    ``quizzes`` quizzes (and, with ``exams``, an exam), then one-lesson courses up to
+    ``catalog`` courses in all."""
     (root / "courses").mkdir(parents=True)
     _write_json(root / "categories.json", [{"slug": "bench", "name": "Benchmark"}])
     lesson_map: dict[str, list[str]] = {}
@@ -194,6 +251,7 @@ def generate(
             lessons=min(per_course, lessons - c * per_course),
             quizzes=quizzes,
             questions=questions,
+            exam=exams,
         )
     rng = random.Random(3)
     for c in range(max(0, catalog - full)):
@@ -253,13 +311,22 @@ async def _learners(
                     course_id,
                     lesson,
                     "completed" if completed else "started",
+                    now - timedelta(minutes=position + 30),
                     now - timedelta(minutes=position) if completed else None,
                 )
             )
     await connection.copy_records_to_table(
         "lesson_progress",
         records=rows,
-        columns=["id", "user_id", "course_id", "lesson_content_id", "status", "completed_at"],
+        columns=[
+            "id",
+            "user_id",
+            "course_id",
+            "lesson_content_id",
+            "status",
+            "started_at",
+            "completed_at",
+        ],
     )
     return enrolled
 
@@ -371,6 +438,7 @@ async def build(postgres_url: str, mongo_url: str, sizes: Sizes) -> Dataset:
             quizzes=sizes.quizzes,
             questions=sizes.questions,
             catalog=sizes.catalog,
+            exams=True,
         )
         timings["write_folder_seconds"] = time.perf_counter() - started
         began = time.perf_counter()

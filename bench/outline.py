@@ -11,6 +11,7 @@
 """
 
 import random
+import statistics
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bench import wrk
 from bench.dataset import Dataset
 from bench.harness import (
     SECRET,
@@ -105,3 +107,62 @@ async def asgi_servers(data: Dataset, load: Load, servers: Servers) -> dict[str,
                     (a, requests), (b, requests), load=load
                 )
     return result
+
+
+def _peaks(
+    urls: dict[str, str], requests: dict[str, Requests], *, load: Load, seconds: float
+) -> dict[str, Any]:
+    """wrk rounds, the two sides alternated (and which goes first, too), 16 connections."""
+    runs: dict[str, list[wrk.WrkResult]] = {side: [] for side in urls}
+    for round_no in range(load.rounds):
+        order = list(urls) if round_no % 2 == 0 else list(reversed(urls))
+        for side in order:
+            runs[side].append(
+                wrk.run(urls[side], requests[side], seconds=seconds, connections=load.concurrency)
+            )
+
+    def median(side: str, field: str) -> float:
+        return float(statistics.median(getattr(run, field) for run in runs[side]))
+
+    result: dict[str, Any] = {
+        side: {
+            "peak_rps": median(side, "requests_per_second"),
+            "peak_rps_min_max": [
+                min(r.requests_per_second for r in runs[side]),
+                max(r.requests_per_second for r in runs[side]),
+            ],
+            "p99_ms_closed_loop": median(side, "p99_ms"),
+            "errors": sum(r.errors + r.non2xx for r in runs[side]),
+            "generator_cpu_share": statistics.median(
+                r.generator_cpu_seconds / r.seconds for r in runs[side]
+            ),
+        }
+        for side in urls
+    }
+    service, baseline = list(urls)
+    result["ratio_peak"] = result[service]["peak_rps"] / result[baseline]["peak_rps"]
+    return result
+
+
+async def outline_peak(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
+    """The outline's peak by wrk (C, pinned to its own core where there are two or more)
+    against the bare baseline, same servers and requests as ``outline``; the service's
+    content cache is warm after the first requests (both sides are warmed alike)."""
+    if not wrk.available():
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    service_requests, baseline_requests = outline_requests(data)
+    for pid in (servers.service.pid, servers.baseline.pid):
+        wrk.pin(pid, wrk.server_cpus())
+    async with client(servers.service.url, load) as a, client(servers.baseline.url, load) as b:
+        await _same_bytes(a, b, service_requests, baseline_requests)
+    seconds = max(2.0, load.peak_seconds * 2)
+    urls = {"service": servers.service.url, "baseline": servers.baseline.url}
+    requests = {"service": service_requests, "baseline": baseline_requests}
+    wrk.run(urls["service"], service_requests, seconds=1)  # warm both caches and pools
+    wrk.run(urls["baseline"], baseline_requests, seconds=1)
+    result = _peaks(urls, requests, load=load, seconds=seconds)
+    return {
+        **result,
+        "generator": "wrk 16 connections, 1 thread, closed loop",
+        "goal": {"ratio_peak": ">= 1.2"},
+    }

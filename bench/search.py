@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from bench.dataset import TOPICS, Dataset
 from bench.harness import Load, Requests, Servers, alternate, client
-from syllabus.catalog.repository import CourseFilters, list_courses
+from syllabus.catalog.repository import CourseFilters, CourseOrder, list_courses
 from syllabus.config import to_asyncpg_url
 from syllabus.db.sql import create_engine, create_sessionmaker
 
@@ -41,6 +41,7 @@ async def query_plan(postgres_url: str, term: str) -> dict[str, Any]:
             rows = await list_courses(
                 session,
                 filters=CourseFilters(published_only=True, query=term),
+                order=CourseOrder(key="relevance", descending=True),
                 limit=20,
                 after=None,
             )

@@ -26,6 +26,7 @@ from pymongo import AsyncMongoClient
 
 from bench import dataset
 from bench.content_load import content_load
+from bench.exam_day import exam_day
 from bench.harness import (
     BASELINE,
     RESULTS_DIR_VARIABLE,
@@ -39,7 +40,7 @@ from bench.harness import (
 from bench.identity_abuse import LIFTED
 from bench.load_memory import load_memory
 from bench.login_burst import login_burst
-from bench.outline import asgi_servers, outline
+from bench.outline import asgi_servers, outline, outline_peak
 from bench.progress import progress
 from bench.report import write_chart, write_summary
 from bench.search import search
@@ -54,9 +55,11 @@ Scenario = Callable[[dataset.Dataset, Load, Servers], Awaitable[dict[str, Any]]]
 SCENARIOS: dict[str, Scenario] = {
     "views": lambda data, load, _: views(data, rounds=load.rounds),
     "outline": outline,
+    "outline_peak": outline_peak,
     "asgi_servers": asgi_servers,
     "progress": progress,
     "submit": submit,
+    "exam_day": exam_day,
     "search": search,
     "login_burst": login_burst,
     "content_load": lambda data, load, _: content_load(

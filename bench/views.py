@@ -28,6 +28,10 @@ VIEWS = (
     "streak_distribution",
     "time_to_complete",
     "learner_course",
+    # the dimensions (revision 0018)
+    "learners",
+    "courses",
+    "course_items",
     # the materialized twins of the views that crossed 2 s (revision 0007)
     "question_items_mat",
     "streak_distribution_mat",

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
 from syllabus.db.mongo import init_documents
 from syllabus.db.sql import unit_of_work
-from syllabus.deps import get_read_session, get_session, get_sessionmaker
+from syllabus.deps import get_read_connection, get_read_session, get_session, get_sessionmaker
 from syllabus.tables import metadata
 
 
@@ -109,13 +109,20 @@ def on_session(app: FastAPI, session: AsyncSession) -> Iterator[None]:
         return savepoint_sessionmaker(connection)
 
     app.dependency_overrides[get_session] = test_session
+
+    async def test_read_connection() -> AsyncIterator[AsyncConnection]:
+        await session.commit()  # what the test wrote before counts as committed
+        yield await session.connection()
+
     app.dependency_overrides[get_read_session] = test_session
+    app.dependency_overrides[get_read_connection] = test_read_connection
     app.dependency_overrides[get_sessionmaker] = test_sessionmaker
     try:
         yield
     finally:
         app.dependency_overrides.pop(get_session, None)
         app.dependency_overrides.pop(get_read_session, None)
+        app.dependency_overrides.pop(get_read_connection, None)
         app.dependency_overrides.pop(get_sessionmaker, None)
 
 

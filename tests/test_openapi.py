@@ -111,7 +111,7 @@ def test_every_schema_is_named_and_every_body_refers_to_one() -> None:
     assert {"CourseLevel", "Role", "EnrollmentStatus", "ProgressStatus"} <= set(schemas)
     level = schemas["CoursePublic"]["properties"]["level"]
     assert level == {"$ref": "#/components/schemas/CourseLevel"}
-    assert "CoursePublicPage" in schemas
+    assert "CourseListItemPage" in schemas
 
 
 def test_response_headers_are_declared() -> None:
@@ -227,8 +227,9 @@ async def test_a_learner_flow_through_the_generated_client(
     graded = await _api("attempts_submit").asyncio(
         client=me, attempt_id=attempt.id, body=answers, idempotency_key="generated-1"
     )
-    assert isinstance(graded, models.AttemptPublic), graded
+    assert isinstance(graded, models.AttemptGraded), graded
     assert graded.passed is True
+    assert graded.course_completed is False  # what the submit caused, typed (one lesson left)
     assert isinstance(graded.review[0].correct_answer, models.SingleChoiceKey)
     assert graded.review[0].correct_answer.correct == "b"
     assert graded.answers.additional_properties == {a["question_id"]: a["answer"] for a in RIGHT}
@@ -242,7 +243,7 @@ async def test_a_learner_flow_through_the_generated_client(
     assert again.type_ == "urn:syllabus:problem:already-enrolled"
     assert again.additional_properties["enrollment_id"] == str(enrollment.id)
     invalid = await _api("enrollments_create").asyncio(
-        client=me, body=models.EnrollmentCreate(course_id="rest-basics")
+        client=me, body=models.EnrollmentCreate(course_id="Rest Basics")
     )
     assert isinstance(invalid, models.Problem)
     assert (invalid.status, invalid.code) == (422, "validation-failed")

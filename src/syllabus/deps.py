@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
 from syllabus.db.sql import session_scope
@@ -27,11 +27,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """For read-only routes: autocommit, so a request costs its queries and nothing
-    else (no BEGIN/COMMIT round trips), and no unit of work: there is nothing to commit
-    or roll back (its bookkeeping was ~3 % of the outline's profile). Never write here."""
+    """For read-only routes that read ORM rows: autocommit, so a request costs its queries
+    and no BEGIN/COMMIT round trips. Never write here."""
     async with request.app.state.read_sessionmaker() as session:
         yield session
+
+
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """For read-only routes: an autocommit Core connection from the pool and no ORM session,
+    so a request costs its queries and nothing else: no BEGIN/COMMIT round trips, no unit
+    of work, no session or transaction objects (their bookkeeping was about a tenth of the
+    outline's profile under wrk, bench/RESULTS.md). Never write here."""
+    async with request.app.state.read_engine.connect() as connection:
+        yield connection
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -51,5 +59,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # sees success for a write that then fails to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

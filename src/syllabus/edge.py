@@ -186,8 +186,19 @@ class LimitedBody:
         return message
 
 
+NO_CONTENT = frozenset({204, 304})
+"""Answers without content, so without a ``Content-Type`` (RFC 9110 15.3.5, 15.4.5)."""
+
+
+def _without_content_type(message: Message) -> Message:
+    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"content-type"]
+    return {**message, "headers": headers}
+
+
 class Edge:
-    """Body limits on the way in, security headers on the way out."""
+    """Body limits on the way in, security headers on the way out; ``HEAD`` answered as
+    ``GET`` without the body (FastAPI routes a GET route for GET only), and no
+    ``Content-Type`` on an answer that has no content."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings, docs_paths: Iterable[str]) -> None:
         self.app = app
@@ -203,14 +214,22 @@ class Edge:
             return
         extra = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
         refused = nul_in_url(scope)
+        head = scope["method"] == "HEAD"
+        if head:
+            # The GET route answers; its Content-Length stays, as RFC 9110 9.3.2 allows.
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if message["status"] in NO_CONTENT:
+                    message = _without_content_type(message)
                 # A response that states a policy of its own (the sandbox payment page,
                 # whose form must post) keeps it: a second CSP could only narrow it.
                 own = {name.lower() for name, _ in message.get("headers", ())}
                 added = [(name, value) for name, value in extra if name not in own]
                 message = {**message, "headers": [*message.get("headers", ()), *added]}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         if refused is not None:

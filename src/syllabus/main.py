@@ -27,6 +27,7 @@ from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
 from syllabus.commerce import export as _commerce_export  # noqa: F401
+from syllabus.commerce import plans as commerce_plans
 from syllabus.commerce.router import router as commerce_router
 from syllabus.competencies import export as _competencies_export  # noqa: F401
 from syllabus.competencies import service as competencies
@@ -214,6 +215,7 @@ def wire() -> None:
     kit/hooks.py): once per process, for the API and the CLI alike; idempotent."""
     content_hooks.achievements_loaded.register(progress.apply_achievements)
     owned_tables.register(progress.ACHIEVEMENTS)
+    owned_tables.keep_while("category", commerce_plans.names_category)
     account_erased.register(ai_export.erase)
     account_erased.register(preferences_export.erase)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
@@ -239,9 +241,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await init_documents(database, DOCUMENT_MODELS)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.read_sessionmaker = create_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        app.state.read_sessionmaker = create_sessionmaker(app.state.read_engine)
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)

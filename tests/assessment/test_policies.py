@@ -154,6 +154,10 @@ async def test_scoring_policy_decides_the_result_that_counts(
     assert result is passed
 
 
+def earned_codes(body: dict[str, Any]) -> list[str]:
+    return [achievement["code"] for achievement in body["achievements_earned"]]
+
+
 async def test_achievements_are_awarded_once_and_can_be_marked_seen(
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -163,11 +167,29 @@ async def test_achievements_are_awarded_once_and_can_be_marked_seen(
     catalog_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await reload_with(loaded, mongo, catalog_sessions)
-    await progress(client, learner_in, "lesson:rest-basics-intro", status="completed")
-    await progress(client, learner_in, "lesson:rest-basics-more", status="completed")
+    first = (
+        await progress(client, learner_in, "lesson:rest-basics-intro", status="completed")
+    ).json()
+    # Each write says what it caused. A write's own event does not count towards the
+    # streak it might earn: the one-day streak comes with the second.
+    assert (first["course_completed"], earned_codes(first)) == (False, ["first-lesson"])
+    second = (
+        await progress(client, learner_in, "lesson:rest-basics-more", status="completed")
+    ).json()
+    assert (second["course_completed"], earned_codes(second)) == (False, ["streak"])
     attempt = (await start(client, learner_in)).json()["id"]
-    await submit(client, learner_in, attempt, RIGHT, "key-perfect")
-    await submit(client, learner_in, attempt, RIGHT, "key-perfect")  # a replay awards nothing
+    graded = (await submit(client, learner_in, attempt, RIGHT, "key-perfect")).json()
+    assert graded["passed"] is True
+    assert (graded["course_completed"], earned_codes(graded)) == (True, ["graduate", "perfect"])
+    assert graded["achievements_earned"][0] == {
+        "id": graded["achievements_earned"][0]["id"],
+        "code": "graduate",
+        "title": "Graduate",
+        "description": "",
+        "rarity": "common",
+    }
+    replay = await submit(client, learner_in, attempt, RIGHT, "key-perfect")  # awards nothing
+    assert replay.json() == graded  # the first answer, effects included
     mine = (await client.get("/api/v1/users/me/achievements", headers=learner_in.headers)).json()[
         "items"
     ]

@@ -161,7 +161,7 @@ async def test_a_dry_run_shows_the_fields_that_change_and_a_body_diff(
 
 def test_the_openapi_document_types_blocks_as_a_union_by_kind() -> None:
     schemas = openapi_document()["components"]["schemas"]
-    blocks = schemas["LessonPublic"]["properties"]["blocks"]["items"]
+    blocks = schemas["LessonWithProgress"]["properties"]["blocks"]["items"]
     assert blocks["discriminator"]["propertyName"] == "kind"
     assert set(blocks["discriminator"]["mapping"]) == {
         "heading", "paragraph", "code", "list", "table", "image", "blockquote",

@@ -86,6 +86,7 @@ async def test_courses_list_published_only_unless_staff(
         "status": "published",
         "price_cents": 1900,
         "is_free": False,
+        "highlight": None,
         "currency": "USD",
         "language": "en",
         "exam_type": None,
@@ -353,7 +354,7 @@ async def test_the_learner_schemas_cannot_hold_an_answer_key(client: httpx.Async
         "OptionPublic",
         "OutlineWithProgress",
         "ItemProgress",
-        "LessonPublic",
+        "LessonWithProgress",
     ):
         assert not set(schemas[name]["properties"]) & ANSWER_FIELDS, name
         assert schemas[name].get("additionalProperties") is False, name

@@ -289,7 +289,10 @@ async def test_a_folder_without_a_source_loads_but_does_not_prune(
     (folder / "source.json").unlink()  # an unnamed folder cannot overwrite named content
     again = await load(folder, mongo, catalog_sessions)
     assert not again.ok
-    assert "belongs to source 'my-courses', and this folder is no source" in str(again.problems[0])
+    assert (
+        "belongs to source 'my-courses', and this folder names no source (no source.json)"
+        in str(again.problems[0])
+    )
 
 
 async def test_archived_content_moves_to_another_source(
@@ -420,3 +423,29 @@ async def test_a_higher_layer_can_keep_a_row_its_source_dropped(
     rows = await catalog(connection)
     assert rows["category:kept-by-plan"] == (False, "mine")
     assert rows["category:spare"] == (True, "mine")
+
+
+async def test_a_category_a_plan_is_scoped_to_survives_the_prune(
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    session: AsyncSession,
+    tmp_path: Path,
+) -> None:
+    """Plans are defined by admins and may be scoped to a category (commerce): a prune
+    keeps that category while a live plan names it (``owned_tables.keep_while``)."""
+    mine = make_folder(tmp_path / "mine", source="mine")
+    categories = json.loads((mine / "categories.json").read_text())
+    spare = [{"slug": "planned", "name": "Planned"}, {"slug": "spare", "name": "Spare"}]
+    write_json(mine / "categories.json", categories + spare)
+    assert (await load(mine, mongo, catalog_sessions)).ok
+    await session.execute(
+        text(
+            "INSERT INTO plans (code, title, price_minor, currency, period, category_id) "
+            "SELECT 'planned-monthly', 'Planned', 900, 'USD', 'month', id FROM categories "
+            "WHERE slug = 'planned'"
+        )
+    )
+    write_json(mine / "categories.json", categories)
+    assert archived(await load(mine, mongo, catalog_sessions, prune=True)) == {"category:spare"}
+    assert (await catalog(connection))["category:planned"] == (False, "mine")

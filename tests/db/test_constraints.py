@@ -519,10 +519,13 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ),
     # lesson progress
     "ck_lesson_progress_status": lambda i: [
-        _lesson_progress(i, ", status", "'lesson:intro', 'viewed'")
+        _lesson_progress(i, ", status, started_at", "'lesson:intro', 'viewed', now()")
     ],
     "ck_lesson_progress_completed_at": lambda i: [
-        _lesson_progress(i, ", status", "'lesson:intro', 'completed'")
+        _lesson_progress(i, ", status, started_at", "'lesson:intro', 'completed', now()")
+    ],
+    "ck_lesson_progress_started": lambda i: [
+        _lesson_progress(i, ", status", "'lesson:intro', 'started'")
     ],
     "ck_lesson_progress_lesson_id": lambda i: [_lesson_progress(i, "", "'quiz:intro'")],
     "ck_lesson_progress_note_length": lambda i: [

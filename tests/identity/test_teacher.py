@@ -48,7 +48,7 @@ async def test_a_teacher_is_not_staff(
         assert (await client.get(draft, headers=teacher.headers)).status_code == 404, draft
     paid = await client.get("/api/v1/lessons/lesson:paid-course-more", headers=teacher.headers)
     assert paid.status_code == 403
-    assert paid.json()["detail"] == "this lesson is part of a paid course: enroll first"
+    assert paid.json()["code"] == "entitlement-required"
     admin_only = await client.get("/api/v1/admin/users", headers=teacher.headers)
     assert admin_only.status_code == 403
     row = (

@@ -46,7 +46,7 @@ async def test_paid_courses_need_a_purchase(
     [
         ({"course_id": DRAFT}, 404),
         ({"course_id": "course:nope"}, 404),
-        ({"course_id": "rest-basics"}, 422),
+        ({"course_id": "Rest Basics"}, 422),
         ({"course_id": "lesson:rest-basics-intro"}, 422),
         ({"course_id": FREE, "user_id": "x"}, 422),
         ({}, 422),

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.identity.helpers import Account
+from tests.isolation import as_owner
 from tests.learning.helpers import activity, enroll, pass_quiz, progress
 
 FREE = "course:rest-basics"
@@ -75,6 +76,11 @@ async def test_notes_bookmarks_and_positions(client: httpx.AsyncClient, enrolled
     [
         (INTRO, {"status": "done"}, 422, "status"),
         (INTRO, {}, 422, "status"),
+        (INTRO, {"status": None}, 422, "status"),
+        (INTRO, {"position": {"block": "b1"}}, 422, "position"),
+        (INTRO, {"bookmarked": True, "position": {"block": "b1"}}, 422, "position"),
+        (INTRO, {"bookmarked": "yes please"}, 422, "bookmarked"),
+        (INTRO, {"note": 7}, 422, "note"),
         (INTRO, {"status": "started", "note": "x" * 10_001}, 422, "note"),
         (INTRO, {"status": "started", "user_id": "someone"}, 422, "user_id"),
         (INTRO, {"status": "started", "position": "page 3"}, 422, "position"),
@@ -217,3 +223,48 @@ async def test_the_activity_log_refuses_updates(session: AsyncSession, learner: 
     with pytest.raises(IntegrityError, match="append-only"):
         async with session.begin_nested():
             await session.execute(text("UPDATE activity_log SET verb = 'cancelled'"))
+
+
+async def test_a_bookmark_or_a_note_alone_does_not_start_the_lesson(
+    client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
+) -> None:
+    marked = await progress(client, enrolled, INTRO, bookmarked=True)
+    assert marked.status_code == 200, marked.text
+    body = marked.json()
+    assert (body["status"], body["bookmarked"], body["completed_at"]) == (None, True, None)
+    assert (body["course_completed"], body["achievements_earned"]) == (False, [])
+    noted = (await progress(client, enrolled, INTRO, note="come back to this")).json()
+    assert (noted["status"], noted["bookmarked"], noted["note"]) == (
+        None,
+        True,
+        "come back to this",
+    )
+    # No lesson event: nothing for a streak to count.
+    assert await activity(session, enrolled) == [("enrolled", FREE)]
+    stats = (await client.get("/api/v1/users/me/stats", headers=enrolled.headers)).json()
+    assert stats["current_streak_days"] == 0
+    outline = (await client.get(f"/api/v1/courses/{FREE}/outline", headers=enrolled.headers)).json()
+    intro = outline["modules"][0]["items"][0]
+    assert (intro["id"], intro["status"], intro["bookmarked"]) == (INTRO, "not_started", True)
+    lesson = (await client.get(f"/api/v1/lessons/{INTRO}", headers=enrolled.headers)).json()
+    assert lesson["progress"]["status"] == "not_started"
+    assert lesson["progress"]["note"] == "come back to this"
+    bookmarks = (await client.get("/api/v1/users/me/bookmarks", headers=enrolled.headers)).json()
+    assert [b["lesson_id"] for b in bookmarks["items"]] == [INTRO]
+    async with as_owner(await session.connection()):  # the analysts' schema
+        funnel = (
+            await session.execute(
+                text("SELECT started FROM analytics.course_funnel WHERE course_id = :c"),
+                {"c": FREE},
+            )
+        ).scalar_one()
+    assert funnel == 0  # a bookmark is not a start for analysts either
+    # Clearing the note is a write of its own; starting the lesson later is one event.
+    cleared = (await progress(client, enrolled, INTRO, note=None)).json()
+    assert (cleared["status"], cleared["note"]) == (None, None)
+    started = (await progress(client, enrolled, INTRO, status="started")).json()
+    assert (started["status"], started["bookmarked"]) == ("started", True)
+    await progress(client, enrolled, INTRO, bookmarked=False)  # keeps the status
+    again = (await progress(client, enrolled, INTRO, status="started")).json()
+    assert (again["status"], again["bookmarked"]) == ("started", False)
+    assert await activity(session, enrolled) == [("enrolled", FREE), ("started", INTRO)]

@@ -9,9 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import anyio
-from openai.types.chat import ChatCompletionMessageParam
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
@@ -31,6 +31,9 @@ from syllabus.content import service as content
 from syllabus.db.sql import acting_as, session_scope
 from syllabus.errors import NotFound, ValidationFailed
 from syllabus.identity.models import User
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +180,7 @@ class PreparedReply:
     user_id: uuid.UUID
     session_id: uuid.UUID
     question: ChatMessagePublic
-    prompt: list[ChatCompletionMessageParam]
+    prompt: list["ChatCompletionMessageParam"]
     material: context.Material
 
 

@@ -7,14 +7,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Literal
-
-import openai
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Literal
 
 from syllabus.ai.errors import AiNotConfigured, AiUnavailable
 from syllabus.config import Settings
+
+if TYPE_CHECKING:  # the SDK is imported only where a model server is configured (~14 MiB)
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,10 @@ class ModelProvider:
         )
         self._client: AsyncOpenAI | None = None
         if settings.ai_base_url is not None:
+            from openai import AsyncOpenAI as Client
+
             key = settings.ai_api_key.get_secret_value() if settings.ai_api_key else "none"
-            self._client = AsyncOpenAI(
+            self._client = Client(
                 base_url=settings.ai_base_url,
                 api_key=key,
                 timeout=settings.ai_timeout_seconds,
@@ -108,7 +110,7 @@ class ModelProvider:
     def configured(self) -> bool:
         return self._client is not None
 
-    def ready(self) -> AsyncOpenAI:
+    def ready(self) -> "AsyncOpenAI":
         """The client, if a server is configured and the circuit lets a call through."""
         if self._client is None:
             raise AiNotConfigured
@@ -121,17 +123,21 @@ class ModelProvider:
 
     def _failure(self, error: Exception) -> ProviderFailed:
         self.breaker.failed()
-        kind: Failure = "timeout" if isinstance(error, openai.APITimeoutError) else "error"
+        from openai import APITimeoutError
+
+        kind: Failure = "timeout" if isinstance(error, APITimeoutError) else "error"
         logger.warning("model server call failed (%s): %r", kind, error)
         return ProviderFailed(
             kind, f"the model server {'timed out' if kind == 'timeout' else 'failed'}"
         )
 
-    async def complete(self, messages: list[ChatCompletionMessageParam]) -> Completion:
+    async def complete(self, messages: list["ChatCompletionMessageParam"]) -> Completion:
+        from openai import OpenAIError
+
         client = self.ready()
         try:
             response = await client.chat.completions.create(model=self.model, messages=messages)
-        except openai.OpenAIError as error:
+        except OpenAIError as error:
             raise self._failure(error) from error
         self.breaker.succeeded()
         text = response.choices[0].message.content or "" if response.choices else ""
@@ -140,7 +146,7 @@ class ModelProvider:
         completion = usage.completion_tokens if usage else estimate_tokens(text)
         return Completion(text, prompt, completion, response.model or self.model)
 
-    async def stream(self, messages: list[ChatCompletionMessageParam]) -> AsyncIterator[Delta]:
+    async def stream(self, messages: list["ChatCompletionMessageParam"]) -> AsyncIterator[Delta]:
         """The reply as it is generated. A failure before or during the stream raises
         :class:`ProviderFailed`; what arrived until then has been yielded."""
         client = self.ready()

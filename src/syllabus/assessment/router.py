@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from syllabus.access.service import EnrollmentRequired
 from syllabus.assessment import service
-from syllabus.assessment.schemas import AnswersIn, AttemptPublic, AttemptSummary
+from syllabus.assessment.schemas import AnswersIn, AttemptGraded, AttemptPublic, AttemptSummary
 from syllabus.assessment.service import (
     AttemptExpired,
     AttemptLimitReached,
@@ -92,7 +92,7 @@ async def attempts_save_answers(
 
 @router.post(
     "/quiz-attempts/{attempt_id}/submit",
-    response_model=AttemptPublic,
+    response_model=AttemptGraded,
     responses=problem_responses(
         EnrollmentRequired,
         NotFound,

@@ -13,6 +13,7 @@ from syllabus.assessment.grading import MAX_TEXT_ANSWER
 from syllabus.content.schemas import QuestionPublic
 from syllabus.kit.ids import QuestionId
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.progress.schemas import WriteEffects
 
 MAX_ANSWERS = 200
 
@@ -92,3 +93,7 @@ class AttemptPublic(AttemptSummary):
     review: list[ReviewItem] | None = Field(
         description="Correct answers and explanations, when the quiz's review policy allows."
     )
+
+
+class AttemptGraded(AttemptPublic, WriteEffects):
+    """The graded attempt, and what submitting it caused."""

@@ -25,6 +25,7 @@ from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity.models import User
 from syllabus.progress import service as progress
+from syllabus.progress.schemas import WriteEffects
 
 
 class AttemptOpen(Conflict):
@@ -257,10 +258,11 @@ def _grade(attempt: QuizAttempt, *, answers: dict[str, Any], now: datetime, show
 
 async def _seal(
     session: AsyncSession, *, graded: Sequence[Graded], shown: dict[uuid.UUID, Shown]
-) -> None:
+) -> WriteEffects:
     """Seal one learner's graded attempts in ONE update, then apply what the results
     unlock (course completion, achievements, activity) in a fixed number of statements
-    however many attempts: the same outcome as sealing them one at a time."""
+    however many attempts: the same outcome as sealing them one at a time. Returns what
+    that caused."""
     attempts = [g.attempt for g in graded]
     user_ids = {a.user_id for a in attempts}
     assert len(user_ids) == 1, "one learner's attempts at a time"
@@ -284,7 +286,8 @@ async def _seal(
     events += completion
     await record_events(session, actor_id=user_id, events=events)  # before the streak counts
     perfect = any(g.max_score > 0 and g.score == g.max_score for g in graded)
-    await progress.award(session=session, user_id=user_id, perfect_quiz=perfect)
+    earned = await progress.award(session=session, user_id=user_id, perfect_quiz=perfect)
+    return WriteEffects(course_completed=bool(completion), achievements_earned=earned)
 
 
 def _graded_work(attempt: QuizAttempt, shown: Shown) -> GradedWork:
@@ -405,8 +408,8 @@ async def save_answers(
 async def submit(
     *, session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: list[Answer]
 ) -> dict[str, Any]:
-    """Grade and seal; a sealed attempt is a 409 (a retry of the same submission is
-    answered by the router's Idempotency-Key before it gets here)."""
+    """Grade and seal, saying what it caused; a sealed attempt is a 409 (a retry of the
+    same submission is answered by the router's Idempotency-Key before it gets here)."""
     attempt = await _mine(session, user=user, attempt_id=attempt_id)
     shown = await _shown([attempt])
     await _require_access(session, user=user, attempt=attempt, shown=shown[attempt.id])
@@ -416,8 +419,9 @@ async def submit(
         raise AttemptExpired("the attempt's time is up (deadline plus 30 s grace)")
     valid = _validate(attempt, answers, shown[attempt.id].questions)
     graded = _grade(attempt, answers=valid, now=_now(), shown=shown[attempt.id])
-    await _seal(session, graded=[graded], shown=shown)
-    return await _public(session, attempt, shown=shown[attempt.id])
+    effects = await _seal(session, graded=[graded], shown=shown)
+    public = await _public(session, attempt, shown=shown[attempt.id])
+    return {**public, **effects.model_dump(mode="json")}
 
 
 async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> dict[str, Any]:

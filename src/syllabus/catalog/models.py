@@ -25,12 +25,51 @@ EXAM_TYPES = values(ExamType)
 ITEM_TYPES = values(ItemType)
 ITEM_STATUSES = ("active", "archived")
 """Of a content_index row: archived once the item left its course's outline."""
+TEXT_SEARCH_CONFIGS = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "eu": "basque",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nb": "norwegian",
+    "ne": "nepali",
+    "nl": "dutch",
+    "nn": "norwegian",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
+}
+"""The PostgreSQL text-search configuration (a Snowball stemmer) of each course language
+that has one; any other language is ``simple`` (lower-cased words, no stems). The SQL
+function ``search_config(language)`` of migration 0027 says the same (a test holds them
+together)."""
 SEARCH_VECTOR = (
-    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
-    "setweight(to_tsvector('russian'::regconfig, title), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, description), 'B') || "
-    "setweight(to_tsvector('russian'::regconfig, description), 'B')"
+    "setweight(to_tsvector(search_config(language), title), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, title), 'A') || "
+    "setweight(to_tsvector(search_config(language), description), 'B') || "
+    "setweight(to_tsvector('simple'::regconfig, description), 'B')"
 )
+"""Each word twice: stemmed in the course's language (``логарифмов`` finds
+``логарифмы``) and as written (type-ahead prefixes: ``analy`` finds ``analytics``, which
+the English stemmer cuts to ``analyt``). Title A, description B."""
 COURSE_STATUSES = values(PublicationStatus)
 
 _SLUG_CHECK = f"slug ~ '^{SLUG_PATTERN}$'"

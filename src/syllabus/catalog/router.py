@@ -1,18 +1,21 @@
 """``/categories``, ``/tracks``, ``/courses`` (the catalog, from PostgreSQL)."""
 
 import uuid
-from typing import Annotated, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 
 from syllabus.catalog import service
-from syllabus.catalog.repository import NameKey
+from syllabus.catalog.repository import CourseFilters, CourseOrder, NameKey
 from syllabus.catalog.schemas import (
     MAX_SEARCH_LENGTH,
     MAX_SEARCH_NEGATIONS,
     CategoryPublic,
+    CourseListItem,
     CoursePublic,
     CourseRef,
+    CourseSort,
     SearchText,
     TrackPublic,
 )
@@ -20,7 +23,8 @@ from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.ids import Slug
-from syllabus.kit.pagination import Page, Paging
+from syllabus.kit.pagination import InvalidCursor, Page, Paging, key_datetime
+from syllabus.kit.standards import LanguageTag
 from syllabus.kit.vocabulary import CourseLevel, ExamType
 
 T = TypeVar("T")
@@ -54,17 +58,43 @@ async def tracks_list(session: SessionDep, paging: Paging) -> Page[TrackPublic]:
     return _keyed_page(paging, rows)
 
 
-def _parse_cursor(key: list[object]) -> tuple[float | None, uuid.UUID]:
-    rank, last_id = key
-    if rank is not None and not isinstance(rank, int | float):
-        raise TypeError
-    return (None if rank is None else float(rank)), uuid.UUID(str(last_id))
+def _sort_value(order: CourseOrder, value: object) -> Any:
+    """A cursor's sort value, of the type its sort compares."""
+    if order.key == "created":
+        if value is not None:
+            raise InvalidCursor("created order has no value")
+        return None
+    if order.key == "updated":
+        return key_datetime(value)
+    if order.key == "title":
+        if not isinstance(value, str):
+            raise InvalidCursor("not a title")
+        return value
+    if order.key == "relevance":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidCursor("not a rank")
+        return float(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidCursor("not a count")
+    return value
+
+
+def _cursor_parser(order: CourseOrder, name: str) -> Callable[[list[Any]], tuple[Any, uuid.UUID]]:
+    """A cursor holds ``[sort, value, id]``: one issued for another sort is refused."""
+
+    def parse(key: list[Any]) -> tuple[Any, uuid.UUID]:
+        sort, value, last_id = key
+        if sort != name:
+            raise InvalidCursor("issued for another sort")
+        return _sort_value(order, value), uuid.UUID(str(last_id))
+
+    return parse
 
 
 @router.get(
     "/courses",
     openapi_extra=ANONYMOUS_TOO,
-    summary="Courses: filter, search (full text), keyset pages",
+    summary="Courses: filter, search as you type (highlighted), sort, keyset pages",
 )
 async def courses_list(
     session: SessionDep,
@@ -73,6 +103,13 @@ async def courses_list(
     category: Slug | None = None,
     track: Slug | None = None,
     level: CourseLevel | None = None,
+    language: Annotated[
+        LanguageTag | None,
+        Query(description="Courses taught in this language (BCP 47 primary tag: en, ru)."),
+    ] = None,
+    is_free: Annotated[
+        bool | None, Query(description="true: free courses only; false: paid ones only.")
+    ] = None,
     exam_type: ExamType | None = None,
     subject: Slug | None = None,
     grade: Annotated[int | None, Query(ge=1, le=11, description="School grade, 1-11.")] = None,
@@ -80,26 +117,45 @@ async def courses_list(
         SearchText | None,
         Query(
             max_length=MAX_SEARCH_LENGTH,
-            description="Words in the title or description (web-search syntax: "
-            f'`"phrase"`, `or`, `-word`; at most {MAX_SEARCH_NEGATIONS} `-`).',
+            description="Words in the title or description, each also as the start of a "
+            "word (type-ahead: `analy` finds analytics), whole words in any of their "
+            'forms; web-search syntax: `"phrase"`, `or`, `-word`; at most '
+            f"{MAX_SEARCH_NEGATIONS} `-`. Results carry `highlight`.",
         ),
     ] = None,
-) -> Page[CoursePublic]:
+    sort: Annotated[
+        CourseSort | None,
+        Query(
+            description="`title`, `updated`, `price`, `popularity` (live enrollments), "
+            "`created`; `-` first for descending (`-updated`: newest first). Default: "
+            "`relevance` (best match first) with `q`, else `created`."
+        ),
+    ] = None,
+) -> Page[CourseListItem]:
+    words = q.strip() if q and q.strip() else None
+    order = service.course_order(sort=sort, searching=words is not None)
+    name = sort or order.key
     rows = await service.list_courses(
         session=session,
         viewer=viewer,
-        category=category,
-        track=track,
-        level=level,
-        exam_type=exam_type,
-        subject=subject,
-        grade=grade,
-        query=q,
+        filters=CourseFilters(
+            published_only=True,
+            category=category,
+            track=track,
+            level=level,
+            language=language,
+            is_free=is_free,
+            exam_type=exam_type,
+            subject=subject,
+            grade=grade,
+            query=words,
+        ),
+        order=order,
         limit=paging.limit,
-        after=paging.after(_parse_cursor),
+        after=paging.after(_cursor_parser(order, name)),
     )
-    page = paging.page(rows, key=lambda row: [row.rank, str(row.course.id)])
-    return page.map(service.course_public)
+    page = paging.page(rows, key=lambda row: [name, row.sort_value, str(row.course.id)])
+    return page.map(service.course_list_item)
 
 
 @router.get(

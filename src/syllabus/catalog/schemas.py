@@ -1,7 +1,7 @@
 """The catalog as the API shows it: categories, tracks and course cards."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import AfterValidator, Field
@@ -21,6 +21,15 @@ CourseRef = Annotated[
     ),
 ]
 """A course in a URL path, by id or slug."""
+CourseRefField = Annotated[
+    str,
+    Field(
+        pattern=COURSE_REF,
+        max_length=200,
+        description="A course id (`course:rest-api-design`) or its slug (`rest-api-design`).",
+    ),
+]
+"""A course in a request body, by id or slug, like every course route takes it."""
 
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_NEGATIONS = 32
@@ -79,3 +88,34 @@ class CoursePublic(OutputSchema):
         description="When a content load last changed the course or one of its items."
     )
     version: int
+
+
+CourseSort = Literal[
+    "relevance",
+    "created",
+    "-created",
+    "title",
+    "-title",
+    "updated",
+    "-updated",
+    "price",
+    "-price",
+    "popularity",
+    "-popularity",
+]
+"""How ``GET /courses`` sorts: a key, ascending, or descending with ``-``."""
+
+
+class CourseHighlight(OutputSchema):
+    """What matched a search, as HTML: the text escaped, each match in ``<mark>``."""
+
+    title: str = Field(description="The whole title, matches marked.")
+    description: str = Field(
+        description="Up to two fragments of the description around matches, joined by ` … `."
+    )
+
+
+class CourseListItem(CoursePublic):
+    highlight: CourseHighlight | None = Field(
+        description="With `q`: where the course matched. Null otherwise."
+    )

@@ -1,15 +1,32 @@
 """Catalog rules: who sees which course, and what its card says. Who may open its paid
 content is ``access``'s question."""
 
+import html
 import uuid
 from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.catalog import repository
-from syllabus.catalog.repository import CourseFilters, CourseRow, NameKey
-from syllabus.catalog.schemas import CategoryPublic, CoursePublic, TrackPublic
-from syllabus.errors import NotFound
+from syllabus.catalog.repository import (
+    MARK_END,
+    MARK_START,
+    CourseFilters,
+    CourseOrder,
+    CourseRow,
+    NameKey,
+)
+from syllabus.catalog.schemas import (
+    CategoryPublic,
+    CourseHighlight,
+    CourseListItem,
+    CoursePublic,
+    CourseSort,
+    TrackPublic,
+)
+from syllabus.errors import NotFound, ValidationFailed
 from syllabus.identity.models import STAFF_ROLES, User, is_staff
 
 
@@ -64,31 +81,56 @@ async def tracks(
     ]
 
 
+def course_list_item(row: CourseRow) -> CourseListItem:
+    highlight = row.highlight
+    return CourseListItem(
+        **dict(course_public(row)),
+        highlight=None
+        if highlight is None
+        else CourseHighlight(
+            title=_marked(highlight.title), description=_marked(highlight.description)
+        ),
+    )
+
+
+def _marked(headline: str) -> str:
+    """A headline as HTML: escaped, so a title cannot inject markup, then its matches
+    in ``<mark>``."""
+    escaped = html.escape(headline)
+    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def course_order(*, sort: CourseSort | None, searching: bool) -> CourseOrder:
+    """``sort``, or by default the best matches first when searching, else creation
+    order. Relevance needs something to be relevant to."""
+    if sort is None:
+        sort = "relevance" if searching else "created"
+    if sort == "relevance":
+        if not searching:
+            message = "sort=relevance needs q"
+            raise ValidationFailed(
+                message,
+                errors=[{"field": "sort", "in": "query", "message": message, "type": "sort"}],
+            )
+        return CourseOrder(key="relevance", descending=True)
+    key = sort.removeprefix("-")
+    return CourseOrder(key=key, descending=sort.startswith("-"))  # type: ignore[arg-type]
+
+
 async def list_courses(
     *,
     session: AsyncSession,
     viewer: User | None,
-    category: str | None,
-    track: str | None,
-    level: str | None,
-    query: str | None,
+    filters: CourseFilters,
+    order: CourseOrder,
     limit: int,
-    after: tuple[float | None, uuid.UUID] | None,
-    exam_type: str | None = None,
-    subject: str | None = None,
-    grade: int | None = None,
+    after: tuple[Any, uuid.UUID] | None,
 ) -> list[CourseRow]:
-    filters = CourseFilters(
-        published_only=not is_staff(viewer),
-        category=category,
-        track=track,
-        level=level,
-        exam_type=exam_type,
-        subject=subject,
-        grade=grade,
-        query=query.strip() if query and query.strip() else None,
+    """Staff see drafts and archived courses too; everyone else published ones."""
+    filters = replace(filters, published_only=not is_staff(viewer))
+    return await repository.list_courses(
+        session, filters=filters, order=order, limit=limit, after=after
     )
-    return await repository.list_courses(session, filters=filters, limit=limit, after=after)
 
 
 async def courses_by_ids(*, session: AsyncSession, ids: list[uuid.UUID]) -> list[CourseRow]:

@@ -4,8 +4,11 @@ pointing at the plan it bought even after the plan is retired (soft delete)."""
 
 from datetime import UTC, datetime
 
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from syllabus.catalog.models import Category
 from syllabus.commerce import repository
 from syllabus.commerce.models import Plan
 from syllabus.commerce.schemas import PlanCreate, PlanPublic, PlanUpdate
@@ -76,3 +79,10 @@ async def retire_plan(*, session: AsyncSession, code: str) -> None:
     found, _ = await plan(session=session, code=code)
     found.deleted_at = datetime.now(UTC)
     await session.flush()
+
+
+def names_category(source: str | None) -> ColumnElement[bool]:
+    """A category stays through ``content load --prune`` while a live plan is scoped to
+    it: the plan would otherwise read as opening every paid course (registered on
+    ``content.sources.owned_tables`` by ``main.wire``)."""
+    return exists().where(col(Plan.category_id) == col(Category.id), col(Plan.deleted_at).is_(None))

@@ -1,19 +1,12 @@
-"""``/lessons/{id}``, ``/quizzes/{id}``, ``/practices/{id}``: content from MongoDB, once
-the catalog and ``access`` (PostgreSQL) say the caller may see it. Responses carry an
-ETag. The course outline, which adds the learner's progress, is in ``learning.router``."""
+"""``/quizzes/{id}``, ``/practices/{id}``: content from MongoDB, once the catalog and
+``access`` (PostgreSQL) say the caller may see it. Responses carry an ETag. The course
+outline and a lesson, which add the learner's progress, are in ``learning.router``."""
 
 from fastapi import APIRouter, Request, Response
 
 from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
-from syllabus.content.schemas import (
-    LessonPublic,
-    LessonRef,
-    PracticePublic,
-    PracticeRef,
-    QuizPublic,
-    QuizRef,
-)
+from syllabus.content.schemas import PracticePublic, PracticeRef, QuizPublic, QuizRef
 from syllabus.deps import SessionDep
 from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
@@ -25,20 +18,6 @@ router = APIRouter(
 )
 
 CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not Modified"}}
-
-
-@router.get(
-    "/lessons/{lesson_id}",
-    response_model=LessonPublic,
-    responses=CONTENT_RESPONSES,
-    openapi_extra=ANONYMOUS_TOO,
-    summary="A lesson: front matter, MDX source and parsed blocks",
-)
-async def lessons_get(
-    lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
-) -> Response:
-    lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
-    return cached_json(request, lesson, etag_source=etag)
 
 
 @router.get(

@@ -55,8 +55,9 @@ def conflict(owner: Owner, source: str | None) -> bool:
 
 
 def conflict_message(content_id: str, owner: Owner, source: str | None) -> str:
+    folder = f"is source {source!r}" if source else f"names no source (no {SOURCE_FILE})"
     return (
-        f"{content_id} belongs to {shown(owner.source)}, and this folder is {shown(source)}: "
+        f"{content_id} belongs to {shown(owner.source)}, and this folder {folder}: "
         "two sources cannot load the same id. Rename it here, or remove it from the other "
         "source's folder and load that with --prune first (archived content may be taken over)"
     )

@@ -57,7 +57,11 @@ class LessonProgress(Base, table=True):
     __table_args__ = (
         UniqueConstraint("user_id", "lesson_content_id"),
         CheckConstraint(sql_in("status", values(ProgressStatus)), name="status"),
-        CheckConstraint("(status = 'completed') = (completed_at IS NOT NULL)", name="completed_at"),
+        CheckConstraint(
+            "coalesce(status = 'completed', false) = (completed_at IS NOT NULL)",
+            name="completed_at",
+        ),
+        CheckConstraint("(status IS NULL) = (started_at IS NULL)", name="started"),
         CheckConstraint(f"lesson_content_id ~ '^lesson:{SLUG_PATTERN}$'", name="lesson_id"),
         CheckConstraint(f"length(note) <= {MAX_NOTE_LENGTH}", name="note_length"),
         Index("ix_lesson_progress_course_id_user_id", "course_id", "user_id"),
@@ -66,7 +70,12 @@ class LessonProgress(Base, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the unique constraint
     course_id: uuid.UUID = Field(foreign_key="courses.id")  # leads the composite index
     lesson_content_id: str
-    status: str = Field(default="started", sa_column_kwargs={"server_default": "started"})
+    status: str | None = None
+    """Null while the learner only bookmarked or annotated the lesson (not started)."""
+    started_at: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+    )
     completed_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),

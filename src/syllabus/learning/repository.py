@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from syllabus.catalog.models import ContentIndex, Course
@@ -68,9 +68,59 @@ async def item_target(
 
 
 @dataclass(frozen=True)
+class LessonPlace:
+    """Where a lesson sits in its course's current outline, and the viewer's record of it
+    (``progress`` is None when there is none, or no viewer)."""
+
+    module: dict[str, Any]
+    previous: dict[str, Any] | None
+    next: dict[str, Any] | None
+    progress: dict[str, Any] | None
+
+
+LESSON_PLACE = text(
+    """
+    SELECT json_build_object('id', i.module_id, 'title', i.module_title,
+                             'order', i.module_order) AS module,
+           (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
+            FROM content_index s
+            WHERE s.course_id = i.course_id AND s.position < i.position
+              AND s.status = 'active' AND s.deleted_at IS NULL
+            ORDER BY s.position DESC LIMIT 1) AS previous,
+           (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
+            FROM content_index s
+            WHERE s.course_id = i.course_id AND s.position > i.position
+              AND s.status = 'active' AND s.deleted_at IS NULL
+            ORDER BY s.position LIMIT 1) AS next,
+           (SELECT json_build_object('status', p.status, 'bookmarked', p.bookmarked,
+                                     'note', p.note, 'position', p.position,
+                                     'updated_at', p.updated_at)
+            FROM lesson_progress p
+            WHERE p.user_id = :viewer AND p.lesson_content_id = i.content_id
+              AND p.deleted_at IS NULL) AS progress
+    FROM content_index i
+    WHERE i.content_id = :lesson AND i.item_type = 'lesson'
+      AND i.status = 'active' AND i.deleted_at IS NULL
+    """
+)
+
+
+async def lesson_place(
+    session: AsyncSession, *, lesson_id: str, viewer_id: uuid.UUID | None
+) -> LessonPlace | None:
+    """One query, by the ``(course_id, position)`` index for the neighbours."""
+    row = (await session.execute(LESSON_PLACE, {"lesson": lesson_id, "viewer": viewer_id})).first()
+    if row is None:
+        return None
+    return LessonPlace(
+        module=row.module, previous=row.previous, next=row.next, progress=row.progress
+    )
+
+
+@dataclass(frozen=True)
 class SavedProgress:
     row: dict[str, Any]
-    inserted: bool
+    just_started: bool
     just_completed: bool
 
 
@@ -83,25 +133,30 @@ async def upsert_progress(
     changes: dict[str, Any],
 ) -> SavedProgress:
     """INSERT … ON CONFLICT: idempotent under any concurrency. ``completed`` never goes
-    back to ``started``, ``completed_at`` is set once, absent fields are kept. It also
-    says whether *this* statement created the row or completed the lesson, so the
-    activity log gets each event exactly once however many requests race."""
-    completing = changes["status"] == "completed"
+    back to ``started`` (nor a status to none), ``started_at`` and ``completed_at`` are
+    set once, absent fields are kept. It also says whether *this* statement started or
+    completed the lesson, so the activity log gets each event exactly once however many
+    requests race."""
+    status = changes.get("status")
+    now = text("statement_timestamp()")
     values = {
         "id": uuid7(),  # from the app: time-ordered within the process, for keyset pages
         "user_id": user_id,
         "course_id": course_id,
         "lesson_content_id": lesson_id,
         **changes,
-        "completed_at": text("statement_timestamp()") if completing else None,
+        "status": status,
+        "started_at": now if status is not None else None,
+        "completed_at": now if status == "completed" else None,
     }
     statement = insert(LessonProgress).values(**values)
     table = LessonProgress.__table__  # type: ignore[attr-defined]
     updates: dict[str, Any] = {
         "status": text(
             "CASE WHEN lesson_progress.status = 'completed' THEN 'completed' "
-            "ELSE excluded.status END"
+            "ELSE COALESCE(excluded.status, lesson_progress.status) END"
         ),
+        "started_at": text("COALESCE(lesson_progress.started_at, excluded.started_at)"),
         "completed_at": text("COALESCE(lesson_progress.completed_at, excluded.completed_at)"),
         "course_id": statement.excluded.course_id,
         "deleted_at": None,
@@ -116,14 +171,18 @@ async def upsert_progress(
         index_elements=[table.c.user_id, table.c.lesson_content_id], set_=updates
     ).returning(
         *table.c,
-        literal_column("(xmax = 0)").label("inserted"),
+        literal_column("(started_at IS NOT DISTINCT FROM statement_timestamp())").label(
+            "just_started"
+        ),
         literal_column("(completed_at IS NOT DISTINCT FROM statement_timestamp())").label(
             "just_completed"
         ),
     )
     row = (await session.execute(upsert)).mappings().one()
     return SavedProgress(
-        row=dict(row), inserted=bool(row["inserted"]), just_completed=bool(row["just_completed"])
+        row=dict(row),
+        just_started=bool(row["just_started"]),
+        just_completed=bool(row["just_completed"]),
     )
 
 
@@ -191,10 +250,9 @@ OUTLINE_STATE = text(
 
 
 async def outline_state(
-    session: AsyncSession, *, course_content_id: str, viewer_id: uuid.UUID | None
+    connection: AsyncConnection, *, course_content_id: str, viewer_id: uuid.UUID | None
 ) -> OutlineState | None:
-    # Core, not ORM: one plain row back, on the request's own connection and transaction.
-    connection = await session.connection()
+    # Core, not ORM: one plain row back, on a read-only connection (no session).
     row = (
         await connection.execute(OUTLINE_STATE, {"course": course_content_id, "viewer": viewer_id})
     ).first()

@@ -1,5 +1,5 @@
-"""HTTP for learning: enrollments, lesson progress, the outline with my progress, and my
-rollups, bookmarks and notes."""
+"""HTTP for learning: enrollments, lesson progress, a lesson and the outline with my
+progress, and my rollups, bookmarks and notes."""
 
 import hashlib
 import uuid
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef, PracticeRef
-from syllabus.deps import ReadSessionDep, SessionDep
+from syllabus.deps import ReadConnectionDep, SessionDep
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
@@ -19,6 +19,7 @@ from syllabus.identity.deps import (
     AdminUser,
     CurrentUser,
     OptionalClaims,
+    OptionalUser,
 )
 from syllabus.identity.service import RoleRequired
 from syllabus.kit.http import cached_json
@@ -31,6 +32,7 @@ from syllabus.learning.schemas import (
     EnrollmentCreate,
     EnrollmentPublic,
     LessonNote,
+    LessonWithProgress,
     OutlineWithProgress,
     PracticeDone,
     PracticeProgressPublic,
@@ -151,6 +153,24 @@ async def progress_practice_done(
 
 
 @router.get(
+    "/lessons/{lesson_id}",
+    response_model=LessonWithProgress,
+    responses={
+        **problem_responses(EnrollmentRequired, NotFound),
+        304: {"description": "Not Modified"},
+    },
+    openapi_extra=ANONYMOUS_TOO,
+    summary="A lesson (front matter, MDX source, blocks), its module and neighbours, "
+    "and my progress on it",
+)
+async def lessons_get(
+    lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
+) -> Response:
+    lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
+    return cached_json(request, lesson, etag_source=etag)
+
+
+@router.get(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
     responses={**problem_responses(NotFound), 304: {"description": "Not Modified"}},
@@ -158,10 +178,13 @@ async def progress_practice_done(
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
 async def courses_outline(
-    course_ref: CourseRef, request: Request, session: ReadSessionDep, claims: OptionalClaims
+    course_ref: CourseRef,
+    request: Request,
+    connection: ReadConnectionDep,
+    claims: OptionalClaims,
 ) -> Response:
     outline, etag_source = await service.outline_with_progress(
-        session=session,
+        connection=connection,
         viewer_id=claims.user_id if claims else None,
         course_ref=course_ref,
     )

@@ -5,14 +5,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic.config import JsonDict
 from typing_extensions import TypeAliasType
 
-from syllabus.catalog.schemas import CoursePublic
-from syllabus.content.schemas import CourseOutline, OutlineItem, OutlineModule
-from syllabus.kit.ids import CourseId
+from syllabus.catalog.schemas import CoursePublic, CourseRefField
+from syllabus.content.schemas import CourseOutline, LessonPublic, OutlineItem, OutlineModule
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.vocabulary import ItemType
 from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
+from syllabus.progress.schemas import WriteEffects
 
 MAX_POSITION_BYTES = 4096
 
@@ -42,12 +44,12 @@ Position = TypeAliasType(
 
 
 class EnrollmentCreate(InputSchema):
-    course_id: CourseId
+    course_id: CourseRefField
 
 
 class AdminEnrollmentCreate(InputSchema):
     user_id: uuid.UUID
-    course_id: CourseId
+    course_id: CourseRefField
 
 
 class EnrollmentPublic(OutputSchema):
@@ -59,35 +61,59 @@ class EnrollmentPublic(OutputSchema):
     percent_complete: float
 
 
+def _never_null(schema: JsonDict) -> None:
+    """Documented as optional but not nullable: a generated client gets a plain enum
+    (``null`` is still read as absent, and a body of nothing else is refused)."""
+    options = schema.pop("anyOf", [])
+    assert isinstance(options, list)
+    schema.update(next(o for o in options if isinstance(o, dict) and o.get("type") != "null"))
+
+
 class ProgressUpdate(InputSchema):
-    status: ProgressStatus
+    """Absent fields are kept. Without ``status`` the write saves a bookmark or a note
+    only: it neither starts the lesson nor counts toward a streak."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "started", "position": {"block": "b3"}},
+                {"bookmarked": True},
+                {"note": "Come back to the caching part."},
+            ]
+        }
+    )
+
+    status: ProgressStatus | None = Field(default=None, json_schema_extra=_never_null)
     bookmarked: bool | None = None
     note: Annotated[str, Field(max_length=MAX_NOTE_LENGTH)] | None = None
-    position: Position | None = None
+    position: Position | None = Field(
+        default=None,
+        description="Where to resume inside the lesson (client-defined); needs `status`.",
+    )
 
 
-class ProgressPublic(OutputSchema):
+class ProgressPublic(WriteEffects):
     lesson_id: str
     course_id: str
-    status: ProgressStatus
+    status: ProgressStatus | None = Field(
+        description="Null while only a bookmark or note was saved (the lesson not started)."
+    )
     completed_at: datetime | None
     bookmarked: bool
     note: str | None
     position: Position | None
     updated_at: datetime
-    course_completed: bool = Field(description="This write completed the course.")
 
 
 class PracticeDone(InputSchema):
     status: Literal["completed"] = Field(description="A practice is only ever marked done.")
 
 
-class PracticeProgressPublic(OutputSchema):
+class PracticeProgressPublic(WriteEffects):
     practice_id: str
     course_id: str
     status: Literal["completed"]
     completed_at: datetime
-    course_completed: bool = Field(description="This write completed the course.")
 
 
 class Resume(OutputSchema):
@@ -137,3 +163,33 @@ class LessonNote(OutputSchema):
     bookmarked: bool
     note: str | None
     updated_at: datetime
+
+
+class ModuleRef(OutputSchema):
+    id: str
+    title: str
+    order: int
+
+
+class ItemRef(OutputSchema):
+    id: str
+    type: ItemType
+    title: str
+
+
+class MyLessonProgress(OutputSchema):
+    status: Literal["not_started", "started", "completed"]
+    bookmarked: bool
+    note: str | None
+    position: dict[str, Any] | None
+    updated_at: datetime | None = Field(description="Null until I first record anything.")
+
+
+class LessonWithProgress(LessonPublic):
+    """A lesson with where it sits in its course and, for a signed-in caller, their own
+    record of it: one request renders a lesson page with its navigation."""
+
+    module: ModuleRef
+    previous: ItemRef | None = Field(description="The item before it in the outline.")
+    next: ItemRef | None = Field(description="The item after it in the outline.")
+    progress: MyLessonProgress | None = Field(description="Null when not signed in.")

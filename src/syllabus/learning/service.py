@@ -2,17 +2,19 @@
 course lists with my progress. Completion, rollups, streaks and awards are ``progress``'s
 rules, paid access ``access``'s: this package calls them. Services never commit."""
 
+import hashlib
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
-from syllabus.errors import Conflict, NotFound
+from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity import service as identity
 from syllabus.identity.models import User
 from syllabus.learning import repository
@@ -21,7 +23,11 @@ from syllabus.learning.repository import ActivityKey, NoteRow
 from syllabus.learning.schemas import (
     CourseProgress,
     EnrollmentPublic,
+    ItemRef,
     LessonNote,
+    LessonWithProgress,
+    ModuleRef,
+    MyLessonProgress,
     PracticeProgressPublic,
     ProgressPublic,
     ProgressUpdate,
@@ -29,6 +35,7 @@ from syllabus.learning.schemas import (
 )
 from syllabus.progress import service as progress
 from syllabus.progress.repository import CourseCompletion
+from syllabus.progress.schemas import AchievementPublic
 
 
 class CourseClosed(Conflict):
@@ -192,6 +199,26 @@ async def cancel(
     return public
 
 
+def _refuse(field: str, message: str, kind: str) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"field": field, "in": "body", "message": message, "type": kind}]
+    )
+
+
+def _check_update(data: ProgressUpdate) -> None:
+    """A write without ``status`` saves a bookmark or a note, nothing that is progress."""
+    if data.status is not None:
+        return
+    if data.position is not None:
+        raise _refuse(
+            "position",
+            "a resume position is progress: send status (started or completed) with it",
+            "position_needs_status",
+        )
+    if data.bookmarked is None and "note" not in data.model_fields_set:
+        raise _refuse("status", "send status, bookmarked or note", "nothing_to_save")
+
+
 async def save_progress(
     *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
@@ -201,6 +228,7 @@ async def save_progress(
         raise NotFound(f"no lesson {lesson_id} in any current course", field="lesson_id")
     if target.enrollment_id is None:
         raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
+    _check_update(data)  # once the caller may write here at all
     saved = await repository.upsert_progress(
         session,
         user_id=user.id,
@@ -210,10 +238,11 @@ async def save_progress(
     )
     events = [
         Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
-        for verb, happened in (("started", saved.inserted), ("completed", saved.just_completed))
+        for verb, happened in (("started", saved.just_started), ("completed", saved.just_completed))
         if happened
     ]
     course_completed = False
+    earned: list[AchievementPublic] = []
     if saved.just_completed and target.enrollment_status == "active":
         completion = await progress.complete_if_done(
             session=session,
@@ -225,7 +254,7 @@ async def save_progress(
     if saved.just_completed:
         # This write's events are recorded with the awards, after the streak is counted:
         # a lesson's own event does not count towards the streak it might earn.
-        await progress.award(session=session, user_id=user.id, along=events)
+        earned = await progress.award(session=session, user_id=user.id, along=events)
     else:
         await record_events(session, actor_id=user.id, events=events)
     row = saved.row
@@ -239,7 +268,47 @@ async def save_progress(
         position=row["position"],
         updated_at=row["updated_at"],
         course_completed=course_completed,
+        achievements_earned=earned,
     )
+
+
+NOT_STARTED = MyLessonProgress(
+    status="not_started", bookmarked=False, note=None, position=None, updated_at=None
+)
+
+
+async def open_lesson(
+    *, session: AsyncSession, viewer: User | None, lesson_id: str
+) -> tuple[LessonWithProgress, str]:
+    """A lesson the viewer may open (``content``'s and ``access``'s rules), its module,
+    the items on either side and the viewer's record of it; and an ETag source that
+    covers all of it, so a 304 is never an answer to a stale note or position."""
+    lesson, content_etag = await content.open_lesson(
+        session=session, viewer=viewer, lesson_id=lesson_id
+    )
+    place = await repository.lesson_place(
+        session, lesson_id=lesson_id, viewer_id=viewer.id if viewer else None
+    )
+    if place is None:  # in MongoDB but out of its course's outline: as good as absent
+        raise content.missing("lesson", lesson_id)
+    mine = None
+    if viewer is not None:
+        mine = NOT_STARTED
+        if place.progress:  # a bookmark or note alone leaves the lesson not started
+            saved = {**place.progress, "status": place.progress["status"] or "not_started"}
+            mine = MyLessonProgress.model_validate(saved)
+    public = LessonWithProgress(
+        **dict(lesson),
+        module=ModuleRef.model_validate(place.module),
+        previous=ItemRef.model_validate(place.previous) if place.previous else None,
+        next=ItemRef.model_validate(place.next) if place.next else None,
+        progress=mine,
+    )
+    state = json.dumps(
+        [place.module, place.previous, place.next, viewer is not None, place.progress],
+        sort_keys=True,
+    )
+    return public, hashlib.sha256(f"{content_etag}\n{state}".encode()).hexdigest()
 
 
 async def complete_practice(
@@ -258,6 +327,7 @@ async def complete_practice(
         session, user_id=user.id, course_id=target.course_id, practice_id=practice_id
     )
     course_completed = False
+    earned: list[AchievementPublic] = []
     if just_completed:
         events = [
             Event(
@@ -275,7 +345,7 @@ async def complete_practice(
             )
             course_completed = bool(completion)
             events += completion
-        await progress.award(session=session, user_id=user.id, along=events)
+        earned = await progress.award(session=session, user_id=user.id, along=events)
     assert row.completed_at is not None
     return PracticeProgressPublic(
         practice_id=practice_id,
@@ -283,6 +353,7 @@ async def complete_practice(
         status="completed",
         completed_at=row.completed_at,
         course_completed=course_completed,
+        achievements_earned=earned,
     )
 
 
@@ -312,7 +383,7 @@ def _json_time(value: datetime | None) -> str | None:
 
 
 async def outline_with_progress(
-    *, session: AsyncSession, viewer_id: uuid.UUID | None, course_ref: str
+    *, connection: AsyncConnection, viewer_id: uuid.UUID | None, course_ref: str
 ) -> tuple[dict[str, Any], str]:
     """One PostgreSQL query (course, viewer, enrollment, progress, the rollup by
     ``progress``'s rule) and one MongoDB read (the course document with its items),
@@ -324,7 +395,7 @@ async def outline_with_progress(
     """
     course_id = catalog.content_id_of(course_ref)
     state = await repository.outline_state(
-        session, course_content_id=course_id, viewer_id=viewer_id
+        connection, course_content_id=course_id, viewer_id=viewer_id
     )
     if state is not None and viewer_id is not None and state.viewer_role is None:
         raise identity.TokenRejected("access token is invalid or expired")  # the user is gone
@@ -339,7 +410,7 @@ async def outline_with_progress(
         items = []
         for item in module["items"]:
             row = lessons.get(item["id"], {})
-            status = "passed" if item["id"] in passed else row.get("status", "not_started")
+            status = "passed" if item["id"] in passed else row.get("status") or "not_started"
             items.append(
                 {
                     **item,

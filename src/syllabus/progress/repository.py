@@ -154,28 +154,37 @@ AWARD = text(
           WHERE e.user_id = :user AND e.status = 'completed' AND e.deleted_at IS NULL) AS courses,
         coalesce((SELECT current_streak_days FROM learner_streaks WHERE user_id = :user), 0)
           AS streak
+    ), awarded AS (
+      INSERT INTO user_achievements (user_id, achievement_id, context, created_by, updated_by)
+      SELECT :user, a.id, jsonb_build_object('rule', a.rule), :user, :user
+      FROM achievements a, facts
+      WHERE a.deleted_at IS NULL AND (
+        (a.rule->>'type' = 'lessons_completed' AND facts.lessons >= (a.rule->>'count')::int)
+        OR (a.rule->>'type' = 'quiz_perfect_score' AND :perfect)
+        OR (a.rule->>'type' = 'streak_days' AND facts.streak >= (a.rule->>'days')::int)
+        OR (a.rule->>'type' = 'course_completed' AND cardinality(facts.courses) > 0
+            AND (a.rule->>'course' IS NULL OR a.rule->>'course' = ANY(facts.courses)))
+      )
+      ON CONFLICT (user_id, achievement_id) DO NOTHING
+      RETURNING achievement_id
     )
-    INSERT INTO user_achievements (user_id, achievement_id, context, created_by, updated_by)
-    SELECT :user, a.id, jsonb_build_object('rule', a.rule), :user, :user
-    FROM achievements a, facts
-    WHERE a.deleted_at IS NULL AND (
-      (a.rule->>'type' = 'lessons_completed' AND facts.lessons >= (a.rule->>'count')::int)
-      OR (a.rule->>'type' = 'quiz_perfect_score' AND :perfect)
-      OR (a.rule->>'type' = 'streak_days' AND facts.streak >= (a.rule->>'days')::int)
-      OR (a.rule->>'type' = 'course_completed' AND cardinality(facts.courses) > 0
-          AND (a.rule->>'course' IS NULL OR a.rule->>'course' = ANY(facts.courses)))
-    )
-    ON CONFLICT (user_id, achievement_id) DO NOTHING
-    RETURNING (SELECT code FROM achievements WHERE id = achievement_id)
+    SELECT a.* FROM awarded JOIN achievements a ON a.id = awarded.achievement_id
+    ORDER BY a.code
     """
 )
 """The award rules, one per ``rule.type`` of achievements.json (docs/authoring.md)."""
 
 
-async def award(session: AsyncSession, *, user_id: uuid.UUID, perfect_quiz: bool) -> list[str]:
-    """Insert every achievement the learner now meets and lacks; the codes inserted."""
-    rows = await session.execute(AWARD, {"user": user_id, "perfect": perfect_quiz})
-    return [row[0] for row in rows]
+async def award(
+    session: AsyncSession, *, user_id: uuid.UUID, perfect_quiz: bool
+) -> list[Achievement]:
+    """Insert every achievement the learner now meets and lacks; the achievements
+    inserted, by code (one statement)."""
+    statement = select(Achievement).from_statement(
+        AWARD.columns(*Achievement.__table__.c)  # type: ignore[attr-defined]
+    )
+    result = await session.execute(statement, {"user": user_id, "perfect": perfect_quiz})
+    return list(result.scalars())
 
 
 async def upsert_achievements(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

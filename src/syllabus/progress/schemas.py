@@ -3,6 +3,8 @@
 import uuid
 from datetime import datetime
 
+from pydantic import Field
+
 from syllabus.kit.schemas import OutputSchema
 from syllabus.kit.vocabulary import Rarity
 
@@ -24,6 +26,16 @@ class AchievementPublic(OutputSchema):
     title: str
     description: str
     rarity: Rarity
+
+
+class WriteEffects(OutputSchema):
+    """What a learner's write caused, for the client to celebrate without asking again:
+    carried by the progress write and the quiz submit."""
+
+    course_completed: bool = Field(description="This write completed the course.")
+    achievements_earned: list[AchievementPublic] = Field(
+        description="Achievements this write earned (none already held)."
+    )
 
 
 class UserAchievementPublic(OutputSchema):

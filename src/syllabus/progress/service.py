@@ -72,18 +72,18 @@ async def award(
     user_id: uuid.UUID,
     perfect_quiz: bool = False,
     along: Sequence[Event] = (),
-) -> list[str]:
+) -> list[AchievementPublic]:
     """Award whatever the learner has now earned, in the transaction of the event that
     earns it, exactly once even when events race (ON CONFLICT DO NOTHING); returns the
-    codes newly awarded.
+    achievements newly awarded.
 
     ``along`` are the rewarded write's own events, not yet recorded: they are recorded
     after the streak is counted (so they do not count towards it), ahead of the
     ``earned`` events and in the same INSERT."""
-    codes = await repository.award(session, user_id=user_id, perfect_quiz=perfect_quiz)
-    earned = [Event(verb="earned", object_type="achievement", object_id=code) for code in codes]
+    awarded = await repository.award(session, user_id=user_id, perfect_quiz=perfect_quiz)
+    earned = [Event(verb="earned", object_type="achievement", object_id=a.code) for a in awarded]
     await record_events(session, actor_id=user_id, events=[*along, *earned])
-    return codes
+    return [AchievementPublic.model_validate(achievement) for achievement in awarded]
 
 
 async def stats(*, session: AsyncSession, user: User) -> Stats:
