@@ -124,3 +124,34 @@ async def start_model_server() -> tuple[ModelServer, uvicorn.Server, "asyncio.Ta
     server, task, url = await serve(app)
     model.url = url + "/v1"
     return model, server, task
+
+
+class ThreadedModelServer:
+    """The model server on an event loop of its own, in a thread: for tests whose app runs
+    outside the session's loop (the fuzzer's schemathesis drives the app synchronously)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.model = ModelServer()
+        app = Starlette(
+            routes=[Route("/v1/chat/completions", self.model.completions, methods=["POST"])]
+        )
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ModelServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the model server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.model.url = f"http://127.0.0.1:{port}/v1"
+        return self.model
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -6,7 +6,7 @@ is started by schemathesis itself, on schemathesis' own event loop.
 """
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
 from syllabus.identity import service as identity
 from syllabus.identity.schemas import UserRegister
+from tests.ai.model_server import ModelServer, ThreadedModelServer
 from tests.conftest import MANY_ACCOUNTS, drop_database, migrated_database
 from tests.content.folder import make_folder
 from tests.identity.helpers import PASSWORD
@@ -36,8 +37,20 @@ class FuzzTarget:
 
 
 @pytest.fixture(scope="session")
+def fuzz_model_server() -> Iterator[ModelServer]:
+    """An OpenAI-compatible model server for the fuzzed app: the tutor's routes are fuzzed
+    with a model configured (its stream, its stores), in a thread of its own because
+    schemathesis drives the app on its own loop."""
+    with ThreadedModelServer() as model:
+        yield model
+
+
+@pytest.fixture(scope="session")
 async def fuzz_target(
-    servers: ServerUrls, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    servers: ServerUrls,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    fuzz_model_server: ModelServer,
 ) -> AsyncIterator[FuzzTarget]:
     name = f"syllabus_fuzz_{uuid.uuid4().hex[:8]}"
     fuzzed = await migrated_database(servers, name)
@@ -49,6 +62,8 @@ async def fuzz_target(
             # The fuzzer signs up thousands of accounts from one address into a database
             # that is never rolled back: the sign-up throttle must not end the run early.
             **MANY_ACCOUNTS,
+            "ai_base_url": fuzz_model_server.url,
+            "ai_max_retries": 0,
         }
     )
     engine = create_engine(fuzz_settings.sqlalchemy_url, pool_size=2)

@@ -69,8 +69,6 @@ def _field_error(field: str, message: str) -> ValidationFailed:
 async def start(*, session: AsyncSession, user: User, data: ChatSessionCreate) -> ChatSessionPublic:
     """A session about a course whose lessons the learner may open, and about one of its
     lessons (which the learner may open) when one is named."""
-    if data.kind == "lesson" and data.lesson_id is None:
-        raise _field_error("lesson_id", "a lesson session needs the lesson")
     course = await catalog.visible_course(session=session, viewer=user, course_ref=data.course_id)
     context_of: dict[str, object] = {"course_version": course.course.version}
     if data.lesson_id is not None:

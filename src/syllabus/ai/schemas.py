@@ -71,8 +71,9 @@ class ChatSessionCreate(InputSchema):
     )
     session_type: SessionType | None = Field(
         default=None,
-        description="Default: `lesson` when a lesson is named, else `interactive`. A "
-        "`lesson` session needs `lesson_id`.",
+        description="What the client shows the session as. Default: `lesson` when a lesson "
+        "is named, else `interactive`. The tutor's material is the named lesson, or else the "
+        "course outline, whatever the type.",
     )
 
     @property

@@ -2,10 +2,9 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.errors import ValidationFailed
 from syllabus.identity.models import User
 from syllabus.preferences import repository
-from syllabus.preferences.schemas import DEFAULTS, NULLABLE, PreferencesPublic, PreferencesUpdate
+from syllabus.preferences.schemas import DEFAULTS, PreferencesPublic, PreferencesUpdate
 
 
 async def preferences(*, session: AsyncSession, user: User) -> PreferencesPublic:
@@ -17,17 +16,6 @@ async def update(
     *, session: AsyncSession, user: User, data: PreferencesUpdate
 ) -> PreferencesPublic:
     changes = data.changes()
-    cleared = sorted(
-        name for name, value in changes.items() if value is None and name not in NULLABLE
-    )
-    if cleared:
-        raise ValidationFailed(
-            f"{', '.join(cleared)}: may not be null (send a value, or leave the field out)",
-            errors=[
-                {"field": name, "in": "body", "message": "may not be null", "type": "null"}
-                for name in cleared
-            ],
-        )
     current = await preferences(session=session, user=user)
     merged = current.model_copy(update=changes)
     await repository.save(session, user_id=user.id, values=merged.model_dump())
