@@ -14,8 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syllabus.content.loader.run import load_folder
 from tests.ai.fixtures import Configure
 from tests.ai.model_server import ModelServer, serve
+from tests.exams.conftest import answers_for, write_exams
+from tests.exams.conftest import start as start_exam
+from tests.exams.conftest import submit as submit_exam
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll
 
@@ -363,3 +367,26 @@ async def test_a_client_that_leaves_mid_stream_leaves_the_reply_stored_as_incomp
     ]
     assert messages[1]["content"].startswith("word0")
     assert len(messages[1]["content"]) < len(model_server.reply)
+
+
+async def test_the_chat_is_locked_while_an_exam_attempt_is_open(
+    live_client: httpx.AsyncClient,
+    live_learner: Account,
+    tutor: Configure,
+    live_loaded: Path,
+    app: FastAPI,
+) -> None:
+    loaded = await load_folder(
+        write_exams(live_loaded),
+        database=app.state.mongo_database,
+        sessionmaker=app.state.sessionmaker,
+    )
+    assert loaded.ok, loaded.problems
+    session_id = await open_session(live_client, live_learner)
+    attempt = await start_exam(live_client, live_learner)
+    locked = await ask(live_client, live_learner, session_id, "What is task 1's answer?")
+    assert locked.status_code == 423
+    assert locked.json()["code"] == "chat-locked"
+    submitted = await submit_exam(live_client, live_learner, attempt["id"], answers_for(attempt))
+    assert submitted.status_code == 200, submitted.text
+    assert (await ask(live_client, live_learner, session_id, "And now?")).status_code == 200

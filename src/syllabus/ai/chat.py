@@ -30,6 +30,7 @@ from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.sql import acting_as, session_scope
 from syllabus.errors import NotFound, ValidationFailed
+from syllabus.exams import service as exams
 from syllabus.identity.models import User
 
 if TYPE_CHECKING:
@@ -200,11 +201,13 @@ async def ask(
     chat, course = await _session(session, user=user, session_id=session_id, lock=True)
     if chat.ended_at is not None:
         raise ChatSessionEnded(f"chat session {session_id} has ended")
-    if chat.course_id is not None and await assessment.has_open_attempt(
-        session=session, user=user, course_id=chat.course_id
+    if chat.course_id is not None and (
+        await assessment.has_open_attempt(session=session, user=user, course_id=chat.course_id)
+        or await exams.has_open_attempt(session=session, user=user, course_id=chat.course_id)
     ):
         raise ChatLocked(
-            f"the tutor is closed while you have an attempt of {course} open: submit it first",
+            f"the tutor is closed while you have a quiz or exam attempt of {course} open: "
+            "submit it first",
         )
     await _check_budget(session, user=user, budget=budget)
     material = await _material(session, user=user, chat=chat, course=course)

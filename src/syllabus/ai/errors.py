@@ -47,8 +47,8 @@ class TokenBudgetSpent(TooManyRequests):
 
 
 class ChatLocked(AppError):
-    """The tutor is closed while its learner has a quiz attempt of the course open, so it
-    cannot be asked for the answers in the middle of an attempt: submit it first."""
+    """The tutor is closed while its learner has a quiz or exam attempt of the course open,
+    so it cannot be asked for the answers in the middle of an attempt: submit it first."""
 
     status = HTTPStatus.LOCKED
     title = "Chat locked"

@@ -94,7 +94,7 @@ class Payment(Base, table=True):
 class PaymentEvent(Base, table=True):
     """Every webhook received, kept as sent: stored (and committed) before it is acted
     on, processed once (``processed_at``), so a duplicate changes nothing and a crash in
-    between is finished by the next delivery or ``syllabus payments reconcile``."""
+    between is finished by the provider's next delivery of it."""
 
     __tablename__ = "payment_events"
     __table_args__ = (

@@ -7,8 +7,7 @@ partially refunded < refunded): a late failure never undoes a success, a refund 
 arrives before its success leaves nothing granted when the success comes, and a
 success that reports another amount or currency than the payment's snapshot grants
 nothing and is flagged. If processing fails, the stored notification is kept
-(committed) and the provider gets a 503, so its retry, or ``syllabus payments
-reconcile``, processes it once later.
+(committed) and the provider gets a 503, so its retry processes it once later.
 
 What a success buys: a course's entitlement and an active enrollment (``learning``),
 in the same transaction (activity ``purchased``); a plan's subscription and its scoped
@@ -54,7 +53,7 @@ PERIODS = {"month": timedelta(days=31), "year": timedelta(days=366)}
 class NotificationNotProcessed(ServiceUnavailable):
     """A verified notification was stored but could not be acted on now (the provider
     did not answer a follow-up question, or a fault here): the provider retries, and
-    the stored copy is processed once, by the retry or ``syllabus payments reconcile``."""
+    the stored copy is processed once, by that retry."""
 
     title = "Notification not processed"
     code = "notification-not-processed"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -220,3 +220,19 @@ async def grades_of_attempts(
     for grade in rows.scalars().all():
         found[grade.attempt_id].append(grade)
     return found
+
+
+async def open_in_course(
+    session: AsyncSession, *, user_id: uuid.UUID, course_id: uuid.UUID, deadline_after: datetime
+) -> bool:
+    """Whether the user has an exam attempt of the course still open: not sealed, not
+    voided, and before its deadline plus grace (``deadline_after``: now less the grace)."""
+    query = select(
+        exists().where(
+            col(ExamAttempt.user_id) == user_id,
+            col(ExamAttempt.course_id) == course_id,
+            col(ExamAttempt.sealed_at).is_(None),
+            col(ExamAttempt.deadline) > deadline_after,
+        )
+    )
+    return bool((await session.execute(query)).scalar_one())

@@ -647,3 +647,10 @@ async def _public(
     )
     data: dict[str, Any] = public.model_dump(mode="json")
     return data
+
+
+async def has_open_attempt(*, session: AsyncSession, user: User, course_id: uuid.UUID) -> bool:
+    """An exam attempt of the course the learner can still answer (the tutor's lock)."""
+    return await repository.open_in_course(
+        session, user_id=user.id, course_id=course_id, deadline_after=_now() - GRACE
+    )

@@ -29,8 +29,8 @@ class ProviderUnavailable(ServiceUnavailable):
 
 class NotYet(Exception):
     """The provider's API does not (yet) confirm what a notification claims: nothing is
-    done, and the stored notification stays unprocessed, so a later delivery of it (or
-    ``syllabus payments reconcile``) acts once the API agrees."""
+    done, and the stored notification stays unprocessed, so a later delivery of it acts
+    once the API agrees."""
 
 
 @dataclass(frozen=True)
