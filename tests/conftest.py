@@ -37,6 +37,7 @@ from syllabus.db.sql import create_engine
 from syllabus.main import create_app, wire
 from tests.ai.fixtures import model_server, tutor  # noqa: F401 - fixtures for every test
 from tests.content.folder import add_framework, make_folder
+from tests.exams.conftest import load, write_exams
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.isolation import (
     bind_documents,
@@ -239,6 +240,18 @@ async def live_loaded(
     add_framework(folder)
     assert (await load_folder(folder, database=mongo, sessionmaker=app.state.sessionmaker)).ok
     return folder
+
+
+@pytest.fixture
+async def journey_loaded(
+    live_loaded: Path,
+    app: FastAPI,
+    mongo: AsyncDatabase[dict[str, object]],
+) -> Path:
+    """``live_loaded`` with the exams of tests/exams (the journey, tests/journey.py, sits
+    the free one)."""
+    await load(write_exams(live_loaded), mongo, app.state.sessionmaker)
+    return live_loaded
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A full learner + admin journey through the public API: every kind of write a learner or
 an admin makes, once. The audit-column and export-completeness tests walk the database
 after it, table by table from the metadata, so a new table that the journey does not
-reach fails them until the journey reaches it (or the table is declared)."""
+reach fails them until the journey reaches it (or the table is declared). The content is
+``journey_loaded`` (tests/conftest.py): the test folder with its framework and exams."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.assessment.test_attempts import QUIZ, RIGHT
+from tests.exams.conftest import FREE_EXAM, answers_for
 from tests.identity.helpers import PASSWORD, Account, sign_up
 from tests.learning.helpers import enroll
 
@@ -40,6 +42,45 @@ async def sign_in(client: httpx.AsyncClient, account: Account) -> Account:
     return Account(
         account.id, account.email, account.password, tokens["access_token"], tokens["refresh_token"]
     )
+
+
+async def sit_the_exam(client: httpx.AsyncClient, learner: Account, admin: Account) -> None:
+    """The learner sits the free exam (start, autosave, submit); a teacher the admin
+    appointed grades its expert task, which makes the result final."""
+    exam = ok(
+        await client.post(f"/api/v1/exams/{FREE_EXAM}/attempts", headers=learner.headers), 201
+    )
+    answers = answers_for(exam, text="GET /books?page=2, because pages are resources")
+    ok(
+        await client.put(
+            f"/api/v1/exam-attempts/{exam['id']}/answers",
+            json={"answers": answers[:1]},
+            headers=learner.headers,
+        )
+    )
+    ok(
+        await client.post(
+            f"/api/v1/exam-attempts/{exam['id']}/submit",
+            json={"answers": answers},
+            headers={**learner.headers, "Idempotency-Key": "journey-exam-submit"},
+        )
+    )
+    teacher = await sign_up(client)
+    ok(
+        await client.patch(
+            f"/api/v1/admin/users/{teacher.id}", json={"role": "teacher"}, headers=admin.headers
+        )
+    )
+    [task] = ok(await client.get("/api/v1/review/exam-tasks", headers=teacher.headers))["items"]
+    ok(
+        await client.post(
+            f"/api/v1/review/exam-tasks/{task['id']}",
+            json={"points": 2, "comment": "right, with reasons"},
+            headers=teacher.headers,
+        )
+    )
+    final = ok(await client.get(f"/api/v1/exam-attempts/{exam['id']}", headers=learner.headers))
+    assert final["result"]["final"] is True, final
 
 
 async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journey:
@@ -134,6 +175,7 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
     assert graded["passed"] is True
     [enrollment] = ok(await client.get("/api/v1/enrollments", headers=learner.headers))["items"]
     assert enrollment["status"] == "completed"
+    await sit_the_exam(client, learner, admin)
     mine = ok(await client.get("/api/v1/users/me/achievements", headers=learner.headers))["items"]
     assert mine, "the journey should earn an achievement"
     ok(

@@ -59,7 +59,7 @@ async def create_admin_id(settings: Settings, tmp_path: Path, email: str) -> str
 
 async def test_every_write_by_a_known_actor_records_it(
     live_client: httpx.AsyncClient,
-    live_loaded: Path,
+    journey_loaded: Path,
     app: FastAPI,
     settings: Settings,
     tmp_path: Path,

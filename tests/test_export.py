@@ -62,7 +62,7 @@ def rows_in(section: Any) -> int:
 
 
 async def test_the_export_holds_every_row_of_mine_in_the_apis_ids(
-    live_client: httpx.AsyncClient, live_loaded: Path, app: FastAPI, tutor: Configure
+    live_client: httpx.AsyncClient, journey_loaded: Path, app: FastAPI, tutor: Configure
 ) -> None:
     admin = await sign_up(live_client)
     async with app.state.engine.begin() as connection:

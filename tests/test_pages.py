@@ -4,6 +4,7 @@ documents its 400, 413 and 415."""
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +53,39 @@ async def list_paths(client: httpx.AsyncClient) -> list[str]:
     return pages
 
 
+SAMPLES = {"concept": "rest"}
+"""A value for each required query parameter of a list (``GET /ai-notes?concept=``)."""
+
+
+async def list_queries(
+    client: httpx.AsyncClient, admin: Account
+) -> list[tuple[str, str, dict[str, str]]]:
+    """Every list as (its template, a URL of it that exists for ``admin``, the query its
+    required parameters need): a list under a resource is asked of a real one (the
+    content must be loaded: a chat session is opened on the free course)."""
+    spec, _ = await operations(client)
+    opened = await client.post(
+        "/api/v1/chat/sessions", json={"course_id": "course:rest-basics"}, headers=admin.headers
+    )
+    assert opened.status_code == 201, opened.text
+    resources = {"session_id": opened.json()["id"]}
+    queries = []
+    for path in await list_paths(client):
+        parameters = spec["paths"][path]["get"].get("parameters", [])
+        required = [p["name"] for p in parameters if p["in"] == "query" and p.get("required")]
+        assert set(required) <= set(SAMPLES), f"add a sample value for {path}'s {required}"
+        inside = [p["name"] for p in parameters if p["in"] == "path"]
+        assert set(inside) <= set(resources), f"open a resource for {path}'s {inside}"
+        queries.append(
+            (
+                path,
+                path.format(**{name: resources[name] for name in inside}),
+                {name: SAMPLES[name] for name in required},
+            )
+        )
+    return queries
+
+
 async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) -> None:
     spec, found = await operations(client)
     pages = await list_paths(client)
@@ -74,6 +108,8 @@ async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) ->
         "/api/v1/admin/payments",
         "/api/v1/review/exam-tasks",
         "/api/v1/users/me/exam-attempts",
+        "/api/v1/users/me/competencies",
+        "/api/v1/users/me/feedback-tickets",
         "/api/v1/ai-notes",
         "/api/v1/chat/sessions",
         "/api/v1/chat/sessions/{session_id}/messages",
@@ -88,27 +124,14 @@ async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) ->
 
 
 async def test_a_larger_page_is_a_422_naming_limit(
-    client: httpx.AsyncClient, admin: Account
+    client: httpx.AsyncClient, admin: Account, loaded: Path
 ) -> None:
-    spec, _ = await operations(client)
-    for path in await list_paths(client):
-        required = required_query(spec["paths"][path]["get"])
-        too_many = await client.get(
-            path, params={**required, "limit": MOST + 1}, headers=admin.headers
-        )
+    for path, url, query in await list_queries(client, admin):
+        too_many = await client.get(url, params={**query, "limit": MOST + 1}, headers=admin.headers)
         body = assert_problem(too_many, 422)
         assert [(e["in"], e["field"]) for e in body["errors"]] == [("query", "limit")], path
-        most = await client.get(path, params={**required, "limit": MOST}, headers=admin.headers)
+        most = await client.get(url, params={**query, "limit": MOST}, headers=admin.headers)
         assert most.status_code == 200, (path, most.text)
-
-
-def required_query(operation: Operation) -> dict[str, Any]:
-    """A list's required query parameters (``/ai-notes``' ``concept``), from their examples."""
-    return {
-        parameter["name"]: parameter["schema"]["examples"][0]
-        for parameter in operation.get("parameters", [])
-        if parameter["in"] == "query" and parameter.get("required")
-    }
 
 
 async def test_routes_that_read_a_body_document_its_refusals(client: httpx.AsyncClient) -> None:
@@ -148,12 +171,14 @@ def bad_keys(path: str) -> list[list[object]]:
 
 
 async def test_a_forged_cursor_is_a_422_naming_cursor_on_every_list(
-    client: httpx.AsyncClient, admin: Account
+    client: httpx.AsyncClient, admin: Account, loaded: Path
 ) -> None:
-    for path in await list_paths(client):
+    for path, url, query in await list_queries(client, admin):
         good: list[object] = [ID]  # a key of the lists in id order, unsigned
         for key in [*bad_keys(path), good]:
-            response = await client.get(path, params={"cursor": forged(key)}, headers=admin.headers)
+            response = await client.get(
+                url, params={**query, "cursor": forged(key)}, headers=admin.headers
+            )
             body = assert_problem(response, 422)
             assert [(e["in"], e["field"]) for e in body["errors"]] == [("query", "cursor")], (
                 path,
@@ -162,15 +187,17 @@ async def test_a_forged_cursor_is_a_422_naming_cursor_on_every_list(
 
 
 async def test_bad_values_are_refused_even_in_a_validly_signed_cursor(
-    client: httpx.AsyncClient, settings: Settings, admin: Account
+    client: httpx.AsyncClient, settings: Settings, admin: Account, loaded: Path
 ) -> None:
     """The signature is not the only check: a leaked key still cannot make a 500."""
-    paths = await list_paths(client)
-    assert set(paths) >= DATED
-    for path in paths:
+    queries = await list_queries(client, admin)
+    assert {path for path, _, _ in queries} >= DATED
+    for path, url, query in queries:
         for key in [*bad_keys(path), [float("nan"), ID]]:
-            cursor = encode_cursor(key, secret=settings.cursor_key, scope=path)
-            response = await client.get(path, params={"cursor": cursor}, headers=admin.headers)
+            cursor = encode_cursor(key, secret=settings.cursor_key, scope=url)
+            response = await client.get(
+                url, params={**query, "cursor": cursor}, headers=admin.headers
+            )
             assert_problem(response, 422)
 
 

@@ -352,7 +352,7 @@ async def test_a_teacher_sees_learners_counted_by_gap_level_never_named(
     for viewer in (teacher, admin):
         response = await client.get(url, headers=viewer.headers)
         assert response.status_code == 200, response.text
-        overview = {row["code"]: row for row in response.json()}
+        overview = {row["code"]: row for row in response.json()["items"]}
         assert set(overview) == {"http.methods", "http.status", "rest.resources"}
         methods = overview["http.methods"]
         assert (methods["learners"], methods["not_assessed"]) == (2, 1)

@@ -11,7 +11,7 @@ from syllabus.competencies import service
 from syllabus.competencies.models import TicketStatus
 from syllabus.competencies.schemas import (
     CompetencyMastery,
-    CompetencyOverview,
+    CompetencyOverviewList,
     FeedbackTicketPublic,
     TicketUpdate,
 )
@@ -52,8 +52,10 @@ async def me_competencies(
 )
 async def courses_competencies(
     course_ref: CourseRef, viewer: ReviewerUser, session: SessionDep
-) -> list[CompetencyOverview]:
-    return await service.course_overview(session=session, viewer=viewer, course_ref=course_ref)
+) -> CompetencyOverviewList:
+    return CompetencyOverviewList(
+        items=await service.course_overview(session=session, viewer=viewer, course_ref=course_ref)
+    )
 
 
 @router.get(

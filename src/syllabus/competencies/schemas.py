@@ -43,6 +43,12 @@ class CompetencyOverview(OutputSchema):
     average_mastery: float | None
 
 
+class CompetencyOverviewList(OutputSchema):
+    """Every competency the course names (a bounded list, not a page)."""
+
+    items: list[CompetencyOverview]
+
+
 class TicketItem(OutputSchema):
     """The graded item the mistake was made on: shown once the review is open."""
 
