@@ -112,6 +112,8 @@ UNSTATABLE_RULES = {
     "cursor": "opaque: only a cursor this endpoint produced is valid",
     "email": "must be deliverable: special-use domains (.test, .invalid, .localhost) refused",
     "time_zone": "an IANA zone name the server's time-zone database knows",
+    "language": "a code the ISO 639 registry knows (kit/standards.py, by pycountry)",
+    "currency": "a code the ISO 4217 registry knows (kit/standards.py, by pycountry)",
 }
 NUL_CHARACTER = "nul_character"
 
