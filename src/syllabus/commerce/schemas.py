@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from syllabus.commerce.models import PaymentStatus, PlanPeriod, Provider, SubscriptionStatus
 from syllabus.kit.ids import CourseId, Slug
@@ -44,6 +44,22 @@ class PlanUpdate(InputSchema):
 
 class CheckoutCreate(InputSchema):
     """Buy one course (``course_id``) or subscribe to one plan (``plan_code``)."""
+
+    # The rule of ``_one_item``, stated in the OpenAPI so clients (and the fuzzer) know it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["course_id"],
+                    "properties": {"course_id": {"type": "string"}, "plan_code": {"type": "null"}},
+                },
+                {
+                    "required": ["plan_code"],
+                    "properties": {"plan_code": {"type": "string"}, "course_id": {"type": "null"}},
+                },
+            ]
+        }
+    )
 
     course_id: CourseId | None = None
     plan_code: Slug | None = None
