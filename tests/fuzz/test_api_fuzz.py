@@ -114,6 +114,8 @@ UNSTATABLE_RULES = {
     "time_zone": "an IANA zone name the server's time-zone database knows",
     "language": "a code the ISO 639 registry knows (kit/standards.py, by pycountry)",
     "currency": "a code the ISO 4217 registry knows (kit/standards.py, by pycountry)",
+    "provider": "a payment provider this deployment offers (a setting; the schema lists all)",
+    "return_url": "a URL on an origin this deployment allows (SYLLABUS_PAYMENT_RETURN_ORIGINS)",
 }
 NUL_CHARACTER = "nul_character"
 

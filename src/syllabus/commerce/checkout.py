@@ -64,8 +64,13 @@ def _check_return_url(url: str, origins: list[str]) -> None:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     if parts.scheme not in ("http", "https") or origin not in [o.lower() for o in origins]:
+        message = f"must start with one of: {', '.join(origins)}"
         raise ReturnUrlRefused(
-            f"return_url must start with one of: {', '.join(origins)}", field="return_url"
+            f"return_url {message}",
+            field="return_url",
+            errors=[
+                {"field": "return_url", "in": "body", "message": message, "type": "value_error"}
+            ],
         )
 
 
@@ -126,8 +131,12 @@ async def checkout(
 ) -> CheckoutPublic:
     provider = providers.get(data.provider)
     if provider is None:
+        message = f"{data.provider} is not offered here (offered: {', '.join(sorted(providers))})"
         raise ProviderNotOffered(
-            f"{data.provider} is not offered here", field="provider", offered=sorted(providers)
+            message,
+            field="provider",
+            offered=sorted(providers),
+            errors=[{"field": "provider", "in": "body", "message": message, "type": "value_error"}],
         )
     _check_return_url(data.return_url, settings.return_origins)
     item = await _item(session=session, user=user, data=data, provider=provider.name)
