@@ -55,6 +55,8 @@ async def _open_attempts(
     async def start(headers: dict[str, str], quiz: str) -> tuple[str, dict[str, str], str]:
         async with gate:
             response = await http.post(f"/api/v1/quizzes/{quiz}/attempts", headers=headers)
+            if response.status_code == 409 and "attempt_id" in response.json():
+                return str(response.json()["attempt_id"]), headers, quiz  # still open
             response.raise_for_status()
             return str(response.json()["id"]), headers, quiz
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LUA = """
 local requests = {}
@@ -102,9 +103,12 @@ def run(
         script, lines = Path(folder) / "requests.lua", Path(folder) / "requests.txt"
         script.write_text(LUA)
         sent = bodies or [""] * len(requests)
+        host = {"Host": urlsplit(url).netloc}
         lines.write_text(
             "\n".join(
-                "\t".join([path, body, *(f"{name}: {value}" for name, value in headers.items())])
+                "\t".join(
+                    [path, body, *(f"{name}: {value}" for name, value in (host | headers).items())]
+                )
                 for (path, headers), body in zip(requests, sent, strict=True)
             )
         )
