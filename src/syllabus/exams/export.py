@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.catalog.repository import course_content_id
 from syllabus.exams import repository
-from syllabus.exams.models import ExamAttempt, ExamExpertGrade
+from syllabus.exams.models import ExamAttempt, ExamExpertMark
 from syllabus.identity.export import export_section, not_exported, rows_of_user, table_of
 
 RESULT_FIELDS = ("version", "primary_score", "max_primary", "test_score", "passed", "final")
@@ -39,7 +39,7 @@ async def _exam_attempts(session: AsyncSession, user_id: uuid.UUID) -> list[dict
 
 
 not_exported(
-    table_of(ExamExpertGrade).name,
+    table_of(ExamExpertMark).name,
     "a grader's marks on other people's answers (grader_id is the grader, for audit); the "
     "learner's own points are the result of their exam_attempts",
 )
