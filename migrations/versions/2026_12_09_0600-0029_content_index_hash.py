@@ -8,9 +8,9 @@ questions too (``content.documents.quiz_hash``), so a question edit that does no
 its quiz still changes the key. The loader writes it; rows loaded before this revision
 stay NULL until their next load, and a NULL is never cached (served from MongoDB).
 
-Revision ID: 0028
-Revises: 0027
-Create Date: 2026-12-09 05:00:00+00:00
+Revision ID: 0029
+Revises: 0028
+Create Date: 2026-12-09 06:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028"
-down_revision: str | None = "0027"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
