@@ -7,9 +7,9 @@ arrived, ``updated_at`` its last.
 
 ``analytics.learner_lesson_time`` shows it per learner and lesson (the learner by id only).
 
-Revision ID: 0028
-Revises: 0027
-Create Date: 2026-12-09 05:00:00+00:00
+Revision ID: 0030
+Revises: 0029
+Create Date: 2026-12-09 07:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028"
-down_revision: str | None = "0027"
+revision: str = "0030"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
