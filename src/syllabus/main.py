@@ -248,7 +248,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)
-        content_service.outlines.resize(settings.content_cache_entries)
+        for cache in content_service.CACHES:
+            cache.resize(settings.content_cache_entries)
         sweeper = None
         if settings.exam_sweep_seconds:
             sweeper = asyncio.create_task(
