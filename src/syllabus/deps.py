@@ -4,12 +4,13 @@ The request's SQL session commits once after the route returns and rolls back on
 error, so services never commit and a failed request leaves nothing half-written.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
 from syllabus.db.sql import session_scope
@@ -42,6 +43,19 @@ async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection
         yield connection
 
 
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+"""Opens an autocommit Core connection from the pool when called (``async with``)."""
+
+
+async def get_write_connect(request: Request) -> Connect:
+    """For a write that is ONE statement (a server-side function, atomic by itself): an
+    autocommit connection, opened only if the route takes that path, so the write costs
+    its one round trip and no BEGIN/COMMIT (the lesson progress PUT; a keyed retry of it
+    runs in a unit of work instead). Never for two statements that must hold together."""
+    engine: AsyncEngine = request.app.state.read_engine  # the pool, in autocommit
+    return engine.connect
+
+
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """For work that outlives the request's unit of work (a streamed reply, stored when the
     stream ends): it opens units of work of its own."""
@@ -60,5 +74,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]
+WriteConnectDep = Annotated[Connect, Depends(get_write_connect)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]
