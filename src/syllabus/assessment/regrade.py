@@ -11,8 +11,9 @@ what they earn, and corrects the mastery evidence they gave (``items_regraded``)
 
 What a regrade never does: change a submitted attempt (its trigger refuses), revoke an
 achievement already awarded, or take back a course completion already recorded (the
-learner was told; the rollup shows the new standing). Nor does it write activity: the
-learner did nothing. Two regrades of one quiz run one after the other (a lock); the
+learner was told; the rollup shows the new standing). Nor does it record ``passed`` or
+``failed`` activity: the learner did nothing (a completion or an award it causes is
+recorded, as any is). Two regrades of one quiz run one after the other (a lock); the
 second finds nothing left to change.
 """
 
