@@ -163,16 +163,12 @@ async def lock_event(session: AsyncSession, *, provider: str, event_id: str) -> 
     ).scalar_one()
 
 
-async def unprocessed_events(
-    session: AsyncSession, *, since: datetime
-) -> list[tuple[str, str]]:
+async def unprocessed_events(session: AsyncSession, *, since: datetime) -> list[tuple[str, str]]:
     """(provider, event id) of notifications stored since ``since`` whose processing
     failed and was never finished, oldest first."""
     query = (
         select(col(PaymentEvent.provider), col(PaymentEvent.event_id))
-        .where(
-            col(PaymentEvent.processed_at).is_(None), col(PaymentEvent.created_at) >= since
-        )
+        .where(col(PaymentEvent.processed_at).is_(None), col(PaymentEvent.created_at) >= since)
         .order_by(col(PaymentEvent.created_at))
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
@@ -192,9 +188,7 @@ async def payments_to_reconcile(session: AsyncSession, *, since: datetime) -> li
     return list((await session.execute(query)).scalars())
 
 
-async def subscriptions_to_reconcile(
-    session: AsyncSession, *, since: datetime
-) -> list[uuid.UUID]:
+async def subscriptions_to_reconcile(session: AsyncSession, *, since: datetime) -> list[uuid.UUID]:
     """Live subscriptions, and those that ended since ``since`` (still billed there?)."""
     query = (
         select(col(Subscription.id))
