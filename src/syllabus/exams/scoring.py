@@ -69,6 +69,28 @@ def test_score(exam: Mapping[str, Any], primary: float) -> int:
     return math.floor(100 * primary / top + 0.5) if top else 0
 
 
+DEFAULT_THRESHOLD = 2
+"""The discrepancy (in points) that calls a third grader when an exam does not say: the
+ЕГЭ's for profile mathematics."""
+
+
+def settle(marks: Sequence[int], *, needed: int, threshold: int) -> tuple[int | None, int]:
+    """An expert task's final points from its marks in seat order (``None`` while more
+    are needed), and how many marks it needs now. One mark needed: it is final. Two: if
+    they differ by ``threshold`` or more a third is needed, else the higher counts. Three:
+    the third's is final."""
+    if len(marks) < needed:
+        return None, needed
+    if needed == 1:
+        return marks[0], 1
+    if needed == 2:
+        first, second = marks[0], marks[1]
+        if abs(first - second) >= threshold:
+            return None, 3
+        return max(first, second), 2
+    return marks[2], 3
+
+
 def passed(exam: Mapping[str, Any], score: int) -> bool:
     """Reaching the passing test score (an exam without one is passed by anyone)."""
     bar = exam.get("passing_score")

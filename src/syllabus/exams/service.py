@@ -27,7 +27,13 @@ from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
-from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.models import (
+    ExamAnswerEvent,
+    ExamAttempt,
+    ExamExpertGrade,
+    ExamExpertMark,
+    ExamResult,
+)
 from syllabus.exams.schemas import (
     MAX_EXTENDED_ANSWER,
     ExamAnswer,
@@ -269,12 +275,14 @@ async def _seal(
         attempt,
         {"sealed_at": now, "sealed_by": by, "sheet": sheet, "sheet_sha256": scoring.sha256(sheet)},
     )
+    double_check = bool((shown.exam.get("grading") or {}).get("double_check"))
     session.add_all(
         ExamExpertGrade(
             attempt_id=attempt.id,
             exam_content_id=attempt.exam_content_id,
             task=entry["number"],
             max_points=entry["max_points"],
+            marks_needed=2 if double_check else 1,
         )
         for entry in tasks
         if entry["grading"] == "expert"
@@ -576,10 +584,22 @@ def _summary(attempt: ExamAttempt, result: ExamResult | None) -> ExamAttemptSumm
     )
 
 
+async def _comments(session: AsyncSession, attempt: ExamAttempt) -> dict[int, str]:
+    """Per expert task, the comments of the marks that decided it: the third grader's
+    when there was one, else every grader's (no names)."""
+    grades = {g.id: g.task for g in await repository.grades_of(session, attempt.id)}
+    marks: dict[int, list[ExamExpertMark]] = {}
+    for mark in await repository.marks_of(session, list(grades)):
+        marks.setdefault(grades[mark.grade_id], []).append(mark)
+    return {
+        task: "\n\n".join(m.comment for m in given[2:] or given if m.comment)
+        for task, given in marks.items()
+    }
+
+
 def _review(
-    attempt: ExamAttempt, shown: Shown, grades: Sequence[ExamExpertGrade], result: ExamResult
+    attempt: ExamAttempt, shown: Shown, comments: Mapping[int, str], result: ExamResult
 ) -> list[TaskReview]:
-    comments = {g.task: g.comment for g in grades}
     review = []
     for entry in (attempt.sheet or {}).get("tasks", []):
         number = int(entry["number"])
@@ -637,7 +657,7 @@ async def _public(
         answers = {str(task): answer for task, answer in sorted(latest.items())}
     review = None
     if result is not None and review_open(shown.exam, result, now=now):
-        review = _review(attempt, shown, await repository.grades_of(session, attempt.id), result)
+        review = _review(attempt, shown, await _comments(session, attempt), result)
     public = ExamAttemptPublic(
         **_summary(attempt, result).model_dump(),
         tasks=tasks,
