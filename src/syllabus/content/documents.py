@@ -6,6 +6,8 @@ Indexes live in each document's ``Settings`` and are created by ``init_beanie``.
 References between documents are plain ids resolved by the service: no ``Link``.
 """
 
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -227,6 +229,14 @@ class Question(VersionedContent):
             IndexModel([("type", pymongo.ASCENDING)]),
             IndexModel([("skills", pymongo.ASCENDING)]),
         ]
+
+
+def quiz_hash(quiz_hash: str, question_hashes: Iterable[str]) -> str:
+    """A quiz's content as learners see it: its own hash and its questions' (those found,
+    in the quiz's order). The loader records it in ``content_index.content_hash`` and
+    the quiz read recomputes it from MongoDB, so a question edit that leaves its quiz
+    unchanged still changes the quiz's cache key and ETag."""
+    return hashlib.sha256("/".join([quiz_hash, *question_hashes]).encode()).hexdigest()
 
 
 class QuizContent(VersionedContent):

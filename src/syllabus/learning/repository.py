@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from syllabus.access.repository import ENTITLED_SQL
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
@@ -68,19 +69,31 @@ async def item_target(
 
 
 @dataclass(frozen=True)
-class LessonPlace:
-    """Where a lesson sits in its course's current outline, and the viewer's record of it
-    (``progress`` is None when there is none, or no viewer)."""
+class LessonState:
+    """Everything PostgreSQL knows for a lesson read, fetched in one query: the lesson's
+    content key and course, the viewer's role and entitlement (``access`` decides on
+    them), where the lesson sits in its course's current outline, and the viewer's
+    record of it (``progress`` is None when there is none, or no viewer)."""
 
+    content_key: tuple[int, str | None]
+    preview: bool
+    course_status: str
+    paid: bool
+    viewer_role: str | None
+    entitled: bool
     module: dict[str, Any]
     previous: dict[str, Any] | None
     next: dict[str, Any] | None
     progress: dict[str, Any] | None
 
 
-LESSON_PLACE = text(
-    """
-    SELECT json_build_object('id', i.module_id, 'title', i.module_title,
+LESSON_STATE = text(
+    f"""
+    SELECT i.version, i.content_hash, i.preview, c.status,
+           coalesce(c.price_cents, 0) > 0 AS paid,
+           (SELECT u.role FROM users u WHERE u.id = :user AND u.deleted_at IS NULL) AS role,
+           {ENTITLED_SQL} AS entitled,
+           json_build_object('id', i.module_id, 'title', i.module_title,
                              'order', i.module_order) AS module,
            (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
             FROM content_index s
@@ -96,24 +109,34 @@ LESSON_PLACE = text(
                                      'note', p.note, 'position', p.position,
                                      'updated_at', p.updated_at)
             FROM lesson_progress p
-            WHERE p.user_id = :viewer AND p.lesson_content_id = i.content_id
+            WHERE p.user_id = :user AND p.lesson_content_id = i.content_id
               AND p.deleted_at IS NULL) AS progress
-    FROM content_index i
+    FROM content_index i JOIN courses c ON c.id = i.course_id AND c.deleted_at IS NULL
     WHERE i.content_id = :lesson AND i.item_type = 'lesson'
       AND i.status = 'active' AND i.deleted_at IS NULL
     """
 )
 
 
-async def lesson_place(
-    session: AsyncSession, *, lesson_id: str, viewer_id: uuid.UUID | None
-) -> LessonPlace | None:
-    """One query, by the ``(course_id, position)`` index for the neighbours."""
-    row = (await session.execute(LESSON_PLACE, {"lesson": lesson_id, "viewer": viewer_id})).first()
+async def lesson_state(
+    connection: AsyncConnection, *, lesson_id: str, viewer_id: uuid.UUID | None
+) -> LessonState | None:
+    """One query (the neighbours by the ``(course_id, position)`` index); None when the
+    lesson is in no current outline."""
+    row = (await connection.execute(LESSON_STATE, {"lesson": lesson_id, "user": viewer_id})).first()
     if row is None:
         return None
-    return LessonPlace(
-        module=row.module, previous=row.previous, next=row.next, progress=row.progress
+    return LessonState(
+        content_key=(int(row.version), row.content_hash),
+        preview=bool(row.preview),
+        course_status=row.status,
+        paid=bool(row.paid),
+        viewer_role=row.role,
+        entitled=bool(row.entitled),
+        module=row.module,
+        previous=row.previous,
+        next=row.next,
+        progress=row.progress,
     )
 
 
