@@ -12,17 +12,17 @@
 Every account's payments count, staff and erased ones included: money taken is revenue
 whoever paid it (an erased account's payments are kept for accounting, docs/payments.md).
 
-Revision ID: 0029
-Revises: 0028
-Create Date: 2026-12-09 06:00:00+00:00
+Revision ID: 0031
+Revises: 0030
+Create Date: 2026-12-09 08:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0029"
-down_revision: str | None = "0028"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
