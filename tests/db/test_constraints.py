@@ -396,7 +396,17 @@ def _study_item(ids: Ids, **overrides: str) -> str:
     )
 
 
+def _lesson_time(ids: Ids, seconds: str = "60") -> str:
+    return (
+        "INSERT INTO lesson_time (user_id, course_id, lesson_content_id, session_id, seconds) "
+        f"VALUES ('{ids.user}', '{ids.course}', 'lesson:a', "
+        f"'00000000-0000-7000-8000-000000000001', {seconds})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_lesson_time_seconds": lambda i: [_lesson_time(i, "0")],
+    "uq_lesson_time_user_id_lesson_content_id_session_id": lambda i: [_lesson_time(i)] * 2,
     "ck_competencies_code": lambda i: [
         "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
     ],

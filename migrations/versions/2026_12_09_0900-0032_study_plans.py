@@ -5,9 +5,9 @@ pace chosen, the planner; a regeneration adds one, the others stay) and
 stored: it is read from progress (``items_done``, ``competency_mastery``,
 ``exam_attempts``) whenever a plan is read.
 
-Revision ID: 0030
-Revises: 0029
-Create Date: 2026-12-09 07:00:00+00:00
+Revision ID: 0032
+Revises: 0031
+Create Date: 2026-12-09 09:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030"
-down_revision: str | None = "0029"
+revision: str = "0032"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
