@@ -97,6 +97,16 @@ def broken(exam: dict[str, Any]) -> dict[str, Any]:
             "Input should be greater than or equal to 1",
         ),
         (
+            lambda e: e.update(adaptive={"strategy": "harder"}),
+            "adaptive.strategy",
+            "Input should be 'weak_competencies'",
+        ),
+        (
+            lambda e: e.update(adaptive={"below": 0}),
+            "adaptive.below",
+            "Input should be greater than 0",
+        ),
+        (
             lambda e: e.update(grading={"graders": 2}),
             "grading.graders",
             "unknown key",

@@ -154,6 +154,12 @@ async def current_versions(ids: list[str]) -> dict[str, int]:
     return {row["_id"]: int(row["version"]) async for row in cursor}
 
 
+async def current_competencies(ids: list[str]) -> dict[str, list[str]]:
+    """The competency codes each question names in its current version (one query)."""
+    cursor = Question.get_pymongo_collection().find({"_id": {"$in": ids}}, {"competencies": 1})
+    return {row["_id"]: list(row.get("competencies") or []) async for row in cursor}
+
+
 async def snapshots(refs: Collection[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
     """Exact versions of content documents, from the immutable version history, keyed by
     (content id, version): what a learner saw, whatever changed since, even when two

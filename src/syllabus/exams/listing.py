@@ -10,6 +10,7 @@ from syllabus.content import service as content
 from syllabus.content.documents import ExamContent
 from syllabus.exams import scoring
 from syllabus.exams.schemas import (
+    AdaptivePublic,
     CriterionPublic,
     ExamPublic,
     ExamSummary,
@@ -58,6 +59,9 @@ async def exam_public(*, session: AsyncSession, viewer: User | None, exam_id: st
         grading=ExpertGradingPublic(
             double_check=exam.grading.double_check, threshold=exam.grading.threshold
         ),
+        adaptive=None
+        if exam.adaptive is None
+        else AdaptivePublic(strategy=exam.adaptive.strategy, below=exam.adaptive.below),
         parts=[PartPublic(number=p.number, title=p.title) for p in exam.parts],
         tasks=[
             TaskOutline(

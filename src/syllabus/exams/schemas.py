@@ -68,8 +68,16 @@ class ExpertGradingPublic(OutputSchema):
     )
 
 
+class AdaptivePublic(OutputSchema):
+    strategy: Literal["weak_competencies"] = Field(
+        description="Auto tasks draw among the pool questions on your weak competencies."
+    )
+    below: float = Field(description="A competency is weak while your mastery is below this.")
+
+
 class ExamPublic(ExamSummary):
     grading: ExpertGradingPublic
+    adaptive: AdaptivePublic | None = Field(description="How your variant adapts to you.")
     parts: list[PartPublic]
     tasks: list[TaskOutline]
     scale: list[int] = Field(

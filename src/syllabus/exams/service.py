@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,8 +26,10 @@ from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
+from syllabus.content.documents import ExamContent
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
+from syllabus.exams.hooks import mastery_wanted
 from syllabus.exams.models import (
     ExamAnswerEvent,
     ExamAttempt,
@@ -338,6 +341,23 @@ def _within_window(exam: Any, now: datetime) -> None:
         raise NotAvailable(f"the exam closed at {_iso(exam.available_until)}")
 
 
+async def _weak_items(
+    session: AsyncSession, *, user: User, exam: ExamContent
+) -> dict[str, dict[str, float]]:
+    """An adaptive exam's input: per pool question, the weak competencies it names and
+    the learner's mastery of them now (``exams.hooks.mastery_wanted``)."""
+    assert exam.adaptive is not None
+    pool = sorted({q for task in exam.tasks for q in task.pool})
+    named = await content.current_competencies(pool)
+    mastery: dict[str, Decimal] = {}
+    await mastery_wanted.fire(
+        session, user.id, {c for codes in named.values() for c in codes}, mastery
+    )
+    return scoring.weak_items(
+        named, {c: float(m) for c, m in mastery.items()}, below=exam.adaptive.below
+    )
+
+
 async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str, Any]:
     """A new attempt: a secret random seed draws the variant (recorded with the versions
     of what it drew, so it can be drawn again and checked); the deadline is the server's
@@ -359,7 +379,8 @@ async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str,
             attempts_used=used.counted,
         )
     seed = secrets.randbits(62)
-    variant = scoring.draw(exam.model_dump(mode="json"), seed)
+    weak = None if exam.adaptive is None else await _weak_items(session, user=user, exam=exam)
+    variant = scoring.draw(exam.model_dump(mode="json"), seed, weak=weak)
     versions = await content.current_versions(
         [v["question_id"] for v in variant if "question_id" in v]
     )
