@@ -56,11 +56,15 @@ async def test_erasure_cancels_ends_keeps_the_sales_and_forgets_the_buyer(
     }
     subscription = (
         await session.execute(
-            text("SELECT status, current_period_end <= clock_timestamp() AS over FROM subscriptions")
+            text(
+                "SELECT status, current_period_end <= clock_timestamp() AS over FROM subscriptions"
+            )
         )
     ).one()
     assert tuple(subscription) == ("canceled", True)
-    live = "FROM entitlements WHERE user_id = :u AND (ends_at IS NULL OR ends_at > clock_timestamp())"
+    live = (
+        "FROM entitlements WHERE user_id = :u AND (ends_at IS NULL OR ends_at > clock_timestamp())"
+    )
     assert await count(session, live, u=learner.id) == 0
     # The notifications are kept for accounting, without the buyer (the other's stay).
     for detail in (BUYER["email"], BUYER["name"], BUYER["address"]["line1"]):
