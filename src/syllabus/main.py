@@ -26,6 +26,7 @@ from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.commerce import erasure as commerce_erasure
 from syllabus.commerce import export as _commerce_export  # noqa: F401
 from syllabus.commerce import plans as commerce_plans
 from syllabus.commerce.router import router as commerce_router
@@ -75,6 +76,8 @@ from syllabus.preferences.router import router as preferences_router
 from syllabus.progress import export as _progress_export  # noqa: F401
 from syllabus.progress import service as progress
 from syllabus.progress.router import router as progress_router
+from syllabus.studyplans import export as _studyplans_export  # noqa: F401
+from syllabus.studyplans.router import router as studyplans_router
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +211,7 @@ def build_api_router() -> APIRouter:
     router.include_router(access_router)
     router.include_router(commerce_router)
     router.include_router(competencies_router)
+    router.include_router(studyplans_router)
     return router
 
 
@@ -219,6 +223,7 @@ def wire() -> None:
     owned_tables.keep_while("category", commerce_plans.names_category)
     account_erased.register(ai_export.erase)
     account_erased.register(preferences_export.erase)
+    account_erased.register(commerce_erasure.erase)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
