@@ -328,6 +328,14 @@ def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
     )
 
 
+def _check_run(ids: Ids, practice: str = "'practice:task'", answer: str = "'SELECT 1'") -> str:
+    return (
+        "INSERT INTO practice_check_runs (user_id, course_id, practice_content_id, "
+        "practice_version, answer, passed, message) "
+        f"VALUES ('{ids.user}', '{ids.course}', {practice}, 1, {answer}, false, 'no')"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
     "ck_competencies_code": lambda i: [
         "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
@@ -359,6 +367,8 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ],
     "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
     "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
+    "ck_practice_check_runs_practice_id": lambda i: [_check_run(i, practice="'quiz:task'")],
+    "ck_practice_check_runs_answer_length": lambda i: [_check_run(i, answer="repeat('x', 20001)")],
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
