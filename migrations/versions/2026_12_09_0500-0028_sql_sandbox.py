@@ -3,9 +3,9 @@ automatic practice checks.
 
 - ``syllabus_sandbox`` (LOGIN, no attributes, NOINHERIT): the only role learners'
   queries run as, on connections of its own. Defaults that hold even before the checker
-  sets them per transaction: read-only transactions, a statement timeout, a row of
-  connections at most. It is given nothing on the service's tables; it reads the sandbox
-  schemas only (granted per schema when one is made).
+  sets them per transaction: read-only transactions, a statement timeout, an idle
+  timeout, at most 20 connections. It is given nothing on the service's tables; it
+  reads the sandbox schemas only (granted per schema when one is made).
 - ``syllabus_sandbox_owner`` (NOLOGIN): owns the sandbox schemas (``sandbox_<practice>_
   <digest>``), may create schemas in this database and nothing else. The app role becomes
   a member (``syllabus.db.roles.grant_app``) to create a practice's schema; the owner
