@@ -4,6 +4,7 @@ after it, table by table from the metadata, so a new table that the journey does
 reach fails them until the journey reaches it (or the table is declared). The content is
 ``journey_loaded`` (tests/conftest.py): the test folder with its framework and exams."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -111,7 +112,12 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
         ok(
             await client.put(
                 f"/api/v1/progress/lessons/{lesson}",
-                json={"status": "started", "bookmarked": True, "note": "remember this"},
+                json={
+                    "status": "started",
+                    "bookmarked": True,
+                    "note": "remember this",
+                    "time_spent": {"session_id": str(uuid.uuid4()), "seconds": 45},
+                },
                 headers={**learner.headers, "Idempotency-Key": f"journey-{lesson}"},
             )
         )

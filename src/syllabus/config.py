@@ -216,14 +216,15 @@ class Settings(BaseSettings):
         default=512,
         ge=0,
         le=1_000_000,
-        description="Course outlines each API process keeps in memory, by content version "
-        "(an LRU; 0 turns the cache off). A new load changes the version, so it never "
-        "serves stale content.",
+        description="Course outlines, lessons and quizzes each API process keeps in memory "
+        "(each an LRU of this many entries; 0 turns the caches off), by the content version "
+        "PostgreSQL reports. A new load changes the version, so they never serve stale "
+        "content.",
     )
     sql_sandbox_url: str | None = Field(
         default=None,
         description="PostgreSQL URL signing in as the SQL-practice sandbox's reader role "
-        "(syllabus_sandbox, made by migration 0028); unset: SYLLABUS_POSTGRES_URL's server "
+        "(syllabus_sandbox, made by migration 0031); unset: SYLLABUS_POSTGRES_URL's server "
         "and database as that role, without a password.",
     )
     sql_check_timeout_ms: int = Field(

@@ -58,6 +58,7 @@ from syllabus.errors import (
     problem_schemas,
 )
 from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams import hooks as exams_hooks
 from syllabus.exams.router import router as exams_router
 from syllabus.exams.sweeper import sweep_forever
 from syllabus.health.router import router as health_router
@@ -223,6 +224,7 @@ def wire() -> None:
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
+    exams_hooks.mastery_wanted.register(competencies.mastery_into)
 
 
 @asynccontextmanager
@@ -254,7 +256,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             timeout_ms=settings.sql_check_timeout_ms,
             max_rows=settings.sql_check_max_rows,
         )
-        content_service.outlines.resize(settings.content_cache_entries)
+        for cache in content_service.CACHES:
+            cache.resize(settings.content_cache_entries)
         sweeper = None
         if settings.exam_sweep_seconds:
             sweeper = asyncio.create_task(

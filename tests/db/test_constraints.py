@@ -200,7 +200,29 @@ def _answer_event(**overrides: str) -> str:
 def _expert_grade(**overrides: str) -> str:
     return _exam_child(
         "exam_expert_grades",
-        **{"exam_content_id": "'exam:ege'", "task": "13", "max_points": "2", **overrides},
+        **{
+            "id": f"'{EXPERT_GRADE}'",
+            "exam_content_id": "'exam:ege'",
+            "task": "13",
+            "max_points": "2",
+            **overrides,
+        },
+    )
+
+
+EXPERT_GRADE = "00000000-0000-7000-8000-0000000000e2"
+
+
+def _expert_mark(ids: Ids, **overrides: str) -> str:
+    values = {
+        "grade_id": f"'{EXPERT_GRADE}'",
+        "seat": "1",
+        "grader_id": f"'{ids.user}'",
+        "points": "1",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO exam_expert_marks ({', '.join(values)}) VALUES ({', '.join(values.values())})"
     )
 
 
@@ -336,7 +358,17 @@ def _check_run(ids: Ids, practice: str = "'practice:task'", answer: str = "'SELE
     )
 
 
+def _lesson_time(ids: Ids, seconds: str = "60") -> str:
+    return (
+        "INSERT INTO lesson_time (user_id, course_id, lesson_content_id, session_id, seconds) "
+        f"VALUES ('{ids.user}', '{ids.course}', 'lesson:a', "
+        f"'00000000-0000-7000-8000-000000000001', {seconds})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_lesson_time_seconds": lambda i: [_lesson_time(i, "0")],
+    "uq_lesson_time_user_id_lesson_content_id_session_id": lambda i: [_lesson_time(i)] * 2,
     "ck_competencies_code": lambda i: [
         "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
     ],
@@ -417,27 +449,52 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         _answer_event(),
         _answer_event(),
     ],
-    "ck_exam_expert_grades_comment_length": lambda i: [
-        _exam_attempt(i),
-        _expert_grade(comment="repeat('x', 4001)"),
-    ],
     "ck_exam_expert_grades_graded_whole": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="1", grader_id=f"'{i.user}'"),
+        _expert_grade(points="1"),
     ],
-    "ck_exam_expert_grades_grader_with_points": lambda i: [
+    "ck_exam_expert_grades_marks_needed": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="1", graded_at="now()"),
+        _expert_grade(marks_needed="4"),
     ],
     "ck_exam_expert_grades_points": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="-1", graded_at="now()", grader_id=f"'{i.user}'"),
+        _expert_grade(points="-1", graded_at="now()"),
+    ],
+    "ck_exam_expert_marks_comment_length": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, comment="repeat('x', 4001)"),
+    ],
+    "ck_exam_expert_marks_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, points="-1"),
+    ],
+    "ck_exam_expert_marks_seat": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, seat="4"),
+    ],
+    "uq_exam_expert_marks_grade_id_seat": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i),
+        "INSERT INTO users (id, email, name) VALUES "
+        "('00000000-0000-7000-8000-0000000000e3', 'bo@example.org', 'Bo')",
+        _expert_mark(i, grader_id="'00000000-0000-7000-8000-0000000000e3'"),
+    ],
+    "uq_exam_expert_marks_grade_id_grader_id": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i),
+        _expert_mark(i, seat="2"),
     ],
     "ck_exam_expert_grades_task": lambda i: [_exam_attempt(i), _expert_grade(task="0")],
     "uq_exam_expert_grades_attempt_id_task": lambda i: [
         _exam_attempt(i),
         _expert_grade(),
-        _expert_grade(),
+        _expert_grade(id="uuid_generate_v7()"),
     ],
     "ck_exam_results_passed_when_final": lambda i: [
         _exam_attempt(i),
