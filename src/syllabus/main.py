@@ -76,6 +76,8 @@ from syllabus.preferences.router import router as preferences_router
 from syllabus.progress import export as _progress_export  # noqa: F401
 from syllabus.progress import service as progress
 from syllabus.progress.router import router as progress_router
+from syllabus.studyplans import export as _studyplans_export  # noqa: F401
+from syllabus.studyplans.router import router as studyplans_router
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +211,7 @@ def build_api_router() -> APIRouter:
     router.include_router(access_router)
     router.include_router(commerce_router)
     router.include_router(competencies_router)
+    router.include_router(studyplans_router)
     return router
 
 

@@ -358,6 +358,52 @@ def _check_run(ids: Ids, practice: str = "'practice:task'", answer: str = "'SELE
     )
 
 
+STUDY_PLAN = "(SELECT id FROM study_plans LIMIT 1)"
+STUDY_VERSION = "(SELECT id FROM study_plan_versions LIMIT 1)"
+
+
+def _study_plan(ids: Ids, exam: str = "NULL") -> str:
+    return (
+        "INSERT INTO study_plans (user_id, course_id, exam_id) "
+        f"VALUES ('{ids.user}', '{ids.course}', {exam})"
+    )
+
+
+def _study_version(ids: Ids, **overrides: str) -> str:
+    values = {
+        "version": "1",
+        "target_date": "current_date + 7",
+        "minutes_per_day": "60",
+        "daily_minutes": "30",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_versions (plan_id, user_id, version, target_date, "
+        "minutes_per_day, starts_on, daily_minutes, planner) "
+        f"VALUES ({STUDY_PLAN}, '{ids.user}', {values['version']}, {values['target_date']}, "
+        f"{values['minutes_per_day']}, current_date, {values['daily_minutes']}, 'sequential')"
+    )
+
+
+def _study_item(ids: Ids, **overrides: str) -> str:
+    values = {
+        "position": "1",
+        "kind": "'lesson'",
+        "content_id": "'lesson:intro'",
+        "competency_id": "NULL",
+        "minutes": "10",
+        "part": "1",
+        "parts": "1",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_items (version_id, user_id, position, day, kind, content_id, "
+        f"competency_id, minutes, part, parts) VALUES ({STUDY_VERSION}, '{ids.user}', "
+        f"{values['position']}, current_date, {values['kind']}, {values['content_id']}, "
+        f"{values['competency_id']}, {values['minutes']}, {values['part']}, {values['parts']})"
+    )
+
+
 def _lesson_time(ids: Ids, seconds: str = "60") -> str:
     return (
         "INSERT INTO lesson_time (user_id, course_id, lesson_content_id, session_id, seconds) "
@@ -401,6 +447,58 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
     "ck_practice_check_runs_practice_id": lambda i: [_check_run(i, practice="'quiz:task'")],
     "ck_practice_check_runs_answer_length": lambda i: [_check_run(i, answer="repeat('x', 20001)")],
+    # study plans
+    "ck_study_plans_exam_id": lambda i: [_study_plan(i, exam="'quiz:final'")],
+    "ck_study_plan_versions_version": lambda i: [_study_plan(i), _study_version(i, version="0")],
+    "ck_study_plan_versions_minutes_per_day": lambda i: [
+        _study_plan(i),
+        _study_version(i, minutes_per_day="5", daily_minutes="5"),
+    ],
+    "ck_study_plan_versions_target_date": lambda i: [
+        _study_plan(i),
+        _study_version(i, target_date="current_date"),
+    ],
+    "ck_study_plan_versions_daily_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i, daily_minutes="61"),
+    ],
+    "uq_study_plan_versions_plan_id_version": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_version(i),
+    ],
+    "ck_study_plan_items_kind": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, kind="'video'", content_id="'video:intro'"),
+    ],
+    "ck_study_plan_items_target": lambda i: [
+        COMPETENCY,
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, competency_id=COMPETENCY_ID),
+    ],
+    "ck_study_plan_items_content_id": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, content_id="'quiz:intro'"),
+    ],
+    "ck_study_plan_items_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, minutes="0"),
+    ],
+    "ck_study_plan_items_part": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, part="2"),
+    ],
+    "uq_study_plan_items_version_id_position": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i),
+        _study_item(i),
+    ],
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
