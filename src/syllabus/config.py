@@ -224,7 +224,7 @@ class Settings(BaseSettings):
     sql_sandbox_url: str | None = Field(
         default=None,
         description="PostgreSQL URL signing in as the SQL-practice sandbox's reader role "
-        "(syllabus_sandbox, made by migration 0033); unset: SYLLABUS_POSTGRES_URL's server "
+        "(syllabus_sandbox, made by migration 0034); unset: SYLLABUS_POSTGRES_URL's server "
         "and database as that role, without a password.",
     )
     sql_check_timeout_ms: int = Field(

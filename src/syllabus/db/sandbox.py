@@ -1,7 +1,7 @@
 """The SQL-practice sandbox: learners' queries run in PostgreSQL, where they can read a
 practice's sample data and nothing else (docs/competencies.md, "SQL sandbox guarantees").
 
-Two roles, made by migration 0033 as the owner (DECISIONS 8):
+Two roles, made by migration 0034 as the owner (DECISIONS 8):
 
 - :data:`READER_ROLE` (LOGIN, no attributes) is the only role a learner's query ever runs
   as, on connections of its own (``SYLLABUS_SQL_SANDBOX_URL``): it is the *session* user

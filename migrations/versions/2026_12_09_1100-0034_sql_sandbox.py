@@ -16,9 +16,9 @@ automatic practice checks.
 Roles belong to the server, not to one database: created when missing, and the
 downgrade drops them only when no other database still uses them.
 
-Revision ID: 0033
-Revises: 0032
-Create Date: 2026-12-09 10:00:00+00:00
+Revision ID: 0034
+Revises: 0033
+Create Date: 2026-12-09 11:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0033"
-down_revision: str | None = "0032"
+revision: str = "0034"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
