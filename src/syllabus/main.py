@@ -26,6 +26,7 @@ from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.commerce import erasure as commerce_erasure
 from syllabus.commerce import export as _commerce_export  # noqa: F401
 from syllabus.commerce import plans as commerce_plans
 from syllabus.commerce.router import router as commerce_router
@@ -224,6 +225,7 @@ def wire() -> None:
     account_erased.register(ai_export.erase)
     account_erased.register(competencies_export.erase)
     account_erased.register(preferences_export.erase)
+    account_erased.register(commerce_erasure.erase)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
