@@ -3,7 +3,8 @@ graded work or regrades it (see :mod:`syllabus.kit.hooks`; ``main.wire`` registe
 handlers).
 
 ``competencies`` moves mastery and opens feedback tickets from it; exams fire the same
-hooks for their graded tasks (``source="exam"``), so one handler serves both."""
+hooks for their graded tasks (``source="exam"``), and an automatic practice check hands
+its outcome to the same handler (``source="check"``), so one rule serves all three."""
 
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.kit.hooks import Hook
 
-GradedSource = Literal["quiz", "exam"]
+GradedSource = Literal["quiz", "exam", "check"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class GradedWork:
     title: str
     course_id: uuid.UUID | None
     items: tuple[GradedItem, ...]
+    detail: str = ""
+    """What went wrong, in the learner's words, where telling it gives nothing away (an
+    automatic practice check's message); tickets quote it."""
 
 
 items_graded: Hook[[AsyncSession, list[GradedWork]]] = Hook(

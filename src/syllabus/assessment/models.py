@@ -5,7 +5,7 @@ read; once submitted it never changes (a trigger refuses it).
 
 ``quiz_results`` holds the result versions of each submitted attempt, append-only
 (DECISIONS 15): version 1 is the grade at submission, written by the database in the
-statement that seals the attempt (migration 0034); a regrade appends the next one. The
+statement that seals the attempt (migration 0035); a regrade appends the next one. The
 highest version is the attempt's result: the view ``quiz_attempt_results`` pairs each
 attempt with it, and ``progress``'s quiz-passed rule reads that view."""
 

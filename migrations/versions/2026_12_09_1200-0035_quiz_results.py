@@ -14,9 +14,9 @@
   points) and ``analytics.quiz_summary`` read the latest result instead of the attempt's
   grade at submission. The attempt itself never changes (its trigger stands).
 
-Revision ID: 0034
-Revises: 0033
-Create Date: 2026-12-09 11:00:00+00:00
+Revision ID: 0035
+Revises: 0034
+Create Date: 2026-12-09 12:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0034"
-down_revision: str | None = "0033"
+revision: str = "0035"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
