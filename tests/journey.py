@@ -6,6 +6,7 @@ reach fails them until the journey reaches it (or the table is declared). The co
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -150,6 +151,14 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
             headers=learner.headers,
         )
     )
+    checked = ok(
+        await client.post(
+            "/api/v1/practices/practice:rest-basics-task/checks",
+            json={"answer": "GET /books -> 200"},
+            headers=learner.headers,
+        )
+    )
+    assert checked["passed"] is True, "the practice's pattern check passes"
     ok(
         await client.put(
             "/api/v1/progress/practices/practice:rest-basics-task",
@@ -181,6 +190,28 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
     assert graded["passed"] is True
     [enrollment] = ok(await client.get("/api/v1/enrollments", headers=learner.headers))["items"]
     assert enrollment["status"] == "completed"
+    # A study plan for the exam (weak competencies to revise, then the sitting), remade.
+    plan = ok(
+        await client.post(
+            "/api/v1/users/me/study-plans",
+            json={
+                "exam_id": FREE_EXAM,
+                "target_date": (datetime.now(UTC).date() + timedelta(days=14)).isoformat(),
+                "minutes_per_day": 30,
+            },
+            headers=learner.headers,
+        ),
+        201,
+    )
+    assert plan["items"][-1]["kind"] == "exam", plan
+    ok(
+        await client.post(
+            f"/api/v1/users/me/study-plans/{plan['id']}/regenerate",
+            json={"minutes_per_day": 45},
+            headers=learner.headers,
+        ),
+        201,
+    )
     await sit_the_exam(client, learner, admin)
     mine = ok(await client.get("/api/v1/users/me/achievements", headers=learner.headers))["items"]
     assert mine, "the journey should earn an achievement"

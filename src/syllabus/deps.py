@@ -5,7 +5,7 @@ error, so services never commit and a failed request leaves nothing half-written
 """
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -54,6 +54,18 @@ async def get_write_connect(request: Request) -> Connect:
     runs in a unit of work instead). Never for two statements that must hold together."""
     engine: AsyncEngine = request.app.state.read_engine  # the pool, in autocommit
     return engine.connect
+
+
+def read_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnection]:
+    """:func:`get_read_connection` for a route that takes no dependency (the hottest
+    reads): ``async with read_connection(request) as connection``, closed before the
+    response leaves. An override of :func:`get_read_connection` (the tests' isolation,
+    tests/isolation.py) is honoured as FastAPI would honour it for the dependency."""
+    override = request.app.dependency_overrides.get(get_read_connection)
+    if override is not None:
+        return asynccontextmanager(override)()
+    engine: AsyncEngine = request.app.state.read_engine
+    return engine.connect()
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
