@@ -229,6 +229,7 @@ def wire() -> None:
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
+    assessment_hooks.items_regraded.register(competencies.record_regraded)
     exams_hooks.mastery_wanted.register(competencies.mastery_into)
 
 
