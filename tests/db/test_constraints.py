@@ -243,6 +243,32 @@ def _exam_result(**overrides: str) -> str:
     )
 
 
+QUIZ_ATTEMPT = "00000000-0000-7000-8000-0000000000a1"
+
+
+def _open_attempt(ids: Ids) -> str:
+    return (
+        "INSERT INTO quiz_attempts (id, user_id, quiz_content_id, attempt_no) "
+        f"VALUES ('{QUIZ_ATTEMPT}', '{ids.user}', 'quiz:basics', 1)"
+    )
+
+
+def _quiz_result(**overrides: str) -> str:
+    values = {
+        "version": "2",
+        "score": "1",
+        "max_score": "2",
+        "passed": "false",
+        "question_points": "'[]'",
+        "reason": "'regrade'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO quiz_results (attempt_id, {', '.join(values)}) "
+        f"VALUES ('{QUIZ_ATTEMPT}', {', '.join(values.values())})"
+    )
+
+
 def _payment(ids: Ids, **overrides: str) -> str:
     values = {
         "provider": "'stripe'",
@@ -350,7 +376,71 @@ def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
     )
 
 
+def _check_run(ids: Ids, practice: str = "'practice:task'", answer: str = "'SELECT 1'") -> str:
+    return (
+        "INSERT INTO practice_check_runs (user_id, course_id, practice_content_id, "
+        "practice_version, answer, passed, message) "
+        f"VALUES ('{ids.user}', '{ids.course}', {practice}, 1, {answer}, false, 'no')"
+    )
+
+
+STUDY_PLAN = "(SELECT id FROM study_plans LIMIT 1)"
+STUDY_VERSION = "(SELECT id FROM study_plan_versions LIMIT 1)"
+
+
+def _study_plan(ids: Ids, exam: str = "NULL") -> str:
+    return (
+        "INSERT INTO study_plans (user_id, course_id, exam_id) "
+        f"VALUES ('{ids.user}', '{ids.course}', {exam})"
+    )
+
+
+def _study_version(ids: Ids, **overrides: str) -> str:
+    values = {
+        "version": "1",
+        "target_date": "current_date + 7",
+        "minutes_per_day": "60",
+        "daily_minutes": "30",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_versions (plan_id, user_id, version, target_date, "
+        "minutes_per_day, starts_on, daily_minutes, planner) "
+        f"VALUES ({STUDY_PLAN}, '{ids.user}', {values['version']}, {values['target_date']}, "
+        f"{values['minutes_per_day']}, current_date, {values['daily_minutes']}, 'sequential')"
+    )
+
+
+def _study_item(ids: Ids, **overrides: str) -> str:
+    values = {
+        "position": "1",
+        "kind": "'lesson'",
+        "content_id": "'lesson:intro'",
+        "competency_id": "NULL",
+        "minutes": "10",
+        "part": "1",
+        "parts": "1",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_items (version_id, user_id, position, day, kind, content_id, "
+        f"competency_id, minutes, part, parts) VALUES ({STUDY_VERSION}, '{ids.user}', "
+        f"{values['position']}, current_date, {values['kind']}, {values['content_id']}, "
+        f"{values['competency_id']}, {values['minutes']}, {values['part']}, {values['parts']})"
+    )
+
+
+def _lesson_time(ids: Ids, seconds: str = "60") -> str:
+    return (
+        "INSERT INTO lesson_time (user_id, course_id, lesson_content_id, session_id, seconds) "
+        f"VALUES ('{ids.user}', '{ids.course}', 'lesson:a', "
+        f"'00000000-0000-7000-8000-000000000001', {seconds})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_lesson_time_seconds": lambda i: [_lesson_time(i, "0")],
+    "uq_lesson_time_user_id_lesson_content_id_session_id": lambda i: [_lesson_time(i)] * 2,
     "ck_competencies_code": lambda i: [
         "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
     ],
@@ -381,6 +471,60 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ],
     "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
     "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
+    "ck_practice_check_runs_practice_id": lambda i: [_check_run(i, practice="'quiz:task'")],
+    "ck_practice_check_runs_answer_length": lambda i: [_check_run(i, answer="repeat('x', 20001)")],
+    # study plans
+    "ck_study_plans_exam_id": lambda i: [_study_plan(i, exam="'quiz:final'")],
+    "ck_study_plan_versions_version": lambda i: [_study_plan(i), _study_version(i, version="0")],
+    "ck_study_plan_versions_minutes_per_day": lambda i: [
+        _study_plan(i),
+        _study_version(i, minutes_per_day="5", daily_minutes="5"),
+    ],
+    "ck_study_plan_versions_target_date": lambda i: [
+        _study_plan(i),
+        _study_version(i, target_date="current_date"),
+    ],
+    "ck_study_plan_versions_daily_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i, daily_minutes="61"),
+    ],
+    "uq_study_plan_versions_plan_id_version": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_version(i),
+    ],
+    "ck_study_plan_items_kind": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, kind="'video'", content_id="'video:intro'"),
+    ],
+    "ck_study_plan_items_target": lambda i: [
+        COMPETENCY,
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, competency_id=COMPETENCY_ID),
+    ],
+    "ck_study_plan_items_content_id": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, content_id="'quiz:intro'"),
+    ],
+    "ck_study_plan_items_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, minutes="0"),
+    ],
+    "ck_study_plan_items_part": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, part="2"),
+    ],
+    "uq_study_plan_items_version_id_position": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i),
+        _study_item(i),
+    ],
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
@@ -600,6 +744,19 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_quiz_attempts_user_id_quiz_content_id_open": lambda i: [
         _attempt(i, "", "'quiz:basics', 1"),
         _attempt(i, "", "'quiz:basics', 2"),
+    ],
+    # quiz results
+    "ck_quiz_results_version": lambda i: [_open_attempt(i), _quiz_result(version="0")],
+    "ck_quiz_results_score": lambda i: [_open_attempt(i), _quiz_result(score="3")],
+    "ck_quiz_results_reason": lambda i: [_open_attempt(i), _quiz_result(reason="'whim'")],
+    "ck_quiz_results_question_points": lambda i: [
+        _open_attempt(i),
+        _quiz_result(question_points="'{}'"),
+    ],
+    "uq_quiz_results_attempt_id_version": lambda i: [
+        _open_attempt(i),
+        _quiz_result(),
+        _quiz_result(),
     ],
     # content index
     "ck_content_index_item_type": lambda i: [

@@ -156,6 +156,12 @@ async def require_enrollment(*, session: AsyncSession, user: User, course: str) 
         )
 
 
+async def may_study(*, session: AsyncSession, user: User, course: str) -> bool:
+    """What a study plan of a course (its content id) needs: what taking its quizzes
+    needs (a live enrollment; an entitlement too when it is paid, unless staff)."""
+    return await repository.may_take(session, user_id=user.id, course=course, staff=is_staff(user))
+
+
 async def _public(session: AsyncSession, rows: list[Entitlement]) -> list[EntitlementPublic]:
     names = await repository.names(session, rows)
     return [EntitlementPublic.of(row, names) for row in rows]

@@ -1,8 +1,9 @@
 """Commerce queries (PostgreSQL only)."""
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -162,17 +163,48 @@ async def lock_event(session: AsyncSession, *, provider: str, event_id: str) -> 
     ).scalar_one()
 
 
-async def unprocessed_events(session: AsyncSession, *, limit: int) -> list[PaymentEvent]:
-    """Stored notifications whose processing failed (oldest first), locked, skipping
-    those another process is working on."""
+async def unprocessed_events(session: AsyncSession, *, since: datetime) -> list[tuple[str, str]]:
+    """(provider, event id) of notifications stored since ``since`` whose processing
+    failed and was never finished, oldest first."""
     query = (
-        select(PaymentEvent)
-        .where(col(PaymentEvent.processed_at).is_(None))
+        select(col(PaymentEvent.provider), col(PaymentEvent.event_id))
+        .where(col(PaymentEvent.processed_at).is_(None), col(PaymentEvent.created_at) >= since)
         .order_by(col(PaymentEvent.created_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def payments_to_reconcile(session: AsyncSession, *, since: datetime) -> list[uuid.UUID]:
+    """Payments created since ``since`` that a provider can still move, oldest first."""
+    query = (
+        select(col(Payment.id))
+        .where(
+            col(Payment.created_at) >= since,
+            col(Payment.provider_payment_id).is_not(None),
+            col(Payment.status).in_(("pending", "succeeded", "partially_refunded", "canceled")),
+        )
+        .order_by(col(Payment.id))
     )
     return list((await session.execute(query)).scalars())
+
+
+async def subscriptions_to_reconcile(session: AsyncSession, *, since: datetime) -> list[uuid.UUID]:
+    """Live subscriptions, and those that ended since ``since`` (still billed there?)."""
+    query = (
+        select(col(Subscription.id))
+        .where(
+            col(Subscription.status).in_(("active", "past_due"))
+            | (col(Subscription.updated_at) >= since)
+        )
+        .order_by(col(Subscription.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
 
 
 async def subscription_by_provider_id(
@@ -232,3 +264,55 @@ async def subscription_of(
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1]) if row else None
+
+
+async def pending_payments_of(session: AsyncSession, *, user_id: uuid.UUID) -> list[Payment]:
+    query = (
+        select(Payment)
+        .where(col(Payment.user_id) == user_id, col(Payment.status) == "pending")
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def live_subscriptions_of(session: AsyncSession, *, user_id: uuid.UUID) -> list[Subscription]:
+    query = (
+        select(Subscription)
+        .where(
+            col(Subscription.user_id) == user_id,
+            col(Subscription.status).in_(("active", "past_due")),
+        )
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def references_of(session: AsyncSession, *, user_id: uuid.UUID) -> set[str]:
+    """The ids a provider's notification about the user's payments can carry: ours, the
+    provider's payment and subscription ids."""
+    payments = await session.execute(
+        select(col(Payment.id), col(Payment.provider_payment_id))
+        .where(col(Payment.user_id) == user_id)
+        .execution_options(include_deleted=True)
+    )
+    subscriptions = await session.execute(
+        select(col(Subscription.provider_subscription_id))
+        .where(col(Subscription.user_id) == user_id)
+        .execution_options(include_deleted=True)
+    )
+    found = {str(id) for row in payments.all() for id in row if id is not None}
+    return found | set(subscriptions.scalars())
+
+
+async def events_mentioning(session: AsyncSession, references: set[str]) -> list[PaymentEvent]:
+    """Stored notifications whose payload names one of ``references`` (a scan: erasure
+    is rare, and a notification may carry an id anywhere in its payload)."""
+    if not references:
+        return []
+    text_of = func.cast(col(PaymentEvent.payload), String)
+    query = (
+        select(PaymentEvent)
+        .where(or_(*(text_of.contains(reference) for reference in sorted(references))))
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())

@@ -17,7 +17,12 @@ from syllabus.access.repository import ENTITLED_SQL
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
-from syllabus.learning.models import Enrollment, LessonProgress, PracticeProgress
+from syllabus.learning.models import (
+    HEARTBEAT_LEAD_SECONDS,
+    Enrollment,
+    LessonProgress,
+    PracticeProgress,
+)
 
 LIVE_ENROLLMENT = ("active", "completed")
 
@@ -140,6 +145,53 @@ async def lesson_state(
     )
 
 
+HEARTBEAT = text(
+    f"""
+    INSERT INTO lesson_time (id, user_id, course_id, lesson_content_id, session_id, seconds,
+                             created_by, updated_by)
+    SELECT CAST(:id AS uuid), CAST(:user AS uuid), CAST(:course AS uuid),
+           CAST(:lesson AS varchar), CAST(:session AS uuid), CAST(:seconds AS integer),
+           CAST(:user AS uuid), CAST(:user AS uuid)
+    WHERE CAST(:seconds AS integer) <= {HEARTBEAT_LEAD_SECONDS} OR EXISTS (
+      SELECT FROM lesson_time
+      WHERE user_id = :user AND lesson_content_id = :lesson AND session_id = :session)
+    ON CONFLICT (user_id, lesson_content_id, session_id) DO UPDATE
+    SET seconds = greatest(lesson_time.seconds, excluded.seconds), course_id = excluded.course_id,
+        updated_by = excluded.updated_by
+    WHERE excluded.seconds <= lesson_time.seconds
+       OR excluded.seconds <= extract(epoch FROM statement_timestamp() - lesson_time.created_at)
+                              + {HEARTBEAT_LEAD_SECONDS}
+    RETURNING seconds
+    """
+)
+"""The session's total is the largest one seen; a total that runs ahead of the clock
+since the session's first heartbeat (by more than the lead) is refused: no row back."""
+
+
+async def record_heartbeat(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    course_id: uuid.UUID,
+    lesson_id: str,
+    session_id: uuid.UUID,
+    seconds: int,
+) -> bool:
+    """Keep the session's largest total (one statement); False when refused."""
+    row = await session.execute(
+        HEARTBEAT,
+        {
+            "id": uuid7(),
+            "user": user_id,
+            "course": course_id,
+            "lesson": lesson_id,
+            "session": session_id,
+            "seconds": seconds,
+        },
+    )
+    return row.first() is not None
+
+
 @dataclass(frozen=True)
 class SavedProgress:
     row: dict[str, Any]
@@ -200,6 +252,12 @@ async def upsert_progress(
         literal_column("(completed_at IS NOT DISTINCT FROM statement_timestamp())").label(
             "just_completed"
         ),
+        literal_column(
+            "(SELECT coalesce(sum(t.seconds), 0) FROM lesson_time t"
+            " WHERE t.user_id = lesson_progress.user_id"
+            " AND t.lesson_content_id = lesson_progress.lesson_content_id"
+            " AND t.deleted_at IS NULL)"
+        ).label("time_spent_seconds"),
     )
     row = (await session.execute(upsert)).mappings().one()
     return SavedProgress(
@@ -417,6 +475,7 @@ class MyCourse:
     next_item: str | None
     """The item after the last one done."""
     first_item: str | None
+    time_spent_seconds: int
 
     @property
     def key(self) -> ActivityKey:
@@ -449,6 +508,9 @@ async def my_courses(
             ), activity AS (
               SELECT course_id, last_activity_at AS at FROM course_activity
               WHERE user_id = :user
+            ), spent AS (
+              SELECT course_id, sum(seconds) AS seconds FROM lesson_time
+              WHERE user_id = :user AND deleted_at IS NULL GROUP BY course_id
             )
             SELECT mine.content_id AS course_id, mine.title, mine.status AS enrollment_status,
                    coalesce(rollup.completed_required, 0) AS completed_required,
@@ -456,6 +518,7 @@ async def my_courses(
                    coalesce(rollup.percent_complete, 0) AS percent_complete,
                    activity.at AS last_activity_at, started.lesson_content_id AS started_lesson,
                    started.position AS started_position,
+                   coalesce(spent.seconds, 0) AS time_spent_seconds,
                    (SELECT i.content_id FROM content_index i
                      WHERE i.course_id = mine.course_id AND i.status = 'active'
                        AND i.position > coalesce(rollup.last_done_position, -1)
@@ -467,6 +530,7 @@ async def my_courses(
             LEFT JOIN rollup ON rollup.course_id = mine.course_id
             LEFT JOIN started ON started.course_id = mine.course_id
             LEFT JOIN activity ON activity.course_id = mine.course_id
+            LEFT JOIN spent ON spent.course_id = mine.course_id
             {where}
             ORDER BY activity.at DESC NULLS LAST, mine.content_id
             LIMIT :limit
@@ -487,6 +551,7 @@ async def my_courses(
             started_position=row.started_position,
             next_item=row.next_item,
             first_item=row.first_item,
+            time_spent_seconds=int(row.time_spent_seconds),
         )
         for row in result
     ]

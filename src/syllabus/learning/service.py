@@ -20,7 +20,7 @@ from syllabus.identity import service as identity
 from syllabus.identity.deps import BEARER
 from syllabus.identity.models import User
 from syllabus.learning import repository
-from syllabus.learning.models import Enrollment
+from syllabus.learning.models import HEARTBEAT_LEAD_SECONDS, Enrollment
 from syllabus.learning.repository import ActivityKey, NoteRow
 from syllabus.learning.schemas import (
     CourseProgress,
@@ -214,8 +214,16 @@ def _check_update(data: ProgressUpdate) -> None:
             "a resume position is progress: send status (started or completed) with it",
             "position_needs_status",
         )
-    if data.bookmarked is None and "note" not in data.model_fields_set:
-        raise _refuse("status", "send status, bookmarked or note", "nothing_to_save")
+    if data.bookmarked is None and "note" not in data.model_fields_set and not data.time_spent:
+        raise _refuse("status", "send status, bookmarked, note or time_spent", "nothing_to_save")
+
+
+def _heartbeat_ahead() -> ValidationFailed:
+    message = (
+        f"a session's total may run at most {HEARTBEAT_LEAD_SECONDS} s ahead of the time "
+        "since its first heartbeat; send the total so far, not more"
+    )
+    return _refuse("time_spent.seconds", message, "ahead_of_clock")
 
 
 async def save_progress(
@@ -228,12 +236,21 @@ async def save_progress(
     if target.enrollment_id is None:
         raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
     _check_update(data)  # once the caller may write here at all
+    if data.time_spent is not None and not await repository.record_heartbeat(
+        session,
+        user_id=user.id,
+        course_id=target.course_id,
+        lesson_id=lesson_id,
+        session_id=data.time_spent.session_id,
+        seconds=data.time_spent.seconds,
+    ):
+        raise _heartbeat_ahead()
     saved = await repository.upsert_progress(
         session,
         user_id=user.id,
         course_id=target.course_id,
         lesson_id=lesson_id,
-        changes=data.model_dump(exclude_unset=True),
+        changes=data.model_dump(exclude_unset=True, exclude={"time_spent"}),
     )
     events = [
         Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
@@ -265,6 +282,7 @@ async def save_progress(
         bookmarked=row["bookmarked"],
         note=row["note"],
         position=row["position"],
+        time_spent_seconds=row["time_spent_seconds"],
         updated_at=row["updated_at"],
         course_completed=course_completed,
         achievements_earned=earned,
@@ -465,6 +483,7 @@ async def my_progress(
             total_required=row.total_required,
             last_activity_at=row.last_activity_at,
             resume=resume,
+            time_spent_seconds=row.time_spent_seconds,
         )
         result.append((row.key, progress_public))
     return result
