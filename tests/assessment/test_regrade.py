@@ -185,6 +185,10 @@ async def test_dry_run_writes_nothing_and_apply_appends_versions_that_the_rules_
         app,
         "SELECT attempt_id::text, version, reason FROM quiz_results ORDER BY attempt_id, version",
     )
+    regraded_by = await rows(
+        app, "SELECT DISTINCT created_by::text FROM quiz_results WHERE reason = 'regrade'"
+    )
+    assert regraded_by == [(admin.id,)]
     assert sorted(versions) == sorted(
         [(a, 1, "sealed") for a in (failed, perfect)]
         + [(a, 2, "regrade") for a in (failed, perfect)]
