@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.access import service as access
@@ -216,6 +217,12 @@ async def open_quiz(
     await access.require_quiz(session=session, viewer=viewer, course=course)
     public, etag = await quiz_with_questions(quiz)
     return public, f"{quiz.version}.{etag}"
+
+
+def bound_database() -> AsyncDatabase[dict[str, object]]:
+    """The MongoDB database the content documents are bound to (Beanie's binding, made
+    at start-up): for work that has no request to take it from, such as a hook."""
+    return PracticeContent.get_pymongo_collection().database
 
 
 async def practice_document(practice_id: str) -> PracticeContent:
