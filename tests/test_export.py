@@ -3,8 +3,8 @@ it left out the user's activity-log rows and showed internal course UUIDs instea
 ``course:…`` ids.
 
 Complete is checked against the schema, not a list: every table that can hold a user's
-data (a foreign key to ``users``, or a ``user_id``/``actor_id``/``email`` column) must be
-exported by a registered section or declared not exported with a reason
+data (a foreign key to ``users``, a ``user_id``/``actor_id``/``email`` column, or a
+foreign key to such a table: an exam attempt's answer log) must be exported by a registered section or declared not exported with a reason
 (``identity/export.py``), so a future table fails here until it does one or the other;
 then, after a full learner + admin journey, every section holds exactly the learner's
 rows of its tables."""
@@ -27,8 +27,8 @@ from tests.journey import learner_and_admin
 OWNER_COLUMNS = ("user_id", "actor_id", "email")
 
 
-def personal_tables() -> set[str]:
-    """Tables that can hold a user's data, read from the metadata."""
+def owned_tables() -> set[str]:
+    """Tables whose rows say whose they are (a user column), read from the metadata."""
     return {
         name
         for name, table in metadata.tables.items()
@@ -38,11 +38,46 @@ def personal_tables() -> set[str]:
     }
 
 
+def parent_of(table: str) -> tuple[str, str] | None:
+    """(column, owned table) for a table without a user column of its own whose rows
+    belong to an owned table's row (an answer event to its attempt)."""
+    owned = owned_tables()
+    return next(
+        (
+            (key.parent.name, key.column.table.name)
+            for key in metadata.tables[table].foreign_keys
+            if key.column.table.name in owned
+        ),
+        None,
+    )
+
+
+def personal_tables() -> set[str]:
+    """Tables that can hold a user's data: owned ones and those hanging off them."""
+    return owned_tables() | {name for name in metadata.tables if parent_of(name) is not None}
+
+
 def owner_of(table: str) -> str:
     """The column that says whose row it is."""
     if table == "users":
         return "id"
     return next(name for name in OWNER_COLUMNS if name in metadata.tables[table].c)
+
+
+def mine_sql(table: str) -> tuple[str, str]:
+    """``SELECT count(*)`` of the user's rows of ``table`` (bound ``:v``), and the owner
+    column ``:v`` is compared with."""
+    if table in owned_tables():
+        owner = owner_of(table)
+        return f"SELECT count(*) FROM {table} WHERE {owner}::text = :v", owner
+    parent = parent_of(table)
+    assert parent is not None
+    column, owned = parent
+    owner = owner_of(owned)
+    return (
+        f"SELECT count(*) FROM {table} t JOIN {owned} p ON p.id = t.{column}"
+        f" WHERE p.{owner}::text = :v"
+    ), owner
 
 
 def test_every_table_with_user_data_is_exported_or_declared() -> None:
@@ -78,21 +113,28 @@ async def test_the_export_holds_every_row_of_mine_in_the_apis_ids(
     async with app.state.engine.connect() as connection:
         expected: dict[str, int] = {}
         for table, section in exported_tables().items():
-            owner = owner_of(table)
+            query, owner = mine_sql(table)
             value = learner.email if owner == "email" else learner.id
-            count = (
-                await connection.execute(
-                    text(f"SELECT count(*) FROM {table} WHERE {owner}::text = :v"),
-                    {"v": value},
-                )
-            ).scalar_one()
+            count = (await connection.execute(text(query), {"v": value})).scalar_one()
             expected[section] = expected.get(section, 0) + count
         course_keys = {
             str(key) for key in (await connection.execute(text("SELECT id FROM courses"))).scalars()
         }
     assert {name: rows_in(rows) for name, rows in export.items()} == expected
-    for section in ("enrollments", "lesson_progress", "quiz_attempts", "activity"):
+    for section in (
+        "enrollments",
+        "lesson_progress",
+        "quiz_attempts",
+        "activity",
+        "exam_attempts",
+        "exam_answer_events",
+        "exam_results",
+    ):
         assert export[section], f"the journey leaves rows in {section}"
+    # The answer log is the learner's own answers and its hash chain, never a key.
+    event = export["exam_answer_events"][0]
+    assert {"attempt_id", "seq", "task", "answer", "at", "prev_hash", "hash"} <= set(event)
+    assert all("task_points" not in row for row in export["exam_results"])
     # Sign-up to the last write: the learner's own activity, in order.
     verbs = [row["verb"] for row in export["activity"]]
     assert verbs[0] == "registered"

@@ -1,4 +1,9 @@
-"""The providers this deployment offers, built once per app from its settings."""
+"""The providers this deployment offers, built once per app from its settings.
+
+The Stripe and YooKassa SDKs are imported only when their provider is configured: each
+costs several MiB of memory per process at import (``stripe`` alone about 16 MiB RSS),
+which a deployment that does not use it should not pay (tests/commerce/test_lazy_sdks.py).
+"""
 
 from typing import Annotated
 
@@ -6,8 +11,6 @@ from fastapi import Depends, Request
 
 from syllabus.commerce.providers.base import Provider
 from syllabus.commerce.providers.sandbox import SandboxProvider, data_dir_secret
-from syllabus.commerce.providers.stripe import StripeProvider
-from syllabus.commerce.providers.yookassa import YooKassaProvider
 from syllabus.config import Settings
 
 SANDBOX_PAGES = "/api/v1/sandbox/payments"
@@ -18,6 +21,8 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
     providers: dict[str, Provider] = {}
     timeout = settings.payment_timeout_seconds
     if settings.stripe_secret_key is not None and settings.stripe_webhook_secret is not None:
+        from syllabus.commerce.providers.stripe import StripeProvider  # lazy: see above
+
         providers["stripe"] = StripeProvider(
             secret_key=settings.stripe_secret_key.get_secret_value(),
             webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
@@ -25,6 +30,8 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
             timeout=timeout,
         )
     if settings.yookassa_shop_id is not None and settings.yookassa_secret_key is not None:
+        from syllabus.commerce.providers.yookassa import YooKassaProvider
+
         providers["yookassa"] = YooKassaProvider(
             shop_id=settings.yookassa_shop_id,
             secret_key=settings.yookassa_secret_key.get_secret_value(),

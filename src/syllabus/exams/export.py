@@ -1,6 +1,8 @@
 """The learner's exam attempts, for ``GET /users/me/export``: every attempt with its
-dates, drawn variant, sheet hash and current result totals. The sealed sheet and the
-per-task points are left out: they say which task was right, which only the exam's
+dates, drawn variant, sheet hash and current result totals; every answer they saved
+(``exam_answer_events``: their own answers, times and the hash chain, which lets them
+verify the sheet's log); and every result version with its totals. The sealed sheet and
+the per-task points are left out: they say which task was right, which only the exam's
 review policy may show (DECISIONS 14); ``GET /exam-attempts/{id}/sheet`` gives them once
 it does."""
 
@@ -11,8 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.catalog.repository import course_content_id
 from syllabus.exams import repository
-from syllabus.exams.models import ExamAttempt, ExamExpertGrade
-from syllabus.identity.export import export_section, not_exported, rows_of_user, table_of
+from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.identity.export import (
+    RowShape,
+    export_section,
+    not_exported,
+    rows_of_user,
+    table_of,
+)
 
 RESULT_FIELDS = ("version", "primary_score", "max_primary", "test_score", "passed", "final")
 
@@ -36,6 +44,32 @@ async def _exam_attempts(session: AsyncSession, user_id: uuid.UUID) -> list[dict
         }
         for row in rows
     ]
+
+
+@export_section(
+    "exam_answer_events",
+    tables=[table_of(ExamAnswerEvent).name],
+    shape=RowShape(ExamAnswerEvent),
+)
+async def _exam_answer_events(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await rows_of_user(
+        session, ExamAnswerEvent, user_id, through=("attempt_id", ExamAttempt)
+    )
+
+
+@export_section(
+    "exam_results",
+    tables=[table_of(ExamResult).name],
+    shape=RowShape(ExamResult, leave_out=("task_points",)),
+)
+async def _exam_results(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await rows_of_user(
+        session,
+        ExamResult,
+        user_id,
+        through=("attempt_id", ExamAttempt),
+        leave_out=("task_points",),
+    )
 
 
 not_exported(

@@ -122,15 +122,27 @@ async def rows_of_user(
     user_id: uuid.UUID,
     *,
     owner: str = "user_id",
+    through: tuple[str, type[SQLModel]] | None = None,
     ids: Mapping[str, IdOf] | None = None,
     leave_out: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """Every row of ``table`` whose ``owner`` column is the user, soft-deleted ones
     included (it is their data until it is purged), with the columns in ``ids`` turned
-    into the API's ids and the ``leave_out`` ones (and any secret) left out."""
+    into the API's ids and the ``leave_out`` ones (and any secret) left out.
+
+    ``through=(column, parent)``: a row without an owner of its own (an attempt's answer
+    log, its result versions) is the user's when ``column`` points at a ``parent`` row
+    whose ``owner`` is the user."""
     columns = table_of(table)
     ids = ids or {}
     skipped = NEVER_EXPORTED | set(leave_out)
+    mine: ColumnElement[bool] = (
+        columns.c[owner] == user_id
+        if through is None
+        else columns.c[through[0]].in_(
+            select(table_of(through[1]).c.id).where(table_of(through[1]).c[owner] == user_id)
+        )
+    )
     result = await session.execute(
         select(
             *(
@@ -139,7 +151,7 @@ async def rows_of_user(
                 if column.name not in skipped
             )
         )
-        .where(columns.c[owner] == user_id)
+        .where(mine)
         .order_by(columns.c.id),
         execution_options={"include_deleted": True},
     )
