@@ -72,7 +72,7 @@ class Submission(Base, table=True):
     practice_content_id: str
     practice_version: int
     version: int = 1
-    previous_id: uuid.UUID | None = Field(default=None, foreign_key="submissions.id")
+    previous_id: uuid.UUID | None = Field(default=None, foreign_key="submissions.id", index=True)
     review_id: uuid.UUID = Field(
         default_factory=uuid7, sa_column_kwargs={"server_default": sql("uuid_generate_v7()")}
     )

@@ -25,11 +25,11 @@ from syllabus.homework.errors import OwnSubmission
 from syllabus.homework.models import MAX_SCORE, Submission, SubmissionFile
 from syllabus.homework.repository import Row
 from syllabus.homework.schemas import (
+    Action,
     GradeSubmission,
     ReturnSubmission,
-    ReviewAction,
-    ReviewItem,
     StartReview,
+    SubmissionToReview,
 )
 from syllabus.homework.service import (
     Database,
@@ -45,7 +45,7 @@ from syllabus.learning import service as learning
 REVIEWABLE = ("submitted", "in_review")
 
 
-async def _items(session: AsyncSession, rows: Sequence[Row]) -> list[ReviewItem]:
+async def _items(session: AsyncSession, rows: Sequence[Row]) -> list[SubmissionToReview]:
     attached = await repository.files_of(session, [s.id for s, _ in rows])
     practices = await content.snapshots(
         {(s.practice_content_id, s.practice_version) for s, _ in rows}
@@ -55,7 +55,7 @@ async def _items(session: AsyncSession, rows: Sequence[Row]) -> list[ReviewItem]
         practice = practices.get((submission.practice_content_id, submission.practice_version))
         assert submission.submitted_at is not None
         items.append(
-            ReviewItem(
+            SubmissionToReview(
                 id=submission.review_id,
                 practice_id=submission.practice_content_id,
                 practice_version=submission.practice_version,
@@ -79,12 +79,12 @@ async def queue(
     status: str,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[ReviewItem]:
+) -> list[SubmissionToReview]:
     rows = await repository.queue_page(session, status=status, after=after, limit=limit)
     return await _items(session, rows)
 
 
-async def item(*, session: AsyncSession, review_id: uuid.UUID) -> ReviewItem:
+async def item(*, session: AsyncSession, review_id: uuid.UUID) -> SubmissionToReview:
     row = await repository.by_review_id(session, review_id)
     if row is None:
         raise NotFound("no such submission to review", field="review_id")
@@ -128,8 +128,8 @@ def _score(action: GradeSubmission) -> Decimal:
 
 
 async def act(
-    *, session: AsyncSession, reviewer: User, review_id: uuid.UUID, action: ReviewAction
-) -> ReviewItem:
+    *, session: AsyncSession, reviewer: User, review_id: uuid.UUID, action: Action
+) -> SubmissionToReview:
     row = await repository.by_review_id(session, review_id, lock=True)
     if row is None:
         raise NotFound("no such submission to review", field="review_id")

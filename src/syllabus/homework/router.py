@@ -8,9 +8,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
-from pydantic import StringConstraints
 
 from syllabus.content.schemas import PracticeRef
 from syllabus.deps import MongoDatabaseDep, SessionDep, SettingsDep
@@ -26,13 +25,10 @@ from syllabus.homework.errors import (
 from syllabus.homework.files import check as check_files
 from syllabus.homework.models import SubmissionFile, SubmissionStatus
 from syllabus.homework.schemas import (
-    LINK_PATTERN,
-    MAX_LINKS,
-    MAX_TEXT,
-    NO_NUL,
     ReviewAction,
-    ReviewItem,
+    SubmissionForm,
     SubmissionPublic,
+    SubmissionToReview,
 )
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
@@ -42,7 +38,6 @@ from syllabus.kit.pagination import Page, Paging, key_datetime, uuid_key
 
 router = APIRouter(tags=["homework"], responses=problem_responses(401, 422))
 
-Link = Annotated[str, StringConstraints(pattern=LINK_PATTERN, max_length=2000)]
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file as uploaded, with its media type; ETag is its SHA-256",
@@ -80,18 +75,10 @@ async def practices_submit(
     session: SessionDep,
     database: MongoDatabaseDep,
     settings: SettingsDep,
-    text: Annotated[
-        str, Form(max_length=MAX_TEXT, pattern=NO_NUL, description="Text or code")
-    ] = "",
-    links: Annotated[list[Link], Form(max_length=MAX_LINKS, description="http(s) URLs")] = [],  # noqa: B006
-    files: Annotated[
-        list[UploadFile],
-        File(description="Up to SYLLABUS_SUBMISSION_MAX_FILES files of the allowed types"),
-    ] = [],  # noqa: B006
-    draft: Annotated[bool, Form(description="Keep it as a draft (submit it later)")] = False,
+    form: Annotated[SubmissionForm, Form(media_type="multipart/form-data")],
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    checked = await check_files(files, settings=settings)
+    checked = await check_files(form.files, settings=settings)
 
     async def run() -> Outcome:
         submission = await service.submit(
@@ -99,10 +86,10 @@ async def practices_submit(
             database=database,
             user=user,
             practice_id=practice_id,
-            text=text,
-            links=links,
+            text=form.text,
+            links=form.links,
             checked=checked,
-            draft=draft,
+            draft=form.draft,
         )
         return Outcome.of(submission.model_dump(mode="json"), status=status.HTTP_201_CREATED)
 
@@ -112,9 +99,9 @@ async def practices_submit(
         user_id=user.id,
         key=idempotency_key,
         body={
-            "text": text,
-            "links": links,
-            "draft": draft,
+            "text": form.text,
+            "links": form.links,
+            "draft": form.draft,
             "files": [f.fingerprint() for f in checked],
         },
         run=run,
@@ -205,7 +192,7 @@ async def review_submissions_list(
     state: Annotated[
         Literal["submitted", "in_review", "reviewed", "returned"], Query(alias="status")
     ] = "submitted",
-) -> Page[ReviewItem]:
+) -> Page[SubmissionToReview]:
     items = await review.queue(
         session=session, status=state, after=paging.after(_queue_key), limit=paging.limit
     )
@@ -219,7 +206,7 @@ async def review_submissions_list(
 )
 async def review_submissions_get(
     review_id: uuid.UUID, reviewer: ReviewerUser, session: SessionDep
-) -> ReviewItem:
+) -> SubmissionToReview:
     return await review.item(session=session, review_id=review_id)
 
 
@@ -249,5 +236,7 @@ async def review_submissions_download(
 )
 async def review_submissions_act(
     review_id: uuid.UUID, data: ReviewAction, reviewer: ReviewerUser, session: SessionDep
-) -> ReviewItem:
-    return await review.act(session=session, reviewer=reviewer, review_id=review_id, action=data)
+) -> SubmissionToReview:
+    return await review.act(
+        session=session, reviewer=reviewer, review_id=review_id, action=data.root
+    )

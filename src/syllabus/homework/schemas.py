@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from fastapi import UploadFile
+from pydantic import ConfigDict, Field, RootModel, StringConstraints
 
 from syllabus.homework.models import MAX_SCORE, SubmissionStatus
 from syllabus.kit.schemas import InputSchema, OutputSchema
@@ -15,6 +16,38 @@ MAX_TEXT = 100_000
 MAX_LINKS = 20
 LINK_PATTERN = r"^https?://[^\s\x00]+$"
 NO_NUL = r"^[^\x00]*$"
+CONTENT_PATTERN = r"[^\t\n\v\f\r ]"
+"""Text that says something: a character other than ASCII white space (the same in
+JSON Schema's regex dialect and Python's)."""
+
+
+Link = Annotated[str, StringConstraints(pattern=LINK_PATTERN, max_length=2000)]
+
+
+class SubmissionForm(InputSchema):
+    """A new submission, as ``multipart/form-data``: text or code, links and files, or
+    a draft to finish later. At least one of text, links and files."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"text": "GET /books -> 200"},
+            # The rule of ``service.has_content``, stated for clients (and the fuzzer).
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"pattern": CONTENT_PATTERN}}},
+                {"required": ["links"], "properties": {"links": {"minItems": 1}}},
+                {"required": ["files"], "properties": {"files": {"minItems": 1}}},
+            ],
+        }
+    )
+
+    text: str = Field(default="", max_length=MAX_TEXT, pattern=NO_NUL, description="Text or code")
+    links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS, description="URLs")
+    files: list[UploadFile] = Field(
+        default_factory=list,
+        description="Files (SYLLABUS_SUBMISSION_MAX_FILES at most, each at most "
+        "SYLLABUS_SUBMISSION_MAX_FILE_BYTES, of SYLLABUS_SUBMISSION_MEDIA_TYPES)",
+    )
+    draft: bool = Field(default=False, description="Keep it as a draft to submit later")
 
 
 class SubmissionFilePublic(OutputSchema):
@@ -41,7 +74,7 @@ class RubricLinePublic(OutputSchema):
     comment: str
 
 
-class ReviewPublic(OutputSchema):
+class SubmissionReview(OutputSchema):
     """The teacher's judgement: a score and a rubric (reviewed) or what to fix (returned)."""
 
     score: float | None = Field(description=f"0 to {MAX_SCORE}; null when returned")
@@ -66,10 +99,10 @@ class SubmissionPublic(OutputSchema):
     files: list[SubmissionFilePublic]
     created_at: datetime
     submitted_at: datetime | None
-    review: ReviewPublic | None
+    review: SubmissionReview | None
 
 
-class ReviewItem(OutputSchema):
+class SubmissionToReview(OutputSchema):
     """A submission in the review queue: the work and the practice, never who did it."""
 
     id: uuid.UUID = Field(description="The review id (not the learner's submission id)")
@@ -83,7 +116,7 @@ class ReviewItem(OutputSchema):
     links: list[str]
     files: list[SubmissionFilePublic]
     submitted_at: datetime
-    review: ReviewPublic | None
+    review: SubmissionReview | None
 
 
 class StartReview(InputSchema):
@@ -114,6 +147,8 @@ class ReturnSubmission(InputSchema):
     comment: str = Field(default="", max_length=10_000, pattern=NO_NUL)
 
 
-ReviewAction = Annotated[
-    StartReview | GradeSubmission | ReturnSubmission, Field(discriminator="action")
-]
+Action = Annotated[StartReview | GradeSubmission | ReturnSubmission, Field(discriminator="action")]
+
+
+class ReviewAction(RootModel[Action]):
+    """Start the review, review, or return: one of the three, by ``action``."""

@@ -4,13 +4,14 @@ live enrollment in the practice's course, and an entitlement when it is paid. Se
 never commit; files reach GridFS before the rows that point at them and are deleted
 again if the unit of work rolls back (:mod:`syllabus.homework.files`)."""
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
 from syllabus.content import service as content
@@ -22,10 +23,11 @@ from syllabus.homework.files import CheckedFile
 from syllabus.homework.models import OPEN_STATUSES, Submission, SubmissionFile
 from syllabus.homework.repository import Row
 from syllabus.homework.schemas import (
-    ReviewPublic,
+    CONTENT_PATTERN,
     RubricLinePublic,
     SubmissionFilePublic,
     SubmissionPublic,
+    SubmissionReview,
 )
 from syllabus.identity.models import User
 
@@ -44,6 +46,11 @@ def wrong_status(
     )
 
 
+def has_content(text: str, links: Sequence[str], files: int) -> bool:
+    """Text that says something (:data:`CONTENT_PATTERN`), a link or a file."""
+    return bool(re.search(CONTENT_PATTERN, text) or links or files)
+
+
 def _nothing_to_submit() -> ValidationFailed:
     message = "a submission needs text, links or files"
     return ValidationFailed(
@@ -55,10 +62,10 @@ def files_public(rows: Sequence[SubmissionFile]) -> list[SubmissionFilePublic]:
     return [SubmissionFilePublic.model_validate(row) for row in rows]
 
 
-def review_public(submission: Submission) -> ReviewPublic | None:
+def review_public(submission: Submission) -> SubmissionReview | None:
     if submission.reviewed_at is None:
         return None
-    return ReviewPublic(
+    return SubmissionReview(
         score=None if submission.score is None else float(submission.score),
         rubric=[RubricLinePublic.model_validate(line) for line in submission.rubric],
         comment=submission.comment,
@@ -109,7 +116,7 @@ async def submit(
         session=session, viewer=user, practice_id=practice_id
     )
     await access.require_enrollment(session=session, user=user, course=course.course.content_id)
-    if not (text.strip() or links or checked):
+    if not has_content(text, links, len(checked)):
         raise _nothing_to_submit()
     latest = await repository.latest(session, user_id=user.id, practice_id=practice_id)
     if latest is not None and latest.status in OPEN_STATUSES:
@@ -179,7 +186,7 @@ async def submit_draft(
         raise wrong_status(submission, ["draft"], "submitting")
     await access.require_enrollment(session=session, user=user, course=course)
     attached = await repository.files_of(session, [submission.id])
-    if not (submission.text.strip() or submission.links or attached[submission.id]):
+    if not has_content(submission.text, submission.links, len(attached[submission.id])):
         raise _nothing_to_submit()
     submission.status = "submitted"
     submission.submitted_at = datetime.now(UTC)
@@ -238,3 +245,22 @@ async def my_file(
         session, user_id=user.id, submission_id=submission_id, file_id=file_id
     )
     return await download(database, row, field="file_id")
+
+
+async def purge_orphan_files(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    database: Database,
+    older_than: timedelta = files.ORPHAN_AGE,
+    now: datetime | None = None,
+) -> int:
+    """Delete the GridFS files no submission row points at, once older than
+    ``older_than`` (``syllabus purge-files``); how many were deleted."""
+
+    async def referenced(gridfs_ids: list[str]) -> set[str]:
+        async with sessions() as session:
+            return await repository.referenced(session, gridfs_ids)
+
+    return await files.purge_orphans(
+        database, referenced=referenced, older_than=older_than, now=now
+    )
