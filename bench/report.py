@@ -103,6 +103,28 @@ def _range(summary: dict[str, float], digits: int = 1) -> str:
     return f"{_f(summary['median'], digits)} ({_f(summary['min'], digits)}–{_f(summary['max'], digits)})"
 
 
+def _write_peaks(m: dict[str, Any]) -> list[list[str]]:
+    """The progress PUT and the quiz submit against the raw upsert, peaks by wrk."""
+    cpu = max(m[side]["generator_cpu_share"] for side in ("service", "baseline", "submit"))
+    table = []
+    for title, side, ratio, goal in (
+        ("progress PUT vs raw upsert, wrk", "service", m["ratio_peak"], ">= 0.5"),
+        ("quiz submit vs raw upsert, wrk", "submit", m["ratio_submit_to_upsert"], None),
+    ):
+        low, high = m[side]["peak_rps_min_max"]
+        table.append(
+            [
+                title,
+                f"peak req/s (wrk ≤ {cpu:.0%} of a core)",
+                f"{_f(m[side]['peak_rps'])} ({_f(low)}–{_f(high)})",
+                _f(m["baseline"]["peak_rps"]),
+                _f(ratio, 2),
+                f"{goal} {_met(ratio, goal)}" if goal else "—",
+            ]
+        )
+    return table
+
+
 def rows(result: dict[str, Any]) -> list[list[str]]:
     """scenario | measure | service | baseline | ratio | goal."""
     s = completed(result)
@@ -138,6 +160,8 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
         http("outline vs bare Starlette", s["outline"], {"throughput": ">= 0.8", "p99": "<= 1.3"})
     if "progress" in s:
         http("progress PUT vs raw upsert", s["progress"], {"throughput": ">= 0.5"})
+    if "progress_peak" in s and "service" in s["progress_peak"]:
+        table += _write_peaks(s["progress_peak"])
     if "submit" in s:
         http("quiz submit (20 q.) vs reading the quiz", s["submit"], {})
     if "search" in s:

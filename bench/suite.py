@@ -41,7 +41,7 @@ from bench.identity_abuse import LIFTED
 from bench.load_memory import load_memory
 from bench.login_burst import login_burst
 from bench.outline import asgi_servers, outline, outline_peak
-from bench.progress import progress
+from bench.progress import progress, progress_peak
 from bench.report import write_chart, write_summary
 from bench.search import search
 from bench.submit import submit
@@ -58,6 +58,7 @@ SCENARIOS: dict[str, Scenario] = {
     "outline_peak": outline_peak,
     "asgi_servers": asgi_servers,
     "progress": progress,
+    "progress_peak": progress_peak,
     "submit": submit,
     "exam_day": exam_day,
     "search": search,

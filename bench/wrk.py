@@ -18,15 +18,27 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LUA = """
 local requests = {}
 local n = 0
+local method = os.getenv("WRK_METHOD")
 local data = io.open(os.getenv("WRK_REQUESTS")):read("*a")
 for line in data:gmatch("[^\\n]+") do
-  local path, auth = line:match("^(%S+)%s(.*)$")
+  local fields = {}
+  for field in (line .. "\\t"):gmatch("([^\\t]*)\\t") do
+    fields[#fields + 1] = field
+  end
+  local headers = {}
+  for k = 3, #fields do
+    local name, value = fields[k]:match("^([^:]+):%s?(.*)$")
+    if name then headers[name] = value end
+  end
+  local body = nil
+  if fields[2] ~= "" then body = fields[2] end
   n = n + 1
-  requests[n] = wrk.format("GET", path, { ["Authorization"] = auth })
+  requests[n] = wrk.format(method, fields[1], headers, body)
 end
 local i = 0
 request = function()
@@ -82,13 +94,23 @@ def run(
     seconds: float,
     connections: int = 16,
     threads: int = 1,
+    method: str = "GET",
+    bodies: Sequence[str] | None = None,
 ) -> WrkResult:
-    """wrk against ``url`` cycling through ``requests`` (path, headers with Authorization)."""
+    """wrk against ``url`` cycling through ``requests`` (path, headers), each sent with
+    ``method`` and, for writes, its body (one line of JSON per request)."""
     with tempfile.TemporaryDirectory() as folder:
         script, lines = Path(folder) / "requests.lua", Path(folder) / "requests.txt"
         script.write_text(LUA)
+        sent = bodies or [""] * len(requests)
+        host = {"Host": urlsplit(url).netloc}
         lines.write_text(
-            "\n".join(f"{path} {headers.get('Authorization', '')}" for path, headers in requests)
+            "\n".join(
+                "\t".join(
+                    [path, body, *(f"{name}: {value}" for name, value in (host | headers).items())]
+                )
+                for (path, headers), body in zip(requests, sent, strict=True)
+            )
         )
         command = [
             "wrk",
@@ -107,7 +129,7 @@ def run(
             command,
             capture_output=True,
             text=True,
-            env={**os.environ, "WRK_REQUESTS": str(lines)},
+            env={**os.environ, "WRK_REQUESTS": str(lines), "WRK_METHOD": method},
             check=False,
         )
         if done.returncode != 0:

@@ -4,7 +4,9 @@ after it, table by table from the metadata, so a new table that the journey does
 reach fails them until the journey reaches it (or the table is declared). The content is
 ``journey_loaded`` (tests/conftest.py): the test folder with its framework and exams."""
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -156,7 +158,12 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
         ok(
             await client.put(
                 f"/api/v1/progress/lessons/{lesson}",
-                json={"status": "started", "bookmarked": True, "note": "remember this"},
+                json={
+                    "status": "started",
+                    "bookmarked": True,
+                    "note": "remember this",
+                    "time_spent": {"session_id": str(uuid.uuid4()), "seconds": 45},
+                },
                 headers={**learner.headers, "Idempotency-Key": f"journey-{lesson}"},
             )
         )
@@ -220,6 +227,28 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
     assert graded["passed"] is True
     [enrollment] = ok(await client.get("/api/v1/enrollments", headers=learner.headers))["items"]
     assert enrollment["status"] == "completed"
+    # A study plan for the exam (weak competencies to revise, then the sitting), remade.
+    plan = ok(
+        await client.post(
+            "/api/v1/users/me/study-plans",
+            json={
+                "exam_id": FREE_EXAM,
+                "target_date": (datetime.now(UTC).date() + timedelta(days=14)).isoformat(),
+                "minutes_per_day": 30,
+            },
+            headers=learner.headers,
+        ),
+        201,
+    )
+    assert plan["items"][-1]["kind"] == "exam", plan
+    ok(
+        await client.post(
+            f"/api/v1/users/me/study-plans/{plan['id']}/regenerate",
+            json={"minutes_per_day": 45},
+            headers=learner.headers,
+        ),
+        201,
+    )
     teacher = await sit_the_exam(client, learner, admin)
     await hand_in_homework(client, learner, teacher)
     mine = ok(await client.get("/api/v1/users/me/achievements", headers=learner.headers))["items"]

@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -90,6 +90,7 @@ OWNED_PARAMETERS = frozenset(
         "entitlement_id",
         "ticket_id",
         "submission_id",
+        "study_plan_id",
     }
 )
 # Path parameters naming shared content: the caller acts on their own data about it.
@@ -122,6 +123,12 @@ RETURN_URL = "https://learn.example/syllabus/after-payment"
 # its user would replay the owner's stored answer to them (or refuse them because of it).
 # A key names one request, so each URL gets its own (``owner_key``).
 OWNER_KEY = "owner-key-0001"
+
+
+def study_plan_body() -> dict[str, Any]:
+    """A study plan of the free course, due in a month (a date the schema cannot know)."""
+    target = datetime.now(UTC).date() + timedelta(days=30)
+    return {"course_id": FREE, "target_date": target.isoformat(), "minutes_per_day": 60}
 
 
 def owner_key(url: str) -> str:
@@ -315,6 +322,10 @@ async def build_world(
     tickets = await client.get("/api/v1/users/me/feedback-tickets", headers=owner.headers)
     assert tickets.status_code == 200, tickets.text
     ticket = tickets.json()["items"][0]["id"]
+    study_plan = await client.post(
+        "/api/v1/users/me/study-plans", json=study_plan_body(), headers=owner.headers
+    )
+    assert study_plan.status_code == 201, study_plan.text
     chat = await client.post(
         f"{API_PREFIX}/chat/sessions",
         json={"course_id": FREE, "lesson_id": LESSON},
@@ -388,6 +399,7 @@ async def build_world(
     )
     assert [len(export[section]) for section in sections] == [1, 1, 2, 1, 2, 1, 1, 1], export
     assert export["feedback_tickets"], export
+    assert [len(export[s]) for s in ("study_plans", "study_plan_versions")] == [1, 1], export
     return World(
         owner=owner,
         admin=admin,
@@ -403,6 +415,7 @@ async def build_world(
             "enrollment_id": (str(enrollment["id"]),),
             "achievement_id": (achievement,),
             "ticket_id": (ticket,),
+            "study_plan_id": (study_plan.json()["id"],),
             "user_id": (owner.id,),
             "session_id": (chat.json()["id"],),
             "message_id": (str(message),),
@@ -501,6 +514,7 @@ BODIES: dict[str, Any] = {
         "course_id": PAID,
     },
     f"POST {API_PREFIX}/admin/plans": lambda world: {**PLAN, "code": "yearly", "period": "year"},
+    f"POST {API_PREFIX}/users/me/study-plans": lambda world: study_plan_body(),
 }
 
 # Fields the JSON schema cannot fill meaningfully, by name, for any caller.

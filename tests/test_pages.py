@@ -112,6 +112,7 @@ async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) ->
         "/api/v1/users/me/feedback-tickets",
         "/api/v1/users/me/submissions",
         "/api/v1/review/submissions",
+        "/api/v1/users/me/study-plans",
         "/api/v1/ai-notes",
         "/api/v1/chat/sessions",
         "/api/v1/chat/sessions/{session_id}/messages",

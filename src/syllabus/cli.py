@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from syllabus.ai.notes import GenerationReport
+    from syllabus.commerce.reconcile import Finding
     from syllabus.content.loader.load import MongoDatabase
     from syllabus.content.loader.run import LoadResult
     from syllabus.doctor.findings import Report
@@ -71,6 +72,8 @@ analytics_app = typer.Typer(help="The analysts' SQL surface.", no_args_is_help=T
 app.add_typer(analytics_app, name="analytics")
 exams_app = typer.Typer(help="Exam attempts.", no_args_is_help=True)
 app.add_typer(exams_app, name="exams")
+payments_app = typer.Typer(help="Payments (docs/payments.md).", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 out = Console()
 SEED_FOLDER = Path("content_seed")
 
@@ -877,6 +880,90 @@ def exams_seal_due() -> None:
             _seal_due(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings)
         )
     typer.echo(f"{sealed} exam attempts sealed")
+
+
+async def _reconcile(
+    url: str, settings: Settings, *, since: datetime.datetime, fix: bool
+) -> tuple[int, list["Finding"]]:
+    """Each payment, subscription and stored notification checked in a unit of work of
+    its own, so one fix is committed whatever happens to the next."""
+    from syllabus.commerce import reconcile
+    from syllabus.commerce.deps import build_providers
+    from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
+    from syllabus.main import wire
+
+    wire()
+    providers = build_providers(settings)
+    engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
+    sessions = create_sessionmaker(engine)
+    findings: list[Finding] = []
+    try:
+        async with session_scope(sessions) as session:
+            todo = await reconcile.work(session=session, since=since)
+        for payment_id in todo.payments:
+            async with session_scope(sessions) as session:
+                findings += await reconcile.check_payment(
+                    session=session, providers=providers, payment_id=payment_id, fix=fix
+                )
+        for subscription_id in todo.subscriptions:
+            async with session_scope(sessions) as session:
+                findings += await reconcile.check_subscription(
+                    session=session, providers=providers, subscription_id=subscription_id, fix=fix
+                )
+        for provider_name, event_id in todo.notifications:
+            async with session_scope(sessions) as session:
+                findings += await reconcile.retry_notification(
+                    session=session,
+                    providers=providers,
+                    provider_name=provider_name,
+                    event_id=event_id,
+                    fix=fix,
+                )
+    finally:
+        await engine.dispose()
+    checked = len(todo.payments) + len(todo.subscriptions) + len(todo.notifications)
+    return checked, findings
+
+
+@payments_app.command("reconcile")
+@friendly_errors
+def payments_reconcile(
+    since: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Payments created from this UTC time on (default: 30 days ago).",
+        ),
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply what the notifications missed (idempotent).")
+    ] = False,
+) -> None:
+    """Compare pending and paid payments, live subscriptions and unprocessed notifications
+    with each provider's state now, and report the differences; --fix applies them
+    through the webhooks' own settlement (a second run finds nothing). Exits 1 while a
+    difference is left. For cron, next to the webhooks."""
+    import asyncio
+
+    start = (
+        since.replace(tzinfo=datetime.UTC)
+        if since is not None
+        else datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+    )
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as url:
+        checked, findings = asyncio.run(_reconcile(url, settings, since=start, fix=fix))
+    for finding in findings:
+        state = "fixed" if finding.fixed else "left"
+        typer.echo(f"{finding.subject}\t{finding.provider}\t{finding.difference}\t{state}")
+    left = sum(not finding.fixed for finding in findings)
+    err.print(
+        f"{checked} checked since {start:%Y-%m-%d %H:%M} UTC: {len(findings)} difference(s), "
+        f"{len(findings) - left} fixed, {left} left",
+        highlight=False,
+    )
+    if left:
+        raise typer.Exit(code=1)
 
 
 async def _grant(urls: PostgresUrls, role: str, password: str | None) -> None:

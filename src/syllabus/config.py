@@ -249,9 +249,10 @@ class Settings(BaseSettings):
         default=512,
         ge=0,
         le=1_000_000,
-        description="Course outlines each API process keeps in memory, by content version "
-        "(an LRU; 0 turns the cache off). A new load changes the version, so it never "
-        "serves stale content.",
+        description="Course outlines, lessons and quizzes each API process keeps in memory "
+        "(each an LRU of this many entries; 0 turns the caches off), by the content version "
+        "PostgreSQL reports. A new load changes the version, so they never serve stale "
+        "content.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",

@@ -58,6 +58,7 @@ from syllabus.errors import (
     problem_schemas,
 )
 from syllabus.exams import export as _exams_export  # noqa: F401
+from syllabus.exams import hooks as exams_hooks
 from syllabus.exams.router import router as exams_router
 from syllabus.exams.sweeper import sweep_forever
 from syllabus.health.router import router as health_router
@@ -77,6 +78,8 @@ from syllabus.preferences.router import router as preferences_router
 from syllabus.progress import export as _progress_export  # noqa: F401
 from syllabus.progress import service as progress
 from syllabus.progress.router import router as progress_router
+from syllabus.studyplans import export as _studyplans_export  # noqa: F401
+from syllabus.studyplans.router import router as studyplans_router
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +226,7 @@ def build_api_router() -> APIRouter:
     router.include_router(commerce_router)
     router.include_router(competencies_router)
     router.include_router(homework_router)
+    router.include_router(studyplans_router)
     return router
 
 
@@ -238,6 +242,7 @@ def wire() -> None:
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
+    exams_hooks.mastery_wanted.register(competencies.mastery_into)
 
 
 @asynccontextmanager
@@ -263,7 +268,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)
-        content_service.outlines.resize(settings.content_cache_entries)
+        for cache in content_service.CACHES:
+            cache.resize(settings.content_cache_entries)
         sweeper = None
         if settings.exam_sweep_seconds:
             sweeper = asyncio.create_task(

@@ -17,6 +17,7 @@ from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
 from syllabus.preferences import models as preferences_models
 from syllabus.progress import models as progress_models
+from syllabus.studyplans import models as studyplans_models
 
 __all__ = [
     "access_models",
@@ -33,4 +34,5 @@ __all__ = [
     "metadata",
     "preferences_models",
     "progress_models",
+    "studyplans_models",
 ]

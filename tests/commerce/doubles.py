@@ -106,8 +106,9 @@ class Signed:
 
 
 class StripeDouble(_Server):
-    """``/v1/checkout/sessions``, ``/v1/payment_intents``, ``/v1/refunds``,
-    ``/v1/subscriptions`` as Stripe documents them, in test mode."""
+    """``/v1/checkout/sessions`` (and their ``expire``), ``/v1/payment_intents``,
+    ``/v1/refunds``, ``/v1/subscriptions`` (update, cancel) as Stripe documents them, in
+    test mode."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -155,6 +156,8 @@ class StripeDouble(_Server):
                     if found in self.sessions
                     else self._error(404, "no such session")
                 )
+            case "POST", ["v1", "checkout", "sessions", found, "expire"]:
+                return self._expire(found)
             case "GET", ["v1", "payment_intents", found]:
                 if found not in self.intents:
                     return self._error(404, "no such payment_intent")
@@ -170,6 +173,8 @@ class StripeDouble(_Server):
                     if found in self.subscriptions
                     else self._error(404, "no such subscription")
                 )
+            case "DELETE", ["v1", "subscriptions", found]:
+                return self._cancel(found)
             case "POST", ["v1", "subscriptions", found]:
                 if found not in self.subscriptions:
                     return self._error(404, "no such subscription")
@@ -179,6 +184,24 @@ class StripeDouble(_Server):
                     )
                 return 200, self.subscriptions[found]
         return self._error(404, f"unknown route {method} {'/'.join(path)}")
+
+    def _expire(self, session_id: str) -> tuple[int, Any]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return self._error(404, "no such session")
+        if session["status"] != "open":
+            return self._error(400, f"the session is {session['status']}")
+        session["status"] = "expired"
+        return 200, self._public(session)
+
+    def _cancel(self, subscription_id: str) -> tuple[int, Any]:
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            return self._error(404, "no such subscription")
+        if subscription["status"] == "canceled":
+            return self._error(400, "the subscription is canceled already")
+        subscription["status"] = "canceled"
+        return 200, subscription
 
     @staticmethod
     def _public(session: dict[str, Any]) -> dict[str, Any]:

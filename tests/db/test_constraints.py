@@ -200,7 +200,29 @@ def _answer_event(**overrides: str) -> str:
 def _expert_grade(**overrides: str) -> str:
     return _exam_child(
         "exam_expert_grades",
-        **{"exam_content_id": "'exam:ege'", "task": "13", "max_points": "2", **overrides},
+        **{
+            "id": f"'{EXPERT_GRADE}'",
+            "exam_content_id": "'exam:ege'",
+            "task": "13",
+            "max_points": "2",
+            **overrides,
+        },
+    )
+
+
+EXPERT_GRADE = "00000000-0000-7000-8000-0000000000e2"
+
+
+def _expert_mark(ids: Ids, **overrides: str) -> str:
+    values = {
+        "grade_id": f"'{EXPERT_GRADE}'",
+        "seat": "1",
+        "grader_id": f"'{ids.user}'",
+        "points": "1",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO exam_expert_marks ({', '.join(values)}) VALUES ({', '.join(values.values())})"
     )
 
 
@@ -361,7 +383,63 @@ def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
     )
 
 
+STUDY_PLAN = "(SELECT id FROM study_plans LIMIT 1)"
+STUDY_VERSION = "(SELECT id FROM study_plan_versions LIMIT 1)"
+
+
+def _study_plan(ids: Ids, exam: str = "NULL") -> str:
+    return (
+        "INSERT INTO study_plans (user_id, course_id, exam_id) "
+        f"VALUES ('{ids.user}', '{ids.course}', {exam})"
+    )
+
+
+def _study_version(ids: Ids, **overrides: str) -> str:
+    values = {
+        "version": "1",
+        "target_date": "current_date + 7",
+        "minutes_per_day": "60",
+        "daily_minutes": "30",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_versions (plan_id, user_id, version, target_date, "
+        "minutes_per_day, starts_on, daily_minutes, planner) "
+        f"VALUES ({STUDY_PLAN}, '{ids.user}', {values['version']}, {values['target_date']}, "
+        f"{values['minutes_per_day']}, current_date, {values['daily_minutes']}, 'sequential')"
+    )
+
+
+def _study_item(ids: Ids, **overrides: str) -> str:
+    values = {
+        "position": "1",
+        "kind": "'lesson'",
+        "content_id": "'lesson:intro'",
+        "competency_id": "NULL",
+        "minutes": "10",
+        "part": "1",
+        "parts": "1",
+        **overrides,
+    }
+    return (
+        "INSERT INTO study_plan_items (version_id, user_id, position, day, kind, content_id, "
+        f"competency_id, minutes, part, parts) VALUES ({STUDY_VERSION}, '{ids.user}', "
+        f"{values['position']}, current_date, {values['kind']}, {values['content_id']}, "
+        f"{values['competency_id']}, {values['minutes']}, {values['part']}, {values['parts']})"
+    )
+
+
+def _lesson_time(ids: Ids, seconds: str = "60") -> str:
+    return (
+        "INSERT INTO lesson_time (user_id, course_id, lesson_content_id, session_id, seconds) "
+        f"VALUES ('{ids.user}', '{ids.course}', 'lesson:a', "
+        f"'00000000-0000-7000-8000-000000000001', {seconds})"
+    )
+
+
 CASES: dict[str, Callable[[Ids], list[str]]] = {
+    "ck_lesson_time_seconds": lambda i: [_lesson_time(i, "0")],
+    "uq_lesson_time_user_id_lesson_content_id_session_id": lambda i: [_lesson_time(i)] * 2,
     "ck_competencies_code": lambda i: [
         "INSERT INTO competencies (code, title) VALUES ('SQL Joins', 'Joins')"
     ],
@@ -434,6 +512,58 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ],
     "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
     "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
+    # study plans
+    "ck_study_plans_exam_id": lambda i: [_study_plan(i, exam="'quiz:final'")],
+    "ck_study_plan_versions_version": lambda i: [_study_plan(i), _study_version(i, version="0")],
+    "ck_study_plan_versions_minutes_per_day": lambda i: [
+        _study_plan(i),
+        _study_version(i, minutes_per_day="5", daily_minutes="5"),
+    ],
+    "ck_study_plan_versions_target_date": lambda i: [
+        _study_plan(i),
+        _study_version(i, target_date="current_date"),
+    ],
+    "ck_study_plan_versions_daily_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i, daily_minutes="61"),
+    ],
+    "uq_study_plan_versions_plan_id_version": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_version(i),
+    ],
+    "ck_study_plan_items_kind": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, kind="'video'", content_id="'video:intro'"),
+    ],
+    "ck_study_plan_items_target": lambda i: [
+        COMPETENCY,
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, competency_id=COMPETENCY_ID),
+    ],
+    "ck_study_plan_items_content_id": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, content_id="'quiz:intro'"),
+    ],
+    "ck_study_plan_items_minutes": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, minutes="0"),
+    ],
+    "ck_study_plan_items_part": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i, part="2"),
+    ],
+    "uq_study_plan_items_version_id_position": lambda i: [
+        _study_plan(i),
+        _study_version(i),
+        _study_item(i),
+        _study_item(i),
+    ],
     # exams
     "ck_courses_exam_type": lambda i: [
         f"UPDATE courses SET exam_type = 'SAT' WHERE id = '{i.course}'"
@@ -482,27 +612,52 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
         _answer_event(),
         _answer_event(),
     ],
-    "ck_exam_expert_grades_comment_length": lambda i: [
-        _exam_attempt(i),
-        _expert_grade(comment="repeat('x', 4001)"),
-    ],
     "ck_exam_expert_grades_graded_whole": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="1", grader_id=f"'{i.user}'"),
+        _expert_grade(points="1"),
     ],
-    "ck_exam_expert_grades_grader_with_points": lambda i: [
+    "ck_exam_expert_grades_marks_needed": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="1", graded_at="now()"),
+        _expert_grade(marks_needed="4"),
     ],
     "ck_exam_expert_grades_points": lambda i: [
         _exam_attempt(i),
-        _expert_grade(points="-1", graded_at="now()", grader_id=f"'{i.user}'"),
+        _expert_grade(points="-1", graded_at="now()"),
+    ],
+    "ck_exam_expert_marks_comment_length": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, comment="repeat('x', 4001)"),
+    ],
+    "ck_exam_expert_marks_points": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, points="-1"),
+    ],
+    "ck_exam_expert_marks_seat": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i, seat="4"),
+    ],
+    "uq_exam_expert_marks_grade_id_seat": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i),
+        "INSERT INTO users (id, email, name) VALUES "
+        "('00000000-0000-7000-8000-0000000000e3', 'bo@example.org', 'Bo')",
+        _expert_mark(i, grader_id="'00000000-0000-7000-8000-0000000000e3'"),
+    ],
+    "uq_exam_expert_marks_grade_id_grader_id": lambda i: [
+        _exam_attempt(i),
+        _expert_grade(),
+        _expert_mark(i),
+        _expert_mark(i, seat="2"),
     ],
     "ck_exam_expert_grades_task": lambda i: [_exam_attempt(i), _expert_grade(task="0")],
     "uq_exam_expert_grades_attempt_id_task": lambda i: [
         _exam_attempt(i),
         _expert_grade(),
-        _expert_grade(),
+        _expert_grade(id="uuid_generate_v7()"),
     ],
     "ck_exam_results_passed_when_final": lambda i: [
         _exam_attempt(i),

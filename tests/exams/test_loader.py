@@ -91,6 +91,26 @@ def broken(exam: dict[str, Any]) -> dict[str, Any]:
             "exam_type",
             "Input should be 'ЕГЭ', 'ОГЭ' or 'custom'",
         ),
+        (
+            lambda e: e.update(grading={"double_check": True, "threshold": 0}),
+            "grading.threshold",
+            "Input should be greater than or equal to 1",
+        ),
+        (
+            lambda e: e.update(adaptive={"strategy": "harder"}),
+            "adaptive.strategy",
+            "Input should be 'weak_competencies'",
+        ),
+        (
+            lambda e: e.update(adaptive={"below": 0}),
+            "adaptive.below",
+            "Input should be greater than 0",
+        ),
+        (
+            lambda e: e.update(grading={"graders": 2}),
+            "grading.graders",
+            "unknown key",
+        ),
     ],
 )
 async def test_a_bad_exam_file_is_refused_with_its_problem(

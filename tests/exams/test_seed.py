@@ -109,6 +109,7 @@ def test_the_structure_is_the_current_ege_profile_math() -> None:
     assert scoring.max_primary(data) == 32
     assert data["scale"] == OFFICIAL_SCALE
     assert data["passing_score"] == 27
+    assert data["grading"] == {"double_check": True, "threshold": 2}
     assert scoring.test_score(data, 5) == 27
     assert scoring.test_score(data, 4) < 27
     for task in tasks:

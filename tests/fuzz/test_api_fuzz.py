@@ -116,6 +116,7 @@ UNSTATABLE_RULES = {
     "currency": "a code the ISO 4217 registry knows (kit/standards.py, by pycountry)",
     "provider": "a payment provider this deployment offers (a setting; the schema lists all)",
     "return_url": "a URL on an origin this deployment allows (SYLLABUS_PAYMENT_RETURN_ORIGINS)",
+    "time_spent.seconds": "a session's total may run ahead of the server's clock by 300 s at most",
     "files": "homework files: how many, how large and which media types are settings "
     "(SYLLABUS_SUBMISSION_*), and the content must be what its media type says (413, 415)",
 }

@@ -40,6 +40,7 @@ async def test_stats_count_points_lessons_and_courses(
         "next_level_points": 200,
         "completed_lessons": 2,
         "completed_courses": 1,
+        "time_spent_seconds": 0,  # no heartbeat sent (tests/learning/test_time_spent.py)
         "time_zone": "UTC",
     }
 

@@ -21,7 +21,7 @@ from syllabus.db.activity import record_activity
 from syllabus.errors import Conflict, Forbidden, NotFound, PaymentRequired, UnprocessableContent
 from syllabus.identity import service as identity
 from syllabus.identity.deps import BEARER
-from syllabus.identity.models import User, is_staff
+from syllabus.identity.models import STAFF_ROLES, User, is_staff
 from syllabus.identity.service import SignInRequired
 
 
@@ -74,15 +74,19 @@ def is_paid(course: CourseRow) -> bool:
     return bool(course.course.price_cents)
 
 
+def opens(*, paid: bool, role: str | None, entitled: bool) -> bool:
+    """The rule: a free course is open to anyone; a paid one to staff, or with a current
+    entitlement."""
+    return not paid or role in STAFF_ROLES or entitled
+
+
 async def may_open(*, session: AsyncSession, user: User | None, course: CourseRow) -> bool:
-    """May ``user`` open every lesson and quiz of ``course``? Free courses: anyone. Paid:
-    staff, or a current entitlement."""
-    if not is_paid(course):
+    """May ``user`` open every lesson and quiz of ``course``? (:func:`opens`, asking for
+    the entitlement only when it matters.)"""
+    if opens(paid=is_paid(course), role=user.role if user else None, entitled=False):
         return True
     if user is None:
         return False
-    if is_staff(user):
-        return True
     return await repository.is_entitled(session, user_id=user.id, course=course.course.content_id)
 
 
@@ -92,27 +96,53 @@ async def may_enroll(*, session: AsyncSession, user: User, course: CourseRow) ->
     return await may_open(session=session, user=user, course=course)
 
 
-async def require_open(
-    *, session: AsyncSession, viewer: User | None, course: CourseRow, what: str
-) -> None:
-    """:func:`may_open`, or the refusal: 401 to sign in, 403 to buy."""
-    if await may_open(session=session, user=viewer, course=course):
+def refuse_open(*, paid: bool, role: str | None, entitled: bool, what: str) -> None:
+    """The rule of :func:`may_open` on facts already fetched (a hot read asks for them in
+    its one query: ``repository.ENTITLED_SQL``): 401 to sign in, 403 to buy."""
+    if opens(paid=paid, role=role, entitled=entitled):
         return
-    if viewer is None:
+    if role is None:
         raise SignInRequired(f"sign in to open this {what}", headers=BEARER)
     raise EntitlementRequired(f"this {what} is part of a paid course: buy it first")
 
 
-async def require_quiz(*, session: AsyncSession, viewer: User | None, course: CourseRow) -> None:
+def refuse_quiz(
+    *, paid: bool, role: str | None, entitled: bool, enrolled: bool, course: str
+) -> None:
     """A paid course's quiz needs an entitlement and a live enrollment (DECISIONS 4);
     a free course's quiz is open to read (taking it needs an enrollment)."""
-    await require_open(session=session, viewer=viewer, course=course, what="quiz")
-    if viewer is None or not is_paid(course) or is_staff(viewer):
+    refuse_open(paid=paid, role=role, entitled=entitled, what="quiz")
+    if role is None or not paid or role in STAFF_ROLES or enrolled:
         return
-    if not await repository.has_live_enrollment(
-        session, user_id=viewer.id, course=course.course.content_id
-    ):
-        raise EnrollmentRequired(f"enroll in {course.course.content_id} to open its quizzes")
+    raise EnrollmentRequired(f"enroll in {course} to open its quizzes")
+
+
+async def require_open(
+    *, session: AsyncSession, viewer: User | None, course: CourseRow, what: str
+) -> None:
+    """:func:`refuse_open`, asking for the entitlement only when it matters."""
+    entitled = await may_open(session=session, user=viewer, course=course)
+    refuse_open(
+        paid=is_paid(course), role=viewer.role if viewer else None, entitled=entitled, what=what
+    )
+
+
+async def require_quiz(*, session: AsyncSession, viewer: User | None, course: CourseRow) -> None:
+    """:func:`refuse_quiz`, asking only for the facts that matter."""
+    paid, content_id = is_paid(course), course.course.content_id
+    entitled = enrolled = False
+    if paid and viewer is not None and not is_staff(viewer):
+        entitled = await repository.is_entitled(session, user_id=viewer.id, course=content_id)
+        enrolled = entitled and await repository.has_live_enrollment(
+            session, user_id=viewer.id, course=content_id
+        )
+    refuse_quiz(
+        paid=paid,
+        role=viewer.role if viewer else None,
+        entitled=entitled,
+        enrolled=enrolled,
+        course=content_id,
+    )
 
 
 async def require_enrollment(*, session: AsyncSession, user: User, course: str) -> None:
@@ -124,6 +154,12 @@ async def require_enrollment(*, session: AsyncSession, user: User, course: str) 
         raise EnrollmentRequired(
             f"enroll in {course} (and buy it, if it is paid) to take its quizzes"
         )
+
+
+async def may_study(*, session: AsyncSession, user: User, course: str) -> bool:
+    """What a study plan of a course (its content id) needs: what taking its quizzes
+    needs (a live enrollment; an entitlement too when it is paid, unless staff)."""
+    return await repository.may_take(session, user_id=user.id, course=course, staff=is_staff(user))
 
 
 async def _public(session: AsyncSession, rows: list[Entitlement]) -> list[EntitlementPublic]:

@@ -179,6 +179,10 @@ class ContentIndex(Base, table=True):
     position: int
     title: str
     version: int
+    content_hash: str | None = None
+    """What a read must serve: a lesson's (practice's) document hash; a quiz's covers its
+    questions (``content.documents.quiz_hash``). The hot reads' cache key, with
+    ``version``; NULL (loaded before it existed) is never cached."""
     points: int
     required: bool
     duration_minutes: int | None = None

@@ -1,6 +1,7 @@
 """Commerce queries (PostgreSQL only)."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -162,17 +163,48 @@ async def lock_event(session: AsyncSession, *, provider: str, event_id: str) -> 
     ).scalar_one()
 
 
-async def unprocessed_events(session: AsyncSession, *, limit: int) -> list[PaymentEvent]:
-    """Stored notifications whose processing failed (oldest first), locked, skipping
-    those another process is working on."""
+async def unprocessed_events(session: AsyncSession, *, since: datetime) -> list[tuple[str, str]]:
+    """(provider, event id) of notifications stored since ``since`` whose processing
+    failed and was never finished, oldest first."""
     query = (
-        select(PaymentEvent)
-        .where(col(PaymentEvent.processed_at).is_(None))
+        select(col(PaymentEvent.provider), col(PaymentEvent.event_id))
+        .where(col(PaymentEvent.processed_at).is_(None), col(PaymentEvent.created_at) >= since)
         .order_by(col(PaymentEvent.created_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def payments_to_reconcile(session: AsyncSession, *, since: datetime) -> list[uuid.UUID]:
+    """Payments created since ``since`` that a provider can still move, oldest first."""
+    query = (
+        select(col(Payment.id))
+        .where(
+            col(Payment.created_at) >= since,
+            col(Payment.provider_payment_id).is_not(None),
+            col(Payment.status).in_(("pending", "succeeded", "partially_refunded", "canceled")),
+        )
+        .order_by(col(Payment.id))
     )
     return list((await session.execute(query)).scalars())
+
+
+async def subscriptions_to_reconcile(session: AsyncSession, *, since: datetime) -> list[uuid.UUID]:
+    """Live subscriptions, and those that ended since ``since`` (still billed there?)."""
+    query = (
+        select(col(Subscription.id))
+        .where(
+            col(Subscription.status).in_(("active", "past_due"))
+            | (col(Subscription.updated_at) >= since)
+        )
+        .order_by(col(Subscription.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
 
 
 async def subscription_by_provider_id(

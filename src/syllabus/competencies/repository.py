@@ -256,6 +256,20 @@ async def my_mastery(
     return [MasteryRow(*row) for row in (await session.execute(query))]
 
 
+async def mastery_by_code(
+    session: AsyncSession, *, user_id: uuid.UUID, codes: Collection[str]
+) -> dict[str, Decimal]:
+    """The learner's mastery of each of these competencies they have one for (one query)."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(col(Competency.code), col(Mastery.mastery))
+        .join(Competency, col(Competency.id) == col(Mastery.competency_id))
+        .where(col(Mastery.user_id) == user_id, col(Competency.code).in_(list(codes)))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 @dataclass(frozen=True)
 class LessonLink:
     competency_id: uuid.UUID

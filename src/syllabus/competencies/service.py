@@ -3,7 +3,7 @@ graded work in the transaction that grades it, opening and closing feedback tick
 what a learner and a teacher see. Services never commit."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -85,6 +85,14 @@ def _description(source: str, competency: str, container: str) -> str:
         f"{ITEM_WORDS[source]} on “{competency}” in “{container}” lost points. "
         "Revise the lessons listed with this ticket, then try again."
     )
+
+
+async def mastery_into(
+    session: AsyncSession, user_id: uuid.UUID, codes: Collection[str], into: dict[str, Decimal]
+) -> None:
+    """The learner's mastery of ``codes``, put in ``into`` (exams' ``mastery_wanted``
+    hook: an adaptive exam draws on the weak ones)."""
+    into.update(await repository.mastery_by_code(session, user_id=user_id, codes=codes))
 
 
 async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:

@@ -6,6 +6,8 @@ Indexes live in each document's ``Settings`` and are created by ``init_beanie``.
 References between documents are plain ids resolved by the service: no ``Link``.
 """
 
+import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -229,6 +231,14 @@ class Question(VersionedContent):
         ]
 
 
+def quiz_hash(quiz_hash: str, question_hashes: Iterable[str]) -> str:
+    """A quiz's content as learners see it: its own hash and its questions' (those found,
+    in the quiz's order). The loader records it in ``content_index.content_hash`` and
+    the quiz read recomputes it from MongoDB, so a question edit that leaves its quiz
+    unchanged still changes the quiz's cache key and ETag."""
+    return hashlib.sha256("/".join([quiz_hash, *question_hashes]).encode()).hexdigest()
+
+
 class QuizContent(VersionedContent):
     id: QuizId
     course_id: CourseId
@@ -318,6 +328,28 @@ class ExamTask(Embedded):
     criteria: list[Criterion] = Field(default_factory=list)
 
 
+class ExpertGrading(Embedded):
+    """How an exam's expert tasks are graded (docs/exams.md, "Expert grading"): by one
+    teacher, or (``double_check``) by two who do not see each other's marks, and a third
+    whose mark is final when the two differ by ``threshold`` points or more; below it the
+    higher of the two counts (the ЕГЭ's rule, in the learner's favour)."""
+
+    double_check: bool = False
+    threshold: int = Field(default=2, ge=1, le=100)
+
+
+AdaptiveStrategy = Literal["weak_competencies"]
+
+
+class Adaptive(Embedded):
+    """How an attempt's variant adapts to its learner (docs/exams.md, "Adaptive
+    variants"). ``weak_competencies``: each auto task draws among the pool questions that
+    name a competency the learner's mastery is below ``below`` in, when there are any."""
+
+    strategy: AdaptiveStrategy = "weak_competencies"
+    below: float = Field(default=0.75, gt=0, le=1)
+
+
 class ExamContent(VersionedContent):
     """A timed exam of a course (docs/exams.md). ``scale[p]`` is the test score of
     primary score ``p`` (an empty scale: the test score is the percentage)."""
@@ -336,6 +368,8 @@ class ExamContent(VersionedContent):
     available_from: datetime | None = None
     available_until: datetime | None = None
     review_policy: ExamReviewPolicy = "after_result"
+    grading: ExpertGrading = Field(default_factory=ExpertGrading)
+    adaptive: Adaptive | None = None
 
     class Settings:
         name = "exam_content"

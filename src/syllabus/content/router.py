@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
 from syllabus.content.schemas import PracticePublic, PracticeRef, QuizPublic, QuizRef
-from syllabus.deps import SessionDep
+from syllabus.deps import ReadConnectionDep, SessionDep
 from syllabus.errors import NotFound, problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
+from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalClaims, OptionalUser
 from syllabus.kit.http import cached_json
 
 router = APIRouter(
@@ -28,9 +28,11 @@ CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "N
     summary="A quiz as learners see it (no answer keys)",
 )
 async def quizzes_get(
-    quiz_id: QuizRef, request: Request, session: SessionDep, viewer: OptionalUser
+    quiz_id: QuizRef, request: Request, connection: ReadConnectionDep, claims: OptionalClaims
 ) -> Response:
-    quiz, etag = await service.open_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
+    quiz, etag = await service.read_quiz(
+        connection=connection, viewer_id=claims.user_id if claims else None, quiz_id=quiz_id
+    )
     return cached_json(request, quiz, etag_source=etag)
 
 

@@ -4,15 +4,17 @@ caller may open it (PostgreSQL). The one place that touches answer keys on the r
 path, and only to leave them out."""
 
 import hashlib
+import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
+from syllabus.content import repository
 from syllabus.content.cache import VersionCache
 from syllabus.content.documents import (
     ContentVersion,
@@ -22,6 +24,7 @@ from syllabus.content.documents import (
     PracticeContent,
     Question,
     QuizContent,
+    quiz_hash,
 )
 from syllabus.content.schemas import (
     LessonPublic,
@@ -31,6 +34,8 @@ from syllabus.content.schemas import (
     QuizPublic,
 )
 from syllabus.errors import NotFound
+from syllabus.identity import service as identity
+from syllabus.identity.deps import BEARER
 from syllabus.identity.models import User
 
 DEFAULT_CACHE_ENTRIES = 512
@@ -45,6 +50,16 @@ outlines: VersionCache[tuple[str, int, str | None], tuple[dict[str, Any], str]] 
 )
 """Course outlines by (course id, version, hash): read-only, shared by every request of
 the process (content/cache.py)."""
+
+ContentKey = tuple[str, int, str | None]
+"""(content id, version, content_hash) as ``content_index`` (PostgreSQL) knows them."""
+lessons: VersionCache[ContentKey, tuple[bytes, str]] = VersionCache(DEFAULT_CACHE_ENTRIES)
+"""A lesson's public JSON and ETag source, by its key: the same for every viewer."""
+quizzes: VersionCache[ContentKey, tuple[bytes, str]] = VersionCache(DEFAULT_CACHE_ENTRIES)
+"""A quiz's public JSON (its questions included) and ETag source, by its key, whose hash
+covers the questions (:func:`~syllabus.content.documents.quiz_hash`)."""
+CACHES = (outlines, lessons, quizzes)
+"""Each bounded by ``SYLLABUS_CONTENT_CACHE_ENTRIES`` (main sizes them at start-up)."""
 
 
 async def course_outline(
@@ -140,6 +155,12 @@ async def current_versions(ids: list[str]) -> dict[str, int]:
     return {row["_id"]: int(row["version"]) async for row in cursor}
 
 
+async def current_competencies(ids: list[str]) -> dict[str, list[str]]:
+    """The competency codes each question names in its current version (one query)."""
+    cursor = Question.get_pymongo_collection().find({"_id": {"$in": ids}}, {"competencies": 1})
+    return {row["_id"]: list(row.get("competencies") or []) async for row in cursor}
+
+
 async def snapshots(refs: Collection[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
     """Exact versions of content documents, from the immutable version history, keyed by
     (content id, version): what a learner saw, whatever changed since, even when two
@@ -173,10 +194,7 @@ async def quiz_with_questions(quiz: QuizContent) -> tuple[QuizPublic, str]:
         max_score=sum(question.points for question in questions),
         questions=[question_public(question.model_dump(by_alias=True)) for question in questions],
     )
-    digest = hashlib.sha256(
-        "/".join([quiz.content_hash, *(q.content_hash for q in questions)]).encode()
-    ).hexdigest()
-    return public, digest
+    return public, quiz_hash(quiz.content_hash, [q.content_hash for q in questions])
 
 
 async def open_lesson(
@@ -195,6 +213,58 @@ async def open_lesson(
     return lesson_public(lesson), f"{lesson.version}.{lesson.content_hash}"
 
 
+async def lesson_json(lesson_id: str, *, expected: tuple[int, str | None]) -> tuple[bytes, str]:
+    """A lesson's public JSON and its ETag source, for a caller whose PostgreSQL query
+    found it current at ``expected`` (``content_index``'s version and hash): from the
+    process's cache when warm, else MongoDB (kept only when MongoDB holds exactly that
+    key, so nothing older than PostgreSQL's catalog is ever served)."""
+    key = (lesson_id, *expected)
+    if (cached := lessons.get(key)) is not None:
+        return cached
+    lesson = await lesson_document(lesson_id)
+    answer = (
+        lesson_public(lesson).model_dump_json().encode(),
+        f"{lesson.version}.{lesson.content_hash}",
+    )
+    if expected[1] is not None and (lesson.version, lesson.content_hash) == expected:
+        lessons.put(key, answer)
+    return answer
+
+
+async def quiz_json(quiz_id: str, *, expected: tuple[int, str | None]) -> tuple[bytes, str]:
+    """Like :func:`lesson_json`, for a quiz with its questions: cached only when the hash
+    recomputed from MongoDB's quiz and questions is the one PostgreSQL reported."""
+    key = (quiz_id, *expected)
+    if (cached := quizzes.get(key)) is not None:
+        return cached
+    quiz = await quiz_document(quiz_id)
+    public, digest = await quiz_with_questions(quiz)
+    answer = public.model_dump_json().encode(), f"{quiz.version}.{digest}"
+    if expected[1] is not None and (quiz.version, digest) == expected:
+        quizzes.put(key, answer)
+    return answer
+
+
+async def read_quiz(
+    *, connection: AsyncConnection, viewer_id: uuid.UUID | None, quiz_id: str
+) -> tuple[bytes, str]:
+    """``GET /quizzes/{id}``: one PostgreSQL query (the catalog's key, visibility, the
+    viewer's role and ``access``'s facts) and, on a warm cache, no MongoDB."""
+    state = await repository.quiz_state(connection, quiz_id=quiz_id, viewer_id=viewer_id)
+    if state is not None and viewer_id is not None and state.viewer_role is None:
+        raise identity.TokenRejected("access token is invalid or expired", headers=BEARER)
+    if state is None or not catalog.visible_to(state.course_status, state.viewer_role):
+        raise missing("quiz", quiz_id)
+    access.refuse_quiz(
+        paid=state.paid,
+        role=state.viewer_role,
+        entitled=state.entitled,
+        enrolled=state.enrolled,
+        course=state.course,
+    )
+    return await quiz_json(quiz_id, expected=state.content_key)
+
+
 async def visible_quiz(
     *, session: AsyncSession, viewer: User | None, quiz_id: str
 ) -> tuple[QuizContent, CourseRow]:
@@ -207,16 +277,6 @@ async def visible_quiz(
     if course is None:
         raise missing("quiz", quiz_id)
     return quiz, course
-
-
-async def open_quiz(
-    *, session: AsyncSession, viewer: User | None, quiz_id: str
-) -> tuple[QuizPublic, str]:
-    """A quiz with its questions, like :func:`open_lesson` without previews."""
-    quiz, course = await visible_quiz(session=session, viewer=viewer, quiz_id=quiz_id)
-    await access.require_quiz(session=session, viewer=viewer, course=course)
-    public, etag = await quiz_with_questions(quiz)
-    return public, f"{quiz.version}.{etag}"
 
 
 def bound_database() -> AsyncDatabase[dict[str, object]]:

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.catalog.repository import course_content_id
 from syllabus.exams import repository
-from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.models import (
+    ExamAnswerEvent,
+    ExamAttempt,
+    ExamExpertGrade,
+    ExamExpertMark,
+    ExamResult,
+)
 from syllabus.identity.export import (
     RowShape,
     export_section,
@@ -73,7 +79,12 @@ async def _exam_results(session: AsyncSession, user_id: uuid.UUID) -> list[dict[
 
 
 not_exported(
-    table_of(ExamExpertGrade).name,
+    table_of(ExamExpertMark).name,
     "a grader's marks on other people's answers (grader_id is the grader, for audit); the "
     "learner's own points are the result of their exam_attempts",
+)
+not_exported(
+    table_of(ExamExpertGrade).name,
+    "the settled points of each expert task of an attempt: per-task points, which only the "
+    "exam's review policy may show (DECISIONS 14); the totals are in exam_results",
 )

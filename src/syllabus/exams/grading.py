@@ -2,8 +2,12 @@
 
 The queue (teachers and admins, DECISIONS 3) shows each expert-graded task of each
 sealed attempt with the problem, its official answer, the rubric and the learner's
-answer, and nothing that names the learner. A pending task is graded once; when the last
-expert task of an attempt is graded, a final result version is appended.
+answer, and nothing that names the learner. Each grader marks a task at most once and
+sees only their own mark. A task needs one mark, or with the exam's ``double_check``
+two independent ones and a third when those differ by the exam's threshold or more
+(:func:`syllabus.exams.scoring.settle`); when the marks settle it, its points are final,
+and when the last expert task of an attempt is settled a final result version is
+appended.
 
 A regrade (admins) recomputes every sealed attempt of an exam against the CURRENT
 versions of the questions its sheet shows (a key fixed since), with the expert points
@@ -22,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.content import service as content
 from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
-from syllabus.exams.models import ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.models import ExamAttempt, ExamExpertGrade, ExamExpertMark, ExamResult
 from syllabus.exams.schemas import (
     CriterionPublic,
     ExpertProblemForGrader,
@@ -36,7 +40,8 @@ from syllabus.identity.models import User
 
 
 class AlreadyGraded(Conflict):
-    """Grading an expert task that is graded already (each is graded once)."""
+    """Marking an expert task that is settled already, or that you have marked already
+    (a grader marks each task once)."""
 
     title = "Expert task already graded"
     code = "exam-task-graded"
@@ -54,7 +59,13 @@ async def _exams_of(attempts: Sequence[ExamAttempt]) -> dict[tuple[str, int], di
     return await content.snapshots({(a.exam_content_id, a.exam_version) for a in attempts})
 
 
-def _item(grade: ExamExpertGrade, attempt: ExamAttempt, exam: Mapping[str, Any]) -> ExpertTaskItem:
+def _item(
+    grade: ExamExpertGrade,
+    attempt: ExamAttempt,
+    exam: Mapping[str, Any],
+    mark: ExamExpertMark | None,
+) -> ExpertTaskItem:
+    """The task as ``mark``'s grader sees it: their own mark, if any, and no other."""
     task = exam["tasks"][grade.task - 1]
     entry = next(e for e in (attempt.sheet or {})["tasks"] if e["number"] == grade.task)
     problem = next(p for p in task["problems"] if p["id"] == entry["problem_id"])
@@ -71,56 +82,79 @@ def _item(grade: ExamExpertGrade, attempt: ExamAttempt, exam: Mapping[str, Any])
             solution=problem.get("solution", ""),
         ),
         answer=entry["answer"],
-        status="pending" if grade.points is None else "graded",
-        points=grade.points,
-        comment=grade.comment,
-        graded_at=grade.graded_at,
+        status="pending" if mark is None else "graded",
+        points=None if mark is None else mark.points,
+        comment="" if mark is None else mark.comment,
+        graded_at=None if mark is None else mark.created_at,
     )
 
 
 async def queue(
-    *, session: AsyncSession, pending: bool, after: uuid.UUID | None, limit: int
+    *, session: AsyncSession, reviewer: User, pending: bool, after: uuid.UUID | None, limit: int
 ) -> list[ExpertTaskItem]:
-    rows = await repository.queue_page(session, pending=pending, after=after, limit=limit)
-    exams = await _exams_of([attempt for _, attempt in rows])
+    rows = await repository.queue_page(
+        session, reviewer_id=reviewer.id, pending=pending, after=after, limit=limit
+    )
+    exams = await _exams_of([attempt for _, attempt, _ in rows])
     return [
-        _item(grade, attempt, exams[(attempt.exam_content_id, attempt.exam_version)])
-        for grade, attempt in rows
+        _item(grade, attempt, exams[(attempt.exam_content_id, attempt.exam_version)], mark)
+        for grade, attempt, mark in rows
     ]
+
+
+def _levels(exam: Mapping[str, Any], task: int) -> list[int]:
+    return sorted({0} | {int(c["points"]) for c in exam["tasks"][task - 1]["criteria"]})
 
 
 async def grade(
     *, session: AsyncSession, grader: User, grade_id: uuid.UUID, points: int, comment: str
 ) -> ExpertTaskItem:
+    """Record ``grader``'s mark on one expert task; settle the task when its marks
+    allow, and the attempt's result when it was the last one. The task's row is locked
+    first, so two graders at once take seats one after the other."""
     found = await repository.grade_locked(session, grade_id)
     if found is None:
         raise NotFound("no such expert task", field="grade_id")
     row, attempt = found
     if attempt.user_id == grader.id:
         raise OwnAnswer("you may not grade your own answer")
+    marks = await repository.marks_of(session, [row.id])
+    if any(m.grader_id == grader.id for m in marks):
+        raise AlreadyGraded("you have marked this task already")
     if row.points is not None:
         raise AlreadyGraded("this task is graded already")
     exam = (await _exams_of([attempt]))[(attempt.exam_content_id, attempt.exam_version)]
-    levels = sorted({0} | {int(c["points"]) for c in exam["tasks"][row.task - 1]["criteria"]})
+    levels = _levels(exam, row.task)
     if points not in levels:
         message = f"must be one of the task's criterion points {levels}"
         raise ValidationFailed(
             f"points {message}",
             errors=[{"field": "points", "in": "body", "message": message, "type": "criterion"}],
         )
-    row.points, row.comment, row.grader_id = points, comment, grader.id
-    row.graded_at = datetime.now(UTC)
+    mark = ExamExpertMark(
+        grade_id=row.id, seat=len(marks) + 1, grader_id=grader.id, points=points, comment=comment
+    )
+    session.add(mark)
+    settings = exam.get("grading") or {}
+    final, row.marks_needed = scoring.settle(
+        [m.points for m in marks] + [points],
+        needed=row.marks_needed,
+        threshold=int(settings.get("threshold", scoring.DEFAULT_THRESHOLD)),
+    )
+    if final is not None:
+        row.points, row.graded_at = final, datetime.now(UTC)
     await session.flush()
-    grades = await repository.grades_of(session, attempt.id)
-    if all(g.points is not None for g in grades):
-        await append_result(
-            session,
-            attempt=attempt,
-            exam=exam,
-            task_points=_task_points(attempt, grades),
-            reason="expert",
-        )
-    return _item(row, attempt, exam)
+    if final is not None:
+        grades = await repository.grades_of(session, attempt.id)
+        if all(g.points is not None for g in grades):
+            await append_result(
+                session,
+                attempt=attempt,
+                exam=exam,
+                task_points=_task_points(attempt, grades),
+                reason="expert",
+            )
+    return _item(row, attempt, exam, mark)
 
 
 def _task_points(

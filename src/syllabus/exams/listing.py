@@ -9,7 +9,15 @@ from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.content.documents import ExamContent
 from syllabus.exams import scoring
-from syllabus.exams.schemas import CriterionPublic, ExamPublic, ExamSummary, PartPublic, TaskOutline
+from syllabus.exams.schemas import (
+    AdaptivePublic,
+    CriterionPublic,
+    ExamPublic,
+    ExamSummary,
+    ExpertGradingPublic,
+    PartPublic,
+    TaskOutline,
+)
 from syllabus.identity.models import User
 
 
@@ -48,6 +56,12 @@ async def exam_public(*, session: AsyncSession, viewer: User | None, exam_id: st
     exam, _course = await content.visible_exam(session=session, viewer=viewer, exam_id=exam_id)
     return ExamPublic(
         **_summary_fields(exam),
+        grading=ExpertGradingPublic(
+            double_check=exam.grading.double_check, threshold=exam.grading.threshold
+        ),
+        adaptive=None
+        if exam.adaptive is None
+        else AdaptivePublic(strategy=exam.adaptive.strategy, below=exam.adaptive.below),
         parts=[PartPublic(number=p.number, title=p.title) for p in exam.parts],
         tasks=[
             TaskOutline(

@@ -6,7 +6,9 @@
 - ``exam_answer_events``: every answer save, append-only, each chained to the previous
   one by hash; nothing is ever updated or deleted, nor added to a sealed attempt.
 - ``exam_expert_grades``: the queue of expert-graded tasks, one row per sealed attempt
-  and task; a teacher grades a pending row once.
+  and task, with the final points once its marks settle them (then it never changes);
+- ``exam_expert_marks``: each grader's mark on one of them, append-only; a grader marks a
+  task at most once (one mark, or two and a third on a discrepancy: docs/exams.md).
 - ``exam_results``: append-only result versions (DECISIONS 15); the highest ``version``
   of an attempt is its result.
 """
@@ -16,7 +18,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Numeric,
+    SmallInteger,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
@@ -106,14 +117,17 @@ class ExamAnswerEvent(Base, table=True):
 
 
 class ExamExpertGrade(Base, table=True):
+    """One expert task of one sealed attempt: how many marks it needs (1; 2 with the
+    exam's double check; 3 once those two differ by its threshold) and, once they are
+    in, the final ``points`` (``graded_at``: when they were settled)."""
+
     __tablename__ = "exam_expert_grades"
     __table_args__ = (
         UniqueConstraint("attempt_id", "task"),
         CheckConstraint("task >= 1", name="task"),
         CheckConstraint("points IS NULL OR points >= 0", name="points"),
         CheckConstraint("(points IS NULL) = (graded_at IS NULL)", name="graded_whole"),
-        CheckConstraint("(points IS NULL) = (grader_id IS NULL)", name="grader_with_points"),
-        CheckConstraint("length(comment) <= 4000", name="comment_length"),
+        CheckConstraint("marks_needed BETWEEN 1 AND 3", name="marks_needed"),
         Index(
             "ix_exam_expert_grades_pending", "created_at", postgresql_where=text("points IS NULL")
         ),
@@ -124,10 +138,32 @@ class ExamExpertGrade(Base, table=True):
     exam_content_id: str
     task: int
     max_points: int
+    marks_needed: int = Field(
+        default=1, sa_type=SmallInteger, sa_column_kwargs={"server_default": text("1")}
+    )
     points: int | None = None
-    comment: str = Field(default="", sa_column_kwargs={"server_default": ""})
-    grader_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     graded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ExamExpertMark(Base, table=True):
+    """One grader's mark on one expert task: ``seat`` 1 and 2 are the independent
+    graders, 3 the one called on a discrepancy. Written once, never changed."""
+
+    __tablename__ = "exam_expert_marks"
+    __table_args__ = (
+        UniqueConstraint("grade_id", "seat"),
+        UniqueConstraint("grade_id", "grader_id"),
+        CheckConstraint("seat BETWEEN 1 AND 3", name="seat"),
+        CheckConstraint("points >= 0", name="points"),
+        CheckConstraint("length(comment) <= 4000", name="comment_length"),
+    )
+
+    # grade_id is covered by the leading column of the unique constraints.
+    grade_id: uuid.UUID = Field(foreign_key="exam_expert_grades.id")
+    seat: int = Field(sa_type=SmallInteger)
+    grader_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    points: int
+    comment: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class ExamResult(Base, table=True):

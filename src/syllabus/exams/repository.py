@@ -1,5 +1,6 @@
-"""Exam queries. Attempts are locked for the write that changes them; events, grades and
-results are only ever inserted (grades: set once, from pending)."""
+"""Exam queries. Attempts are locked for the write that changes them; events, marks and
+results are only ever inserted (an expert task's points: set once, when its marks settle
+them)."""
 
 import uuid
 from collections.abc import Sequence
@@ -10,9 +11,16 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.models import (
+    ExamAnswerEvent,
+    ExamAttempt,
+    ExamExpertGrade,
+    ExamExpertMark,
+    ExamResult,
+)
 
 
 async def mine_locked(
@@ -162,21 +170,49 @@ async def mine_page(
 
 
 async def queue_page(
-    session: AsyncSession, *, pending: bool, after: uuid.UUID | None, limit: int
-) -> list[tuple[ExamExpertGrade, ExamAttempt]]:
-    """Expert tasks in the order they were sealed, with their attempts (the sheet holds
-    the problem and the answer), ``limit + 1`` of them."""
-    graded = col(ExamExpertGrade.points).is_not(None)
+    session: AsyncSession,
+    *,
+    reviewer_id: uuid.UUID,
+    pending: bool,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[ExamExpertGrade, ExamAttempt, ExamExpertMark | None]]:
+    """The reviewer's side of the queue, in the order the tasks were sealed, with their
+    attempts (the sheet holds the problem and the answer), ``limit + 1`` of them:
+    pending, the unsettled tasks of other people's attempts they have not marked; else
+    the tasks they marked, with their own mark (never another grader's)."""
+    own = select(ExamExpertMark).where(col(ExamExpertMark.grader_id) == reviewer_id).subquery("own")
+    mark = aliased(ExamExpertMark, own)
     query = (
-        select(ExamExpertGrade, ExamAttempt)
+        select(ExamExpertGrade, ExamAttempt, mark)
         .join(ExamAttempt, col(ExamAttempt.id) == col(ExamExpertGrade.attempt_id))
-        .where(~graded if pending else graded)
+        .outerjoin(own, own.c.grade_id == col(ExamExpertGrade.id))
         .order_by(col(ExamExpertGrade.id))
         .limit(limit + 1)
     )
+    if pending:
+        query = query.where(
+            col(ExamExpertGrade.points).is_(None),
+            own.c.id.is_(None),
+            col(ExamAttempt.user_id) != reviewer_id,
+        )
+    else:
+        query = query.where(own.c.id.is_not(None))
     if after is not None:
         query = query.where(col(ExamExpertGrade.id) > after)
-    return [(row[0], row[1]) for row in await session.execute(query)]
+    return [(row[0], row[1], row[2]) for row in await session.execute(query)]
+
+
+async def marks_of(session: AsyncSession, grade_ids: Sequence[uuid.UUID]) -> list[ExamExpertMark]:
+    """The marks given on these expert tasks, by task and seat."""
+    if not grade_ids:
+        return []
+    rows = await session.execute(
+        select(ExamExpertMark)
+        .where(col(ExamExpertMark.grade_id).in_(grade_ids))
+        .order_by(col(ExamExpertMark.grade_id), col(ExamExpertMark.seat))
+    )
+    return list(rows.scalars().all())
 
 
 async def grade_locked(

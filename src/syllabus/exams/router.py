@@ -185,7 +185,8 @@ async def me_exam_prep(user: CurrentUser, session: SessionDep) -> ExamPrepList:
 @router.get(
     "/review/exam-tasks",
     responses=problem_responses(403),
-    summary="The expert grading queue: tasks and answers, never who wrote them",
+    summary="The expert grading queue: tasks and answers, never who wrote them nor "
+    "another grader's mark",
 )
 async def exam_tasks_list(
     reviewer: ReviewerUser,
@@ -195,6 +196,7 @@ async def exam_tasks_list(
 ) -> Page[ExpertTaskItem]:
     items = await grading.queue(
         session=session,
+        reviewer=reviewer,
         pending=state == "pending",
         after=paging.after(uuid_key),
         limit=paging.limit,
@@ -205,7 +207,7 @@ async def exam_tasks_list(
 @router.post(
     "/review/exam-tasks/{grade_id}",
     responses=problem_responses(403, 404, 409),
-    summary="Grade one expert task by its rubric (once)",
+    summary="Mark one expert task by its rubric (each grader once)",
 )
 async def exam_tasks_grade(
     grade_id: uuid.UUID, data: GradeIn, reviewer: ReviewerUser, session: SessionDep

@@ -59,7 +59,25 @@ class ExamSummary(OutputSchema):
     review_policy: ExamReviewPolicy
 
 
+class ExpertGradingPublic(OutputSchema):
+    double_check: bool = Field(
+        description="Two independent graders per expert task, and a third on a discrepancy."
+    )
+    threshold: int = Field(
+        description="The difference in points between the two marks that calls the third."
+    )
+
+
+class AdaptivePublic(OutputSchema):
+    strategy: Literal["weak_competencies"] = Field(
+        description="Auto tasks draw among the pool questions on your weak competencies."
+    )
+    below: float = Field(description="A competency is weak while your mastery is below this.")
+
+
 class ExamPublic(ExamSummary):
+    grading: ExpertGradingPublic
+    adaptive: AdaptivePublic | None = Field(description="How your variant adapts to you.")
     parts: list[PartPublic]
     tasks: list[TaskOutline]
     scale: list[int] = Field(
@@ -150,8 +168,9 @@ class ExpertProblemForGrader(OutputSchema):
 
 
 class ExpertTaskItem(OutputSchema):
-    """One expert-graded task of one sealed attempt, as a grader sees it: the task and
-    the answer, never who wrote it."""
+    """One expert-graded task of one sealed attempt, as a grader sees it: the task, the
+    answer and their own mark (``status`` ``graded`` once they gave it), never who wrote
+    the answer nor another grader's mark."""
 
     id: uuid.UUID
     exam_id: str

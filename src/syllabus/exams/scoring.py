@@ -36,18 +36,64 @@ def event_hash(prev_hash: str, *, seq: int, task: int, answer: Any, at: str) -> 
     return sha256({"prev": prev_hash, "seq": seq, "task": task, "answer": answer, "at": at})
 
 
-def draw(exam: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
+Weak = Mapping[str, Mapping[str, float]]
+"""Per pool question id, the learner's weak competencies it names and their mastery."""
+
+
+def draw(exam: Mapping[str, Any], seed: int, *, weak: Weak | None = None) -> list[dict[str, Any]]:
     """The variant of ``seed``: for each task in order, one item of its pool (auto) or of
-    its problems (expert). The same exam version and seed always give the same variant."""
+    its problems (expert). The same exam version and seed always give the same variant.
+
+    An adaptive exam (``weak`` given, docs/exams.md "Adaptive variants") draws each auto
+    task among the pool questions that name a weak competency of the learner's, when
+    there are any, and records why: ``{"rule": "weak_competency", "weak": {code:
+    mastery}, "among": [the candidates]}``, else ``{"rule": "uniform"}``. The random
+    stream is consumed the same way either way (one choice per task), so ``replay``
+    redraws a variant from its seed and its record alone."""
     rng = random.Random(seed)  # noqa: S311 (reproducible by design; the seed is secret)
     variant = []
     for task in exam["tasks"]:
         if task["grading"] == "auto":
-            variant.append({"task": task["number"], "question_id": rng.choice(task["pool"])})
+            pool: list[str] = task["pool"]
+            among = [q for q in pool if weak is not None and weak.get(q)]
+            choice = rng.choice(among or pool)
+            entry: dict[str, Any] = {"task": task["number"], "question_id": choice}
+            why: dict[str, Any] = {"rule": "uniform"}
+            if among and weak is not None:
+                why = {"rule": "weak_competency", "weak": dict(weak[choice]), "among": among}
         else:
-            problem = rng.choice(task["problems"])
-            variant.append({"task": task["number"], "problem_id": problem["id"]})
+            entry = {"task": task["number"], "problem_id": rng.choice(task["problems"])["id"]}
+            why = {"rule": "uniform"}
+        if weak is not None:
+            entry["why"] = why
+        variant.append(entry)
     return variant
+
+
+def replay(exam: Mapping[str, Any], seed: int, variant: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The items ``seed`` draws given what ``variant`` recorded (each task's ``among``
+    when it was narrowed, else its whole pool or problems): equal to the variant's own
+    items when it was drawn from that seed."""
+    rng = random.Random(seed)  # noqa: S311
+    drawn = []
+    for task, entry in zip(exam["tasks"], variant, strict=True):
+        among = (entry.get("why") or {}).get("among")
+        if task["grading"] == "auto":
+            drawn.append(rng.choice(among or task["pool"]))
+        else:
+            drawn.append(rng.choice(task["problems"])["id"])
+    return drawn
+
+
+def weak_items(
+    competencies: Mapping[str, Sequence[str]], mastery: Mapping[str, float], *, below: float
+) -> dict[str, dict[str, float]]:
+    """Per question, the competencies it names whose mastery is below ``below`` (a
+    competency never observed is not known to be weak)."""
+    return {
+        question: {c: mastery[c] for c in codes if c in mastery and mastery[c] < below}
+        for question, codes in competencies.items()
+    }
 
 
 def auto_points(question: Mapping[str, Any], answer: Any, *, max_points: int) -> float:
@@ -67,6 +113,28 @@ def test_score(exam: Mapping[str, Any], primary: float) -> int:
         return int(scale[min(math.floor(primary + 1e-9), len(scale) - 1)])
     top = max_primary(exam)
     return math.floor(100 * primary / top + 0.5) if top else 0
+
+
+DEFAULT_THRESHOLD = 2
+"""The discrepancy (in points) that calls a third grader when an exam does not say: the
+ЕГЭ's for profile mathematics."""
+
+
+def settle(marks: Sequence[int], *, needed: int, threshold: int) -> tuple[int | None, int]:
+    """An expert task's final points from its marks in seat order (``None`` while more
+    are needed), and how many marks it needs now. One mark needed: it is final. Two: if
+    they differ by ``threshold`` or more a third is needed, else the higher counts. Three:
+    the third's is final."""
+    if len(marks) < needed:
+        return None, needed
+    if needed == 1:
+        return marks[0], 1
+    if needed == 2:
+        first, second = marks[0], marks[1]
+        if abs(first - second) >= threshold:
+            return None, 3
+        return max(first, second), 2
+    return marks[2], 3
 
 
 def passed(exam: Mapping[str, Any], score: int) -> bool:

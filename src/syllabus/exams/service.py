@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,9 +26,17 @@ from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
 from syllabus.catalog import service as catalog
 from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
+from syllabus.content.documents import ExamContent
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
-from syllabus.exams.models import ExamAnswerEvent, ExamAttempt, ExamExpertGrade, ExamResult
+from syllabus.exams.hooks import mastery_wanted
+from syllabus.exams.models import (
+    ExamAnswerEvent,
+    ExamAttempt,
+    ExamExpertGrade,
+    ExamExpertMark,
+    ExamResult,
+)
 from syllabus.exams.schemas import (
     MAX_EXTENDED_ANSWER,
     ExamAnswer,
@@ -269,12 +278,14 @@ async def _seal(
         attempt,
         {"sealed_at": now, "sealed_by": by, "sheet": sheet, "sheet_sha256": scoring.sha256(sheet)},
     )
+    double_check = bool((shown.exam.get("grading") or {}).get("double_check"))
     session.add_all(
         ExamExpertGrade(
             attempt_id=attempt.id,
             exam_content_id=attempt.exam_content_id,
             task=entry["number"],
             max_points=entry["max_points"],
+            marks_needed=2 if double_check else 1,
         )
         for entry in tasks
         if entry["grading"] == "expert"
@@ -330,6 +341,23 @@ def _within_window(exam: Any, now: datetime) -> None:
         raise NotAvailable(f"the exam closed at {_iso(exam.available_until)}")
 
 
+async def _weak_items(
+    session: AsyncSession, *, user: User, exam: ExamContent
+) -> dict[str, dict[str, float]]:
+    """An adaptive exam's input: per pool question, the weak competencies it names and
+    the learner's mastery of them now (``exams.hooks.mastery_wanted``)."""
+    assert exam.adaptive is not None
+    pool = sorted({q for task in exam.tasks for q in task.pool})
+    named = await content.current_competencies(pool)
+    mastery: dict[str, Decimal] = {}
+    await mastery_wanted.fire(
+        session, user.id, {c for codes in named.values() for c in codes}, mastery
+    )
+    return scoring.weak_items(
+        named, {c: float(m) for c, m in mastery.items()}, below=exam.adaptive.below
+    )
+
+
 async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str, Any]:
     """A new attempt: a secret random seed draws the variant (recorded with the versions
     of what it drew, so it can be drawn again and checked); the deadline is the server's
@@ -351,7 +379,8 @@ async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str,
             attempts_used=used.counted,
         )
     seed = secrets.randbits(62)
-    variant = scoring.draw(exam.model_dump(mode="json"), seed)
+    weak = None if exam.adaptive is None else await _weak_items(session, user=user, exam=exam)
+    variant = scoring.draw(exam.model_dump(mode="json"), seed, weak=weak)
     versions = await content.current_versions(
         [v["question_id"] for v in variant if "question_id" in v]
     )
@@ -576,10 +605,22 @@ def _summary(attempt: ExamAttempt, result: ExamResult | None) -> ExamAttemptSumm
     )
 
 
+async def _comments(session: AsyncSession, attempt: ExamAttempt) -> dict[int, str]:
+    """Per expert task, the comments of the marks that decided it: the third grader's
+    when there was one, else every grader's (no names)."""
+    grades = {g.id: g.task for g in await repository.grades_of(session, attempt.id)}
+    marks: dict[int, list[ExamExpertMark]] = {}
+    for mark in await repository.marks_of(session, list(grades)):
+        marks.setdefault(grades[mark.grade_id], []).append(mark)
+    return {
+        task: "\n\n".join(m.comment for m in given[2:] or given if m.comment)
+        for task, given in marks.items()
+    }
+
+
 def _review(
-    attempt: ExamAttempt, shown: Shown, grades: Sequence[ExamExpertGrade], result: ExamResult
+    attempt: ExamAttempt, shown: Shown, comments: Mapping[int, str], result: ExamResult
 ) -> list[TaskReview]:
-    comments = {g.task: g.comment for g in grades}
     review = []
     for entry in (attempt.sheet or {}).get("tasks", []):
         number = int(entry["number"])
@@ -637,7 +678,7 @@ async def _public(
         answers = {str(task): answer for task, answer in sorted(latest.items())}
     review = None
     if result is not None and review_open(shown.exam, result, now=now):
-        review = _review(attempt, shown, await repository.grades_of(session, attempt.id), result)
+        review = _review(attempt, shown, await _comments(session, attempt), result)
     public = ExamAttemptPublic(
         **_summary(attempt, result).model_dump(),
         tasks=tasks,

@@ -17,14 +17,16 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def cached_json(
-    request: Request, body: BaseModel | dict[str, Any], *, etag_source: str
+    request: Request, body: BaseModel | dict[str, Any] | bytes, *, etag_source: str
 ) -> Response:
     """``body`` as JSON with ``ETag``; ``304 Not Modified`` when the client has it.
-    A dict must already be JSON-ready (strings for datetimes)."""
+    A dict must already be JSON-ready (strings for datetimes); bytes are JSON already."""
     etag = f'"{etag_source}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
+    if isinstance(body, bytes):
+        return Response(body, headers=headers, media_type="application/json")
     content = body if isinstance(body, dict) else body.model_dump(mode="json")
     return JSONResponse(content, headers=headers)

@@ -105,3 +105,31 @@ class PracticeProgress(Base, table=True):
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": text("statement_timestamp()")},
     )
+
+
+MAX_SESSION_SECONDS = 14_400
+"""A session's cumulative total is at most 4 hours: a client reading longer starts a new
+session (a new ``session_id``)."""
+HEARTBEAT_LEAD_SECONDS = 300
+"""How far a session's total may run ahead of the server's clock since its first
+heartbeat arrived: the time a client counts before its first heartbeat, plus delays."""
+
+
+class LessonTime(Base, table=True):
+    """Time spent on a lesson in one client session (DECISIONS 13): the session's
+    cumulative seconds, the largest total its heartbeats carried, so a retried or
+    reordered heartbeat never counts twice. ``created_at`` is when its first heartbeat
+    arrived (the clock the totals are held to), ``updated_at`` its last."""
+
+    __tablename__ = "lesson_time"
+    __table_args__ = (
+        UniqueConstraint("user_id", "lesson_content_id", "session_id"),
+        CheckConstraint(f"seconds BETWEEN 1 AND {MAX_SESSION_SECONDS}", name="seconds"),
+        Index("ix_lesson_time_course_id_user_id", "course_id", "user_id"),
+    )
+
+    user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the unique constraint
+    course_id: uuid.UUID = Field(foreign_key="courses.id")  # leads the composite index
+    lesson_content_id: str
+    session_id: uuid.UUID
+    seconds: int

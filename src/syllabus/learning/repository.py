@@ -13,10 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from syllabus.access.repository import ENTITLED_SQL
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
-from syllabus.learning.models import Enrollment, LessonProgress, PracticeProgress
+from syllabus.learning.models import (
+    HEARTBEAT_LEAD_SECONDS,
+    Enrollment,
+    LessonProgress,
+    PracticeProgress,
+)
 
 LIVE_ENROLLMENT = ("active", "completed")
 
@@ -68,19 +74,31 @@ async def item_target(
 
 
 @dataclass(frozen=True)
-class LessonPlace:
-    """Where a lesson sits in its course's current outline, and the viewer's record of it
-    (``progress`` is None when there is none, or no viewer)."""
+class LessonState:
+    """Everything PostgreSQL knows for a lesson read, fetched in one query: the lesson's
+    content key and course, the viewer's role and entitlement (``access`` decides on
+    them), where the lesson sits in its course's current outline, and the viewer's
+    record of it (``progress`` is None when there is none, or no viewer)."""
 
+    content_key: tuple[int, str | None]
+    preview: bool
+    course_status: str
+    paid: bool
+    viewer_role: str | None
+    entitled: bool
     module: dict[str, Any]
     previous: dict[str, Any] | None
     next: dict[str, Any] | None
     progress: dict[str, Any] | None
 
 
-LESSON_PLACE = text(
-    """
-    SELECT json_build_object('id', i.module_id, 'title', i.module_title,
+LESSON_STATE = text(
+    f"""
+    SELECT i.version, i.content_hash, i.preview, c.status,
+           coalesce(c.price_cents, 0) > 0 AS paid,
+           (SELECT u.role FROM users u WHERE u.id = :user AND u.deleted_at IS NULL) AS role,
+           {ENTITLED_SQL} AS entitled,
+           json_build_object('id', i.module_id, 'title', i.module_title,
                              'order', i.module_order) AS module,
            (SELECT json_build_object('id', s.content_id, 'type', s.item_type, 'title', s.title)
             FROM content_index s
@@ -96,25 +114,82 @@ LESSON_PLACE = text(
                                      'note', p.note, 'position', p.position,
                                      'updated_at', p.updated_at)
             FROM lesson_progress p
-            WHERE p.user_id = :viewer AND p.lesson_content_id = i.content_id
+            WHERE p.user_id = :user AND p.lesson_content_id = i.content_id
               AND p.deleted_at IS NULL) AS progress
-    FROM content_index i
+    FROM content_index i JOIN courses c ON c.id = i.course_id AND c.deleted_at IS NULL
     WHERE i.content_id = :lesson AND i.item_type = 'lesson'
       AND i.status = 'active' AND i.deleted_at IS NULL
     """
 )
 
 
-async def lesson_place(
-    session: AsyncSession, *, lesson_id: str, viewer_id: uuid.UUID | None
-) -> LessonPlace | None:
-    """One query, by the ``(course_id, position)`` index for the neighbours."""
-    row = (await session.execute(LESSON_PLACE, {"lesson": lesson_id, "viewer": viewer_id})).first()
+async def lesson_state(
+    connection: AsyncConnection, *, lesson_id: str, viewer_id: uuid.UUID | None
+) -> LessonState | None:
+    """One query (the neighbours by the ``(course_id, position)`` index); None when the
+    lesson is in no current outline."""
+    row = (await connection.execute(LESSON_STATE, {"lesson": lesson_id, "user": viewer_id})).first()
     if row is None:
         return None
-    return LessonPlace(
-        module=row.module, previous=row.previous, next=row.next, progress=row.progress
+    return LessonState(
+        content_key=(int(row.version), row.content_hash),
+        preview=bool(row.preview),
+        course_status=row.status,
+        paid=bool(row.paid),
+        viewer_role=row.role,
+        entitled=bool(row.entitled),
+        module=row.module,
+        previous=row.previous,
+        next=row.next,
+        progress=row.progress,
     )
+
+
+HEARTBEAT = text(
+    f"""
+    INSERT INTO lesson_time (id, user_id, course_id, lesson_content_id, session_id, seconds,
+                             created_by, updated_by)
+    SELECT CAST(:id AS uuid), CAST(:user AS uuid), CAST(:course AS uuid),
+           CAST(:lesson AS varchar), CAST(:session AS uuid), CAST(:seconds AS integer),
+           CAST(:user AS uuid), CAST(:user AS uuid)
+    WHERE CAST(:seconds AS integer) <= {HEARTBEAT_LEAD_SECONDS} OR EXISTS (
+      SELECT FROM lesson_time
+      WHERE user_id = :user AND lesson_content_id = :lesson AND session_id = :session)
+    ON CONFLICT (user_id, lesson_content_id, session_id) DO UPDATE
+    SET seconds = greatest(lesson_time.seconds, excluded.seconds), course_id = excluded.course_id,
+        updated_by = excluded.updated_by
+    WHERE excluded.seconds <= lesson_time.seconds
+       OR excluded.seconds <= extract(epoch FROM statement_timestamp() - lesson_time.created_at)
+                              + {HEARTBEAT_LEAD_SECONDS}
+    RETURNING seconds
+    """
+)
+"""The session's total is the largest one seen; a total that runs ahead of the clock
+since the session's first heartbeat (by more than the lead) is refused: no row back."""
+
+
+async def record_heartbeat(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    course_id: uuid.UUID,
+    lesson_id: str,
+    session_id: uuid.UUID,
+    seconds: int,
+) -> bool:
+    """Keep the session's largest total (one statement); False when refused."""
+    row = await session.execute(
+        HEARTBEAT,
+        {
+            "id": uuid7(),
+            "user": user_id,
+            "course": course_id,
+            "lesson": lesson_id,
+            "session": session_id,
+            "seconds": seconds,
+        },
+    )
+    return row.first() is not None
 
 
 @dataclass(frozen=True)
@@ -177,6 +252,12 @@ async def upsert_progress(
         literal_column("(completed_at IS NOT DISTINCT FROM statement_timestamp())").label(
             "just_completed"
         ),
+        literal_column(
+            "(SELECT coalesce(sum(t.seconds), 0) FROM lesson_time t"
+            " WHERE t.user_id = lesson_progress.user_id"
+            " AND t.lesson_content_id = lesson_progress.lesson_content_id"
+            " AND t.deleted_at IS NULL)"
+        ).label("time_spent_seconds"),
     )
     row = (await session.execute(upsert)).mappings().one()
     return SavedProgress(
@@ -394,6 +475,7 @@ class MyCourse:
     next_item: str | None
     """The item after the last one done."""
     first_item: str | None
+    time_spent_seconds: int
 
     @property
     def key(self) -> ActivityKey:
@@ -426,6 +508,9 @@ async def my_courses(
             ), activity AS (
               SELECT course_id, last_activity_at AS at FROM course_activity
               WHERE user_id = :user
+            ), spent AS (
+              SELECT course_id, sum(seconds) AS seconds FROM lesson_time
+              WHERE user_id = :user AND deleted_at IS NULL GROUP BY course_id
             )
             SELECT mine.content_id AS course_id, mine.title, mine.status AS enrollment_status,
                    coalesce(rollup.completed_required, 0) AS completed_required,
@@ -433,6 +518,7 @@ async def my_courses(
                    coalesce(rollup.percent_complete, 0) AS percent_complete,
                    activity.at AS last_activity_at, started.lesson_content_id AS started_lesson,
                    started.position AS started_position,
+                   coalesce(spent.seconds, 0) AS time_spent_seconds,
                    (SELECT i.content_id FROM content_index i
                      WHERE i.course_id = mine.course_id AND i.status = 'active'
                        AND i.position > coalesce(rollup.last_done_position, -1)
@@ -444,6 +530,7 @@ async def my_courses(
             LEFT JOIN rollup ON rollup.course_id = mine.course_id
             LEFT JOIN started ON started.course_id = mine.course_id
             LEFT JOIN activity ON activity.course_id = mine.course_id
+            LEFT JOIN spent ON spent.course_id = mine.course_id
             {where}
             ORDER BY activity.at DESC NULLS LAST, mine.content_id
             LIMIT :limit
@@ -464,6 +551,7 @@ async def my_courses(
             started_position=row.started_position,
             next_item=row.next_item,
             first_item=row.first_item,
+            time_spent_seconds=int(row.time_spent_seconds),
         )
         for row in result
     ]

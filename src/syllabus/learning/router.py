@@ -19,7 +19,6 @@ from syllabus.identity.deps import (
     AdminUser,
     CurrentUser,
     OptionalClaims,
-    OptionalUser,
 )
 from syllabus.identity.service import RoleRequired
 from syllabus.kit.http import cached_json
@@ -164,9 +163,11 @@ async def progress_practice_done(
     "and my progress on it",
 )
 async def lessons_get(
-    lesson_id: LessonRef, request: Request, session: SessionDep, viewer: OptionalUser
+    lesson_id: LessonRef, request: Request, connection: ReadConnectionDep, claims: OptionalClaims
 ) -> Response:
-    lesson, etag = await service.open_lesson(session=session, viewer=viewer, lesson_id=lesson_id)
+    lesson, etag = await service.open_lesson(
+        connection=connection, viewer_id=claims.user_id if claims else None, lesson_id=lesson_id
+    )
     return cached_json(request, lesson, etag_source=etag)
 
 

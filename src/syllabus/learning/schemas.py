@@ -13,7 +13,13 @@ from syllabus.catalog.schemas import CoursePublic, CourseRefField
 from syllabus.content.schemas import CourseOutline, LessonPublic, OutlineItem, OutlineModule
 from syllabus.kit.schemas import InputSchema, OutputSchema
 from syllabus.kit.vocabulary import ItemType
-from syllabus.learning.models import MAX_NOTE_LENGTH, EnrollmentStatus, ProgressStatus
+from syllabus.learning.models import (
+    HEARTBEAT_LEAD_SECONDS,
+    MAX_NOTE_LENGTH,
+    MAX_SESSION_SECONDS,
+    EnrollmentStatus,
+    ProgressStatus,
+)
 from syllabus.progress.schemas import WriteEffects
 
 MAX_POSITION_BYTES = 4096
@@ -69,9 +75,26 @@ def _never_null(schema: JsonDict) -> None:
     schema.update(next(o for o in options if isinstance(o, dict) and o.get("type") != "null"))
 
 
+class Heartbeat(InputSchema):
+    """Time spent in one session with the lesson open (DECISIONS 13). The client makes a
+    ``session_id`` when the lesson is opened and sends, every so often, the session's
+    cumulative active seconds so far; the server keeps the largest total per session, so
+    a retried, repeated or late heartbeat never counts twice."""
+
+    session_id: uuid.UUID = Field(description="Made by the client for one visit of the lesson.")
+    seconds: int = Field(
+        ge=1,
+        le=MAX_SESSION_SECONDS,
+        description="The session's total so far, not an increment. It may not run ahead of "
+        "the server's clock since the session's first heartbeat by more than "
+        f"{HEARTBEAT_LEAD_SECONDS} s (refused, 422); a session longer than "
+        f"{MAX_SESSION_SECONDS} s starts a new one.",
+    )
+
+
 class ProgressUpdate(InputSchema):
-    """Absent fields are kept. Without ``status`` the write saves a bookmark or a note
-    only: it neither starts the lesson nor counts toward a streak."""
+    """Absent fields are kept. Without ``status`` the write saves a bookmark, a note or
+    time spent only: it neither starts the lesson nor counts toward a streak."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -79,6 +102,12 @@ class ProgressUpdate(InputSchema):
                 {"status": "started", "position": {"block": "b3"}},
                 {"bookmarked": True},
                 {"note": "Come back to the caching part."},
+                {
+                    "time_spent": {
+                        "session_id": "01939b4e-7f3a-7c2e-9d1a-3f5e8b2c4d6a",
+                        "seconds": 90,
+                    }
+                },
             ]
         }
     )
@@ -89,6 +118,9 @@ class ProgressUpdate(InputSchema):
     position: Position | None = Field(
         default=None,
         description="Where to resume inside the lesson (client-defined); needs `status`.",
+    )
+    time_spent: Heartbeat | None = Field(
+        default=None, description="A heartbeat: this session's time on the lesson so far."
     )
 
 
@@ -102,6 +134,7 @@ class ProgressPublic(WriteEffects):
     bookmarked: bool
     note: str | None
     position: Position | None
+    time_spent_seconds: int = Field(description="My time on this lesson, all sessions summed.")
     updated_at: datetime
 
 
@@ -154,6 +187,7 @@ class CourseProgress(OutputSchema):
     total_required: int
     last_activity_at: datetime | None
     resume: Resume | None
+    time_spent_seconds: int = Field(description="My time on the course's lessons, summed.")
 
 
 class LessonNote(OutputSchema):

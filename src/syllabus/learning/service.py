@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.access import service as access
@@ -16,17 +17,15 @@ from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity import service as identity
+from syllabus.identity.deps import BEARER
 from syllabus.identity.models import User
 from syllabus.learning import repository
-from syllabus.learning.models import Enrollment
+from syllabus.learning.models import HEARTBEAT_LEAD_SECONDS, Enrollment
 from syllabus.learning.repository import ActivityKey, NoteRow
 from syllabus.learning.schemas import (
     CourseProgress,
     EnrollmentPublic,
-    ItemRef,
     LessonNote,
-    LessonWithProgress,
-    ModuleRef,
     MyLessonProgress,
     PracticeProgressPublic,
     ProgressPublic,
@@ -215,8 +214,16 @@ def _check_update(data: ProgressUpdate) -> None:
             "a resume position is progress: send status (started or completed) with it",
             "position_needs_status",
         )
-    if data.bookmarked is None and "note" not in data.model_fields_set:
-        raise _refuse("status", "send status, bookmarked or note", "nothing_to_save")
+    if data.bookmarked is None and "note" not in data.model_fields_set and not data.time_spent:
+        raise _refuse("status", "send status, bookmarked, note or time_spent", "nothing_to_save")
+
+
+def _heartbeat_ahead() -> ValidationFailed:
+    message = (
+        f"a session's total may run at most {HEARTBEAT_LEAD_SECONDS} s ahead of the time "
+        "since its first heartbeat; send the total so far, not more"
+    )
+    return _refuse("time_spent.seconds", message, "ahead_of_clock")
 
 
 async def save_progress(
@@ -229,12 +236,21 @@ async def save_progress(
     if target.enrollment_id is None:
         raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
     _check_update(data)  # once the caller may write here at all
+    if data.time_spent is not None and not await repository.record_heartbeat(
+        session,
+        user_id=user.id,
+        course_id=target.course_id,
+        lesson_id=lesson_id,
+        session_id=data.time_spent.session_id,
+        seconds=data.time_spent.seconds,
+    ):
+        raise _heartbeat_ahead()
     saved = await repository.upsert_progress(
         session,
         user_id=user.id,
         course_id=target.course_id,
         lesson_id=lesson_id,
-        changes=data.model_dump(exclude_unset=True),
+        changes=data.model_dump(exclude_unset=True, exclude={"time_spent"}),
     )
     events = [
         Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
@@ -266,6 +282,7 @@ async def save_progress(
         bookmarked=row["bookmarked"],
         note=row["note"],
         position=row["position"],
+        time_spent_seconds=row["time_spent_seconds"],
         updated_at=row["updated_at"],
         course_completed=course_completed,
         achievements_earned=earned,
@@ -278,37 +295,43 @@ NOT_STARTED = MyLessonProgress(
 
 
 async def open_lesson(
-    *, session: AsyncSession, viewer: User | None, lesson_id: str
-) -> tuple[LessonWithProgress, str]:
-    """A lesson the viewer may open (``content``'s and ``access``'s rules), its module,
-    the items on either side and the viewer's record of it; and an ETag source that
-    covers all of it, so a 304 is never an answer to a stale note or position."""
-    lesson, content_etag = await content.open_lesson(
-        session=session, viewer=viewer, lesson_id=lesson_id
-    )
-    place = await repository.lesson_place(
-        session, lesson_id=lesson_id, viewer_id=viewer.id if viewer else None
-    )
-    if place is None:  # in MongoDB but out of its course's outline: as good as absent
-        raise content.missing("lesson", lesson_id)
+    *, connection: AsyncConnection, viewer_id: uuid.UUID | None, lesson_id: str
+) -> tuple[bytes, str]:
+    """A lesson the viewer may open (``catalog``'s and ``access``'s rules; previews:
+    anyone who sees the course), its module, the items on either side and the viewer's
+    record of it, as JSON; and an ETag source that covers all of it, so a 304 is never
+    an answer to a stale note or position. One PostgreSQL query; the lesson itself from
+    the content cache when warm (``content.lesson_json``), so no MongoDB."""
+    state = await repository.lesson_state(connection, lesson_id=lesson_id, viewer_id=viewer_id)
+    if state is not None and viewer_id is not None and state.viewer_role is None:
+        raise identity.TokenRejected("access token is invalid or expired", headers=BEARER)
+    if state is None or not catalog.visible_to(state.course_status, state.viewer_role):
+        raise content.missing("lesson", lesson_id)  # absent, hidden, or out of its outline
+    if not state.preview:
+        access.refuse_open(
+            paid=state.paid, role=state.viewer_role, entitled=state.entitled, what="lesson"
+        )
+    lesson, content_etag = await content.lesson_json(lesson_id, expected=state.content_key)
     mine = None
-    if viewer is not None:
+    if viewer_id is not None:
         mine = NOT_STARTED
-        if place.progress:  # a bookmark or note alone leaves the lesson not started
-            saved = {**place.progress, "status": place.progress["status"] or "not_started"}
+        if state.progress:  # a bookmark or note alone leaves the lesson not started
+            saved = {**state.progress, "status": state.progress["status"] or "not_started"}
             mine = MyLessonProgress.model_validate(saved)
-    public = LessonWithProgress(
-        **dict(lesson),
-        module=ModuleRef.model_validate(place.module),
-        previous=ItemRef.model_validate(place.previous) if place.previous else None,
-        next=ItemRef.model_validate(place.next) if place.next else None,
-        progress=mine,
-    )
-    state = json.dumps(
-        [place.module, place.previous, place.next, viewer is not None, place.progress],
+    personal = {
+        "module": state.module,
+        "previous": state.previous,
+        "next": state.next,
+        "progress": mine.model_dump(mode="json") if mine else None,
+    }
+    # The lesson's JSON object, cached as bytes, gets the personal fields spliced in: the
+    # shape of LessonWithProgress (the route's documented response model).
+    body = lesson[:-1] + b"," + to_json(personal)[1:]
+    etag_state = json.dumps(
+        [state.module, state.previous, state.next, viewer_id is not None, state.progress],
         sort_keys=True,
     )
-    return public, hashlib.sha256(f"{content_etag}\n{state}".encode()).hexdigest()
+    return body, hashlib.sha256(f"{content_etag}\n{etag_state}".encode()).hexdigest()
 
 
 async def complete_practice(
@@ -460,6 +483,7 @@ async def my_progress(
             total_required=row.total_required,
             last_activity_at=row.last_activity_at,
             resume=resume,
+            time_spent_seconds=row.time_spent_seconds,
         )
         result.append((row.key, progress_public))
     return result

@@ -107,6 +107,7 @@ class StatsRow:
     points: int
     completed_lessons: int
     completed_courses: int
+    time_spent_seconds: int
     time_zone: str
 
 
@@ -123,6 +124,8 @@ STATS = text(
       (SELECT count(*) FROM enrollments
         WHERE user_id = u.id AND status = 'completed' AND deleted_at IS NULL)
         AS completed_courses,
+      (SELECT coalesce(sum(seconds), 0) FROM lesson_time
+        WHERE user_id = u.id AND deleted_at IS NULL) AS time_spent_seconds,
       u.time_zone
     FROM users u LEFT JOIN learner_streaks s ON s.user_id = u.id
     WHERE u.id = :user
@@ -139,6 +142,7 @@ async def stats(session: AsyncSession, *, user_id: uuid.UUID) -> StatsRow:
         points=int(row.points),
         completed_lessons=int(row.completed_lessons),
         completed_courses=int(row.completed_courses),
+        time_spent_seconds=int(row.time_spent_seconds),
         time_zone=str(row.time_zone),
     )
 

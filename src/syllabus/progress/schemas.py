@@ -17,6 +17,7 @@ class Stats(OutputSchema):
     next_level_points: int
     completed_lessons: int
     completed_courses: int
+    time_spent_seconds: int = Field(description="My time on lessons, every course summed.")
     time_zone: str
 
 

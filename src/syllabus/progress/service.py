@@ -97,6 +97,7 @@ async def stats(*, session: AsyncSession, user: User) -> Stats:
         next_level_points=next_level,
         completed_lessons=row.completed_lessons,
         completed_courses=row.completed_courses,
+        time_spent_seconds=row.time_spent_seconds,
         time_zone=row.time_zone,
     )
 

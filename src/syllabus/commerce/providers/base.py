@@ -115,8 +115,26 @@ class Provider(Protocol):
         documentation says to (YooKassa) or where the event alone does not say."""
         ...
 
-    async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
-        """The payment's state at the provider now (reconciliation)."""
+    async def payment_reports(
+        self, *, payment_id: uuid.UUID, provider_payment_id: str
+    ) -> list[Report]:
+        """The payment's state at the provider now, and that of the subscription it
+        started if the provider bills one (reconciliation). A provider that keeps no
+        state of its own answers a report that says nothing (no amount)."""
+        ...
+
+    async def subscription_reports(self, provider_subscription_id: str) -> list[Report]:
+        """A provider-billed subscription as the provider holds it now (reconciliation);
+        nothing for a prepaid period, which the provider does not hold."""
+        ...
+
+    async def abandon(self, provider_payment_id: str) -> bool:
+        """Close an unpaid checkout at the provider so it can no longer be paid; False
+        when the provider offers no way to (it expires by itself there)."""
+        ...
+
+    async def cancel_now(self, provider_subscription_id: str) -> None:
+        """End a provider-billed subscription at once: nothing is billed again."""
         ...
 
     async def refund(

@@ -105,9 +105,21 @@ class SandboxProvider:
             )
         ]
 
-    async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
+    async def payment_reports(
+        self, *, payment_id: uuid.UUID, provider_payment_id: str
+    ) -> list[Report]:
         """The sandbox keeps no state of its own: what this service knows is all there is."""
-        return PaymentReport(payment_id=payment_id)
+        return [PaymentReport(payment_id=payment_id)]
+
+    async def subscription_reports(self, provider_subscription_id: str) -> list[Report]:
+        return []
+
+    async def abandon(self, provider_payment_id: str) -> bool:
+        """Its page takes an answer for a pending payment only: nothing to close."""
+        return True
+
+    async def cancel_now(self, provider_subscription_id: str) -> None:
+        """Sandbox plans are prepaid periods: nothing bills again."""
 
     async def refund(
         self, *, provider_payment_id: str, amount_minor: int, total_after: int, currency: str

@@ -210,7 +210,9 @@ class StripeProvider:
         subscription = details.get("subscription") or obj.get("subscription")
         return await self._subscription(str(subscription)) if subscription else []
 
-    async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
+    async def payment_reports(
+        self, *, payment_id: uuid.UUID, provider_payment_id: str
+    ) -> list[Report]:
         session = await self._call(
             self.client.v1.checkout.sessions.retrieve_async(provider_payment_id)
         )
@@ -224,17 +226,37 @@ class StripeProvider:
             )
             charge = intent.get("latest_charge")
             refunded = charge.get("amount_refunded") if isinstance(charge, dict) else None
-        return PaymentReport(
-            payment_id=payment_id,
-            outcome="succeeded"
-            if paid
-            else "canceled"
-            if session.get("status") == "expired"
-            else None,
-            amount_minor=session.get("amount_total"),
-            currency=str(session.get("currency", "")).upper() or None,
-            refunded_minor=refunded,
+        reports: list[Report] = [
+            PaymentReport(
+                payment_id=payment_id,
+                outcome="succeeded"
+                if paid
+                else "canceled"
+                if session.get("status") == "expired"
+                else None,
+                amount_minor=session.get("amount_total"),
+                currency=str(session.get("currency", "")).upper() or None,
+                refunded_minor=refunded,
+            )
+        ]
+        if paid and session.get("subscription"):
+            reports += await self._subscription(str(session["subscription"]))
+        return reports
+
+    async def subscription_reports(self, provider_subscription_id: str) -> list[Report]:
+        return await self._subscription(provider_subscription_id)
+
+    async def abandon(self, provider_payment_id: str) -> bool:
+        """Expire the Checkout Session if it is still open (Stripe's way to close one)."""
+        session = await self._call(
+            self.client.v1.checkout.sessions.retrieve_async(provider_payment_id)
         )
+        if session.get("status") == "open":
+            await self._call(self.client.v1.checkout.sessions.expire_async(provider_payment_id))
+        return True
+
+    async def cancel_now(self, provider_subscription_id: str) -> None:
+        await self._call(self.client.v1.subscriptions.cancel_async(provider_subscription_id))
 
     async def refund(
         self, *, provider_payment_id: str, amount_minor: int, total_after: int, currency: str

@@ -175,9 +175,24 @@ class YooKassaProvider:
             raise NotYet(f"the API says payment {obj_id} is not {claimed}")
         return [report]
 
-    async def payment_report(self, *, payment_id: uuid.UUID, provider_payment_id: str) -> Report:
+    async def payment_reports(
+        self, *, payment_id: uuid.UUID, provider_payment_id: str
+    ) -> list[Report]:
         report = await self._payment(provider_payment_id)
-        return report if report is not None else PaymentReport(payment_id=payment_id)
+        return [report if report is not None else PaymentReport(payment_id=payment_id)]
+
+    async def subscription_reports(self, provider_subscription_id: str) -> list[Report]:
+        """A plan bought here is a prepaid period: YooKassa holds no subscription."""
+        return []
+
+    async def abandon(self, provider_payment_id: str) -> bool:
+        """YooKassa cancels only a payment waiting for capture; an unpaid redirect payment
+        cannot be closed through the API and is cancelled by YooKassa when its time to
+        pay runs out (``expired_on_confirmation``)."""
+        return False
+
+    async def cancel_now(self, provider_subscription_id: str) -> None:
+        """A prepaid period bills nothing again: nothing to tell YooKassa."""
 
     async def refund(
         self, *, provider_payment_id: str, amount_minor: int, total_after: int, currency: str

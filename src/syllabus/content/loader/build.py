@@ -327,6 +327,8 @@ def build_exam(exam: ExamIn, pools: dict[int, list[str]], course_id: str) -> Sto
         available_from=exam.available_from,
         available_until=exam.available_until,
         review_policy=exam.review,
+        grading=exam.grading,
+        adaptive=exam.adaptive,
         content_hash=PLACEHOLDER_HASH,
     )
     return store(document)

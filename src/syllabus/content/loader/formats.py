@@ -17,8 +17,10 @@ from pydantic import (
 )
 
 from syllabus.content.documents import (
+    Adaptive,
     CheckKind,
     ExamReviewPolicy,
+    ExpertGrading,
     Grading,
     ReviewPolicy,
 )
@@ -435,6 +437,8 @@ class ExamIn(Strict):
     available_from: AwareDatetime | None = None
     available_until: AwareDatetime | None = None
     review: ExamReviewPolicy = "after_result"
+    grading: ExpertGrading = Field(default_factory=ExpertGrading)
+    adaptive: Adaptive | None = None
 
     @field_validator("parts")
     @classmethod

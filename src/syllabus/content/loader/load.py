@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import SQLModel, col
 
 from syllabus.catalog.models import Category, ContentIndex, ContentLoad, Course, Track
-from syllabus.content.documents import ContentVersion, LoadMarker
+from syllabus.content.documents import ContentVersion, LoadMarker, QuizContent, quiz_hash
 from syllabus.content.hooks import (
     AchievementData,
     CompetencyData,
@@ -512,8 +512,33 @@ async def upsert_rows(
         await session.execute(statement, batch)
 
 
+async def quiz_hashes(database: MongoDatabase, quizzes: list[str]) -> dict[str, str]:
+    """:func:`~syllabus.content.documents.quiz_hash` of these quizzes as MongoDB holds them
+    now: two projected reads. A quiz's questions are always in its own folder (the reader
+    refuses an unknown question), so the load that changes a question recomputes every
+    quiz that asks it."""
+    found = [
+        row
+        async for row in database[QuizContent.Settings.name].find(
+            {"_id": {"$in": quizzes}}, {"content_hash": 1, "question_ids": 1}
+        )
+    ]
+    asked = sorted({question for row in found for question in row.get("question_ids", [])})
+    hashes = {
+        row["_id"]: row["content_hash"]
+        async for row in database["questions"].find({"_id": {"$in": asked}}, {"content_hash": 1})
+    }
+    return {
+        row["_id"]: quiz_hash(
+            row["content_hash"], [hashes[q] for q in row.get("question_ids", []) if q in hashes]
+        )
+        for row in found
+    }
+
+
 async def sync_catalog(
     session: AsyncSession,
+    database: MongoDatabase,
     built: Built,
     plan: Plan,
     *,
@@ -591,6 +616,10 @@ async def sync_catalog(
             .values(content_updated_at=func.statement_timestamp())
         )
     course_ids = await _ids(session, col(Course.content_id), col(Course.id))
+    # A quiz's key covers its questions: a question edit changes it, quiz unchanged or not.
+    hashes = await quiz_hashes(
+        database, [e.content_id for c in built.courses for e in c.items if e.item_type == "quiz"]
+    )
     entries = (
         {
             "content_id": entry.content_id,
@@ -602,6 +631,9 @@ async def sync_catalog(
             "position": entry.position,
             "title": entry.title,
             "version": versions[entry.content_id],
+            "content_hash": hashes.get(entry.content_id)
+            if entry.item_type == "quiz"
+            else plan.documents[entry.content_id].content_hash,
             "points": entry.points,
             "required": entry.required,
             "duration_minutes": entry.duration_minutes,

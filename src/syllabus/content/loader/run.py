@@ -217,6 +217,7 @@ async def load_folder(
         async with session_scope(sessionmaker) as session:
             await sync_catalog(
                 session,
+                database,
                 built,
                 plan,
                 fingerprint=fingerprint,
