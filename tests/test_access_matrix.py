@@ -440,7 +440,9 @@ async def build_world(
             {owner.id, owner.email, name, note, position, owner.access_token}
             | {f"owner's question {marker}"}
             | {owner.refresh_token}
-            | row_ids(export)
+            # A teacher reviewing the owner's submission sees its files: their ids are not
+            # the owner's secret (the submission's own id is: teachers use review_id).
+            | (row_ids(export) - {str(f["id"]) for f in export["submission_files"]})
         ),
         export=export,
     )

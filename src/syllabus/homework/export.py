@@ -1,26 +1,41 @@
-"""A learner's submissions in ``GET /users/me/export`` (every version, with its files
-and review), and erasure: what they wrote is blanked, their files' rows are deleted in
-the erasure's transaction and the files leave GridFS once it commits."""
+"""A learner's submissions in ``GET /users/me/export`` (every version, with its review)
+and their files (name, type, size, SHA-256); and erasure: what they wrote is blanked,
+their files' rows are deleted in the erasure's transaction and the files leave GridFS
+once it commits."""
 
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.catalog.repository import course_content_id
 from syllabus.content import service as content
 from syllabus.db.sql import after_commit
-from syllabus.homework import files, repository, service
+from syllabus.homework import files, repository
 from syllabus.homework.models import Submission, SubmissionFile
-from syllabus.identity.export import export_section, table_of
+from syllabus.identity.export import (
+    RowShape,
+    export_section,
+    export_table,
+    rows_of_user,
+    table_of,
+)
+
+export_table(
+    "submissions",
+    Submission,
+    ids={"course_id": course_content_id},
+    leave_out=("review_id", "reviewer_id"),  # the teachers' handle, and who the teacher was
+)
 
 
-@export_section("submissions", tables=[table_of(Submission).name, table_of(SubmissionFile).name])
-async def _submissions(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await repository.my_page(
-        session, user_id=user_id, practice_id=None, status=None, after=None, limit=None
+@export_section(
+    "submission_files", tables=[table_of(SubmissionFile).name], shape=RowShape(SubmissionFile)
+)
+async def _files(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await rows_of_user(
+        session, SubmissionFile, user_id, through=("submission_id", Submission)
     )
-    public = await service.public(session, rows)
-    return [submission.model_dump(mode="json") for submission in public]
 
 
 async def erase(session: AsyncSession, user_id: uuid.UUID) -> None:
