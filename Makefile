@@ -12,7 +12,7 @@ export UV_PYTHON_PREFERENCE := system
 export UV_SYSTEM_CERTS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate revision psql db-url wrk bench bench-quick clean
+.PHONY: help install run test lint fmt migrate revision psql db-url wrk chromium bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ install: $(STAMP) ## Create .venv with the locked dependencies
 run: $(STAMP) ## Start embedded PostgreSQL + Mongo wire server (data in .data/), migrate, serve
 	$(BIN)/syllabus dev
 
-test: $(STAMP) ## Run the whole test suite against throwaway real servers
+test: $(STAMP) chromium ## Run the whole test suite against throwaway real servers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, the import contract (.importlinter)
@@ -63,6 +63,15 @@ WRK := $(shell command -v wrk 2>/dev/null)
 wrk:
 	@test -n "$(WRK)" || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y wrk) \
 		|| echo "wrk not installed (apt-get install wrk): the peak scenarios will say so and be skipped"
+
+# Chromium (headless) for the suite's browser checks (tests/browser.py): installed from
+# Debian's packages when missing and we may, as wrk is; where it cannot be, those checks
+# fail saying so (they never skip).
+CHROMIUM := $(firstword $(foreach b,chromium chromium-browser google-chrome,$(shell command -v $(b) 2>/dev/null)))
+chromium:
+	@test -n "$(CHROMIUM)" || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get install -y chromium || (apt-get update && apt-get install -y chromium))) \
+		|| echo "chromium not installed (apt-get install chromium): the browser checks will fail"
 
 bench: $(STAMP) wrk ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
 	$(BIN)/python -m bench

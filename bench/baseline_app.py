@@ -2,6 +2,9 @@
 with none of the framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in between.
 
 - ``GET /outline/{slug}``: the same two queries as the service, the same JSON bytes.
+- ``GET /lessons/{lesson_id}``: the service's one lesson query (visibility, access facts,
+  module and neighbours, my progress) and the lesson read from MongoDB every time, the
+  same JSON (the service answers from its content cache when warm).
 - ``PUT /progress/{lesson_id}``: one raw asyncpg upsert of the lesson_progress row (the
   course found from content_index in the same statement) — none of the service's checks
   (enrollment, published lesson), activity log or completion rule.
@@ -25,11 +28,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syllabus.learning.repository import OUTLINE_STATE
+from syllabus.learning.repository import LESSON_STATE, OUTLINE_STATE
 
 SQL = re.sub(
     r":(course|viewer)\b", lambda m: {"course": "$1", "viewer": "$2"}[m[1]], str(OUTLINE_STATE)
 )
+LESSON_SQL = re.sub(
+    r":(lesson|user)\b", lambda m: {"lesson": "$1", "user": "$2"}[m[1]], str(LESSON_STATE)
+)
+LESSON_FIELDS = (
+    "course_id",
+    "title",
+    "duration_minutes",
+    "objectives",
+    "key_concepts",
+    "preview",
+    "version",
+    "description",
+    "meta",
+    "format",
+    "source",
+    "imports",
+    "blocks",
+)
+"""LessonPublic's fields after ``id``, in its order."""
 STATE: dict[str, Any] = {}
 
 
@@ -122,6 +144,42 @@ async def outline(request: Request) -> Response:
     )
 
 
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def lesson(request: Request) -> Response:
+    """No access decision beyond the query's facts (the bench's learners are entitled):
+    the cost of the query, the MongoDB read and the JSON."""
+    claims = _claims(request)
+    lesson_id = request.path_params["lesson_id"]
+    async with STATE["pool"].acquire() as connection:
+        row = await connection.fetchrow(LESSON_SQL, lesson_id, claims["sub"])
+    document = await STATE["mongo"]["lesson_content"].find_one(
+        {"_id": lesson_id}, dict.fromkeys(LESSON_FIELDS, 1)
+    )
+    mine = _json(row["progress"]) or {}
+    updated_at = mine.get("updated_at")
+    body = {
+        "id": document["_id"],
+        **{field: document[field] for field in LESSON_FIELDS},
+        "module": _json(row["module"]),
+        "previous": _json(row["previous"]),
+        "next": _json(row["next"]),
+        "progress": {
+            "status": mine.get("status") or "not_started",
+            "bookmarked": bool(mine.get("bookmarked", False)),
+            "note": mine.get("note"),
+            "position": mine.get("position"),
+            "updated_at": updated_at.replace("+00:00", "Z") if updated_at else None,
+        },
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        media_type="application/json",
+    )
+
+
 UPSERT = """
 INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status, started_at)
 SELECT $1, i.course_id, i.content_id, $3, statement_timestamp() FROM content_index i
@@ -164,6 +222,7 @@ async def live(_request: Request) -> Response:
 app = Starlette(
     routes=[
         Route("/outline/{slug}", outline),
+        Route("/lessons/{lesson_id}", lesson),
         Route("/progress/{lesson_id}", progress, methods=["PUT"]),
         Route("/live", live),
     ],

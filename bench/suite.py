@@ -40,7 +40,7 @@ from bench.harness import (
 from bench.identity_abuse import LIFTED
 from bench.load_memory import load_memory
 from bench.login_burst import login_burst
-from bench.outline import asgi_servers, outline, outline_peak
+from bench.outline import asgi_servers, lesson_peak, outline, outline_peak
 from bench.progress import progress, progress_peak
 from bench.report import write_chart, write_summary
 from bench.search import search
@@ -56,6 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
     "views": lambda data, load, _: views(data, rounds=load.rounds),
     "outline": outline,
     "outline_peak": outline_peak,
+    "lesson_peak": lesson_peak,
     "asgi_servers": asgi_servers,
     "progress": progress,
     "progress_peak": progress_peak,

@@ -196,6 +196,14 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
             headers=learner.headers,
         )
     )
+    checked = ok(
+        await client.post(
+            "/api/v1/practices/practice:rest-basics-task/checks",
+            json={"answer": "GET /books -> 200"},
+            headers=learner.headers,
+        )
+    )
+    assert checked["passed"] is True, "the practice's pattern check passes"
     ok(
         await client.put(
             "/api/v1/progress/practices/practice:rest-basics-task",

@@ -254,6 +254,26 @@ class Settings(BaseSettings):
         "PostgreSQL reports. A new load changes the version, so they never serve stale "
         "content.",
     )
+    sql_sandbox_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL signing in as the SQL-practice sandbox's reader role "
+        "(syllabus_sandbox, made by migration 0034); unset: SYLLABUS_POSTGRES_URL's server "
+        "and database as that role, without a password.",
+    )
+    sql_check_timeout_ms: int = Field(
+        default=2000,
+        ge=10,
+        le=60_000,
+        description="statement_timeout of a learner's query (and the reference query) in "
+        "the SQL sandbox.",
+    )
+    sql_check_max_rows: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Rows of a query's result the SQL sandbox reads (it fetches one more, "
+        "to know the query returned too many).",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-* headers are trusted (comma list or *).",
@@ -298,6 +318,13 @@ class Settings(BaseSettings):
                 raise ValueError("required when SYLLABUS_ENV=prod")
             return None
         if not value.startswith(POSTGRES_SCHEMES):
+            raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
+        return value
+
+    @field_validator("sql_sandbox_url")
+    @classmethod
+    def _sql_sandbox_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(POSTGRES_SCHEMES):
             raise ValueError("must start with postgresql:// (or postgresql+asyncpg://)")
         return value
 
@@ -509,6 +536,18 @@ class Settings(BaseSettings):
             return self.cursor_secret.get_secret_value().encode()
         secret = self.jwt_secret.get_secret_value().encode()
         return hmac.new(secret, b"syllabus list cursors v1", hashlib.sha256).digest()
+
+    @property
+    def sandbox_reader_url(self) -> str:
+        """The SQL sandbox's reader URL for asyncpg (libpq form): the setting, or the app's
+        server and database signing in as ``syllabus_sandbox`` with no password."""
+        if self.sql_sandbox_url is not None:
+            return to_libpq_url(self.sql_sandbox_url)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(to_libpq_url(self.sqlalchemy_url))
+        host = parts.netloc.rpartition("@")[2]
+        return parts._replace(netloc=f"syllabus_sandbox@{host}").geturl()
 
     @property
     def sqlalchemy_url(self) -> str:

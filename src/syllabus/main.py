@@ -27,13 +27,14 @@ from syllabus.assessment import export as _assessment_export  # noqa: F401
 from syllabus.assessment import hooks as assessment_hooks
 from syllabus.assessment.router import router as assessment_router
 from syllabus.catalog.router import router as catalog_router
+from syllabus.commerce import erasure as commerce_erasure
 from syllabus.commerce import export as _commerce_export  # noqa: F401
 from syllabus.commerce import plans as commerce_plans
 from syllabus.commerce.router import router as commerce_router
-from syllabus.competencies import export as _competencies_export  # noqa: F401
+from syllabus.competencies import export as competencies_export
 from syllabus.competencies import service as competencies
 from syllabus.competencies.router import router as competencies_router
-from syllabus.config import ConfigError, Settings, load_settings
+from syllabus.config import ConfigError, Settings, load_settings, to_libpq_url
 from syllabus.content import hooks as content_hooks
 from syllabus.content import service as content_service
 from syllabus.content.documents import DOCUMENT_MODELS, answer_key_schemas
@@ -41,6 +42,7 @@ from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
 from syllabus.db.recovery import RetryOnStaleConnection, watch
+from syllabus.db.sandbox import Sandbox
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
 from syllabus.errors import (
@@ -237,8 +239,10 @@ def wire() -> None:
     owned_tables.register(progress.ACHIEVEMENTS)
     owned_tables.keep_while("category", commerce_plans.names_category)
     account_erased.register(ai_export.erase)
+    account_erased.register(competencies_export.erase)
     account_erased.register(preferences_export.erase)
     account_erased.register(homework_export.erase)
+    account_erased.register(commerce_erasure.erase)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)
     assessment_hooks.items_graded.register(competencies.record_graded)
@@ -268,6 +272,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.mongo_client = client
         app.state.mongo_database = database
         app.state.ai_provider = provider = ModelProvider(settings)
+        app.state.sql_sandbox = sandbox = Sandbox(
+            reader_url=settings.sandbox_reader_url,
+            builder_url=to_libpq_url(settings.sqlalchemy_url),
+            timeout_ms=settings.sql_check_timeout_ms,
+            max_rows=settings.sql_check_max_rows,
+        )
         for cache in content_service.CACHES:
             cache.resize(settings.content_cache_entries)
         sweeper = None
@@ -283,6 +293,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
             await provider.close()
+            await sandbox.close()
     finally:
         await client.close()
         await engine.dispose()

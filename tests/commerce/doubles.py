@@ -96,6 +96,13 @@ class _Server:
 
 
 STRIPE_KEY = "sk_test_double"
+BUYER: dict[str, Any] = {
+    "email": "buyer@example.org",
+    "name": "Ada Buyer",
+    "phone": "+44 20 7946 0000",
+    "address": {"country": "GB", "city": "London", "line1": "1 Example Street"},
+}
+"""What Stripe's hosted page collects from the buyer (it appears in events)."""
 STRIPE_WEBHOOK_SECRET = "whsec_double"
 
 
@@ -291,7 +298,7 @@ class StripeDouble(_Server):
                 session["amount_total"] = amount
             if currency is not None:
                 session["currency"] = currency
-            session.update(status="complete", payment_status="paid")
+            session.update(status="complete", payment_status="paid", customer_details=BUYER)
             events: list[Signed] = []
             if session["mode"] == "payment":
                 intent_id, charge_id = self._id("pi"), self._id("ch")
@@ -304,6 +311,7 @@ class StripeDouble(_Server):
                     "payment_intent": intent_id,
                     "currency": session["currency"],
                     "metadata": {},
+                    "billing_details": BUYER,
                 }
                 self.intents[intent_id] = {
                     "id": intent_id,

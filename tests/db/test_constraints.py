@@ -383,6 +383,14 @@ def _practice_done(ids: Ids, practice: str = "'practice:task'") -> str:
     )
 
 
+def _check_run(ids: Ids, practice: str = "'practice:task'", answer: str = "'SELECT 1'") -> str:
+    return (
+        "INSERT INTO practice_check_runs (user_id, course_id, practice_content_id, "
+        "practice_version, answer, passed, message) "
+        f"VALUES ('{ids.user}', '{ids.course}', {practice}, 1, {answer}, false, 'no')"
+    )
+
+
 STUDY_PLAN = "(SELECT id FROM study_plans LIMIT 1)"
 STUDY_VERSION = "(SELECT id FROM study_plan_versions LIMIT 1)"
 
@@ -512,6 +520,8 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ],
     "ck_practice_progress_practice_id": lambda i: [_practice_done(i, "'lesson:task'")],
     "uq_practice_progress_user_id_practice_content_id": lambda i: [_practice_done(i)] * 2,
+    "ck_practice_check_runs_practice_id": lambda i: [_check_run(i, practice="'quiz:task'")],
+    "ck_practice_check_runs_answer_length": lambda i: [_check_run(i, answer="repeat('x', 20001)")],
     # study plans
     "ck_study_plans_exam_id": lambda i: [_study_plan(i, exam="'quiz:final'")],
     "ck_study_plan_versions_version": lambda i: [_study_plan(i), _study_version(i, version="0")],

@@ -2,12 +2,14 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from syllabus.access import service
 from syllabus.access.schemas import EntitlementGrant, EntitlementPublic
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
+from syllabus.idempotency import service as idempotency
+from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity.deps import AdminUser, CurrentUser
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
@@ -31,15 +33,31 @@ async def me_entitlements(
 @router.post(
     "/admin/entitlements",
     status_code=status.HTTP_201_CREATED,
+    response_model=EntitlementPublic,
     tags=["admin"],
     responses=problem_responses(403, 404, 409),
     summary="Grant a learner a paid course (admins; recorded in the activity log)",
 )
 async def admin_entitlements_create(
-    data: EntitlementGrant, admin: AdminUser, session: SessionDep
-) -> EntitlementPublic:
-    return await service.admin_grant(
-        session=session, admin=admin, user_id=data.user_id, course_ref=data.course_id
+    data: EntitlementGrant,
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def run() -> Outcome:
+        granted = await service.admin_grant(
+            session=session, admin=admin, user_id=data.user_id, course_ref=data.course_id
+        )
+        return Outcome.of(granted.model_dump(mode="json"), status=status.HTTP_201_CREATED)
+
+    return await idempotency.answer_once(
+        request=request,
+        session=session,
+        user_id=admin.id,
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
+        run=run,
     )
 
 

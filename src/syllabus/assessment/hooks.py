@@ -2,7 +2,8 @@
 graded work (see :mod:`syllabus.kit.hooks`; ``main.wire`` registers the handlers).
 
 ``competencies`` moves mastery and opens feedback tickets from it; exams fire the same
-hook for their graded tasks (``source="exam"``), so one handler serves both."""
+hook for their graded tasks (``source="exam"``), and an automatic practice check hands its
+outcome to the same handler (``source="check"``), so one rule serves all three."""
 
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.kit.hooks import Hook
 
-GradedSource = Literal["quiz", "exam", "submission"]
+GradedSource = Literal["quiz", "exam", "check", "submission"]
 """``submission``: a reviewed homework submission (``homework`` hands it to the same
 handler, directly: it sits above ``competencies``)."""
 
@@ -41,6 +42,9 @@ class GradedWork:
     title: str
     course_id: uuid.UUID | None
     items: tuple[GradedItem, ...]
+    detail: str = ""
+    """What went wrong, in the learner's words, where telling it gives nothing away (an
+    automatic practice check's message); tickets quote it."""
 
 
 items_graded: Hook[[AsyncSession, list[GradedWork]]] = Hook(

@@ -81,10 +81,15 @@ def _payment_differences(payment: Payment, report: PaymentReport) -> list[str]:
     return found
 
 
+ENDED = ("canceled", "expired")
+
+
 def _subscription_difference(ours: Subscription, report: SubscriptionReport) -> str | None:
     theirs = (report.status, report.current_period_end, report.cancel_at_period_end)
     if theirs == (ours.status, ours.current_period_end, ours.cancel_at_period_end):
         return None
+    if ours.status in ENDED and report.status in ENDED:
+        return None  # ended on both sides: when it would have ended matters no more
     return (
         f"{report.status} to {report.current_period_end:%Y-%m-%d %H:%M} at the provider"
         f"{' (cancels then)' if report.cancel_at_period_end else ''}, "
@@ -184,9 +189,16 @@ async def _new_subscription(
     )
     if ours is not None:
         return []
+    subject = f"subscription {report.provider_subscription_id}"
+    payment = await repository.get_payment(session, report.payment_id)
+    if payment is not None and await settle.buyer_gone(session=session, user_id=payment.user_id):
+        if report.status not in ("active", "past_due"):
+            return []
+        cancelled = fix and await _settled_by(_cancel(provider, report))
+        difference = "billing at the provider for an erased or closed account"
+        return [Finding(subject, provider.name, difference, cancelled)]
     if fix:
         await settle.apply(session=session, provider=provider, report=report)
-    subject = f"subscription {report.provider_subscription_id}"
     return [Finding(subject, provider.name, f"{report.status} at the provider, not here", fix)]
 
 
@@ -211,7 +223,7 @@ async def check_subscription(
     findings: list[Finding] = []
     for report in asked:
         assert isinstance(report, SubscriptionReport)
-        ended_here = subscription.status in ("canceled", "expired")
+        ended_here = subscription.status in ENDED
         if ended_here and report.status in ("active", "past_due"):
             cancelled = fix and await _settled_by(_cancel(provider, report))
             findings.append(

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -264,3 +264,55 @@ async def subscription_of(
     )
     row = (await session.execute(query)).first()
     return (row[0], row[1]) if row else None
+
+
+async def pending_payments_of(session: AsyncSession, *, user_id: uuid.UUID) -> list[Payment]:
+    query = (
+        select(Payment)
+        .where(col(Payment.user_id) == user_id, col(Payment.status) == "pending")
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def live_subscriptions_of(session: AsyncSession, *, user_id: uuid.UUID) -> list[Subscription]:
+    query = (
+        select(Subscription)
+        .where(
+            col(Subscription.user_id) == user_id,
+            col(Subscription.status).in_(("active", "past_due")),
+        )
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def references_of(session: AsyncSession, *, user_id: uuid.UUID) -> set[str]:
+    """The ids a provider's notification about the user's payments can carry: ours, the
+    provider's payment and subscription ids."""
+    payments = await session.execute(
+        select(col(Payment.id), col(Payment.provider_payment_id))
+        .where(col(Payment.user_id) == user_id)
+        .execution_options(include_deleted=True)
+    )
+    subscriptions = await session.execute(
+        select(col(Subscription.provider_subscription_id))
+        .where(col(Subscription.user_id) == user_id)
+        .execution_options(include_deleted=True)
+    )
+    found = {str(id) for row in payments.all() for id in row if id is not None}
+    return found | set(subscriptions.scalars())
+
+
+async def events_mentioning(session: AsyncSession, references: set[str]) -> list[PaymentEvent]:
+    """Stored notifications whose payload names one of ``references`` (a scan: erasure
+    is rare, and a notification may carry an id anywhere in its payload)."""
+    if not references:
+        return []
+    text_of = func.cast(col(PaymentEvent.payload), String)
+    query = (
+        select(PaymentEvent)
+        .where(or_(*(text_of.contains(reference) for reference in sorted(references))))
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())

@@ -49,14 +49,30 @@ async def plans_list(session: ReadSessionDep, paging: Paging) -> Page[PlanPublic
 @router.post(
     "/admin/plans",
     status_code=status.HTTP_201_CREATED,
+    response_model=PlanPublic,
     tags=["admin"],
     responses=problem_responses(401, 403, 409),
     summary="Define a subscription plan (admins)",
 )
 async def admin_plans_create(
-    data: PlanCreate, _admin: AdminUser, session: SessionDep
-) -> PlanPublic:
-    return await plans.create_plan(session=session, data=data)
+    data: PlanCreate,
+    request: Request,
+    admin: AdminUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def run() -> Outcome:
+        plan = await plans.create_plan(session=session, data=data)
+        return Outcome.of(plan.model_dump(mode="json"), status=status.HTTP_201_CREATED)
+
+    return await idempotency.answer_once(
+        request=request,
+        session=session,
+        user_id=admin.id,
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
+        run=run,
+    )
 
 
 @router.patch(
@@ -158,15 +174,27 @@ async def me_subscriptions(
 
 @router.post(
     "/users/me/subscriptions/{subscription_id}/cancel",
+    response_model=SubscriptionPublic,
     tags=["me"],
     responses=problem_responses(401, 404, 409, 503),
     summary="Cancel one of my subscriptions at the end of its period",
 )
 async def me_subscriptions_cancel(
-    subscription_id: uuid.UUID, user: CurrentUser, session: SessionDep, providers: ProvidersDep
-) -> SubscriptionPublic:
-    return await service.cancel_subscription(
-        session=session, providers=providers, user=user, subscription_id=subscription_id
+    subscription_id: uuid.UUID,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    providers: ProvidersDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    async def run() -> Outcome:
+        cancelled = await service.cancel_subscription(
+            session=session, providers=providers, user=user, subscription_id=subscription_id
+        )
+        return Outcome.of(cancelled.model_dump(mode="json"))
+
+    return await idempotency.answer_once(
+        request=request, session=session, user_id=user.id, key=idempotency_key, body=None, run=run
     )
 
 
@@ -199,6 +227,7 @@ async def admin_payments_list(
 
 @router.post(
     "/admin/payments/{payment_id}/refund",
+    response_model=AdminPaymentPublic,
     tags=["admin"],
     responses=problem_responses(401, 403, 404, 409, 503),
     summary="Refund a payment through its provider, in full or in part (admins)",
@@ -206,16 +235,32 @@ async def admin_payments_list(
 async def admin_payments_refund(
     payment_id: uuid.UUID,
     data: RefundCreate,
+    request: Request,
     admin: AdminUser,
     session: SessionDep,
     providers: ProvidersDep,
-) -> AdminPaymentPublic:
-    return await service.refund(
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """With an Idempotency-Key, a retried refund is answered as the first was, and is
+    not asked of the provider twice."""
+
+    async def run() -> Outcome:
+        refunded = await service.refund(
+            session=session,
+            providers=providers,
+            admin=admin,
+            payment_id=payment_id,
+            amount_minor=data.amount_minor,
+        )
+        return Outcome.of(refunded.model_dump(mode="json"))
+
+    return await idempotency.answer_once(
+        request=request,
         session=session,
-        providers=providers,
-        admin=admin,
-        payment_id=payment_id,
-        amount_minor=data.amount_minor,
+        user_id=admin.id,
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
+        run=run,
     )
 
 

@@ -15,6 +15,7 @@ entitlement. A full refund revokes the entitlement and cancels the enrollment
 (progress and attempts are kept; a new purchase makes it active again)."""
 
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.access import service as access
 from syllabus.commerce import repository
 from syllabus.commerce.models import Payment, Plan, Subscription
+from syllabus.commerce.personal import redact
 from syllabus.commerce.providers.base import (
     Notification,
     NotYet,
@@ -34,6 +36,7 @@ from syllabus.commerce.providers.base import (
 from syllabus.db.activity import record_activity
 from syllabus.db.sql import acting_as
 from syllabus.errors import ServiceUnavailable
+from syllabus.identity import service as identity
 from syllabus.learning import service as learning
 
 logger = logging.getLogger(__name__)
@@ -90,8 +93,12 @@ async def process(*, session: AsyncSession, provider: Provider, event_id: str) -
             reports = await provider.reports(
                 Notification(event_id=event.event_id, type=event.type, payload=event.payload)
             )
+            gone = False
             for report in reports:
                 await apply(session=session, provider=provider, report=report)
+                gone = gone or await _about_gone_buyer(session=session, report=report)
+            if gone:  # an erased account's notifications are kept without the buyer
+                event.payload = redact(event.payload)
     except NotYet as unconfirmed:
         logger.info("%s notification %s kept: %s", provider.name, event_id, unconfirmed)
         return False
@@ -103,6 +110,11 @@ async def process(*, session: AsyncSession, provider: Provider, event_id: str) -
     event.processed_at = datetime.now(UTC)
     await session.flush()
     return True
+
+
+async def _about_gone_buyer(*, session: AsyncSession, report: Report) -> bool:
+    payment = await repository.get_payment(session, report.payment_id)
+    return payment is not None and await buyer_gone(session=session, user_id=payment.user_id)
 
 
 async def apply(*, session: AsyncSession, provider: Provider, report: Report) -> None:
@@ -134,12 +146,22 @@ async def _apply_payment(
         await _settle_payment(session=session, provider=provider, payment=payment, report=report)
 
 
+GONE = "paid after the account was erased or closed: nothing granted, refund it"
+
+
+async def buyer_gone(*, session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """The account was erased (or closed by an admin): nothing more is given to it."""
+    return await identity.user_by_id(session=session, user_id=user_id) is None
+
+
 async def _settle_payment(
     *, session: AsyncSession, provider: Provider, payment: Payment, report: PaymentReport
 ) -> None:
     if report.outcome == "succeeded" and payment.paid_at is None:
         payment.paid_at = datetime.now(UTC)
         payment.flag = _mismatch(payment, report)
+        if payment.flag is None and await buyer_gone(session=session, user_id=payment.user_id):
+            payment.flag = GONE
         refunded_first = payment.status == "refunded"
         if RANK[payment.status] < RANK["succeeded"]:
             payment.status = "succeeded"
@@ -224,7 +246,7 @@ async def _refund(*, session: AsyncSession, payment: Payment, refunded_minor: in
             provider_subscription_id=payment.provider_payment_id,
         )
         if subscription is not None:
-            await _end(session=session, subscription=subscription, status="canceled")
+            await end_subscription(session=session, subscription=subscription, status="canceled")
     await record_activity(
         session,
         actor_id=payment.user_id,
@@ -236,7 +258,10 @@ async def _refund(*, session: AsyncSession, payment: Payment, refunded_minor: in
     )
 
 
-async def _end(*, session: AsyncSession, subscription: Subscription, status: str) -> None:
+async def end_subscription(
+    *, session: AsyncSession, subscription: Subscription, status: str
+) -> None:
+    """The subscription ends now, and its entitlement with it."""
     now = datetime.now(UTC)
     subscription.status = status
     subscription.state_at = now
@@ -258,6 +283,10 @@ async def _apply_subscription(
     subscription = await repository.subscription_by_provider_id(
         session, provider=provider.name, provider_subscription_id=report.provider_subscription_id
     )
+    if await buyer_gone(session=session, user_id=payment.user_id):
+        # Erasure ended it here; the provider is told to stop billing (reconcile --fix).
+        logger.warning("%s subscription of a closed account: not applied", provider.name)
+        return
     with acting_as(payment.user_id):
         await _save_subscription(
             session=session,

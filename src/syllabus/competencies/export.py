@@ -6,12 +6,19 @@ review decision is not asked here."""
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from syllabus.catalog.repository import course_content_id
 from syllabus.competencies import repository, service
-from syllabus.competencies.models import Competency, Evidence, FeedbackTicket, Mastery
+from syllabus.competencies.models import (
+    Competency,
+    Evidence,
+    FeedbackTicket,
+    Mastery,
+    PracticeCheckRun,
+)
 from syllabus.identity.export import export_section, export_table, rows_of_user, table_of
 
 REVIEW_ONLY = ("item_id", "item_version", "points", "max_points")
@@ -32,6 +39,7 @@ def competency_code(competency_id: ColumnElement[Any]) -> ColumnElement[Any]:
 CODES = {"competency_id": competency_code}
 
 export_table("competency_mastery", Mastery, ids=CODES)
+export_table("practice_check_runs", PracticeCheckRun, ids={"course_id": course_content_id})
 
 
 @export_section("competency_evidence", tables=[table_of(Evidence).name])
@@ -41,7 +49,7 @@ async def _evidence(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str,
     open_reviews = await service.reviewable(session, source_ids=quiz_attempts)
     return [
         row
-        if row["source"] == "submission" or row["source_id"] in open_reviews
+        if row["source"] in ("submission", "check") or row["source_id"] in open_reviews
         else {name: value for name, value in row.items() if name not in REVIEW_ONLY}
         for row in rows
     ]
@@ -54,3 +62,11 @@ async def _tickets(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, 
     )
     public = await service.tickets_public(session, rows)
     return [ticket.model_dump(mode="json") for ticket in public]
+
+
+async def erase(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """``identity.hooks.account_erased``: an answer sent to a check is free text the
+    learner wrote, so it goes; the outcome stays, pseudonymous, like other records."""
+    await session.execute(
+        update(PracticeCheckRun).where(col(PracticeCheckRun.user_id) == user_id).values(answer="")
+    )

@@ -23,12 +23,12 @@ from sqlmodel import Field
 
 from syllabus.competencies.mastery import GAP_LEVEL_SQL
 from syllabus.db.sql import Base
-from syllabus.kit.ids import COMPETENCY_CODE_PATTERN
+from syllabus.kit.ids import COMPETENCY_CODE_PATTERN, SLUG_PATTERN
 from syllabus.kit.vocabulary import sql_in, values
 
 MASTERY_TYPE = Numeric(5, 4)
 POINTS_TYPE = Numeric(12, 4)
-EvidenceSource = Literal["quiz", "exam", "submission"]
+EvidenceSource = Literal["quiz", "exam", "submission", "check"]
 TicketStatus = Literal["to_do", "in_progress", "done"]
 TICKET_STATUSES = values(TicketStatus)
 
@@ -155,3 +155,30 @@ class FeedbackTicket(Base, table=True):
     status: str = Field(default="to_do", sa_column_kwargs={"server_default": "to_do"})
     priority: int = Field(sa_type=SmallInteger)
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+MAX_ANSWER_LENGTH = 20_000
+"""Characters of an answer sent to an automatic check (a query, a design)."""
+
+
+class PracticeCheckRun(Base, table=True):
+    """One automatic check of a learner's answer to a practice, at the version checked:
+    the outcome and the message the learner was given (never the reference). Evidence
+    and a feedback ticket of a failed check point at it (``source = 'check'``)."""
+
+    __tablename__ = "practice_check_runs"
+    __table_args__ = (
+        CheckConstraint(f"practice_content_id ~ '^practice:{SLUG_PATTERN}$'", name="practice_id"),
+        CheckConstraint(f"length(answer) <= {MAX_ANSWER_LENGTH}", name="answer_length"),
+        Index(
+            "ix_practice_check_runs_user_id_practice_content_id", "user_id", "practice_content_id"
+        ),
+    )
+
+    user_id: uuid.UUID = Field(foreign_key="users.id")  # leads the composite index
+    course_id: uuid.UUID = Field(foreign_key="courses.id", index=True)
+    practice_content_id: str
+    practice_version: int
+    answer: str
+    passed: bool
+    message: str

@@ -21,6 +21,7 @@ from syllabus.competencies.models import (
     Evidence,
     FeedbackTicket,
     Mastery,
+    PracticeCheckRun,
 )
 
 # -- the framework --------------------------------------------------------------------------
@@ -452,3 +453,35 @@ async def set_status(session: AsyncSession, *, ticket: FeedbackTicket, status: s
     ticket.closed_at = func.statement_timestamp() if status == "done" else None  # type: ignore[assignment]
     await session.flush()
     await session.refresh(ticket)
+
+
+# -- automatic practice checks --------------------------------------------------------------
+
+
+async def add_check_run(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    course_id: uuid.UUID,
+    practice_id: str,
+    version: int,
+    answer: str,
+    passed: bool,
+    message: str,
+) -> uuid.UUID:
+    run_id: uuid.UUID = (
+        await session.execute(
+            insert(PracticeCheckRun)
+            .values(
+                user_id=user_id,
+                course_id=course_id,
+                practice_content_id=practice_id,
+                practice_version=version,
+                answer=answer,
+                passed=passed,
+                message=message,
+            )
+            .returning(col(PracticeCheckRun.id))
+        )
+    ).scalar_one()
+    return run_id

@@ -4,17 +4,21 @@ course's learners by competency for teachers and admins."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from syllabus.catalog.schemas import CourseRef
-from syllabus.competencies import service
+from syllabus.competencies import checks, service
 from syllabus.competencies.models import TicketStatus
 from syllabus.competencies.schemas import (
+    CheckOutcome,
+    CheckRequest,
     CompetencyMastery,
     CompetencyOverviewList,
     FeedbackTicketPublic,
     TicketUpdate,
 )
+from syllabus.content.schemas import PracticeRef
+from syllabus.db.sandbox import Sandbox
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import CurrentUser, ReviewerUser
@@ -98,4 +102,32 @@ async def me_tickets_update(
 ) -> FeedbackTicketPublic:
     return await service.set_ticket_status(
         session=session, user=user, ticket_id=ticket_id, status=data.status
+    )
+
+
+def sql_sandbox(request: Request) -> Sandbox:
+    """The process's SQL sandbox (opened lazily; see db/sandbox.py)."""
+    sandbox: Sandbox = request.app.state.sql_sandbox
+    return sandbox
+
+
+@router.post(
+    "/practices/{practice_id}/checks",
+    tags=["practices"],
+    responses=problem_responses(403, 404, 409),
+    summary="Check my answer to a practice automatically (SQL in a sandbox, or patterns)",
+)
+async def practices_check(
+    practice_id: PracticeRef,
+    data: CheckRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    sandbox: Annotated[Sandbox, Depends(sql_sandbox)],
+) -> CheckOutcome:
+    """Runs the practice's automatic checks on ``answer`` and records the outcome: a
+    pass marks the practice done (its points), a failure opens or refreshes a feedback
+    ticket on its competencies. An SQL practice's query runs read-only, as a role that
+    can read only the practice's sample data, with a timeout and a row limit."""
+    return await checks.check_practice(
+        session=session, sandbox=sandbox, user=user, practice_id=practice_id, answer=data.answer
     )

@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from syllabus.competencies.models import EvidenceSource, TicketStatus
+from syllabus.competencies.models import MAX_ANSWER_LENGTH, EvidenceSource, TicketStatus
 from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.learning.schemas import PracticeProgressPublic
 
 
 class LessonToStudy(OutputSchema):
@@ -83,3 +84,37 @@ class FeedbackTicketPublic(OutputSchema):
 
 class TicketUpdate(InputSchema):
     status: TicketStatus
+
+
+class CheckRequest(InputSchema):
+    answer: str = Field(
+        min_length=1,
+        max_length=MAX_ANSWER_LENGTH,
+        description="What the practice asks for: an SQL practice's query (one statement), "
+        "an HTTP design's endpoints, as text.",
+        examples=["SELECT count(*) AS orders FROM orders"],
+    )
+
+
+class CheckResult(OutputSchema):
+    description: str = Field(description="What this check looks at, in the learner's words")
+    passed: bool
+    message: str | None = Field(
+        default=None, description="What differs, when it says more than the description"
+    )
+
+
+class CheckOutcome(OutputSchema):
+    """An automatic check's outcome, recorded. Never shows the reference solution or
+    the expected values; a failure opens (or refreshes) a feedback ticket on the
+    practice's competencies, a pass marks the practice done (``progress``)."""
+
+    id: uuid.UUID
+    practice_id: str
+    practice_version: int
+    passed: bool
+    message: str = Field(description="The outcome in a sentence or two")
+    checks: list[CheckResult]
+    progress: PracticeProgressPublic | None = Field(
+        description="The practice marked done, what that caused (a pass); null on a failure"
+    )

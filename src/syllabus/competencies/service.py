@@ -75,14 +75,20 @@ tickets of an archived competency stay, and it is no longer listed."""
 
 # -- graded work ----------------------------------------------------------------------------
 
-ITEM_WORDS = {"quiz": "A question", "exam": "A task", "submission": "Your submission"}
+ITEM_WORDS = {
+    "quiz": "A question",
+    "exam": "A task",
+    "submission": "Your submission",
+    "check": "Your answer",
+}
 
 
-def _description(source: str, competency: str, container: str) -> str:
+def _description(source: str, competency: str, container: str, detail: str = "") -> str:
     """What went wrong, in words that never name the item (the API adds it when the
-    review is open)."""
+    review is open); an automatic check adds its message, which names nothing secret."""
+    said = f" {detail}" if detail else ""
     return (
-        f"{ITEM_WORDS[source]} on “{competency}” in “{container}” lost points. "
+        f"{ITEM_WORDS[source]} on “{competency}” in “{container}” lost points.{said} "
         "Revise the lessons listed with this ticket, then try again."
     )
 
@@ -154,7 +160,7 @@ async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:
                     "course_id": work.course_id,
                     "item_id": item.item_id,
                     "item_version": item.version,
-                    "description": _description(work.source, titles[cid], work.title),
+                    "description": _description(work.source, titles[cid], work.title, work.detail),
                     "priority": priority(observed[cid].gap_level),
                 }
                 for item, cid in touched
@@ -274,7 +280,7 @@ async def tickets_public(
     session: AsyncSession, rows: list[TicketRow]
 ) -> list[FeedbackTicketPublic]:
     """Tickets as the learner may see them now: the item only where the review is open
-    (quiz tickets; homework tickets name their practice always)."""
+    (quiz tickets; homework and practice-check tickets name their practice always)."""
     open_reviews = await reviewable(
         session, source_ids=[r.ticket.source_id for r in rows if r.ticket.source == "quiz"]
     )
@@ -282,7 +288,7 @@ async def tickets_public(
     shown = [
         r.ticket
         for r in rows
-        if r.ticket.source == "submission" or r.ticket.source_id in open_reviews
+        if r.ticket.source in ("submission", "check") or r.ticket.source_id in open_reviews
     ]
     evidence = await repository.evidence_for(
         session, {(t.source_id, t.competency_id, t.item_id) for t in shown}

@@ -266,6 +266,24 @@ class PracticeCheck(Embedded):
     description: str = ""
 
 
+class SampleTable(Embedded):
+    """One table of an SQL practice's sample data: its columns (name → SQL type, in
+    order) and rows (values in column order). Made in the practice's sandbox schema
+    (:mod:`syllabus.db.sandbox`) for learners' queries to read."""
+
+    name: str
+    columns: dict[str, str]
+    rows: list[list[Any]] = Field(default_factory=list)
+
+
+class SampleData(Embedded):
+    """What an SQL practice's automatic check runs against. ``ordered``: a result must
+    come in the reference's order; otherwise results compare as multisets of rows."""
+
+    tables: list[SampleTable]
+    ordered: bool = False
+
+
 class PracticeContent(VersionedContent):
     id: PracticeId
     course_id: CourseId
@@ -275,6 +293,9 @@ class PracticeContent(VersionedContent):
     starter_code: str = ""
     reference_solution: str = ""
     checks: list[PracticeCheck] = Field(default_factory=list)
+    sample_data: SampleData | None = None
+    """SQL practices: the tables the learner's query and ``reference_solution`` (the
+    reference query) run against in the sandbox."""
     competencies: list[CompetencyCode] = Field(default_factory=list)
     """Codes of competencies.json this practice trains and its reviews assess."""
 

@@ -7,9 +7,15 @@ from fastapi import APIRouter, Request, Response
 from syllabus.access.service import EnrollmentRequired
 from syllabus.content import service
 from syllabus.content.schemas import PracticePublic, PracticeRef, QuizPublic, QuizRef
-from syllabus.deps import ReadConnectionDep, SessionDep
+from syllabus.deps import SessionDep, read_connection
 from syllabus.errors import NotFound, problem_responses
-from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalClaims, OptionalUser
+from syllabus.identity.deps import (
+    ANONYMOUS_TOO,
+    HOT_READ,
+    SIGNED_IN_PROBLEMS,
+    OptionalUser,
+    claims_of,
+)
 from syllabus.kit.http import cached_json
 
 router = APIRouter(
@@ -24,15 +30,16 @@ CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "N
     "/quizzes/{quiz_id}",
     response_model=QuizPublic,
     responses=CONTENT_RESPONSES,
-    openapi_extra=ANONYMOUS_TOO,
+    openapi_extra=HOT_READ,
     summary="A quiz as learners see it (no answer keys)",
 )
-async def quizzes_get(
-    quiz_id: QuizRef, request: Request, connection: ReadConnectionDep, claims: OptionalClaims
-) -> Response:
-    quiz, etag = await service.read_quiz(
-        connection=connection, viewer_id=claims.user_id if claims else None, quiz_id=quiz_id
-    )
+async def quizzes_get(quiz_id: QuizRef, request: Request) -> Response:
+    # A hot read: no dependencies to solve (claims_of, read_connection), see HOT_READ.
+    claims = claims_of(request)
+    async with read_connection(request) as connection:
+        quiz, etag = await service.read_quiz(
+            connection=connection, viewer_id=claims.user_id if claims else None, quiz_id=quiz_id
+        )
     return cached_json(request, quiz, etag_source=etag)
 
 

@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from syllabus.db.sandbox import BUILDER_ROLE
+
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 NOT_FOR_THE_APP = ("alembic_version",)
@@ -75,6 +77,14 @@ async def grant_app(connection: AsyncConnection, role: str) -> int:
         f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"',
         f'GRANT {APP_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO "{role}"',
         *(f'REVOKE ALL ON public."{table}" FROM "{role}"' for table in NOT_FOR_THE_APP),
+        # The SQL sandbox's schemas are made by the app, as their owner role (db/sandbox.py).
+        f"""DO $$ BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{BUILDER_ROLE}') THEN
+    GRANT "{BUILDER_ROLE}" TO "{role}";
+  END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE WARNING 'cannot grant {BUILDER_ROLE} to {role}: SQL practices cannot be checked';
+END $$""",
     ]
     for statement in statements:
         await connection.execute(text(statement))

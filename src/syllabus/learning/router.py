@@ -9,16 +9,16 @@ from fastapi import APIRouter, Request, Response, status
 from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef, PracticeRef
-from syllabus.deps import ReadConnectionDep, SessionDep
+from syllabus.deps import SessionDep, read_connection
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
 from syllabus.identity.deps import (
-    ANONYMOUS_TOO,
+    HOT_READ,
     SIGNED_IN_PROBLEMS,
     AdminUser,
     CurrentUser,
-    OptionalClaims,
+    claims_of,
 )
 from syllabus.identity.service import RoleRequired
 from syllabus.kit.http import cached_json
@@ -158,16 +158,19 @@ async def progress_practice_done(
         **problem_responses(EnrollmentRequired, NotFound),
         304: {"description": "Not Modified"},
     },
-    openapi_extra=ANONYMOUS_TOO,
+    openapi_extra=HOT_READ,
     summary="A lesson (front matter, MDX source, blocks), its module and neighbours, "
     "and my progress on it",
 )
-async def lessons_get(
-    lesson_id: LessonRef, request: Request, connection: ReadConnectionDep, claims: OptionalClaims
-) -> Response:
-    lesson, etag = await service.open_lesson(
-        connection=connection, viewer_id=claims.user_id if claims else None, lesson_id=lesson_id
-    )
+async def lessons_get(lesson_id: LessonRef, request: Request) -> Response:
+    # A hot read: no dependencies to solve (claims_of, read_connection), see HOT_READ.
+    claims = claims_of(request)
+    async with read_connection(request) as connection:
+        lesson, etag = await service.open_lesson(
+            connection=connection,
+            viewer_id=claims.user_id if claims else None,
+            lesson_id=lesson_id,
+        )
     return cached_json(request, lesson, etag_source=etag)
 
 
@@ -175,20 +178,17 @@ async def lessons_get(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
     responses={**problem_responses(NotFound), 304: {"description": "Not Modified"}},
-    openapi_extra=ANONYMOUS_TOO,
+    openapi_extra=HOT_READ,
     summary="Modules and items of a course, with my progress when I am enrolled",
 )
-async def courses_outline(
-    course_ref: CourseRef,
-    request: Request,
-    connection: ReadConnectionDep,
-    claims: OptionalClaims,
-) -> Response:
-    outline, etag_source = await service.outline_with_progress(
-        connection=connection,
-        viewer_id=claims.user_id if claims else None,
-        course_ref=course_ref,
-    )
+async def courses_outline(course_ref: CourseRef, request: Request) -> Response:
+    claims = claims_of(request)
+    async with read_connection(request) as connection:
+        outline, etag_source = await service.outline_with_progress(
+            connection=connection,
+            viewer_id=claims.user_id if claims else None,
+            course_ref=course_ref,
+        )
     return cached_json(
         request, outline, etag_source=hashlib.sha256(etag_source.encode()).hexdigest()
     )

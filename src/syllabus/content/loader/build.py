@@ -34,6 +34,7 @@ from syllabus.content.documents import (
     Question,
     QuestionOption,
     QuizContent,
+    SampleData,
     ShortTextKey,
     SingleChoiceKey,
     TrueFalseKey,
@@ -345,6 +346,9 @@ def build_practice(practice: PracticeIn, course_id: str) -> tuple[Item, Stored]:
         starter_code=practice.starter_code,
         reference_solution=practice.reference_solution,
         checks=[PracticeCheck(**check.model_dump()) for check in practice.checks],
+        sample_data=None
+        if practice.sample_data is None
+        else SampleData.model_validate(practice.sample_data.model_dump()),
         competencies=practice.competencies,
         content_hash=PLACEHOLDER_HASH,
     )

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from syllabus.content.documents import (
@@ -24,6 +25,7 @@ from syllabus.content.documents import (
     Grading,
     ReviewPolicy,
 )
+from syllabus.db.sandbox import COLUMN_TYPE, IDENTIFIER
 from syllabus.kit.ids import (
     SLUG_PATTERN,
     CompetencyCode,
@@ -334,6 +336,47 @@ class CheckIn(Strict):
     description: str = ""
 
 
+MAX_SAMPLE_TABLES = 20
+MAX_SAMPLE_COLUMNS = 50
+MAX_SAMPLE_ROWS = 2000
+SqlName = Annotated[str, Field(pattern=f"^{IDENTIFIER.pattern}$")]
+SqlType = Annotated[str, Field(pattern=f"^{COLUMN_TYPE.pattern}$", max_length=60)]
+Cell = str | int | float | bool | None
+
+
+class SampleTableIn(Strict):
+    """A table of sample data: ``columns`` maps each name to its SQL type, in order;
+    each row lists one value per column (JSON; PostgreSQL casts it to the type)."""
+
+    name: SqlName
+    columns: dict[SqlName, SqlType] = Field(min_length=1, max_length=MAX_SAMPLE_COLUMNS)
+    rows: list[list[Cell]] = Field(default_factory=list, max_length=MAX_SAMPLE_ROWS)
+
+    @model_validator(mode="after")
+    def _rows_fit(self) -> "SampleTableIn":
+        for number, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"rows[{number}] has {len(row)} values for {len(self.columns)} columns"
+                )
+        return self
+
+
+class SampleDataIn(Strict):
+    """An SQL practice's sample data; ``ordered``: the result's row order counts."""
+
+    tables: list[SampleTableIn] = Field(min_length=1, max_length=MAX_SAMPLE_TABLES)
+    ordered: bool = False
+
+    @field_validator("tables")
+    @classmethod
+    def _unique_names(cls, tables: list[SampleTableIn]) -> list[SampleTableIn]:
+        names = [table.name for table in tables]
+        if len(set(names)) != len(names):
+            raise ValueError("table names must be unique")
+        return tables
+
+
 class PracticeIn(Strict):
     id: PracticeId
     title: Title
@@ -342,8 +385,21 @@ class PracticeIn(Strict):
     editor: dict[str, str | int | bool] = Field(default_factory=dict)
     starter_code: str = ""
     reference_solution: str = ""
-    checks: list[CheckIn] = Field(min_length=1)
+    checks: list[CheckIn] = Field(default_factory=list)
+    sample_data: SampleDataIn | None = None
     competencies: Competencies = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checkable(self) -> "PracticeIn":
+        """Pattern checks, or sample data for an SQL practice with a reference query."""
+        if self.sample_data is None:
+            if not self.checks:
+                raise ValueError("a practice needs checks (or, in SQL, sample_data)")
+        elif self.language != "sql" or not self.reference_solution.strip():
+            raise ValueError(
+                "sample_data needs language 'sql' and the reference query in reference_solution"
+            )
+        return self
 
 
 MAX_TASKS = 100
