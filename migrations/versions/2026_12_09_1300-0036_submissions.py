@@ -3,9 +3,9 @@ on a practice, its status and its review; at most one open — draft, submitted 
 review — per learner and practice; teachers know a row by ``review_id`` only) and
 ``submission_files`` (each file's GridFS id, SHA-256, size and media type).
 
-Revision ID: 0035
-Revises: 0034
-Create Date: 2026-12-09 12:00:00+00:00
+Revision ID: 0036
+Revises: 0035
+Create Date: 2026-12-09 13:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0035"
-down_revision: str | None = "0034"
+revision: str = "0036"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
