@@ -885,44 +885,23 @@ def exams_seal_due() -> None:
 async def _reconcile(
     url: str, settings: Settings, *, since: datetime.datetime, fix: bool
 ) -> tuple[int, list["Finding"]]:
-    """Each payment, subscription and stored notification checked in a unit of work of
-    its own, so one fix is committed whatever happens to the next."""
     from syllabus.commerce import reconcile
     from syllabus.commerce.deps import build_providers
     from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
     from syllabus.main import wire
 
     wire()
-    providers = build_providers(settings)
     engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
     sessions = create_sessionmaker(engine)
-    findings: list[Finding] = []
     try:
-        async with session_scope(sessions) as session:
-            todo = await reconcile.work(session=session, since=since)
-        for payment_id in todo.payments:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.check_payment(
-                    session=session, providers=providers, payment_id=payment_id, fix=fix
-                )
-        for subscription_id in todo.subscriptions:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.check_subscription(
-                    session=session, providers=providers, subscription_id=subscription_id, fix=fix
-                )
-        for provider_name, event_id in todo.notifications:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.retry_notification(
-                    session=session,
-                    providers=providers,
-                    provider_name=provider_name,
-                    event_id=event_id,
-                    fix=fix,
-                )
+        return await reconcile.run(
+            unit=lambda: session_scope(sessions),
+            providers=build_providers(settings),
+            since=since,
+            fix=fix,
+        )
     finally:
         await engine.dispose()
-    checked = len(todo.payments) + len(todo.subscriptions) + len(todo.notifications)
-    return checked, findings
 
 
 @payments_app.command("reconcile")
