@@ -43,6 +43,8 @@ from syllabus.embedded import (
 from syllabus.observability.logs import configure_logging, logging_config
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from syllabus.ai.notes import GenerationReport
@@ -803,6 +805,45 @@ def purge() -> None:
         deleted = asyncio.run(_purge(url, settings))
     for table, count in deleted.items():
         typer.echo(f"{table}: {count} deleted")
+
+
+async def _purge_files(
+    *, postgres_url: str, mongo_url: str, settings: Settings, older_than: "timedelta"
+) -> int:
+    from syllabus.homework.service import purge_orphan_files
+
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        database,
+    ):
+        return await purge_orphan_files(sessions=sessions, database=database, older_than=older_than)
+
+
+@app.command("purge-files")
+@friendly_errors
+def purge_files(
+    older_than_minutes: Annotated[
+        int,
+        typer.Option(min=1, help="Keep files younger than this: uploads may still be in flight."),
+    ] = 60,
+) -> None:
+    """Delete homework files in GridFS that no submission points at: uploads whose
+    transaction failed and whose clean-up did not run, files of an erasure whose clean-up
+    failed. Safe at any time; run it daily with `syllabus purge`."""
+    import asyncio
+    from datetime import timedelta
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        deleted = asyncio.run(
+            _purge_files(
+                postgres_url=postgres_url,
+                mongo_url=mongo_url,
+                settings=settings,
+                older_than=timedelta(minutes=older_than_minutes),
+            )
+        )
+    typer.echo(f"submission files: {deleted} orphans deleted")
 
 
 async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
