@@ -142,7 +142,7 @@ SAVE_LESSON_PROGRESS = (
     .bindparams(bindparam("changes", type_=JSONB))
     .columns(position=JSONB, achievements=JSONB)
 )
-"""The lesson progress write, one statement (migration 0036): built once, so a request
+"""The lesson progress write, one statement (migration 0037): built once, so a request
 costs a cached compile lookup and one round trip, not statement construction."""
 
 

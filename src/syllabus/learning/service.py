@@ -232,7 +232,7 @@ async def save_progress(
     *, connection: AsyncConnection, user_id: uuid.UUID, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
     """Record progress on a lesson: ONE statement, ``save_lesson_progress()`` (migration
-    0036), which applies every rule of the write in the database (who may write, the
+    0037), which applies every rule of the write in the database (who may write, the
     upsert that never goes back, the heartbeat, completion and awards by ``progress``'s
     SQL rules, the activity log) and answers an outcome; each refusal is rendered here
     as before (404, 403, then the body's own 422s), and nothing is written unless ok.

@@ -1,7 +1,7 @@
 """Progress queries. Each rule is a SQL object of the migrations (0009: ``quiz_passed()``,
 ``quiz_standings``, ``items_done``, ``course_completion``, ``learner_streaks``; 0014:
 ``safe_time_zone()``; 0017: ``course_activity``, the last-activity rule, which the
-outline and my-courses queries of ``learning`` read too; 0036: ``complete_enrollments()``
+outline and my-courses queries of ``learning`` read too; 0037: ``complete_enrollments()``
 and ``award_achievements()``, which the lesson progress write applies in the database);
 these queries read them for one learner, so the API answers what the analytics views
 answer."""
@@ -37,7 +37,7 @@ async def passed_quizzes(
 
 
 COMPLETE_COURSES = text("SELECT complete_enrollments(:user, :courses, :actor)")
-"""The completion rule applied: ``complete_enrollments()`` (migration 0036), which the
+"""The completion rule applied: ``complete_enrollments()`` (migration 0037), which the
 progress write's ``save_lesson_progress()`` applies too."""
 
 
@@ -143,7 +143,7 @@ async def stats(session: AsyncSession, *, user_id: uuid.UUID) -> StatsRow:
 
 AWARD = text("SELECT * FROM award_achievements(:user, :perfect)")
 """The award rules, one per ``rule.type`` of achievements.json (docs/authoring.md):
-``award_achievements()`` (migration 0036), which ``save_lesson_progress()`` applies too."""
+``award_achievements()`` (migration 0037), which ``save_lesson_progress()`` applies too."""
 
 
 async def award(

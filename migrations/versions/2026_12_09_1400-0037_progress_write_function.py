@@ -22,17 +22,17 @@ that completed the lesson, the streak counted before this write's events are log
 and the events in order. It answers an ``outcome`` instead of raising, so the API
 renders each refusal as before, and writes nothing unless the outcome is ``ok``.
 
-Revision ID: 0036
-Revises: 0035
-Create Date: 2026-12-09 13:00:00+00:00
+Revision ID: 0037
+Revises: 0036
+Create Date: 2026-12-09 14:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0036"
-down_revision: str | None = "0035"
+revision: str = "0037"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
