@@ -486,3 +486,64 @@ def sample_tables_of(rows: list[list[Any]]) -> list[Any]:
             rows=tuple(tuple(row) for row in rows),
         )
     ]
+
+
+SEED_PRACTICE = (
+    Path(__file__).resolve().parents[2]
+    / "content_seed"
+    / "courses"
+    / "sql-for-analysts"
+    / "practices"
+    / "sql-monthly-revenue.json"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "passes"),
+    [
+        (  # the reference's idea, written differently: passes
+            "SELECT (date_trunc('month', created_at AT TIME ZONE 'Europe/Berlin'))::date AS month,"
+            " count(*) AS paid_orders, round(sum(amount_cents)::numeric / 100, 2) AS revenue_eur"
+            " FROM orders WHERE status IN ('paid')"
+            " AND created_at >= '2023-12-31 23:00:00+00' AND created_at < '2024-12-31 23:00:00+00'"
+            " GROUP BY 1 ORDER BY month",
+            True,
+        ),
+        (  # months of UTC, not Berlin: the orders around midnight land in the wrong month
+            "SELECT date_trunc('month', created_at)::date AS month, count(*) AS paid_orders,"
+            " round(sum(amount_cents) / 100.0, 2) AS revenue_eur FROM orders"
+            " WHERE status = 'paid' AND created_at >= '2024-01-01' AND created_at < '2025-01-01'"
+            " GROUP BY 1 ORDER BY 1",
+            False,
+        ),
+        (  # integer division
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Berlin')::date AS month,"
+            " count(*) AS paid_orders, round(sum(amount_cents) / 100, 2) AS revenue_eur"
+            " FROM orders WHERE status = 'paid'"
+            " AND created_at >= timestamp '2024-01-01' AT TIME ZONE 'Europe/Berlin'"
+            " AND created_at < timestamp '2025-01-01' AT TIME ZONE 'Europe/Berlin'"
+            " GROUP BY 1 ORDER BY 1",
+            False,
+        ),
+    ],
+)
+async def test_the_seed_sql_practice_tells_right_from_the_usual_mistakes(
+    quick: Sandbox, answer: str, passes: bool
+) -> None:
+    """The seed's sample data has orders around midnight at month ends, across the DST
+    changes and at the year's ends, so the time-zone and integer-division mistakes show."""
+    from syllabus.content.loader.formats import PracticeIn
+    from syllabus.db.sandbox import SampleTable, schema_for
+
+    practice = PracticeIn.model_validate_json(SEED_PRACTICE.read_text(encoding="utf-8"))
+    assert practice.sample_data is not None
+    tables = [
+        SampleTable(t.name, tuple(t.columns.items()), tuple(tuple(r) for r in t.rows))
+        for t in practice.sample_data.tables
+    ]
+    schema = schema_for(practice.id, tables)
+    await quick.ensure(schema, tables)
+    expected = await quick.run(schema, practice.reference_solution)
+    assert len(expected.rows) == 9  # months with paid orders in Berlin's 2024
+    got = await quick.run(schema, answer)
+    assert (compare(expected, got, ordered=True, max_rows=1000) == "") is passes
