@@ -272,6 +272,13 @@ async def test_refusals_are_problems(
     assert (empty.status_code, empty.json()["errors"][0]["field"]) == (422, "answer")
     huge = await check(client, student, "SELECT 1 " + "-" * 20_000)
     assert (huge.status_code, huge.json()["errors"][0]["field"]) == (422, "answer")
+    for bad in ('"SELECT 1 \\ud800"', '"SELECT 1 \\u0000"'):  # a lone surrogate, a NUL
+        refused = await client.post(
+            f"/api/v1/practices/{SQL}/checks",
+            content=f'{{"answer": {bad}}}',
+            headers={**student.headers, "Content-Type": "application/json"},
+        )
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "answer")
     anonymous = await client.post(f"/api/v1/practices/{SQL}/checks", json={"answer": RIGHT})
     assert anonymous.status_code == 401
 
