@@ -125,6 +125,7 @@ async def test_the_export_holds_every_row_of_mine_in_the_apis_ids(
         "enrollments",
         "lesson_progress",
         "quiz_attempts",
+        "quiz_results",
         "activity",
         "exam_attempts",
         "exam_answer_events",

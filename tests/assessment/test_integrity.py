@@ -39,6 +39,12 @@ async def exported_attempts(client: httpx.AsyncClient, account: Account) -> list
     return attempts
 
 
+async def exported_results(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]]:
+    response = await client.get("/api/v1/users/me/export", headers=account.headers)
+    results: list[dict[str, Any]] = response.json()["quiz_results"]
+    return results
+
+
 async def void(session: AsyncSession, attempt: str) -> None:
     """What an operator does to void a broken attempt: soft-delete it."""
     await session.execute(
@@ -97,6 +103,12 @@ async def test_the_export_does_not_hand_out_the_key_of_an_after_pass_quiz(
     assert [q["question_id"] for q in exported["details"]["questions"]] == [
         a["question_id"] for a in WRONG
     ]
+    # Its result version says no more: the totals, each question's points possible only.
+    [result] = await exported_results(client, learner_in)
+    assert (result["version"], result["score"], result["passed"]) == (1, "0.0000", False)
+    assert [set(entry) for entry in result["question_points"]] == [
+        {"question_id", "version", "max_points"}
+    ] * 3
 
     # Passed honestly, the review opens, in the export as on the attempt.
     second = (await start(client, learner_in)).json()["id"]
@@ -104,6 +116,11 @@ async def test_the_export_does_not_hand_out_the_key_of_an_after_pass_quiz(
     exported_after = await exported_attempts(client, learner_in)
     assert [keys_in(a) != {} for a in exported_after] == [True, True]
     assert keys_in(exported_after[0])["question:bank-safe-method"]["correct"] == "b"
+    results = await exported_results(client, learner_in)
+    assert [[entry["correct"] for entry in r["question_points"]] for r in results] == [
+        [False] * 3,
+        [True] * 3,
+    ]
 
 
 @pytest.mark.parametrize("policy", ["never", "after_submit"])

@@ -243,6 +243,32 @@ def _exam_result(**overrides: str) -> str:
     )
 
 
+QUIZ_ATTEMPT = "00000000-0000-7000-8000-0000000000a1"
+
+
+def _open_attempt(ids: Ids) -> str:
+    return (
+        "INSERT INTO quiz_attempts (id, user_id, quiz_content_id, attempt_no) "
+        f"VALUES ('{QUIZ_ATTEMPT}', '{ids.user}', 'quiz:basics', 1)"
+    )
+
+
+def _quiz_result(**overrides: str) -> str:
+    values = {
+        "version": "2",
+        "score": "1",
+        "max_score": "2",
+        "passed": "false",
+        "question_points": "'[]'",
+        "reason": "'regrade'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO quiz_results (attempt_id, {', '.join(values)}) "
+        f"VALUES ('{QUIZ_ATTEMPT}', {', '.join(values.values())})"
+    )
+
+
 def _payment(ids: Ids, **overrides: str) -> str:
     values = {
         "provider": "'stripe'",
@@ -718,6 +744,19 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     "uq_quiz_attempts_user_id_quiz_content_id_open": lambda i: [
         _attempt(i, "", "'quiz:basics', 1"),
         _attempt(i, "", "'quiz:basics', 2"),
+    ],
+    # quiz results
+    "ck_quiz_results_version": lambda i: [_open_attempt(i), _quiz_result(version="0")],
+    "ck_quiz_results_score": lambda i: [_open_attempt(i), _quiz_result(score="3")],
+    "ck_quiz_results_reason": lambda i: [_open_attempt(i), _quiz_result(reason="'whim'")],
+    "ck_quiz_results_question_points": lambda i: [
+        _open_attempt(i),
+        _quiz_result(question_points="'{}'"),
+    ],
+    "uq_quiz_results_attempt_id_version": lambda i: [
+        _open_attempt(i),
+        _quiz_result(),
+        _quiz_result(),
     ],
     # content index
     "ck_content_index_item_type": lambda i: [

@@ -51,6 +51,10 @@ FORBIDDEN_TO_THE_APP = {
         asyncpg.IntegrityConstraintViolationError
     ),
     "UPDATE activity_log SET verb = 'passed'": asyncpg.IntegrityConstraintViolationError,
+    # Result versions (DECISIONS 15): a regrade appends, nothing rewrites or removes one.
+    "UPDATE quiz_results SET passed = true": asyncpg.IntegrityConstraintViolationError,
+    "DELETE FROM quiz_results": asyncpg.IntegrityConstraintViolationError,
+    "TRUNCATE quiz_results": asyncpg.InsufficientPrivilegeError,
     "DROP TABLE activity_log": asyncpg.InsufficientPrivilegeError,
     "CREATE TABLE mine (id int)": asyncpg.InsufficientPrivilegeError,
     "SELECT * FROM alembic_version": asyncpg.InsufficientPrivilegeError,
@@ -135,8 +139,9 @@ async def test_the_guards_stop_the_owner_too_until_it_lifts_them_on_purpose(
         for statement in (
             "DELETE FROM activity_log",
             "TRUNCATE activity_log",
-            "TRUNCATE quiz_attempts",
-            "TRUNCATE users CASCADE",  # would cascade to both
+            "TRUNCATE quiz_attempts CASCADE",  # with its result versions
+            "TRUNCATE quiz_results",
+            "TRUNCATE users CASCADE",  # would cascade to all of them
         ):
             async with owner.transaction():
                 await _history(owner)

@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.content.folder import write_json
+from tests.content.folder import add_framework, write_json
 from tests.exams.conftest import FREE_EXAM, answers_for, exam_json, load, start, submit
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll
@@ -270,3 +270,45 @@ async def test_the_analytics_views_count_learners_only(
         (4, 2, 1, 0.5, 0.0),
     ]
     assert not set(columns) & {"user_id", "email", "name", "answer", "sheet"}
+
+
+async def test_an_applied_regrade_corrects_the_mastery_its_auto_tasks_gave(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    admin: Account,
+    candidate: Account,
+) -> None:
+    """As a quiz regrade does (assessment.items_regraded): task 1's questions test
+    status codes; answered right, then the key turns out wrong."""
+    add_framework(exams)
+    exam = exam_json("basics-exam")
+    for question in exam["tasks"][0]["pool"]:
+        question["competencies"] = ["http.status"]
+    write_json(exams / "courses/rest-basics/exams/basics-exam.json", exam)
+    await load(exams, mongo, catalog_sessions)
+    await sealed(client, candidate)
+    mastery = text(
+        "SELECT m.mastery, m.observations FROM competency_mastery m "
+        "JOIN competencies c ON c.id = m.competency_id WHERE m.user_id = :u AND c.code = :c"
+    )
+    params = {"u": candidate.id, "c": "http.status"}
+    assert tuple((await session.execute(mastery, params)).one()) == (1, 1)
+    for question in exam["tasks"][0]["pool"]:
+        question["value"] += 100
+    write_json(exams / "courses/rest-basics/exams/basics-exam.json", exam)
+    await load(exams, mongo, catalog_sessions)
+    url = f"/api/v1/admin/exams/{FREE_EXAM}/regrade"
+    dry = await client.post(url, json={"dry_run": True}, headers=admin.headers)
+    assert len(dry.json()["changed"]) == 1
+    assert tuple((await session.execute(mastery, params)).one()) == (1, 1)
+    applied = await client.post(url, json={"dry_run": False}, headers=admin.headers)
+    assert applied.status_code == 200, applied.text
+    assert tuple((await session.execute(mastery, params)).one()) == (0, 1)
+    evidence = await session.execute(
+        text("SELECT points, max_points FROM competency_evidence WHERE user_id = :u"),
+        {"u": candidate.id},
+    )
+    assert [tuple(row) for row in evidence] == [(0, 1)]

@@ -155,6 +155,7 @@ async def test_a_plan_for_an_exam_ends_with_the_sitting_done_once_it_is_sat(
     assert (plan["exam_id"], plan["course_id"]) == (FREE_EXAM, FREE)
     last = plan["items"][-1]
     assert (last["kind"], last["content_id"], last["minutes"]) == ("exam", FREE_EXAM, 10)
+    assert last["title"] == "Exam basics-exam"
     assert [i["kind"] for i in plan["items"][:-1]] == ["lesson", "lesson", "quiz", "practice"]
     started = await client.post(f"/api/v1/exams/{FREE_EXAM}/attempts", headers=student.headers)
     assert started.status_code == 201, started.text

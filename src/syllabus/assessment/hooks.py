@@ -1,9 +1,10 @@
 """What grading hands to higher layers, as plain data, in the transaction that seals the
-graded work (see :mod:`syllabus.kit.hooks`; ``main.wire`` registers the handlers).
+graded work or regrades it (see :mod:`syllabus.kit.hooks`; ``main.wire`` registers the
+handlers).
 
 ``competencies`` moves mastery and opens feedback tickets from it; exams fire the same
-hook for their graded tasks (``source="exam"``), and an automatic practice check hands its
-outcome to the same handler (``source="check"``), so one rule serves all three."""
+hooks for their graded tasks (``source="exam"``), and an automatic practice check hands
+its outcome to the same handler (``source="check"``), so one rule serves all three."""
 
 import uuid
 from dataclasses import dataclass
@@ -49,3 +50,11 @@ items_graded: Hook[[AsyncSession, list[GradedWork]]] = Hook(
     "assessment.items_graded", required=True
 )
 """Fired once per seal (one learner's attempts), after the attempts are written."""
+
+
+items_regraded: Hook[[AsyncSession, list[GradedWork]]] = Hook(
+    "assessment.items_regraded", required=True
+)
+"""Fired once per applied regrade with each changed attempt as its new result version
+grades it (every item, changed or not): the evidence it gave is corrected and what
+followed from it recomputed, as if it had been graded so from the start."""

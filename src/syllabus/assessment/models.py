@@ -1,11 +1,18 @@
-"""Quiz attempts. An attempt keeps its full answer snapshot in ``details`` so a grade can
-be explained later without the content as it is today, and the pass mark and scoring
-policy of the version it showed, which ``progress``'s rules read."""
+"""Quiz attempts and their results. An attempt keeps its full answer snapshot in
+``details`` so a grade can be explained later without the content as it is today, and
+the pass mark and scoring policy of the version it showed, which ``progress``'s rules
+read; once submitted it never changes (a trigger refuses it).
+
+``quiz_results`` holds the result versions of each submitted attempt, append-only
+(DECISIONS 15): version 1 is the grade at submission, written by the database in the
+statement that seals the attempt (migration 0035); a regrade appends the next one. The
+highest version is the attempt's result: the view ``quiz_attempt_results`` pairs each
+attempt with it, and ``progress``'s quiz-passed rule reads that view."""
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import CheckConstraint, DateTime, Index, Numeric, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -17,6 +24,7 @@ from syllabus.kit.vocabulary import ScoringPolicy, sql_in, values
 
 SCORE_TYPE = Numeric(12, 4)
 SCORING_POLICIES = values(ScoringPolicy)
+ResultReason = Literal["sealed", "regrade"]
 
 
 class QuizAttempt(Base, table=True):
@@ -70,3 +78,27 @@ class QuizAttempt(Base, table=True):
     saved_answers: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
     pass_percent: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))
     scoring_policy: str | None = None
+
+
+class QuizResult(Base, table=True):
+    """One result version of a submitted attempt: its score, whether it passed (by
+    ``quiz_attempt_passed()`` and the attempt's pass mark), and the points of each
+    question with the question version whose key graded it."""
+
+    __tablename__ = "quiz_results"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "version"),
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("max_score >= 0 AND score >= 0 AND score <= max_score", name="score"),
+        CheckConstraint(sql_in("reason", values(ResultReason)), name="reason"),
+        CheckConstraint("jsonb_typeof(question_points) = 'array'", name="question_points"),
+    )
+
+    # attempt_id is covered by the leading column of the unique constraint.
+    attempt_id: uuid.UUID = Field(foreign_key="quiz_attempts.id")
+    version: int
+    score: Decimal = Field(sa_type=SCORE_TYPE)
+    max_score: Decimal = Field(sa_type=SCORE_TYPE)
+    passed: bool
+    question_points: list[dict[str, Any]] = Field(sa_type=JSONB)
+    reason: str

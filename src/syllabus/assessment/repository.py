@@ -1,19 +1,22 @@
-"""Assessment queries: attempts, locked for the write that changes them, and sealing
-graded attempts in one statement. Whether a quiz is passed is ``progress``'s rule; the
-pass of one attempt is computed here by its SQL function ``quiz_attempt_passed()``."""
+"""Assessment queries: attempts, locked for the write that changes them, sealing graded
+attempts in one statement (the database writes their result version 1), and result
+versions. Whether a quiz is passed is ``progress``'s rule; the pass of one result is
+computed here by its SQL function ``quiz_attempt_passed()``."""
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import bindparam, column, exists, func, or_, select, update
+from sqlalchemy import bindparam, column, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from syllabus.assessment.models import QuizAttempt
+from syllabus.assessment.models import QuizAttempt, QuizResult
+from syllabus.db import versions
 
 
 async def mine_locked(
@@ -184,3 +187,67 @@ async def open_in_course(
         )
     )
     return bool((await session.execute(query)).scalar_one())
+
+
+async def latest_results(
+    session: AsyncSession, attempt_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, QuizResult]:
+    """The current (highest) result version of each submitted attempt: one query."""
+    return await versions.latest(session, QuizResult, of="attempt_id", ids=attempt_ids)
+
+
+async def lock_regrade(session: AsyncSession, *, quiz_id: str) -> None:
+    """One regrade of a quiz at a time (transaction-scoped advisory lock): a second one
+    waits, then finds the first one's versions latest and nothing left to change."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"quiz-regrade:{quiz_id}", 0)))
+    )
+
+
+async def sealed_of_quiz(session: AsyncSession, *, quiz_id: str) -> list[QuizAttempt]:
+    """Every submitted attempt at the quiz that counts (voided ones left out), oldest
+    first. They never change, so they need no lock."""
+    rows = await session.execute(
+        select(QuizAttempt)
+        .where(
+            col(QuizAttempt.quiz_content_id) == quiz_id,
+            col(QuizAttempt.submitted_at).is_not(None),
+        )
+        .order_by(col(QuizAttempt.id))
+    )
+    return list(rows.scalars().all())
+
+
+PASSES = text(
+    """
+    SELECT quiz_attempt_passed(s.score, s.max_score, s.pass_percent)
+    FROM unnest(CAST(:scores AS numeric[]), CAST(:maxima AS numeric[]),
+                CAST(:marks AS numeric[])) WITH ORDINALITY AS s(score, max_score, pass_percent, n)
+    ORDER BY s.n
+    """
+)
+
+
+async def passes(
+    session: AsyncSession, grades: Sequence[tuple[Decimal, Decimal, Decimal | None]]
+) -> list[bool]:
+    """Whether each (score, max score, pass mark) passes, by ``quiz_attempt_passed()``
+    (the one rule, in SQL), in ONE query and without writing anything."""
+    if not grades:
+        return []
+    result = await session.execute(
+        PASSES,
+        {
+            "scores": [score for score, _, _ in grades],
+            "maxima": [maximum for _, maximum, _ in grades],
+            "marks": [mark for _, _, mark in grades],
+        },
+    )
+    return [bool(passed) for passed in result.scalars()]
+
+
+async def append_results(session: AsyncSession, results: Sequence[QuizResult]) -> None:
+    """New result versions, in one batched INSERT (the unique (attempt, version)
+    refuses a number taken twice)."""
+    session.add_all(results)
+    await session.flush()

@@ -139,17 +139,34 @@ def learner_details(
     }
 
 
-def review_items(details: Mapping[str, Any] | None) -> list[ReviewItem]:
-    """The review of a graded snapshot, for a learner :func:`reviews_open` let see it."""
-    return [
-        ReviewItem(
-            question_id=item["question_id"],
-            your_answer=item["answer"],
-            correct_answer=item["correct_answer"],
-            points=item["points"],
-            max_points=item["max_points"],
-            correct=item["correct"],
-            explanation=item["explanation"],
+@dataclass(frozen=True)
+class Regraded:
+    """One question as a later result version graded it: its points, whether right, and
+    the key of the question version that graded it (a corrected key)."""
+
+    points: float
+    max_points: float
+    correct: bool
+    correct_answer: dict[str, Any]
+
+
+def review_items(
+    details: Mapping[str, Any] | None, *, regraded: Mapping[str, Regraded] | None = None
+) -> list[ReviewItem]:
+    """The review of a graded snapshot, for a learner :func:`reviews_open` let see it;
+    a question a regrade graded again shows that grade and the key it used."""
+    items = []
+    for item in (details or {}).get("questions", []):
+        again = (regraded or {}).get(item["question_id"])
+        items.append(
+            ReviewItem(
+                question_id=item["question_id"],
+                your_answer=item["answer"],
+                correct_answer=item["correct_answer"] if again is None else again.correct_answer,
+                points=item["points"] if again is None else again.points,
+                max_points=item["max_points"] if again is None else again.max_points,
+                correct=item["correct"] if again is None else again.correct,
+                explanation=item["explanation"],
+            )
         )
-        for item in (details or {}).get("questions", [])
-    ]
+    return items

@@ -9,8 +9,15 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from syllabus.access.service import EnrollmentRequired
-from syllabus.assessment import service
-from syllabus.assessment.schemas import AnswersIn, AttemptGraded, AttemptPublic, AttemptSummary
+from syllabus.assessment import regrade, service
+from syllabus.assessment.schemas import (
+    AnswersIn,
+    AttemptGraded,
+    AttemptPublic,
+    AttemptSummary,
+    QuizRegradeReport,
+    RegradeIn,
+)
 from syllabus.assessment.service import (
     AttemptExpired,
     AttemptLimitReached,
@@ -27,7 +34,8 @@ from syllabus.idempotency.service import (
     Outcome,
     RequiredIdempotencyKey,
 )
-from syllabus.identity.deps import SIGNED_IN_PROBLEMS, CurrentUser
+from syllabus.identity.deps import SIGNED_IN_PROBLEMS, AdminUser, CurrentUser
+from syllabus.identity.service import RoleRequired
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.openapi import LOCATION_HEADERS
 from syllabus.kit.pagination import Page, Paging, uuid_key
@@ -152,3 +160,14 @@ async def attempts_list(
 )
 async def attempts_get(attempt_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Any:
     return JSONResponse(await service.read(session=session, user=user, attempt_id=attempt_id))
+
+
+@router.post(
+    "/admin/quizzes/{quiz_id}/regrade",
+    responses=problem_responses(RoleRequired, NotFound),
+    summary="Regrade every submitted attempt against the current keys (dry run by default)",
+)
+async def quizzes_regrade(
+    quiz_id: QuizRef, data: RegradeIn, admin: AdminUser, session: SessionDep
+) -> QuizRegradeReport:
+    return await regrade.regrade(session=session, quiz_id=quiz_id, dry_run=data.dry_run)

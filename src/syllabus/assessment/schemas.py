@@ -81,9 +81,13 @@ class AttemptSummary(OutputSchema):
     status: Literal["open", "submitted"]
     started_at: datetime
     submitted_at: datetime | None
-    score: float | None
+    score: float | None = Field(description="Of the current result version.")
     max_score: float | None
     passed: bool | None
+    result_version: int | None = Field(
+        description="Results are append-only versions: 1 at submission, a regrade adds one "
+        "(docs/assessment.md); null while the attempt is open."
+    )
 
 
 class AttemptPublic(AttemptSummary):
@@ -97,3 +101,33 @@ class AttemptPublic(AttemptSummary):
 
 class AttemptGraded(AttemptPublic, WriteEffects):
     """The graded attempt, and what submitting it caused."""
+
+
+class RegradeIn(InputSchema):
+    """A regrade: a dry run (the default) reports and writes nothing."""
+
+    dry_run: bool = True
+
+
+class QuizScore(OutputSchema):
+    score: float
+    max_score: float
+    passed: bool
+
+
+class QuizRegradeChange(OutputSchema):
+    """One attempt whose result changes; never who sat it, nor which question."""
+
+    attempt_id: uuid.UUID
+    old: QuizScore
+    new: QuizScore
+    version: int = Field(description="The result version the change is (or would be).")
+
+
+class QuizRegradeReport(OutputSchema):
+    quiz_id: str
+    dry_run: bool
+    checked: int = Field(description="Submitted attempts regraded.")
+    changed: list[QuizRegradeChange]
+    courses_completed: int = Field(description="Enrollments the new results completed.")
+    achievements_awarded: int = Field(description="Achievements the new results earned.")

@@ -17,8 +17,8 @@ from syllabus.access import service as access
 from syllabus.assessment import repository
 from syllabus.assessment.grading import AnswerShapeError, check_shape, grade
 from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded
-from syllabus.assessment.models import QuizAttempt
-from syllabus.assessment.review import review_items, reviews_open
+from syllabus.assessment.models import QuizAttempt, QuizResult
+from syllabus.assessment.review import Regraded, review_items, reviews_open
 from syllabus.assessment.schemas import Answer, AttemptPublic, AttemptSummary
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity, record_events
@@ -165,24 +165,34 @@ def _course_of(shown: Shown) -> str:
     return str(shown.quiz["course_id"])
 
 
-def _summary(attempt: QuizAttempt) -> AttemptSummary:
+def _summary(attempt: QuizAttempt, latest: QuizResult | None = None) -> AttemptSummary:
+    """``latest``: the attempt's current result version (a regrade may have added one);
+    without it, a submitted attempt shows its grade at submission, its version 1."""
+    graded: QuizAttempt | QuizResult = latest if latest is not None else attempt
+    submitted = attempt.submitted_at is not None
     return AttemptSummary(
         id=attempt.id,
         quiz_id=attempt.quiz_content_id,
         attempt_no=attempt.attempt_no,
-        status="submitted" if attempt.submitted_at else "open",
+        status="submitted" if submitted else "open",
         started_at=attempt.started_at,
         submitted_at=attempt.submitted_at,
-        score=float(attempt.score) if attempt.score is not None else None,
-        max_score=float(attempt.max_score) if attempt.max_score is not None else None,
-        passed=attempt.passed,
+        score=float(graded.score) if graded.score is not None else None,
+        max_score=float(graded.max_score) if graded.max_score is not None else None,
+        passed=graded.passed,
+        result_version=(latest.version if latest is not None else 1) if submitted else None,
     )
 
 
 async def _public(
-    session: AsyncSession, attempt: QuizAttempt, *, shown: Shown | None = None
+    session: AsyncSession,
+    attempt: QuizAttempt,
+    *,
+    shown: Shown | None = None,
+    latest: QuizResult | None = None,
 ) -> dict[str, Any]:
-    """The learner's view of an attempt, as JSON-ready data."""
+    """The learner's view of an attempt, as JSON-ready data; ``latest``: its current
+    result version when a regrade may have added one (see :func:`_summary`)."""
     if shown is None:
         shown = (await _shown([attempt]))[attempt.id]
     quiz, questions = shown.quiz, shown.questions
@@ -190,9 +200,9 @@ async def _public(
     answers = (attempt.details or {}).get("answers") if attempt.submitted_at else None
     review = None
     if attempt.id in await reviews_open(session, [attempt], quizzes={attempt.id: quiz}):
-        review = review_items(attempt.details)
+        review = review_items(attempt.details, regraded=await _regraded(latest))
     public = AttemptPublic(
-        **_summary(attempt).model_dump(),
+        **_summary(attempt, latest).model_dump(),
         deadline=attempt.deadline,
         questions=[content.question_public(questions[question_id]) for question_id in order],
         answers=answers if answers is not None else dict(attempt.saved_answers or {}),
@@ -200,6 +210,26 @@ async def _public(
     )
     data: dict[str, Any] = public.model_dump(mode="json")
     return data
+
+
+async def _regraded(latest: QuizResult | None) -> dict[str, Regraded]:
+    """What a regraded result says of each question: its points and the key of the
+    question version that graded it (one MongoDB query; none for a version 1)."""
+    if latest is None or latest.version == 1:
+        return {}
+    keys = await content.snapshots(
+        {(p["question_id"], p["version"]) for p in latest.question_points}
+    )
+    return {
+        p["question_id"]: Regraded(
+            points=float(p["points"]),
+            max_points=float(p["max_points"]),
+            correct=bool(p["correct"]),
+            correct_answer=keys[(p["question_id"], p["version"])]["key"],
+        )
+        for p in latest.question_points
+        if (p["question_id"], p["version"]) in keys
+    }
 
 
 @dataclass(frozen=True)
@@ -429,7 +459,8 @@ async def read(*, session: AsyncSession, user: User, attempt_id: uuid.UUID) -> d
     shown = await _shown([attempt])
     await _require_access(session, user=user, attempt=attempt, shown=shown[attempt.id])
     await _settle_expired(session, [attempt], shown=shown)
-    return await _public(session, attempt, shown=shown[attempt.id])
+    latest = await repository.latest_results(session, [attempt.id])
+    return await _public(session, attempt, shown=shown[attempt.id], latest=latest.get(attempt.id))
 
 
 async def mine(
@@ -446,7 +477,8 @@ async def mine(
         session, user_id=user.id, quiz_id=quiz_id, after=after, limit=limit
     )
     await _settle_expired(session, attempts)
-    return [_summary(a) for a in attempts]
+    latest = await repository.latest_results(session, [a.id for a in attempts])
+    return [_summary(a, latest.get(a.id)) for a in attempts]
 
 
 async def has_open_attempt(*, session: AsyncSession, user: User, course_id: uuid.UUID) -> bool:

@@ -20,6 +20,7 @@ competency whose mastery reaches :data:`RECOVERED` is closed (``done``) in the s
 transaction. Priority 1 (high) for gap levels 4 and 5, 2 for level 3, 3 below.
 """
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 WEIGHT = Decimal("0.65")
@@ -45,6 +46,15 @@ def observe(previous: Decimal | None, share: Decimal) -> Decimal:
     if previous is None:
         return share.quantize(PRECISION, ROUND_HALF_EVEN)
     return (WEIGHT * share + (1 - WEIGHT) * previous).quantize(PRECISION, ROUND_HALF_EVEN)
+
+
+def replay(shares: Iterable[Decimal]) -> list[Decimal]:
+    """The mastery after each observation in turn, from none: what a regrade recomputes
+    when it corrects an earlier observation's share."""
+    after: list[Decimal] = []
+    for share in shares:
+        after.append(observe(after[-1] if after else None, share))
+    return after
 
 
 def gap_level(mastery: Decimal) -> int:

@@ -23,6 +23,7 @@ from syllabus.competencies.models import (
     Mastery,
     PracticeCheckRun,
 )
+from syllabus.db.sql import current_actor
 
 # -- the framework --------------------------------------------------------------------------
 
@@ -189,6 +190,87 @@ async def close_tickets(
             )
             .values(status="done", closed_at=func.statement_timestamp())
         )
+
+
+async def evidence_of_sources(
+    session: AsyncSession, *, user_id: uuid.UUID, source_ids: Collection[uuid.UUID]
+) -> list[Evidence]:
+    """The learner's evidence from these graded works (a regrade corrects it)."""
+    rows = await session.execute(
+        select(Evidence).where(
+            col(Evidence.user_id) == user_id, col(Evidence.source_id).in_(source_ids)
+        )
+    )
+    return list(rows.scalars())
+
+
+async def evidence_history(
+    session: AsyncSession, *, user_id: uuid.UUID, competency_ids: Collection[uuid.UUID]
+) -> list[Evidence]:
+    """Every observation of these competencies for the learner, in the order made (the
+    rows of one work are inserted by one statement: one ``created_at``)."""
+    rows = await session.execute(
+        select(Evidence)
+        .where(col(Evidence.user_id) == user_id, col(Evidence.competency_id).in_(competency_ids))
+        .order_by(col(Evidence.created_at), col(Evidence.id))
+    )
+    return list(rows.scalars())
+
+
+async def set_mastery(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    recomputed: Mapping[uuid.UUID, tuple[Decimal, int]],
+) -> None:
+    """Replace the learner's mastery of these competencies by a recomputed one
+    (mastery, observations): one UPDATE."""
+    if not recomputed:
+        return
+    await session.execute(
+        text(
+            "UPDATE competency_mastery m SET mastery = r.mastery, observations = r.observations, "
+            "updated_by = coalesce(CAST(:actor AS uuid), m.updated_by) "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:masteries AS numeric[]), "
+            "CAST(:counts AS int[])) AS r(competency_id, mastery, observations) "
+            "WHERE m.user_id = :user AND m.competency_id = r.competency_id"
+        ),
+        {
+            "user": user_id,
+            "ids": list(recomputed),
+            "masteries": [mastery for mastery, _ in recomputed.values()],
+            "counts": [count for _, count in recomputed.values()],
+            "actor": current_actor.get(),
+        },
+    )
+
+
+async def close_item_tickets(
+    session: AsyncSession, *, user_id: uuid.UUID, items: Collection[tuple[uuid.UUID, str]]
+) -> None:
+    """Close the learner's open tickets opened from these (work, item) pairs: a regrade
+    found the item right after all."""
+    if items:
+        await session.execute(
+            update(FeedbackTicket)
+            .where(
+                col(FeedbackTicket.user_id) == user_id,
+                tuple_(col(FeedbackTicket.source_id), col(FeedbackTicket.item_id)).in_(list(items)),
+                col(FeedbackTicket.status) != "done",
+            )
+            .values(status="done", closed_at=func.statement_timestamp())
+        )
+
+
+async def titles(
+    session: AsyncSession, competency_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(col(Competency.id), col(Competency.title)).where(
+            col(Competency.id).in_(competency_ids)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 # -- reads ----------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from syllabus.assessment.models import QuizAttempt
 from syllabus.assessment.review import AttemptRef, reviews_open
 from syllabus.catalog import service as catalog
 from syllabus.competencies import repository
-from syllabus.competencies.mastery import RECOVERED, priority
-from syllabus.competencies.models import Competency
+from syllabus.competencies.mastery import RECOVERED, gap_level, priority, replay
+from syllabus.competencies.models import Competency, Evidence
 from syllabus.competencies.repository import LessonLink, TicketRow
 from syllabus.competencies.schemas import (
     CompetencyMastery,
@@ -171,6 +171,101 @@ async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:
             user_id=work.user_id,
             competency_ids=[cid for cid, seen in observed.items() if seen.mastery >= RECOVERED],
         )
+
+
+async def record_regraded(session: AsyncSession, works: list[GradedWork]) -> None:
+    """Correct the evidence of regraded work and what followed from it (registered on
+    ``assessment.items_regraded``), per learner: each evidence row of the work takes its
+    item's new points; the mastery of every competency touched is replayed from the
+    learner's whole history in order (:func:`~syllabus.competencies.mastery.replay`), as
+    if the work had been graded so from the start, ``mastery_after`` included; then the
+    ticket rules apply to the work again: an item that now loses points opens (or
+    refreshes) a ticket while its competency is below ``RECOVERED``, an item found right
+    closes the ticket it opened, a competency at ``RECOVERED`` closes its tickets.
+    Evidence from competencies a question names only since it was graded is not added:
+    the work is corrected, not graded anew."""
+    by_learner: dict[uuid.UUID, list[GradedWork]] = {}
+    for work in works:
+        by_learner.setdefault(work.user_id, []).append(work)
+    for user_id, theirs in by_learner.items():
+        await _correct(session, user_id, theirs)
+
+
+async def _correct(session: AsyncSession, user_id: uuid.UUID, works: list[GradedWork]) -> None:
+    new = {(work.attempt_id, item.item_id): item for work in works for item in work.items}
+    corrected = await repository.evidence_of_sources(
+        session, user_id=user_id, source_ids=[work.attempt_id for work in works]
+    )
+    if not corrected:
+        return
+    for row in corrected:
+        item = new.get((row.source_id, row.item_id))
+        if item is not None and item.max_points > 0:
+            row.item_version = item.version
+            row.points = Decimal(str(item.points))
+            row.max_points = Decimal(str(item.max_points))
+    await session.flush()
+    touched = {row.competency_id for row in corrected}
+    history = await repository.evidence_history(session, user_id=user_id, competency_ids=touched)
+    final = _replay(history)
+    await session.flush()
+    await repository.set_mastery(session, user_id=user_id, recomputed=final)
+    titles = await repository.titles(session, touched)
+    by_work = {work.attempt_id: work for work in works}
+    await repository.open_tickets(
+        session,
+        [
+            {
+                "user_id": user_id,
+                "source": work.source,
+                "source_id": work.attempt_id,
+                "container_id": work.container_id,
+                "container_version": work.container_version,
+                "competency_id": row.competency_id,
+                "course_id": work.course_id,
+                "item_id": row.item_id,
+                "item_version": row.item_version,
+                "description": _description(work.source, titles[row.competency_id], work.title),
+                "priority": priority(gap_level(final[row.competency_id][0])),
+            }
+            for row in corrected
+            if row.points < row.max_points
+            and final[row.competency_id][0] < RECOVERED
+            and (work := by_work[row.source_id])
+        ],
+    )
+    await repository.close_item_tickets(
+        session,
+        user_id=user_id,
+        items={(row.source_id, row.item_id) for row in corrected if row.points >= row.max_points},
+    )
+    await repository.close_tickets(
+        session,
+        user_id=user_id,
+        competency_ids=[cid for cid, (mastery, _) in final.items() if mastery >= RECOVERED],
+    )
+
+
+def _replay(history: Sequence[Evidence]) -> dict[uuid.UUID, tuple[Decimal, int]]:
+    """Per competency: one observation per work (the share of its rows' points, in the
+    order first seen), each row's ``mastery_after`` set; the final (mastery, count)."""
+    observations: dict[uuid.UUID, dict[uuid.UUID, list[Evidence]]] = {}
+    for row in history:
+        observations.setdefault(row.competency_id, {}).setdefault(row.source_id, []).append(row)
+    final = {}
+    for competency_id, per_work in observations.items():
+        groups = list(per_work.values())
+        shares = [
+            sum((r.points for r in rows), Decimal(0))
+            / sum((r.max_points for r in rows), Decimal(0))
+            for rows in groups
+        ]
+        after = replay(shares)
+        for rows, mastery in zip(groups, after, strict=True):
+            for row in rows:
+                row.mastery_after = mastery
+        final[competency_id] = (after[-1], len(after))
+    return final
 
 
 # -- what a learner sees --------------------------------------------------------------------

@@ -23,10 +23,16 @@ router = APIRouter(
     responses=problem_responses(*SIGNED_IN_PROBLEMS, EnrollmentRequired, NotFound),
 )
 
+hot_router = APIRouter(
+    tags=["content"],
+    responses=problem_responses(*SIGNED_IN_PROBLEMS, EnrollmentRequired, NotFound),
+)
+"""The quiz read, matched before every other route (see ``learning.router.hot_router``)."""
+
 CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {304: {"description": "Not Modified"}}
 
 
-@router.get(
+@hot_router.get(
     "/quizzes/{quiz_id}",
     response_model=QuizPublic,
     responses=CONTENT_RESPONSES,

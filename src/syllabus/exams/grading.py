@@ -12,8 +12,9 @@ appended.
 A regrade (admins) recomputes every sealed attempt of an exam against the CURRENT
 versions of the questions its sheet shows (a key fixed since), with the expert points
 given and the scale of the exam version the attempt sat; a dry run reports old and new
-scores per attempt; applying it appends a result version to each changed attempt. The
-attempt and its sealed sheet never change (DECISIONS 15).
+scores per attempt; applying it appends a result version to each changed attempt and
+corrects the mastery evidence its auto tasks gave (``assessment.items_regraded``, as a
+quiz regrade does). The attempt and its sealed sheet never change (DECISIONS 15).
 """
 
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from syllabus.assessment.hooks import GradedItem, GradedWork, items_regraded
 from syllabus.content import service as content
 from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
@@ -197,6 +199,7 @@ async def regrade(*, session: AsyncSession, exam_id: str, dry_run: bool) -> Regr
     refs |= {(a.exam_content_id, a.exam_version) for a in attempts}
     found = await content.snapshots(refs)
     changed = []
+    works: list[GradedWork] = []
     for attempt in attempts:
         exam = found[(attempt.exam_content_id, attempt.exam_version)]
         auto = {
@@ -225,4 +228,44 @@ async def regrade(*, session: AsyncSession, exam_id: str, dry_run: bool) -> Regr
             await append_result(
                 session, attempt=attempt, exam=exam, task_points=points, reason="regrade"
             )
+            works.append(_regraded_work(attempt, exam, auto, current=current, found=found))
+    if works:  # the auto tasks' evidence, corrected as the quiz regrade does
+        await items_regraded.fire(session, works)
     return RegradeReport(exam_id=exam_id, dry_run=dry_run, checked=len(attempts), changed=changed)
+
+
+def _regraded_work(
+    attempt: ExamAttempt,
+    exam: Mapping[str, Any],
+    auto: Mapping[int, float],
+    *,
+    current: Mapping[str, int],
+    found: Mapping[tuple[str, int], dict[str, Any]],
+) -> GradedWork:
+    """A regraded attempt's auto tasks as :data:`items_regraded` hands them on (a task
+    whose question is gone keeps the points and version its sheet has)."""
+    items = []
+    for entry in (attempt.sheet or {})["tasks"]:
+        if "question_id" not in entry:
+            continue
+        question_id = entry["question_id"]
+        version = current.get(question_id, entry["version"])
+        items.append(
+            GradedItem(
+                item_id=question_id,
+                version=version,
+                points=float(auto.get(int(entry["number"]), entry["points"])),
+                max_points=float(entry["max_points"]),
+                competencies=tuple(found.get((question_id, version), {}).get("competencies", [])),
+            )
+        )
+    return GradedWork(
+        source="exam",
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        container_id=attempt.exam_content_id,
+        container_version=attempt.exam_version,
+        title=str(exam.get("title", attempt.exam_content_id)),
+        course_id=attempt.course_id,
+        items=tuple(items),
+    )

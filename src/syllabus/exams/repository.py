@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from syllabus.db import versions
 from syllabus.exams.models import (
     ExamAnswerEvent,
     ExamAttempt,
@@ -99,15 +99,7 @@ async def latest_results(
     session: AsyncSession, attempt_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ExamResult]:
     """The current (highest) result version of each attempt: one query."""
-    if not attempt_ids:
-        return {}
-    rows = await session.execute(
-        select(ExamResult)
-        .where(col(ExamResult.attempt_id).in_(attempt_ids))
-        .order_by(col(ExamResult.attempt_id), col(ExamResult.version).desc())
-        .ext(distinct_on(col(ExamResult.attempt_id)))
-    )
-    return {row.attempt_id: row for row in rows.scalars().all()}
+    return await versions.latest(session, ExamResult, of="attempt_id", ids=attempt_ids)
 
 
 async def grades_of(session: AsyncSession, attempt_id: uuid.UUID) -> list[ExamExpertGrade]:

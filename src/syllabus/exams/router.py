@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
+from syllabus.assessment.schemas import RegradeIn
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.exams import grading, listing, prep, service
@@ -21,7 +22,6 @@ from syllabus.exams.schemas import (
     ExamSummary,
     ExpertTaskItem,
     GradeIn,
-    RegradeIn,
     RegradeReport,
     SheetPublic,
 )

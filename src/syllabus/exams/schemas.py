@@ -190,10 +190,6 @@ class GradeIn(InputSchema):
     comment: Annotated[str, Field(max_length=MAX_COMMENT)] = ""
 
 
-class RegradeIn(InputSchema):
-    dry_run: bool = True
-
-
 class ScoreLine(OutputSchema):
     primary_score: float
     test_score: int

@@ -41,6 +41,9 @@ from syllabus.learning.schemas import (
 from syllabus.learning.service import AlreadyEnrolled, CourseClosed, NotCancellable
 
 router = APIRouter(tags=["learning"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
+hot_router = APIRouter(tags=["learning"], responses=problem_responses(*SIGNED_IN_PROBLEMS))
+"""The hottest reads (a lesson, the outline): main matches them before every other route
+(tests/test_hot_routes.py proves that this order shadows nothing)."""
 
 
 @router.post(
@@ -151,7 +154,7 @@ async def progress_practice_done(
     )
 
 
-@router.get(
+@hot_router.get(
     "/lessons/{lesson_id}",
     response_model=LessonWithProgress,
     responses={
@@ -174,7 +177,7 @@ async def lessons_get(lesson_id: LessonRef, request: Request) -> Response:
     return cached_json(request, lesson, etag_source=etag)
 
 
-@router.get(
+@hot_router.get(
     "/courses/{course_ref}/outline",
     response_model=OutlineWithProgress,
     responses={**problem_responses(NotFound), 304: {"description": "Not Modified"}},

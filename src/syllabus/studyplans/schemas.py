@@ -77,7 +77,9 @@ class StudyPlanItemPublic(OutputSchema):
     content_id: str | None = Field(
         description="The lesson, practice, quiz or exam; null for a revision"
     )
-    title: str | None = Field(description="The item's or competency's title; null for an exam")
+    title: str | None = Field(
+        description="The item's or the competency's title (null once the item is gone)"
+    )
     competency: CompetencyToRevise | None = Field(description="What a revision item revises")
     minutes: int
     part: int = Field(description="A long item is split into parts on consecutive days")

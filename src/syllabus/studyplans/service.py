@@ -300,6 +300,16 @@ async def my_plans(
     return [StudyPlanSummary(**_summary(row)) for row in rows]
 
 
+async def _exam_title(exam_id: str | None) -> str | None:
+    """The exam's title (MongoDB), or None once it is archived or gone."""
+    if exam_id is None:
+        return None
+    try:
+        return (await content.exam_document(exam_id)).title
+    except NotFound:
+        return None
+
+
 async def get(
     *, session: AsyncSession, user: User, plan_id: uuid.UUID, version: int | None
 ) -> StudyPlanPublic:
@@ -314,6 +324,7 @@ async def get(
         raise _missing(plan_id)
     items = await repository.items_of(session, version_id=row.version_id)
     today = await repository.learner_today(session, user_id=user.id)
+    exam_title = await _exam_title(row.exam_id) if any(i.kind == "exam" for i in items) else None
     return StudyPlanPublic(
         **_summary(row),
         items=[
@@ -322,7 +333,7 @@ async def get(
                 day=item.day,
                 kind=item.kind,
                 content_id=item.content_id,
-                title=item.title,
+                title=exam_title if item.kind == "exam" else item.title,
                 competency=None
                 if item.competency_id is None or item.competency_code is None
                 else CompetencyToRevise(code=item.competency_code, lessons=item.lessons),
