@@ -6,8 +6,9 @@ deletion. ORM queries skip soft-deleted rows unless asked with
 ``execution_options(include_deleted=True)``.
 """
 
+import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -28,6 +29,8 @@ from sqlmodel.main import default_registry
 
 from syllabus.errors import AppError
 from syllabus.kit.ids import uuid7
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -206,16 +209,51 @@ async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     except AppError as error:
         if error.keeps_writes:
             await session.commit()
+            await _run_callbacks(session, AFTER_COMMIT)
         else:
             await session.rollback()
+            await _run_callbacks(session, AFTER_ROLLBACK)
         raise
     except BaseException:
         await session.rollback()
+        await _run_callbacks(session, AFTER_ROLLBACK)
         raise
     else:
         await session.commit()
+        await _run_callbacks(session, AFTER_COMMIT)
     finally:
         current_actor.reset(actor)
+        session.info.pop(AFTER_COMMIT, None)
+        session.info.pop(AFTER_ROLLBACK, None)
+
+
+AFTER_COMMIT = "syllabus.after_commit"
+AFTER_ROLLBACK = "syllabus.after_rollback"
+Callback = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: Callback) -> None:
+    """Run ``callback`` once this unit of work has committed (never if it rolls back):
+    work in another store that must follow the commit, such as deleting an erased
+    learner's files from GridFS (which no PostgreSQL transaction can include)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def after_rollback(session: AsyncSession, callback: Callback) -> None:
+    """Run ``callback`` if this unit of work rolls back: undo what another store did
+    ahead of the commit (a file uploaded to GridFS for rows that were never written)."""
+    session.info.setdefault(AFTER_ROLLBACK, []).append(callback)
+
+
+async def _run_callbacks(session: AsyncSession, which: str) -> None:
+    """Each callback once, in order; one that fails is logged and the rest still run
+    (the transaction's outcome is decided already; ``syllabus purge-files`` sweeps what
+    a failed cleanup leaves)."""
+    for callback in session.info.pop(which, []):
+        try:
+            await callback()
+        except Exception:
+            logger.exception("%s callback failed", which.rsplit(".", 1)[-1])
 
 
 @asynccontextmanager
