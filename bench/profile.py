@@ -5,16 +5,24 @@ the service's worker. Writes a speedscope profile and a text summary (the functi
 with the most samples, on their own and with callees) to bench/profiles/.
 
 Run: .venv/bin/python -m bench.profile outline [--seconds 10] [--rate 250]
+
+``exam_start`` and ``exam_autosave`` profile bench/exam_day.py's two phases: starts of
+fresh attempts (each learner and exam once), and autosaves of attempts started before
+the recording.
 """
 
 import argparse
 import asyncio
 import collections
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from bench import dataset
+from bench.exam_day import autosave_body, learners_of
 from bench.harness import (
     SERVICE,
     Load,
@@ -35,10 +43,31 @@ SIZES = dataset.Sizes(
 )
 
 
-def _requests(name: str, data: dataset.Dataset) -> tuple[Requests, str, bytes | None]:
+SCENARIOS = ("outline", "progress", "exam_start", "exam_autosave")
+WARM = 300
+"""Exam scenarios: the first WARM learners warm the service up; the rest are recorded."""
+
+
+async def _requests(
+    name: str, data: dataset.Dataset, http: httpx.AsyncClient
+) -> tuple[Requests, str, bytes | None]:
     if name == "outline":
         return outline_requests(data)[0], "GET", None
-    return progress_requests(data)[0], "PUT", BODY
+    if name == "progress":
+        return progress_requests(data)[0], "PUT", BODY
+    learners = learners_of(data, starters=len(data.enrolled))
+    starts = [(f"/api/v1/exams/{exam}/attempts", headers) for headers, exam in learners]
+    if name == "exam_start":
+        return starts, "POST", None
+    starts = starts[:800]
+    started = [(await http.post(url, headers=headers)).json() for url, headers in starts]
+    # Every attempt of the bench's exams has the same task numbers: one body serves all.
+    body = json.dumps(autosave_body(started[0])).encode()
+    saves = [
+        (f"/api/v1/exam-attempts/{a['id']}/answers", h)
+        for a, (_, h) in zip(started, starts, strict=True)
+    ]
+    return saves, "PUT", body
 
 
 def summarise(collapsed: Path, top: int = 40) -> str:
@@ -68,13 +97,17 @@ async def run(name: str, seconds: float) -> Path:
         assert mongo is not None
         await asyncio.to_thread(migrate.upgrade, url=pg.owner, app_role=APP_ROLE)
         data = await dataset.build(pg.superuser, mongo, SIZES)
-        requests, method, content = _requests(name, data)
         env = service_env(pg.app, mongo)  # the service signs in as the app role
         load = Load(concurrency=16)
         with server(SERVICE, env, ready_path="/health/live") as service:
             async with client(service.url, load, {"Content-Type": "application/json"}) as http:
+                requests, method, content = await _requests(name, data, http)
+                if name == "exam_start":  # each learner starts once: warm on the first
+                    warm, requests = requests[:WARM], requests[WARM:]
+                else:
+                    warm = requests
                 await closed_loop(
-                    http, requests, concurrency=16, seconds=2, method=method, content=content
+                    http, warm, concurrency=16, seconds=2, method=method, content=content
                 )
                 PROFILES.mkdir(exist_ok=True)
                 stem = PROFILES / f"{name}-{datetime.now(UTC):%Y-%m-%d}"
@@ -107,7 +140,7 @@ async def run(name: str, seconds: float) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("scenario", choices=["outline", "progress"])
+    parser.add_argument("scenario", choices=SCENARIOS)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     print(asyncio.run(run(args.scenario, args.seconds)).read_text())

@@ -46,9 +46,9 @@ async def sign_in(client: httpx.AsyncClient, account: Account) -> Account:
     )
 
 
-async def sit_the_exam(client: httpx.AsyncClient, learner: Account, admin: Account) -> None:
+async def sit_the_exam(client: httpx.AsyncClient, learner: Account, admin: Account) -> Account:
     """The learner sits the free exam (start, autosave, submit); a teacher the admin
-    appointed grades its expert task, which makes the result final."""
+    appointed grades its expert task, which makes the result final. The teacher."""
     exam = ok(
         await client.post(f"/api/v1/exams/{FREE_EXAM}/attempts", headers=learner.headers), 201
     )
@@ -83,6 +83,51 @@ async def sit_the_exam(client: httpx.AsyncClient, learner: Account, admin: Accou
     )
     final = ok(await client.get(f"/api/v1/exam-attempts/{exam['id']}", headers=learner.headers))
     assert final["result"]["final"] is True, final
+    return teacher
+
+
+async def hand_in_homework(client: httpx.AsyncClient, learner: Account, teacher: Account) -> None:
+    """The learner submits the practice with a file, the teacher returns it (a ticket
+    opens), the learner submits a second version, the teacher reviews it by a rubric."""
+    url = "/api/v1/practices/practice:rest-basics-task/submissions"
+    upload = [("files", ("books.http", b"GET /books HTTP/1.1\n", "text/plain"))]
+    first = ok(
+        await client.post(url, data={"text": "GET /books"}, files=upload, headers=learner.headers),
+        201,
+    )
+    [item] = ok(await client.get("/api/v1/review/submissions", headers=teacher.headers))["items"]
+    download = await client.get(
+        f"/api/v1/review/submissions/{item['id']}/files/{item['files'][0]['id']}",
+        headers=teacher.headers,
+    )
+    assert download.content == b"GET /books HTTP/1.1\n", download.text
+    review = f"/api/v1/review/submissions/{item['id']}"
+    ok(await client.post(review, json={"action": "start"}, headers=teacher.headers))
+    ok(
+        await client.post(
+            review,
+            json={"action": "return", "what_to_fix": "Name the collection in the plural."},
+            headers=teacher.headers,
+        )
+    )
+    second = ok(
+        await client.post(
+            url,
+            data={"text": "GET /books, POST /books"},
+            headers={**learner.headers, "Idempotency-Key": "journey-homework-2"},
+        ),
+        201,
+    )
+    assert second["previous_id"] == first["id"], second
+    [item] = ok(await client.get("/api/v1/review/submissions", headers=teacher.headers))["items"]
+    rubric = [{"criterion": "Resources", "points": 4, "max_points": 5, "comment": "good"}]
+    ok(
+        await client.post(
+            f"/api/v1/review/submissions/{item['id']}",
+            json={"action": "review", "rubric": rubric, "comment": "well done"},
+            headers=teacher.headers,
+        )
+    )
 
 
 async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journey:
@@ -212,7 +257,8 @@ async def learner_and_admin(client: httpx.AsyncClient, admin: Account) -> Journe
         ),
         201,
     )
-    await sit_the_exam(client, learner, admin)
+    teacher = await sit_the_exam(client, learner, admin)
+    await hand_in_homework(client, learner, teacher)
     mine = ok(await client.get("/api/v1/users/me/achievements", headers=learner.headers))["items"]
     assert mine, "the journey should earn an achievement"
     ok(

@@ -89,6 +89,7 @@ OWNED_PARAMETERS = frozenset(
         "subscription_id",
         "entitlement_id",
         "ticket_id",
+        "submission_id",
         "study_plan_id",
     }
 )
@@ -103,6 +104,10 @@ SHARED_PARAMETERS = frozenset(
         "grade_id",
         "code",
         "practice_id",
+        # A submission as the review queue knows it (never naming the learner) and its
+        # files: a teacher's work item. The learner's own routes take submission_id.
+        "review_id",
+        "file_id",
     }
 )
 HOW_TO_CLASSIFY = (
@@ -363,6 +368,24 @@ async def build_world(
             {"owner": owner.id},
         )
     ).scalar_one()
+    # Homework: the owner's submission with a file, reviewed already (so a teacher's
+    # review call on it is a 409 that changes nothing).
+    handed_in = await client.post(
+        f"{API_PREFIX}/practices/practice:rest-basics-task/submissions",
+        data={"text": f"owner's homework {marker}"},
+        files=[("files", ("owner.txt", f"owner's file {marker}".encode(), "text/plain"))],
+        headers=owner.headers,
+    )
+    assert handed_in.status_code == 201, handed_in.text
+    [in_queue] = (await client.get("/api/v1/review/submissions", headers=admin.headers)).json()[
+        "items"
+    ]
+    reviewed = await client.post(
+        f"/api/v1/review/submissions/{in_queue['id']}",
+        json={"action": "review", "score": 80},
+        headers=admin.headers,
+    )
+    assert reviewed.status_code == 200, reviewed.text
     export = await export_of(client, owner)
     sections = (
         "enrollments",
@@ -408,13 +431,18 @@ async def build_world(
             "subscription_id": (str(subscription),),
             "code": ("monthly",),
             "practice_id": ("practice:rest-basics-task",),
+            "submission_id": (handed_in.json()["id"],),
+            "review_id": (in_queue["id"],),
+            "file_id": (in_queue["files"][0]["id"],),
             "Idempotency-Key": (OWNER_KEY,),
         },
         secrets=frozenset(
             {owner.id, owner.email, name, note, position, owner.access_token}
             | {f"owner's question {marker}"}
             | {owner.refresh_token}
-            | row_ids(export)
+            # A teacher reviewing the owner's submission sees its files: their ids are not
+            # the owner's secret (the submission's own id is: teachers use review_id).
+            | (row_ids(export) - {str(f["id"]) for f in export["submission_files"]})
         ),
         export=export,
     )
@@ -606,6 +634,9 @@ def calls(operation: Operation, world: World, headers: dict[str, str]) -> Iterat
         body["json"] = sample(
             content["application/json"]["schema"], name="body", world=world, where=where
         )
+    elif "multipart/form-data" in content:  # fields only: files are the owner's own test
+        form = content["multipart/form-data"]["schema"]
+        body["form"] = sample(form, name="body", world=world, where=where)
     elif "application/x-www-form-urlencoded" in content:
         form = content["application/x-www-form-urlencoded"]["schema"]
         body["form"] = sample(form, name="body", world=world, where=where)

@@ -110,6 +110,8 @@ async def test_every_list_is_a_page_of_at_most_100(client: httpx.AsyncClient) ->
         "/api/v1/users/me/exam-attempts",
         "/api/v1/users/me/competencies",
         "/api/v1/users/me/feedback-tickets",
+        "/api/v1/users/me/submissions",
+        "/api/v1/review/submissions",
         "/api/v1/users/me/study-plans",
         "/api/v1/ai-notes",
         "/api/v1/chat/sessions",
@@ -163,7 +165,11 @@ BAD_MOMENTS: list[list[object]] = [
     ["2026-01-01T00:00:00", ID],  # no time zone
     ["yesterday", ID],
 ]
-DATED = {"/api/v1/users/me/progress", "/api/v1/users/me/achievements"}
+DATED = {
+    "/api/v1/users/me/progress",
+    "/api/v1/users/me/achievements",
+    "/api/v1/review/submissions",
+}
 """The lists whose cursors start with a datetime."""
 
 

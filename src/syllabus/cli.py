@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
@@ -43,6 +43,8 @@ from syllabus.embedded import (
 from syllabus.observability.logs import configure_logging, logging_config
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from syllabus.ai.notes import GenerationReport
@@ -279,13 +281,26 @@ async def _load_content(
 
     from syllabus.content.loader.read import ReadLimits
     from syllabus.content.loader.run import load_folder
+    from syllabus.db.sandbox import Sandbox
     from syllabus.main import wire
 
     wire()
-    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
-        sessionmaker,
-        database,
+    # SQL practices' sample data is made (and their reference queries run) at load.
+    sandbox = Sandbox(
+        reader_url=settings.model_copy(update={"postgres_url": postgres_url}).sandbox_reader_url,
+        builder_url=to_libpq_url(postgres_url),
+        timeout_ms=settings.sql_check_timeout_ms,
+        max_rows=settings.sql_check_max_rows,
+        max_connections=1,
+    )
+    async with (
+        _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+            sessionmaker,
+            database,
+        ),
+        AsyncExitStack() as closing,
     ):
+        closing.push_async_callback(sandbox.close)
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"Loading {folder}", total=None)
             return await load_folder(
@@ -304,6 +319,7 @@ async def _load_content(
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
                 default_currency=settings.default_currency,
+                sandbox=sandbox,
             )
 
 
@@ -805,6 +821,45 @@ def purge() -> None:
         typer.echo(f"{table}: {count} deleted")
 
 
+async def _purge_files(
+    *, postgres_url: str, mongo_url: str, settings: Settings, older_than: "timedelta"
+) -> int:
+    from syllabus.homework.service import purge_orphan_files
+
+    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+        sessions,
+        database,
+    ):
+        return await purge_orphan_files(sessions=sessions, database=database, older_than=older_than)
+
+
+@app.command("purge-files")
+@friendly_errors
+def purge_files(
+    older_than_minutes: Annotated[
+        int,
+        typer.Option(min=1, help="Keep files younger than this: uploads may still be in flight."),
+    ] = 60,
+) -> None:
+    """Delete homework files in GridFS that no submission points at: uploads whose
+    transaction failed and whose clean-up did not run, files of an erasure whose clean-up
+    failed. Safe at any time; run it daily with `syllabus purge`."""
+    import asyncio
+    from datetime import timedelta
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as postgres_url, _mongo_url(settings) as mongo_url:
+        deleted = asyncio.run(
+            _purge_files(
+                postgres_url=postgres_url,
+                mongo_url=mongo_url,
+                settings=settings,
+                older_than=timedelta(minutes=older_than_minutes),
+            )
+        )
+    typer.echo(f"submission files: {deleted} orphans deleted")
+
+
 async def _seal_due(*, postgres_url: str, mongo_url: str, settings: Settings) -> int:
     from syllabus.db.sql import session_scope
     from syllabus.exams.service import seal_due
@@ -844,44 +899,23 @@ def exams_seal_due() -> None:
 async def _reconcile(
     url: str, settings: Settings, *, since: datetime.datetime, fix: bool
 ) -> tuple[int, list["Finding"]]:
-    """Each payment, subscription and stored notification checked in a unit of work of
-    its own, so one fix is committed whatever happens to the next."""
     from syllabus.commerce import reconcile
     from syllabus.commerce.deps import build_providers
     from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
     from syllabus.main import wire
 
     wire()
-    providers = build_providers(settings)
     engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
     sessions = create_sessionmaker(engine)
-    findings: list[Finding] = []
     try:
-        async with session_scope(sessions) as session:
-            todo = await reconcile.work(session=session, since=since)
-        for payment_id in todo.payments:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.check_payment(
-                    session=session, providers=providers, payment_id=payment_id, fix=fix
-                )
-        for subscription_id in todo.subscriptions:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.check_subscription(
-                    session=session, providers=providers, subscription_id=subscription_id, fix=fix
-                )
-        for provider_name, event_id in todo.notifications:
-            async with session_scope(sessions) as session:
-                findings += await reconcile.retry_notification(
-                    session=session,
-                    providers=providers,
-                    provider_name=provider_name,
-                    event_id=event_id,
-                    fix=fix,
-                )
+        return await reconcile.run(
+            unit=lambda: session_scope(sessions),
+            providers=build_providers(settings),
+            since=since,
+            fix=fix,
+        )
     finally:
         await engine.dispose()
-    checked = len(todo.payments) + len(todo.subscriptions) + len(todo.notifications)
-    return checked, findings
 
 
 @payments_app.command("reconcile")

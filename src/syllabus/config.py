@@ -49,6 +49,22 @@ YOOKASSA_NOTIFICATION_IPS = (
 """The addresses YooKassa documents as the sources of its HTTP notifications."""
 
 
+SUBMISSION_MEDIA_TYPES = (
+    "text/plain",
+    "text/markdown",
+    "text/csv",
+    "text/x-python",
+    "application/sql",
+    "application/json",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/zip",
+)
+"""What homework files may be by default: text and code (UTF-8), PDF, PNG, JPEG, ZIP."""
+MEDIA_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
 class ConfigError(Exception):
     """Settings could not be loaded; ``str()`` is ready to print, one line per problem."""
 
@@ -127,6 +143,23 @@ class Settings(BaseSettings):
         ge=2,
         le=256,
         description="Deepest nesting of arrays and objects accepted in a JSON body.",
+    )
+    submission_max_file_bytes: int = Field(
+        default=10 * MIB,
+        ge=1,
+        le=1024 * MIB,
+        description="Largest file a homework submission may carry; larger is refused with 413.",
+    )
+    submission_max_files: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="Most files one homework submission may carry; more is refused with 413.",
+    )
+    submission_media_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(SUBMISSION_MEDIA_TYPES),
+        description="Media types a homework file may have (its content must match); any "
+        "other is refused with 415.",
     )
     exam_sweep_seconds: float = Field(
         default=30,
@@ -412,6 +445,20 @@ class Settings(BaseSettings):
         bad = [origin for origin in value if not ORIGIN_PATTERN.match(origin)]
         if bad:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+        return value
+
+    @field_validator("submission_media_types", mode="before")
+    @classmethod
+    def _split_media_types(cls, value: object) -> object:
+        return cls._split_origins(value)
+
+    @field_validator("submission_media_types")
+    @classmethod
+    def _check_media_types(cls, value: list[str]) -> list[str]:
+        """``type/subtype`` in lower case, no parameters: what uploads are compared with."""
+        bad = [item for item in value if not MEDIA_TYPE_PATTERN.match(item)]
+        if bad:
+            raise ValueError(f"not a media type (type/subtype, lower case): {', '.join(bad)}")
         return value
 
     @field_validator("stripe_webhook_secret")

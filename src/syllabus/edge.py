@@ -200,9 +200,18 @@ class Edge:
     ``GET`` without the body (FastAPI routes a GET route for GET only), and no
     ``Content-Type`` on an answer that has no content."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, docs_paths: Iterable[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        docs_paths: Iterable[str],
+        upload_paths: Iterable[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
+        self.upload_paths = tuple(upload_paths)
+        """Paths that take files (multipart), each with its own larger body limit."""
         self.max_json_depth = settings.max_json_depth
         self.docs_paths = frozenset(docs_paths)
         self.api_headers = security_headers(settings=settings, csp=API_CSP)
@@ -235,10 +244,14 @@ class Edge:
         if refused is not None:
             await refused(scope, receive, send_with_headers)
             return
+        limit = next(
+            (most for path, most in self.upload_paths if path.match(scope["path"])),
+            self.max_body_bytes,
+        )
         body = LimitedBody(
             receive,
             headers=scope["headers"],
-            limit=self.max_body_bytes,
+            limit=limit,
             max_depth=self.max_json_depth,
         )
         await self.app(scope, body, send_with_headers)

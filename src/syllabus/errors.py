@@ -381,10 +381,21 @@ def _field_name(loc: Sequence[int | str]) -> str:
     return name
 
 
+UNION_TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
+"""A body that is one of several by a tag field: the error is about that field."""
+
+
+def _location(error: Any) -> Sequence[int | str]:
+    loc: Sequence[int | str] = error["loc"]
+    if error["type"] in UNION_TAG_ERRORS:
+        return (*loc, str(error.get("ctx", {}).get("discriminator", "")).strip("'"))
+    return loc
+
+
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
-            "field": _field_name(error["loc"]),
+            "field": _field_name(_location(error)),
             "in": str(error["loc"][0]) if error["loc"] else "body",
             "message": error["msg"],
             "type": error["type"],

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -64,6 +65,8 @@ from syllabus.exams import hooks as exams_hooks
 from syllabus.exams.router import router as exams_router
 from syllabus.exams.sweeper import sweep_forever
 from syllabus.health.router import router as health_router
+from syllabus.homework import export as homework_export
+from syllabus.homework.router import router as homework_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
 from syllabus.identity.hooks import account_erased
@@ -98,6 +101,17 @@ CORS_REQUEST_HEADERS = [
 ]
 CORS_EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"]
 CORS_MAX_AGE_SECONDS = 600
+
+UPLOAD_PATH = re.compile(rf"^{API_PREFIX}/practices/[^/]+/submissions$")
+"""The one route that takes files (homework submissions, multipart)."""
+
+
+def upload_limit(settings: Settings) -> int:
+    """The largest body of an upload: every file at its largest, plus the ordinary
+    limit for the form's other fields and the multipart framing."""
+    return settings.submission_max_files * settings.submission_max_file_bytes + (
+        settings.max_body_bytes
+    )
 
 
 # What a refused preflight names, by Starlette's word for it.
@@ -151,6 +165,7 @@ class Syllabus(FastAPI):
             RetryOnStaleConnection(super().build_middleware_stack()),
             settings=self.state.settings,
             docs_paths=apidocs.PAGES,
+            upload_paths=[(UPLOAD_PATH, upload_limit(self.state.settings))],
         )
         metrics: Metrics | None = self.state.metrics
         return Observe(
@@ -219,6 +234,7 @@ def build_api_router() -> APIRouter:
     router.include_router(access_router)
     router.include_router(commerce_router)
     router.include_router(competencies_router)
+    router.include_router(homework_router)
     router.include_router(studyplans_router)
     return router
 
@@ -232,6 +248,7 @@ def wire() -> None:
     account_erased.register(ai_export.erase)
     account_erased.register(competencies_export.erase)
     account_erased.register(preferences_export.erase)
+    account_erased.register(homework_export.erase)
     account_erased.register(commerce_erasure.erase)
     content_hooks.competencies_loaded.register(competencies.apply_competencies)
     owned_tables.register(competencies.COMPETENCIES)

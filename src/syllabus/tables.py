@@ -11,6 +11,7 @@ from syllabus.commerce import models as commerce_models
 from syllabus.competencies import models as competencies_models
 from syllabus.db.sql import metadata
 from syllabus.exams import models as exams_models
+from syllabus.homework import models as homework_models
 from syllabus.idempotency import models as idempotency_models
 from syllabus.identity import models as identity_models
 from syllabus.learning import models as learning_models
@@ -26,6 +27,7 @@ __all__ = [
     "commerce_models",
     "competencies_models",
     "exams_models",
+    "homework_models",
     "idempotency_models",
     "identity_models",
     "learning_models",

@@ -6,7 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -107,3 +109,13 @@ async def test_the_commerce_views_name_no_one(session: AsyncSession) -> None:
     columns = set(result.scalars())
     assert {"day", "gross_minor", "started", "buyers_paid"} <= columns
     assert not columns & {"user_id", "email", "name", "provider_payment_id", "payment_id", "flag"}
+
+
+async def test_an_analyst_reads_them_and_still_not_the_payments(
+    analyst: asyncpg.Connection,
+) -> None:
+    for view in ("revenue_daily", "checkout_funnel"):
+        assert await analyst.fetchval(f"SELECT count(*) FROM analytics.{view}") >= 0
+    for table in ("payments", "payment_events", "subscriptions"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await analyst.fetch(f"SELECT * FROM public.{table} LIMIT 1")

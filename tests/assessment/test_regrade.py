@@ -10,12 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 
+from syllabus.config import to_libpq_url
 from syllabus.content.loader.run import load_folder
+from syllabus.db import migrate
 from tests.content.folder import write_json
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll, progress
@@ -182,6 +185,10 @@ async def test_dry_run_writes_nothing_and_apply_appends_versions_that_the_rules_
         app,
         "SELECT attempt_id::text, version, reason FROM quiz_results ORDER BY attempt_id, version",
     )
+    regraded_by = await rows(
+        app, "SELECT DISTINCT created_by::text FROM quiz_results WHERE reason = 'regrade'"
+    )
+    assert regraded_by == [(admin.id,)]
     assert sorted(versions) == sorted(
         [(a, 1, "sealed") for a in (failed, perfect)]
         + [(a, 2, "regrade") for a in (failed, perfect)]
@@ -328,3 +335,65 @@ async def test_regrade_refusals_are_problems(
     assert_problem(unknown, 422)
     empty = await live_client.post(REGRADE, json={}, headers=admin.headers)
     assert (empty.status_code, empty.json()["dry_run"], empty.json()["checked"]) == (200, True, 0)
+
+
+async def test_the_migration_gives_every_submitted_attempt_its_version_1(
+    scratch_database: str,
+) -> None:
+    """Attempts submitted before quiz_results existed get version 1 from their own grade,
+    dated at their submission; an open attempt gets none; the rule reads them."""
+    await asyncio.to_thread(migrate.upgrade, url=scratch_database, revision="0034")
+    connection = await asyncpg.connect(to_libpq_url(scratch_database))
+    try:
+        user = await connection.fetchval(
+            "INSERT INTO users (email, name) VALUES ('old@example.org', 'Old') RETURNING id"
+        )
+        details = json.dumps(
+            {
+                "questions": [
+                    {
+                        "question_id": "question:a",
+                        "version": 2,
+                        "points": 1,
+                        "max_points": 1,
+                        "correct": True,
+                        "correct_answer": {"correct": True},
+                    },
+                ]
+            }
+        )
+        submitted = await connection.fetchval(
+            "INSERT INTO quiz_attempts (user_id, quiz_content_id, attempt_no, started_at, "
+            "submitted_at, score, max_score, passed, pass_percent, details) VALUES ($1, "
+            "'quiz:old', 1, now() - interval '2 days', now() - interval '1 day', 1, 1, true, 60, "
+            "$2) RETURNING id",
+            user,
+            details,
+        )
+        await connection.execute(
+            "INSERT INTO quiz_attempts (user_id, quiz_content_id, attempt_no) "
+            "VALUES ($1, 'quiz:old', 2)",
+            user,
+        )
+        await asyncio.to_thread(migrate.upgrade, url=scratch_database)
+        rows = await connection.fetch(
+            "SELECT r.attempt_id, r.version, r.score, r.passed, r.reason, r.question_points, "
+            "r.created_at = a.submitted_at AS dated FROM quiz_results r "
+            "JOIN quiz_attempts a ON a.id = r.attempt_id"
+        )
+        assert [
+            (r["attempt_id"], r["version"], r["score"], r["passed"], r["reason"], r["dated"])
+            for r in rows
+        ] == [(submitted, 1, 1, True, "sealed", True)]
+        assert json.loads(rows[0]["question_points"]) == [
+            {
+                "question_id": "question:a",
+                "version": 2,
+                "points": 1,
+                "max_points": 1,
+                "correct": True,
+            }
+        ]
+        assert await connection.fetchval("SELECT quiz_passed($1, 'quiz:old')", user) is True
+    finally:
+        await connection.close()

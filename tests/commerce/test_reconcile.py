@@ -3,6 +3,7 @@ against the doubles) against ours. Reports without ``--fix``; with it, applies t
 the webhooks' settlement, so a second run finds nothing and a notification that comes
 late changes nothing."""
 
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,25 +33,13 @@ Seen = list[tuple[str, str, str, bool]]
 
 
 async def run(session: AsyncSession, providers: dict[str, Provider], *, fix: bool) -> Seen:
-    """One run, as the command makes it (here in the test's one transaction)."""
-    todo = await reconcile.work(session=session, since=datetime.now(UTC) - timedelta(days=1))
-    found: list[reconcile.Finding] = []
-    for payment_id in todo.payments:
-        found += await reconcile.check_payment(
-            session=session, providers=providers, payment_id=payment_id, fix=fix
-        )
-    for subscription_id in todo.subscriptions:
-        found += await reconcile.check_subscription(
-            session=session, providers=providers, subscription_id=subscription_id, fix=fix
-        )
-    for provider_name, event_id in todo.notifications:
-        found += await reconcile.retry_notification(
-            session=session,
-            providers=providers,
-            provider_name=provider_name,
-            event_id=event_id,
-            fix=fix,
-        )
+    """One run, as the command makes it, its units of work in the test's transaction."""
+    _, found = await reconcile.run(
+        unit=lambda: nullcontext(session),
+        providers=providers,
+        since=datetime.now(UTC) - timedelta(days=1),
+        fix=fix,
+    )
     return [(f.subject, f.provider, f.difference, f.fixed) for f in found]
 
 

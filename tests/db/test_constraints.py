@@ -324,6 +324,39 @@ def _event(provider: str = "'stripe'") -> str:
     )
 
 
+def _submission(ids: Ids, **overrides: str) -> str:
+    values = {
+        "course_id": f"'{ids.course}'",
+        "practice_content_id": "'practice:rest-task'",
+        "practice_version": "1",
+        "version": "1",
+        "status": "'submitted'",
+        "submitted_at": "now()",
+        "links": "'[]'",
+        "rubric": "'[]'",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO submissions (user_id, {', '.join(values)}) "
+        f"VALUES ('{ids.user}', {', '.join(values.values())})"
+    )
+
+
+def _submission_file(**overrides: str) -> str:
+    values = {
+        "gridfs_id": "'65f0c0ffee0000000000000a'",
+        "filename": "'a.txt'",
+        "media_type": "'text/plain'",
+        "size_bytes": "4",
+        "sha256": "repeat('a', 64)",
+        **overrides,
+    }
+    return (
+        f"INSERT INTO submission_files (submission_id, {', '.join(values)}) "
+        f"SELECT id, {', '.join(values.values())} FROM submissions LIMIT 1"
+    )
+
+
 # constraint name -> SQL statements; the last one must violate exactly that constraint.
 COMPETENCY = "INSERT INTO competencies (code, title) VALUES ('sql.joins', 'Joins')"
 COMPETENCY_ID = "(SELECT id FROM competencies WHERE code = 'sql.joins')"
@@ -460,6 +493,48 @@ CASES: dict[str, Callable[[Ids], list[str]]] = {
     ],
     "ck_competency_evidence_source": lambda i: [COMPETENCY, _evidence(i, source="'guess'")],
     "ck_competency_evidence_points": lambda i: [COMPETENCY, _evidence(i, points="2")],
+    "ck_submissions_status": lambda i: [_submission(i, status="'accepted'")],
+    "ck_submissions_practice_id": lambda i: [_submission(i, practice_content_id="'lesson:x'")],
+    "ck_submissions_version": lambda i: [_submission(i, version="0")],
+    "ck_submissions_submitted_at": lambda i: [_submission(i, status="'draft'")],
+    "ck_submissions_reviewed_at": lambda i: [
+        _submission(i, status="'in_review'", reviewed_at="now()", reviewer_id=f"'{i.user}'")
+    ],
+    "ck_submissions_score": lambda i: [_submission(i, score="50")],
+    "ck_submissions_what_to_fix": lambda i: [_submission(i, what_to_fix="'the JOIN'")],
+    "uq_submissions_review_id": lambda i: [
+        _submission(
+            i,
+            review_id="'0190f6f6-0000-7000-8000-000000000001'",
+            status="'reviewed'",
+            score="90",
+            reviewed_at="now()",
+            reviewer_id=f"'{i.user}'",
+        ),
+        _submission(i, review_id="'0190f6f6-0000-7000-8000-000000000001'", version="2"),
+    ],
+    "uq_submissions_user_id_practice_content_id_version": lambda i: [
+        _submission(
+            i,
+            status="'returned'",
+            what_to_fix="'x'",
+            reviewed_at="now()",
+            reviewer_id=f"'{i.user}'",
+        ),
+        _submission(i),
+    ],
+    "uq_submissions_user_id_practice_content_id_open": lambda i: [
+        _submission(i),
+        _submission(i, version="2"),
+    ],
+    "ck_submission_files_sha256": lambda i: [_submission(i), _submission_file(sha256="'abc'")],
+    "ck_submission_files_size_bytes": lambda i: [_submission(i), _submission_file(size_bytes="-1")],
+    "ck_submission_files_filename": lambda i: [_submission(i), _submission_file(filename="''")],
+    "uq_submission_files_gridfs_id": lambda i: [
+        _submission(i),
+        _submission_file(),
+        _submission_file(),
+    ],
     "ck_feedback_tickets_status": lambda i: [COMPETENCY, _ticket(i, status="'open'")],
     "ck_feedback_tickets_source": lambda i: [COMPETENCY, _ticket(i, source="'chat'")],
     "ck_feedback_tickets_priority": lambda i: [COMPETENCY, _ticket(i, priority="4")],

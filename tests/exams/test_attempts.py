@@ -469,3 +469,53 @@ async def test_the_background_sweeper_seals_and_survives_a_failed_round(
     finally:
         sweeper.cancel()
     assert read.json()["items"][0]["sealed_by"] == "deadline"
+
+
+async def test_an_attempt_of_a_stopped_service_is_sealed_by_the_restarted_one(
+    live_client: httpx.AsyncClient,
+    live_loaded: Path,
+    live_learner: Account,
+    app: Any,
+    mongo: Any,
+    engine: Any,
+    settings: Any,
+) -> None:
+    """The learner starts and answers, then the service goes away and the deadline
+    passes; a service started afresh (a new app from the same settings: nothing carried
+    in memory) seals the attempt with its background sweeper, from the database alone."""
+    from syllabus.main import create_app
+    from tests.exams.conftest import load, write_exams
+    from tests.isolation import bind_documents
+
+    await load(write_exams(live_loaded), mongo, app.state.sessionmaker)
+    attempt = await start(live_client, live_learner)
+    saved = await save(live_client, live_learner, attempt["id"], answers_for(attempt)[:1])
+    assert saved.status_code == 200
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE exam_attempts SET started_at = statement_timestamp() - interval '2 hours', "
+                "deadline = statement_timestamp() - interval '1 minute' WHERE id = :a"
+            ),
+            {"a": attempt["id"]},
+        )
+    query = text("SELECT sealed_by, sheet, sheet_sha256 FROM exam_attempts WHERE id = :a")
+    restarted = create_app(settings.model_copy(update={"exam_sweep_seconds": 0.05}))
+    try:
+        async with restarted.router.lifespan_context(restarted):
+            for _ in range(300):
+                async with engine.connect() as connection:
+                    row = (await connection.execute(query, {"a": attempt["id"]})).one()
+                if row.sealed_by is not None:
+                    break
+                await asyncio.sleep(0.05)
+    finally:  # the documents go back to the session's app (the new one closed its client)
+        await bind_documents(app)
+    assert row.sealed_by == "deadline"
+    assert scoring.sha256(row.sheet) == row.sheet_sha256
+    assert [task["answer"] is not None for task in row.sheet["tasks"]] == [
+        True,
+        False,
+        False,
+        False,
+    ]

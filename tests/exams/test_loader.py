@@ -1,6 +1,7 @@
 """Exam files are validated like every other content file: every problem reported at
 once, with file, line and field; nothing is written until the folder is clean."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,21 @@ def broken(exam: dict[str, Any]) -> dict[str, Any]:
             lambda e: e.update(grading={"double_check": True, "threshold": 0}),
             "grading.threshold",
             "Input should be greater than or equal to 1",
+        ),
+        (
+            lambda e: e["tasks"][0]["pool"].__setitem__(0, {"bank": "nowhere"}),
+            "tasks[0].pool[0].bank",
+            "unknown question bank nowhere",
+        ),
+        (
+            lambda e: e["tasks"][0]["pool"].__setitem__(0, {"bank": "bank", "skills": ["x"]}),
+            "tasks[0].pool[0]",
+            "no question of bank bank has the skills x",
+        ),
+        (
+            lambda e: e["tasks"][0]["pool"].__setitem__(0, {"bank": "bank", "tags": ["x"]}),
+            "tasks[0].pool[0].tags",
+            "unknown key",
         ),
         (
             lambda e: e.update(adaptive={"strategy": "harder"}),
@@ -200,3 +216,28 @@ async def test_exams_record_their_source_and_only_their_source_prunes_them(
     assert (await mongo["exam_content"].find_one({"_id": "exam:author-exam"}) or {})[
         "status"
     ] == "published"
+
+
+async def test_a_pool_can_name_a_bank_and_tags(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """``{"bank": …, "skills": […]}`` expands at load time to every question of that bank
+    with each of those skills, in bank order, without repeating an id listed too."""
+    bank = json.loads((folder / "questions/bank.json").read_text(encoding="utf-8"))
+    for question, skills in zip(bank, (["http", "methods"], ["http"], ["codes"]), strict=True):
+        question["skills"] = skills
+    write_json(folder / "questions/bank.json", bank)
+    exam = exam_json("basics-exam")
+    exam["tasks"][0]["pool"] = ["question:bank-order", {"bank": "bank", "skills": ["http"]}]
+    exam["tasks"][1]["pool"] = [{"bank": "bank"}]
+    write_json(folder / EXAM_FILE, exam)
+    await load(folder, mongo, catalog_sessions)
+    stored = await mongo["exam_content"].find_one({"_id": FREE_EXAM})
+    assert stored is not None
+    tasks: list[dict[str, Any]] = stored["tasks"]  # type: ignore[assignment]
+    assert [task["pool"] for task in tasks[:2]] == [
+        ["question:bank-order", "question:bank-safe-method"],
+        ["question:bank-safe-method", "question:bank-order", "question:bank-match"],
+    ]

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.kit.hooks import Hook
 
-GradedSource = Literal["quiz", "exam", "check"]
+GradedSource = Literal["quiz", "exam", "check", "submission"]
+"""``submission``: a reviewed homework submission (``homework`` hands it to the same
+handler, directly: it sits above ``competencies``)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ never fixed: a payment held as paid here that the provider does not hold as paid
 Each check is one unit of work of the caller's (services never commit)."""
 
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -267,3 +268,38 @@ async def retry_notification(
     if event.processed_at is None:  # kept: the provider's API does not confirm it (yet)
         return [Finding(subject, provider_name, "stored, not confirmed by the provider")]
     return [Finding(subject, provider_name, "stored, never processed", fixed=True)]
+
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+"""Opens one unit of work (the command: a transaction that commits when it ends)."""
+
+
+async def run(
+    *, unit: UnitOfWork, providers: dict[str, Provider], since: datetime, fix: bool
+) -> tuple[int, list[Finding]]:
+    """A whole run, each check in a unit of work of its own, so one fix is kept whatever
+    happens to the next: how many things were checked, and what differed."""
+    async with unit() as session:
+        todo = await work(session=session, since=since)
+    findings: list[Finding] = []
+    for payment_id in todo.payments:
+        async with unit() as session:
+            findings += await check_payment(
+                session=session, providers=providers, payment_id=payment_id, fix=fix
+            )
+    for subscription_id in todo.subscriptions:
+        async with unit() as session:
+            findings += await check_subscription(
+                session=session, providers=providers, subscription_id=subscription_id, fix=fix
+            )
+    for provider_name, event_id in todo.notifications:
+        async with unit() as session:
+            findings += await retry_notification(
+                session=session,
+                providers=providers,
+                provider_name=provider_name,
+                event_id=event_id,
+                fix=fix,
+            )
+    checked = len(todo.payments) + len(todo.subscriptions) + len(todo.notifications)
+    return checked, findings

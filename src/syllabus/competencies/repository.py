@@ -177,6 +177,18 @@ async def open_tickets(session: AsyncSession, rows: Sequence[Mapping[str, Any]])
     )
 
 
+async def gap_levels(
+    session: AsyncSession, *, user_id: uuid.UUID, competency_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The learner's gap level on each of these competencies they have a mastery of."""
+    rows = await session.execute(
+        select(col(Mastery.competency_id), col(Mastery.gap_level)).where(
+            col(Mastery.user_id) == user_id, col(Mastery.competency_id).in_(competency_ids)
+        )
+    )
+    return {competency_id: level for competency_id, level in rows.all() if level is not None}
+
+
 async def close_tickets(
     session: AsyncSession, *, user_id: uuid.UUID, competency_ids: Collection[uuid.UUID]
 ) -> None:

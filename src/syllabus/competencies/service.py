@@ -4,6 +4,7 @@ what a learner and a teacher see. Services never commit."""
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -171,6 +172,57 @@ async def record_graded(session: AsyncSession, works: list[GradedWork]) -> None:
             user_id=work.user_id,
             competency_ids=[cid for cid, seen in observed.items() if seen.mastery >= RECOVERED],
         )
+
+
+@dataclass(frozen=True)
+class ReturnedWork:
+    """A submission a teacher returned, with what to fix, for the practice's competencies."""
+
+    user_id: uuid.UUID
+    submission_id: uuid.UUID
+    practice_id: str
+    practice_version: int
+    course_id: uuid.UUID
+    competencies: tuple[str, ...]
+    what_to_fix: str
+
+
+UNASSESSED_PRIORITY = 2
+"""A returned submission's ticket on a competency with no mastery yet: neither urgent
+nor minor until graded work says which."""
+
+
+async def record_returned(session: AsyncSession, work: ReturnedWork) -> None:
+    """A returned submission opens a ticket per competency its practice names, saying
+    what to fix in the teacher's words (one open ticket per competency and practice: a
+    second return refreshes it). Nothing was graded, so mastery does not move; the
+    priority follows the learner's gap level where there is one."""
+    known = await repository.competencies_by_code(session, set(work.competencies))
+    ids = [known[code][0] for code in dict.fromkeys(work.competencies) if code in known]
+    if not ids:
+        return
+    gaps = await repository.gap_levels(session, user_id=work.user_id, competency_ids=ids)
+    await repository.open_tickets(
+        session,
+        [
+            {
+                "user_id": work.user_id,
+                "competency_id": competency_id,
+                "course_id": work.course_id,
+                "source": "submission",
+                "source_id": work.submission_id,
+                "container_id": work.practice_id,
+                "container_version": work.practice_version,
+                "item_id": work.practice_id,
+                "item_version": work.practice_version,
+                "description": work.what_to_fix,
+                "priority": priority(gaps[competency_id])
+                if competency_id in gaps
+                else UNASSESSED_PRIORITY,
+            }
+            for competency_id in ids
+        ],
+    )
 
 
 async def record_regraded(session: AsyncSession, works: list[GradedWork]) -> None:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from syllabus.access import service as access
@@ -276,6 +277,12 @@ async def visible_quiz(
     if course is None:
         raise missing("quiz", quiz_id)
     return quiz, course
+
+
+def bound_database() -> AsyncDatabase[dict[str, object]]:
+    """The MongoDB database the content documents are bound to (Beanie's binding, made
+    at start-up): for work that has no request to take it from, such as a hook."""
+    return PracticeContent.get_pymongo_collection().database
 
 
 async def practice_document(practice_id: str) -> PracticeContent:

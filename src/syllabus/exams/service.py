@@ -403,7 +403,7 @@ async def start(*, session: AsyncSession, user: User, exam_id: str) -> dict[str,
     )
     session.add(attempt)
     await session.flush()
-    return await _public(session, attempt, now=now)
+    return await _public(session, attempt, now=now, answers={})
 
 
 def _validate(attempt: ExamAttempt, answers: Sequence[ExamAnswer], shown: Shown) -> dict[int, Any]:
@@ -442,9 +442,10 @@ def _validate(attempt: ExamAttempt, answers: Sequence[ExamAnswer], shown: Shown)
 
 async def _append(
     session: AsyncSession, attempt: ExamAttempt, answers: Mapping[int, Any], *, now: datetime
-) -> None:
+) -> dict[int, Any]:
     """Append the answers that differ from the latest saved ones (a repeated autosave
-    writes nothing), each event chained to the one before by hash."""
+    writes nothing), each event chained to the one before by hash; the latest answer of
+    each task afterwards."""
     events = await repository.events(session, attempt.id)
     latest = _latest_answers(events)
     head, seq = (events[-1].hash, events[-1].seq) if events else (scoring.GENESIS, 0)
@@ -469,7 +470,9 @@ async def _append(
             )
         )
         head = digest
+        latest[task] = answer
     await session.flush()
+    return latest
 
 
 async def _open_for_answers(
@@ -494,8 +497,8 @@ async def save_answers(
 ) -> dict[str, Any]:
     now = _now()
     attempt, shown = await _open_for_answers(session, user=user, attempt_id=attempt_id, now=now)
-    await _append(session, attempt, _validate(attempt, answers, shown), now=now)
-    return await _public(session, attempt, now=now, shown=shown)
+    saved = await _append(session, attempt, _validate(attempt, answers, shown), now=now)
+    return await _public(session, attempt, now=now, shown=shown, answers=saved)
 
 
 async def submit(
@@ -645,12 +648,21 @@ def _review(
 
 
 async def _public(
-    session: AsyncSession, attempt: ExamAttempt, *, now: datetime, shown: Shown | None = None
+    session: AsyncSession,
+    attempt: ExamAttempt,
+    *,
+    now: datetime,
+    shown: Shown | None = None,
+    answers: Mapping[int, Any] | None = None,
 ) -> dict[str, Any]:
-    """The learner's view of an attempt, as JSON-ready data."""
+    """The learner's view of an attempt, as JSON-ready data. ``answers``: the latest
+    answer per task when the caller has them (an open attempt's are read otherwise)."""
     if shown is None:
         shown = (await shown_of([attempt]))[attempt.id]
-    result = (await repository.latest_results(session, [attempt.id])).get(attempt.id)
+    # Results are written at sealing: an open attempt has none to read.
+    result = None
+    if attempt.sealed_at is not None:
+        result = (await repository.latest_results(session, [attempt.id])).get(attempt.id)
     tasks = []
     for drawn in attempt.variant:
         number = int(drawn["task"])
@@ -672,17 +684,18 @@ async def _public(
             )
         )
     if attempt.sheet is not None:
-        answers = {str(e["number"]): e["answer"] for e in attempt.sheet["tasks"]}
+        given = {str(e["number"]): e["answer"] for e in attempt.sheet["tasks"]}
     else:
-        latest = _latest_answers(await repository.events(session, attempt.id))
-        answers = {str(task): answer for task, answer in sorted(latest.items())}
+        if answers is None:
+            answers = _latest_answers(await repository.events(session, attempt.id))
+        given = {str(task): answer for task, answer in sorted(answers.items())}
     review = None
     if result is not None and review_open(shown.exam, result, now=now):
         review = _review(attempt, shown, await _comments(session, attempt), result)
     public = ExamAttemptPublic(
         **_summary(attempt, result).model_dump(),
         tasks=tasks,
-        answers=answers,
+        answers=given,
         sheet_sha256=attempt.sheet_sha256,
         review=review,
     )

@@ -423,9 +423,18 @@ class ExpertProblemIn(Strict):
     solution: str = ""
 
 
+class PoolFilterIn(Strict):
+    """A pool entry naming questions by bank and tags: every question of
+    ``questions/<bank>.json`` that has each of ``skills`` (none: the whole bank)."""
+
+    bank: Slug
+    skills: list[Text] = Field(default_factory=list, max_length=20)
+
+
 class ExamTaskIn(Strict):
-    """Auto tasks draw from ``pool`` (bank question ids or inline questions); expert
-    tasks from ``problems``, graded by a teacher against ``criteria``."""
+    """Auto tasks draw from ``pool`` (bank question ids, inline questions, or a bank and
+    tag filter: :class:`PoolFilterIn`); expert tasks from ``problems``, graded by a
+    teacher against ``criteria``."""
 
     number: int = Field(ge=1, le=MAX_TASKS)
     part: int = Field(ge=1)

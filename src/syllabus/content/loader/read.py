@@ -37,6 +37,7 @@ from syllabus.content.loader.formats import (
     ExamIn,
     LegacyQuestionIn,
     LessonFrontMatter,
+    PoolFilterIn,
     PracticeIn,
     QuizIn,
     SourceIn,
@@ -45,7 +46,9 @@ from syllabus.content.loader.formats import (
 from syllabus.content.loader.lesson import parse_body
 from syllabus.content.loader.parse import load_json, read_text, split_lesson
 from syllabus.content.loader.problems import FileProblem, Lines, Located, Problems
+from syllabus.content.loader.sandbox import SqlPractice
 from syllabus.content.sources import SOURCE_FILE
+from syllabus.db.sandbox import SampleTable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,6 +89,9 @@ class Reader:
         # whose quizzes ask it (``quiz_courses``)
         self.competency_refs: list[tuple[Located, tuple[Any, ...], list[str], str, str | None]] = []
         self.quiz_courses: dict[str, set[str]] = {}
+        # bank (file stem) -> its questions, in file order, with their skills: what an
+        # exam task's bank and tag filter expands to
+        self.bank_skills: dict[str, dict[str, set[str]]] = {}
         self.bundle = Bundle()
         self.files_read = 0
         # id -> where it was first defined, for duplicate reports
@@ -268,6 +274,8 @@ class Reader:
         if question is None or not self.define(question.id, source, (*path, "id")):  # type: ignore[attr-defined]
             return None
         self.bundle.questions[question.id] = build_question(question)  # type: ignore[attr-defined,arg-type]
+        if bank is not None:
+            self.bank_skills.setdefault(bank, {})[question.id] = set(question.skills)  # type: ignore[attr-defined]
         self.names_competencies(source, path, question, None)
         return str(question.id)  # type: ignore[attr-defined]
 
@@ -314,6 +322,23 @@ class Reader:
             elif course:
                 course.add(*build_practice(practice, course.course.id))
                 self.names_competencies(practice_source, (), practice, course.course.id)
+                if practice.sample_data is not None:
+                    self.bundle.sql_practices.append(
+                        SqlPractice(
+                            file=practice_source.file,
+                            line=practice_source.line_of(("sample_data",)),
+                            practice_id=practice.id,
+                            tables=tuple(
+                                SampleTable(
+                                    name=table.name,
+                                    columns=tuple(table.columns.items()),
+                                    rows=tuple(tuple(row) for row in table.rows),
+                                )
+                                for table in practice.sample_data.tables
+                            ),
+                            reference=practice.reference_solution,
+                        )
+                    )
 
     def read_quiz(self, path: Path, course: CourseFolder | None) -> None:
         source = self.json(path)
@@ -360,6 +385,10 @@ class Reader:
         for t, task in enumerate(exam.tasks):
             for index, item in enumerate(task.pool):
                 where = ("tasks", t, "pool", index)
+                if isinstance(item, dict) and "bank" in item:
+                    pool = pools.setdefault(task.number, [])
+                    pool += [q for q in self.filtered(item, source, where) if q not in pool]
+                    continue
                 if isinstance(item, dict):
                     question_id = self.question(item, source, where, bank=None)
                     if question_id is None:
@@ -371,6 +400,26 @@ class Reader:
                 pools.setdefault(task.number, []).append(question_id)
         if course:
             course.exams.append(build_exam(exam, pools, course.course.id))
+
+    def filtered(self, item: dict[str, Any], source: Located, where: tuple[Any, ...]) -> list[str]:
+        """A pool's bank and tag filter, expanded to its questions in bank order (the
+        stored exam lists ids, so its version changes when the expansion does)."""
+        found = self.model(PoolFilterIn, item, source, where)
+        if found is None:
+            return []
+        bank = self.bank_skills.get(found.bank)
+        if bank is None:
+            if "question:" not in self.broken_kinds:
+                self.problems.at(source, (*where, "bank"), f"unknown question bank {found.bank}")
+            return []
+        wanted = set(found.skills)
+        ids = [question for question, skills in bank.items() if wanted <= skills]
+        if not ids:
+            tags = ", ".join(found.skills)
+            self.problems.at(
+                source, where, f"no question of bank {found.bank} has the skills {tags}"
+            )
+        return ids
 
     def read_lesson(self, path: Path, course: CourseFolder | None) -> None:
         text = self.text(path)
