@@ -4,17 +4,17 @@ many still await a teacher, and the median and mean hours from submitted to revi
 (or returned). Counted learners only (``analytics.learners.counted``), no personal
 data: no learner, no reviewer, no text. Documented in docs/analytics.md.
 
-Revision ID: 0037
-Revises: 0036
-Create Date: 2026-12-09 14:00:00+00:00
+Revision ID: 0038
+Revises: 0037
+Create Date: 2026-12-09 15:00:00+00:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0037"
-down_revision: str | None = "0036"
+revision: str = "0038"
+down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
