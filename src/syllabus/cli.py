@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, ParamSpec, TypeVar
@@ -281,13 +281,26 @@ async def _load_content(
 
     from syllabus.content.loader.read import ReadLimits
     from syllabus.content.loader.run import load_folder
+    from syllabus.db.sandbox import Sandbox
     from syllabus.main import wire
 
     wire()
-    async with _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
-        sessionmaker,
-        database,
+    # SQL practices' sample data is made (and their reference queries run) at load.
+    sandbox = Sandbox(
+        reader_url=settings.model_copy(update={"postgres_url": postgres_url}).sandbox_reader_url,
+        builder_url=to_libpq_url(postgres_url),
+        timeout_ms=settings.sql_check_timeout_ms,
+        max_rows=settings.sql_check_max_rows,
+        max_connections=1,
+    )
+    async with (
+        _open_stores(postgres_url=postgres_url, mongo_url=mongo_url, settings=settings) as (
+            sessionmaker,
+            database,
+        ),
+        AsyncExitStack() as closing,
     ):
+        closing.push_async_callback(sandbox.close)
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task(f"Loading {folder}", total=None)
             return await load_folder(
@@ -306,6 +319,7 @@ async def _load_content(
                     max_file_bytes=settings.content_max_file_bytes,
                 ),
                 default_currency=settings.default_currency,
+                sandbox=sandbox,
             )
 
 

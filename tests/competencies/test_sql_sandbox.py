@@ -37,7 +37,7 @@ RIGHT = (
     "select o.status, count(o.id) as orders, sum(o.amount_cents) as cents "
     "from orders o group by 1 order by 1;"
 )
-ORDERS = {
+ORDERS: dict[str, Any] = {
     "name": "orders",
     "columns": {
         "id": "bigint",
@@ -272,6 +272,13 @@ async def test_refusals_are_problems(
     assert (empty.status_code, empty.json()["errors"][0]["field"]) == (422, "answer")
     huge = await check(client, student, "SELECT 1 " + "-" * 20_000)
     assert (huge.status_code, huge.json()["errors"][0]["field"]) == (422, "answer")
+    for bad in ('"SELECT 1 \\ud800"', '"SELECT 1 \\u0000"'):  # a lone surrogate, a NUL
+        refused = await client.post(
+            f"/api/v1/practices/{SQL}/checks",
+            content=f'{{"answer": {bad}}}',
+            headers={**student.headers, "Content-Type": "application/json"},
+        )
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "answer")
     anonymous = await client.post(f"/api/v1/practices/{SQL}/checks", json={"answer": RIGHT})
     assert anonymous.status_code == 401
 
@@ -387,3 +394,163 @@ async def test_the_reader_role_can_read_only_the_sandbox(connection: AsyncConnec
         {"r": READER_ROLE},
     )
     assert tuple(role.one()) == (False, False, False, False, False, 0)
+
+
+def _broken(root: Path, change: dict[str, Any]) -> None:
+    path = root / "courses" / "rest-basics" / "practices" / "orders.json"
+    practice = json.loads(path.read_text(encoding="utf-8"))
+    practice.update(change)
+    write_json(path, practice)
+
+
+def _with_table(**table: Any) -> dict[str, Any]:
+    return {"sample_data": {"tables": [{**ORDERS, **table}]}}
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_with_table(columns={"id": "bigintt"}, rows=[[1]]), "PostgreSQL has no type bigintt"),
+        (
+            _with_table(columns={"id": "bigint"}, rows=[["one"]]),
+            'the sample data does not load: invalid input syntax for type bigint: "one"',
+        ),
+        (
+            {"reference_solution": "SELECT nothing FROM orders"},
+            "reference_solution does not run on the sample data: column",
+        ),
+        ({"reference_solution": "SELECT pg_sleep(5)"}, "ran longer than"),
+        (
+            {"reference_solution": "SELECT * FROM orders a, orders b, orders c, orders d"},
+            "returns more than 1000 rows",
+        ),
+        (_with_table(rows=[[1, "paid"]]), "rows[0] has 2 values for 4 columns"),
+        (_with_table(columns={"id": "integer references users"}, rows=[]), "sample_data.tables"),
+        (_with_table(columns={"ID": "bigint"}, rows=[]), "sample_data.tables"),
+        ({"language": "python"}, "sample_data needs language 'sql'"),
+        ({"reference_solution": ""}, "sample_data needs language 'sql'"),
+    ],
+)
+async def test_the_loader_refuses_sample_data_that_does_not_run(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    quick: Sandbox,
+    change: dict[str, Any],
+    said: str,
+) -> None:
+    from syllabus.content.loader.run import load_folder
+
+    name_competencies(folder)
+    write_sql_practices(folder)
+    _broken(folder, change)
+    result = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, sandbox=quick)
+    assert not result.ok
+    problems = [str(p) for p in result.problems]
+    assert any(
+        p.startswith("courses/rest-basics/practices/orders.json:") and said in p for p in problems
+    ), problems
+    assert await mongo["practice_content"].count_documents({}) == 0  # nothing written
+
+
+async def test_the_loader_makes_the_sample_data_and_a_reload_reuses_it(
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    quick: Sandbox,
+    connection: AsyncConnection,
+) -> None:
+    from syllabus.content.loader.run import load_folder
+    from syllabus.db.sandbox import schema_for
+
+    name_competencies(folder)
+    write_sql_practices(folder)
+    _broken(folder, {"sample_data": {"tables": [{**ORDERS, "rows": ORDERS["rows"][:3]}]}})
+    loaded = await load_folder(folder, database=mongo, sessionmaker=catalog_sessions, sandbox=quick)
+    assert loaded.ok, loaded.problems
+    again = await load_folder(
+        folder, database=mongo, sessionmaker=catalog_sessions, sandbox=quick, force=True
+    )
+    assert again.ok, again.problems
+    schemas = await connection.execute(
+        text("SELECT nspname, nspowner::regrole::text FROM pg_namespace WHERE nspname LIKE :s"),
+        {"s": "sandbox\\_rest\\_basics\\_orders\\_%"},
+    )
+    found: dict[str, str] = {row[0]: row[1] for row in schemas.all()}
+    tables = sample_tables_of(ORDERS["rows"][:3])
+    assert found[schema_for(SQL, tables)] == "syllabus_sandbox_owner"
+    result = await quick.run(schema_for(SQL, tables), "SELECT count(*) AS n FROM orders")
+    assert result.rows == ((3,),)
+
+
+def sample_tables_of(rows: list[list[Any]]) -> list[Any]:
+    from syllabus.db.sandbox import SampleTable
+
+    return [
+        SampleTable(
+            name="orders",
+            columns=tuple(ORDERS["columns"].items()),
+            rows=tuple(tuple(row) for row in rows),
+        )
+    ]
+
+
+SEED_PRACTICE = (
+    Path(__file__).resolve().parents[2]
+    / "content_seed"
+    / "courses"
+    / "sql-for-analysts"
+    / "practices"
+    / "sql-monthly-revenue.json"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "passes"),
+    [
+        (  # the reference's idea, written differently: passes
+            "SELECT (date_trunc('month', created_at AT TIME ZONE 'Europe/Berlin'))::date AS month,"
+            " count(*) AS paid_orders, round(sum(amount_cents)::numeric / 100, 2) AS revenue_eur"
+            " FROM orders WHERE status IN ('paid')"
+            " AND created_at >= '2023-12-31 23:00:00+00' AND created_at < '2024-12-31 23:00:00+00'"
+            " GROUP BY 1 ORDER BY month",
+            True,
+        ),
+        (  # months of UTC, not Berlin: the orders around midnight land in the wrong month
+            "SELECT date_trunc('month', created_at)::date AS month, count(*) AS paid_orders,"
+            " round(sum(amount_cents) / 100.0, 2) AS revenue_eur FROM orders"
+            " WHERE status = 'paid' AND created_at >= '2024-01-01' AND created_at < '2025-01-01'"
+            " GROUP BY 1 ORDER BY 1",
+            False,
+        ),
+        (  # integer division
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Berlin')::date AS month,"
+            " count(*) AS paid_orders, round(sum(amount_cents) / 100, 2) AS revenue_eur"
+            " FROM orders WHERE status = 'paid'"
+            " AND created_at >= timestamp '2024-01-01' AT TIME ZONE 'Europe/Berlin'"
+            " AND created_at < timestamp '2025-01-01' AT TIME ZONE 'Europe/Berlin'"
+            " GROUP BY 1 ORDER BY 1",
+            False,
+        ),
+    ],
+)
+async def test_the_seed_sql_practice_tells_right_from_the_usual_mistakes(
+    quick: Sandbox, answer: str, passes: bool
+) -> None:
+    """The seed's sample data has orders around midnight at month ends, across the DST
+    changes and at the year's ends, so the time-zone and integer-division mistakes show."""
+    from syllabus.content.loader.formats import PracticeIn
+    from syllabus.db.sandbox import SampleTable, schema_for
+
+    practice = PracticeIn.model_validate_json(SEED_PRACTICE.read_text(encoding="utf-8"))
+    assert practice.sample_data is not None
+    tables = [
+        SampleTable(t.name, tuple(t.columns.items()), tuple(tuple(r) for r in t.rows))
+        for t in practice.sample_data.tables
+    ]
+    schema = schema_for(practice.id, tables)
+    await quick.ensure(schema, tables)
+    expected = await quick.run(schema, practice.reference_solution)
+    assert len(expected.rows) == 9  # months with paid orders in Berlin's 2024
+    got = await quick.run(schema, answer)
+    assert (compare(expected, got, ordered=True, max_rows=1000) == "") is passes

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from syllabus.competencies.models import MAX_ANSWER_LENGTH, EvidenceSource, TicketStatus
 from syllabus.kit.schemas import InputSchema, OutputSchema
@@ -94,6 +94,16 @@ class CheckRequest(InputSchema):
         "an HTTP design's endpoints, as text.",
         examples=["SELECT count(*) AS orders FROM orders"],
     )
+
+    @field_validator("answer")
+    @classmethod
+    def _encodable(cls, answer: str) -> str:
+        """JSON can carry a lone surrogate (``"\\ud800"``); no database can store it."""
+        try:
+            answer.encode()
+        except UnicodeEncodeError as error:
+            raise ValueError("must be valid Unicode text (a lone surrogate is not)") from error
+        return answer
 
 
 class CheckResult(OutputSchema):

@@ -60,6 +60,7 @@ from syllabus.content.loader.formats import (
     TrueFalseIn,
 )
 from syllabus.content.loader.problems import Lines
+from syllabus.content.loader.sandbox import SqlPractice
 from syllabus.content.loader.stored import PLACEHOLDER_HASH, Stored, store
 from syllabus.kit.vocabulary import ItemType
 
@@ -134,6 +135,7 @@ class Bundle:
     competencies: list[CompetencyIn] = field(default_factory=list)
     competency_links: list[CompetencyLink] = field(default_factory=list)
     outside: list[OutsideRef] = field(default_factory=list)
+    sql_practices: list[SqlPractice] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -46,7 +46,9 @@ from syllabus.content.loader.formats import (
 from syllabus.content.loader.lesson import parse_body
 from syllabus.content.loader.parse import load_json, read_text, split_lesson
 from syllabus.content.loader.problems import FileProblem, Lines, Located, Problems
+from syllabus.content.loader.sandbox import SqlPractice
 from syllabus.content.sources import SOURCE_FILE
+from syllabus.db.sandbox import SampleTable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -320,6 +322,23 @@ class Reader:
             elif course:
                 course.add(*build_practice(practice, course.course.id))
                 self.names_competencies(practice_source, (), practice, course.course.id)
+                if practice.sample_data is not None:
+                    self.bundle.sql_practices.append(
+                        SqlPractice(
+                            file=practice_source.file,
+                            line=practice_source.line_of(("sample_data",)),
+                            practice_id=practice.id,
+                            tables=tuple(
+                                SampleTable(
+                                    name=table.name,
+                                    columns=tuple(table.columns.items()),
+                                    rows=tuple(tuple(row) for row in table.rows),
+                                )
+                                for table in practice.sample_data.tables
+                            ),
+                            reference=practice.reference_solution,
+                        )
+                    )
 
     def read_quiz(self, path: Path, course: CourseFolder | None) -> None:
         source = self.json(path)

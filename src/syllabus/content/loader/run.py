@@ -27,7 +27,9 @@ from syllabus.content.loader.load import (
 )
 from syllabus.content.loader.problems import FileProblem
 from syllabus.content.loader.read import DEFAULT_LIMITS, ReadLimits, read_folder, read_source
+from syllabus.content.loader.sandbox import sample_data_problems
 from syllabus.content.sources import SOURCE_FILE
+from syllabus.db.sandbox import Sandbox
 from syllabus.db.sql import session_scope
 from syllabus.kit.standards import DEFAULT_CURRENCY
 
@@ -145,11 +147,14 @@ async def load_folder(
     limits: ReadLimits = DEFAULT_LIMITS,
     strict: bool = False,
     default_currency: str = DEFAULT_CURRENCY,
+    sandbox: Sandbox | None = None,
 ) -> LoadResult:
     """Load ``root``; an unchanged folder (same files as the last load of its source in
     both stores) returns at once unless ``force``. ``prune`` archives what the folder's
     source loaded and the folder no longer has; with ``every_source``, whatever loaded it.
-    ``notice`` hears what the load waits for (see ``write_mongo``)."""
+    ``notice`` hears what the load waits for (see ``write_mongo``). With ``sandbox``,
+    SQL practices' sample data is made and their reference queries run first
+    (:mod:`~syllabus.content.loader.sandbox`); without, at their first check."""
     source, source_problems = read_source(root)
     if source_problems:
         return LoadResult(problems=source_problems)
@@ -176,6 +181,10 @@ async def load_folder(
                 FileProblem(file=".", line=1, field="(folder)", message="changed while loading")
             ]
         )
+    if sandbox is not None and bundle.sql_practices:
+        problems = await sample_data_problems(sandbox, bundle.sql_practices, dry_run=dry_run)
+        if problems:
+            return LoadResult(problems=problems, warnings=warnings, source=source)
     built = build(bundle)
     del bundle  # what the catalog needs of its items is in ``built``; the rest can go
     plan = await plan_changes(
