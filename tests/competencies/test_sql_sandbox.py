@@ -554,26 +554,3 @@ async def test_the_seed_sql_practice_tells_right_from_the_usual_mistakes(
     assert len(expected.rows) == 9  # months with paid orders in Berlin's 2024
     got = await quick.run(schema, answer)
     assert (compare(expected, got, ordered=True, max_rows=1000) == "") is passes
-
-
-async def test_a_submission_to_a_checked_practice_is_checked_too(
-    client: httpx.AsyncClient, student: Account
-) -> None:
-    """The homework route runs the same check on a submitted text (not on a draft)."""
-    from tests.homework.conftest import submit
-
-    draft = await submit(client, student, practice=SQL, text=RIGHT, draft=True)
-    assert draft.status_code == 201, draft.text
-    assert draft.json()["automatic_check"] is None
-    wrong = await submit(client, student, practice=ANY_ORDER, text="SELECT 1 AS id")
-    assert wrong.status_code == 201, wrong.text
-    check = wrong.json()["automatic_check"]
-    assert check["passed"] is False
-    assert "returned 1 rows; the expected result has 4" in check["message"]
-    tickets = await mine(client, student, "feedback-tickets")
-    assert [(t["source"], t["container_id"]) for t in tickets] == [("check", ANY_ORDER)]
-    design = await submit(
-        client, student, practice=HTTP, text="POST /books -> 201\nGET /books/{id}"
-    )
-    assert design.json()["automatic_check"]["passed"] is True
-    assert design.json()["automatic_check"]["progress"]["practice_id"] == HTTP

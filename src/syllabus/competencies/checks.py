@@ -74,14 +74,6 @@ def sample_tables(practice: PracticeContent) -> list[SampleTable]:
     ]
 
 
-def checkable(practice: PracticeContent) -> bool:
-    """Whether the practice can be checked here: it has checks (or sample data), and
-    none that needs a runner we do not have."""
-    return all(c.kind in PATTERN_KINDS for c in practice.checks) and bool(
-        practice.checks or practice.sample_data is not None
-    )
-
-
 def _pattern_results(practice: PracticeContent, answer: str) -> list[CheckResult]:
     results = []
     for check in practice.checks:
@@ -205,7 +197,9 @@ async def check_practice(
     practice, course = await content.visible_practice(
         session=session, viewer=user, practice_id=practice_id
     )
-    if not checkable(practice):
+    if any(c.kind not in PATTERN_KINDS for c in practice.checks) or (
+        not practice.checks and practice.sample_data is None
+    ):
         raise PracticeNotCheckable(f"{practice_id} has no automatic check", field="practice_id")
     target = await item_target(session, user_id=user.id, item_id=practice_id, item_type="practice")
     if target is None or target.enrollment_id is None:

@@ -8,12 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
-from syllabus.competencies.router import sql_sandbox
 from syllabus.content.schemas import PracticeRef
-from syllabus.db.sandbox import Sandbox
 from syllabus.deps import MongoDatabaseDep, SessionDep, SettingsDep
 from syllabus.errors import problem_responses
 from syllabus.homework import review, service
@@ -78,7 +76,6 @@ async def practices_submit(
     database: MongoDatabaseDep,
     settings: SettingsDep,
     form: Annotated[SubmissionForm, Form(media_type="multipart/form-data")],
-    sandbox: Annotated[Sandbox, Depends(sql_sandbox)],
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     checked = await check_files(form.files, settings=settings)
@@ -93,7 +90,6 @@ async def practices_submit(
             links=form.links,
             checked=checked,
             draft=form.draft,
-            sandbox=sandbox,
         )
         return Outcome.of(submission.model_dump(mode="json"), status=status.HTTP_201_CREATED)
 

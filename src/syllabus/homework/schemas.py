@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import UploadFile
 from pydantic import ConfigDict, Field, RootModel, StringConstraints
 
-from syllabus.competencies.schemas import CheckOutcome
 from syllabus.homework.models import MAX_SCORE, SubmissionStatus
 from syllabus.kit.schemas import InputSchema, OutputSchema
 
@@ -101,11 +100,6 @@ class SubmissionPublic(OutputSchema):
     created_at: datetime
     submitted_at: datetime | None
     review: SubmissionReview | None
-    automatic_check: CheckOutcome | None = Field(
-        default=None,
-        description="In the answer to submitting: the practice's automatic check of the "
-        "text (POST /practices/{id}/checks), when the practice has one",
-    )
 
 
 class SubmissionToReview(OutputSchema):

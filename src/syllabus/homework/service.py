@@ -4,7 +4,6 @@ live enrollment in the practice's course, and an entitlement when it is paid. Se
 never commit; files reach GridFS before the rows that point at them and are deleted
 again if the unit of work rolls back (:mod:`syllabus.homework.files`)."""
 
-import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -15,10 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
-from syllabus.competencies import checks
-from syllabus.competencies.models import MAX_ANSWER_LENGTH
 from syllabus.content import service as content
-from syllabus.db.sandbox import Sandbox
 from syllabus.db.sql import after_rollback
 from syllabus.errors import NotFound, ValidationFailed
 from syllabus.homework import files, repository
@@ -113,12 +109,9 @@ async def submit(
     links: list[str],
     checked: Sequence[CheckedFile],
     draft: bool,
-    sandbox: Sandbox | None = None,
 ) -> SubmissionPublic:
     """A new submission (or draft) of a practice: the first, or the next version after
-    the last was reviewed or returned (the earlier ones stay). 409 while one is open.
-    Submitted (not a draft) with text to a practice that has automatic checks, the text
-    is checked too (:mod:`syllabus.competencies.checks`), in the same transaction."""
+    the last was reviewed or returned (the earlier ones stay). 409 while one is open."""
     practice, course = await content.visible_practice(
         session=session, viewer=user, practice_id=practice_id
     )
@@ -169,19 +162,7 @@ async def submit(
             for f, gridfs_id in zip(checked, gridfs_ids, strict=True)
         ],
     )
-    result = (await public(session, [(submission, course.course.content_id)]))[0]
-    if (
-        sandbox is not None
-        and not draft
-        and text.strip()
-        and len(text) <= MAX_ANSWER_LENGTH
-        and checks.checkable(practice)
-    ):
-        with contextlib.suppress(checks.SandboxUnavailable):  # nothing written: review it
-            result.automatic_check = await checks.check_practice(
-                session=session, sandbox=sandbox, user=user, practice_id=practice_id, answer=text
-            )
-    return result
+    return (await public(session, [(submission, course.course.content_id)]))[0]
 
 
 def _open(latest: Submission) -> SubmissionOpen:
