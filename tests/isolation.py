@@ -27,7 +27,14 @@ from sqlalchemy.ext.asyncio import (
 from syllabus.content.documents import DOCUMENT_MODELS, CourseContent
 from syllabus.db.mongo import init_documents
 from syllabus.db.sql import unit_of_work
-from syllabus.deps import get_read_connection, get_read_session, get_session, get_sessionmaker
+from syllabus.deps import (
+    Connect,
+    get_read_connection,
+    get_read_session,
+    get_session,
+    get_sessionmaker,
+    get_write_connect,
+)
 from syllabus.tables import metadata
 
 
@@ -114,8 +121,17 @@ def on_session(app: FastAPI, session: AsyncSession) -> Iterator[None]:
         await session.commit()  # what the test wrote before counts as committed
         yield await session.connection()
 
+    async def test_write_connect() -> Connect:
+        @asynccontextmanager
+        async def connect() -> AsyncIterator[AsyncConnection]:
+            await session.commit()  # what the test wrote before counts as committed
+            yield await session.connection()
+
+        return connect
+
     app.dependency_overrides[get_read_session] = test_session
     app.dependency_overrides[get_read_connection] = test_read_connection
+    app.dependency_overrides[get_write_connect] = test_write_connect
     app.dependency_overrides[get_sessionmaker] = test_sessionmaker
     try:
         yield
@@ -123,6 +139,7 @@ def on_session(app: FastAPI, session: AsyncSession) -> Iterator[None]:
         app.dependency_overrides.pop(get_session, None)
         app.dependency_overrides.pop(get_read_session, None)
         app.dependency_overrides.pop(get_read_connection, None)
+        app.dependency_overrides.pop(get_write_connect, None)
         app.dependency_overrides.pop(get_sessionmaker, None)
 
 

@@ -4,7 +4,7 @@ The request's SQL session commits once after the route returns and rolls back on
 error, so services never commit and a failed request leaves nothing half-written.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
@@ -43,6 +43,19 @@ async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection
         yield connection
 
 
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+"""Opens an autocommit Core connection from the pool when called (``async with``)."""
+
+
+async def get_write_connect(request: Request) -> Connect:
+    """For a write that is ONE statement (a server-side function, atomic by itself): an
+    autocommit connection, opened only if the route takes that path, so the write costs
+    its one round trip and no BEGIN/COMMIT (the lesson progress PUT; a keyed retry of it
+    runs in a unit of work instead). Never for two statements that must hold together."""
+    engine: AsyncEngine = request.app.state.read_engine  # the pool, in autocommit
+    return engine.connect
+
+
 def read_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnection]:
     """:func:`get_read_connection` for a route that takes no dependency (the hottest
     reads): ``async with read_connection(request) as connection``, closed before the
@@ -73,5 +86,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]
+WriteConnectDep = Annotated[Connect, Depends(get_write_connect)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 MongoDatabaseDep = Annotated[AsyncDatabase[dict[str, object]], Depends(get_mongo_database)]

@@ -48,11 +48,15 @@ async def test_an_upload_whose_transaction_fails_leaves_nothing(
 
     async def fail_after_the_upload() -> None:
         async with unit_of_work(session):
+            practice, course = await service.open_for_submission(
+                session=session, user=user, practice_id=PRACTICE
+            )
             created = await service.submit(
                 session=session,
                 database=mongo,
                 user=user,
-                practice_id=PRACTICE,
+                practice=practice,
+                course=course,
                 text="",
                 links=[],
                 checked=checked,

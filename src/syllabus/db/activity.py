@@ -1,5 +1,8 @@
-"""The one writer of the activity log: rows in the append-only ``activity_log``, in the
-same transaction as the change they describe (so none is lost or invented).
+"""The writer of the activity log: rows in the append-only ``activity_log``, in the
+same transaction as the change they describe (so none is lost or invented). The one
+other writer is the lesson progress write's server-side function
+(``save_lesson_progress()``, migration 0037), which logs its events inside its single
+statement with the same columns.
 
 It lives in the base and knows no domain: verbs and object types are data, checked by
 the table itself (``progress/models.py`` owns the table, its verbs and the rules that

@@ -4,12 +4,13 @@ notes. Completion and rollups are ``progress``'s rules, read here from its SQL v
 outline's state is one round trip whatever the course size."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
@@ -17,12 +18,7 @@ from syllabus.access.repository import ENTITLED_SQL
 from syllabus.catalog.models import ContentIndex, Course
 from syllabus.kit.ids import uuid7
 from syllabus.kit.pagination import key_datetime
-from syllabus.learning.models import (
-    HEARTBEAT_LEAD_SECONDS,
-    Enrollment,
-    LessonProgress,
-    PracticeProgress,
-)
+from syllabus.learning.models import Enrollment, LessonProgress, PracticeProgress
 
 LIVE_ENROLLMENT = ("active", "completed")
 
@@ -36,13 +32,6 @@ class LessonTarget:
     course_status: str
     enrollment_id: uuid.UUID | None
     enrollment_status: str | None
-
-
-async def lesson_target(
-    session: AsyncSession, *, user_id: uuid.UUID, lesson_id: str
-) -> LessonTarget | None:
-    """One query: the lesson's current course (via content_index) and my live enrollment."""
-    return await item_target(session, user_id=user_id, item_id=lesson_id, item_type="lesson")
 
 
 async def item_target(
@@ -145,126 +134,65 @@ async def lesson_state(
     )
 
 
-HEARTBEAT = text(
-    f"""
-    INSERT INTO lesson_time (id, user_id, course_id, lesson_content_id, session_id, seconds,
-                             created_by, updated_by)
-    SELECT CAST(:id AS uuid), CAST(:user AS uuid), CAST(:course AS uuid),
-           CAST(:lesson AS varchar), CAST(:session AS uuid), CAST(:seconds AS integer),
-           CAST(:user AS uuid), CAST(:user AS uuid)
-    WHERE CAST(:seconds AS integer) <= {HEARTBEAT_LEAD_SECONDS} OR EXISTS (
-      SELECT FROM lesson_time
-      WHERE user_id = :user AND lesson_content_id = :lesson AND session_id = :session)
-    ON CONFLICT (user_id, lesson_content_id, session_id) DO UPDATE
-    SET seconds = greatest(lesson_time.seconds, excluded.seconds), course_id = excluded.course_id,
-        updated_by = excluded.updated_by
-    WHERE excluded.seconds <= lesson_time.seconds
-       OR excluded.seconds <= extract(epoch FROM statement_timestamp() - lesson_time.created_at)
-                              + {HEARTBEAT_LEAD_SECONDS}
-    RETURNING seconds
-    """
-)
-"""The session's total is the largest one seen; a total that runs ahead of the clock
-since the session's first heartbeat (by more than the lead) is refused: no row back."""
-
-
-async def record_heartbeat(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    course_id: uuid.UUID,
-    lesson_id: str,
-    session_id: uuid.UUID,
-    seconds: int,
-) -> bool:
-    """Keep the session's largest total (one statement); False when refused."""
-    row = await session.execute(
-        HEARTBEAT,
-        {
-            "id": uuid7(),
-            "user": user_id,
-            "course": course_id,
-            "lesson": lesson_id,
-            "session": session_id,
-            "seconds": seconds,
-        },
+SAVE_LESSON_PROGRESS = (
+    text(
+        "SELECT * FROM save_lesson_progress(:user, :lesson, :changes, :id, :events_id, :session,"
+        " :seconds, :refused, :staff)"
     )
-    return row.first() is not None
+    .bindparams(bindparam("changes", type_=JSONB))
+    .columns(position=JSONB, achievements=JSONB)
+)
+"""The lesson progress write, one statement (migration 0037): built once, so a request
+costs a cached compile lookup and one round trip, not statement construction."""
 
 
 @dataclass(frozen=True)
 class SavedProgress:
+    """What ``save_lesson_progress()`` answered: an ``outcome`` (``ok``, or why nothing
+    was written) and, when ``ok``, the saved row and what the write caused."""
+
+    outcome: str
+    course_content_id: str | None
     row: dict[str, Any]
-    just_started: bool
-    just_completed: bool
 
 
-async def upsert_progress(
-    session: AsyncSession,
+async def save_progress(
+    connection: AsyncConnection,
     *,
     user_id: uuid.UUID,
-    course_id: uuid.UUID,
     lesson_id: str,
     changes: dict[str, Any],
+    heartbeat: tuple[uuid.UUID, int] | None,
+    refused: bool,
+    staff: Sequence[str],
 ) -> SavedProgress:
-    """INSERT … ON CONFLICT: idempotent under any concurrency. ``completed`` never goes
-    back to ``started`` (nor a status to none), ``started_at`` and ``completed_at`` are
-    set once, absent fields are kept. It also says whether *this* statement started or
-    completed the lesson, so the activity log gets each event exactly once however many
-    requests race."""
-    status = changes.get("status")
-    now = text("statement_timestamp()")
-    values = {
-        "id": uuid7(),  # from the app: time-ordered within the process, for keyset pages
-        "user_id": user_id,
-        "course_id": course_id,
-        "lesson_content_id": lesson_id,
-        **changes,
-        "status": status,
-        "started_at": now if status is not None else None,
-        "completed_at": now if status == "completed" else None,
-    }
-    statement = insert(LessonProgress).values(**values)
-    table = LessonProgress.__table__  # type: ignore[attr-defined]
-    updates: dict[str, Any] = {
-        "status": text(
-            "CASE WHEN lesson_progress.status = 'completed' THEN 'completed' "
-            "ELSE COALESCE(excluded.status, lesson_progress.status) END"
-        ),
-        "started_at": text("COALESCE(lesson_progress.started_at, excluded.started_at)"),
-        "completed_at": text("COALESCE(lesson_progress.completed_at, excluded.completed_at)"),
-        "course_id": statement.excluded.course_id,
-        "deleted_at": None,
-        # ON CONFLICT DO UPDATE skips column defaults: the row it tried to insert carries
-        # the actor (the audit default), so the update takes it from there.
-        "updated_by": func.coalesce(statement.excluded.updated_by, table.c.updated_by),
-    }
-    for field in ("bookmarked", "note", "position"):
-        if field in changes:
-            updates[field] = statement.excluded[field]
-    upsert = statement.on_conflict_do_update(
-        index_elements=[table.c.user_id, table.c.lesson_content_id], set_=updates
-    ).returning(
-        *table.c,
-        literal_column("(started_at IS NOT DISTINCT FROM statement_timestamp())").label(
-            "just_started"
-        ),
-        literal_column("(completed_at IS NOT DISTINCT FROM statement_timestamp())").label(
-            "just_completed"
-        ),
-        literal_column(
-            "(SELECT coalesce(sum(t.seconds), 0) FROM lesson_time t"
-            " WHERE t.user_id = lesson_progress.user_id"
-            " AND t.lesson_content_id = lesson_progress.lesson_content_id"
-            " AND t.deleted_at IS NULL)"
-        ).label("time_spent_seconds"),
+    """Check and write a learner's progress on a lesson in ONE statement, atomic by
+    itself (so an autocommit connection needs no BEGIN/COMMIT): the user, the lesson's
+    course and enrollment, the heartbeat, the upsert, completion, awards and the
+    activity log. ``refused``: the body breaks a rule of its own, answered once the
+    caller may write here at all."""
+    session_id, seconds = heartbeat if heartbeat else (None, None)
+    row = (
+        (
+            await connection.execute(
+                SAVE_LESSON_PROGRESS,
+                {
+                    "user": user_id,
+                    "lesson": lesson_id,
+                    "changes": changes,
+                    "id": uuid7(),  # from the app: time-ordered within the process
+                    "events_id": uuid7(),
+                    "session": session_id,
+                    "seconds": seconds,
+                    "refused": refused,
+                    "staff": list(staff),
+                },
+            )
+        )
+        .mappings()
+        .one()
     )
-    row = (await session.execute(upsert)).mappings().one()
-    return SavedProgress(
-        row=dict(row),
-        just_started=bool(row["just_started"]),
-        just_completed=bool(row["just_completed"]),
-    )
+    return SavedProgress(row["outcome"], row["course_content_id"], dict(row))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response, status
 from syllabus.access.service import EnrollmentRequired, PurchaseRequired
 from syllabus.catalog.schemas import CourseRef
 from syllabus.content.schemas import LessonRef, PracticeRef
-from syllabus.deps import SessionDep, read_connection
+from syllabus.db.sql import current_actor, session_scope
+from syllabus.deps import SessionDep, SessionmakerDep, WriteConnectDep, read_connection
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, IdempotencyKeyReused, Outcome
@@ -17,6 +18,7 @@ from syllabus.identity.deps import (
     HOT_READ,
     SIGNED_IN_PROBLEMS,
     AdminUser,
+    CurrentClaims,
     CurrentUser,
     claims_of,
 )
@@ -106,24 +108,39 @@ async def progress_save(
     lesson_id: LessonRef,
     data: ProgressUpdate,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: CurrentClaims,
+    connect: WriteConnectDep,
+    sessionmaker: SessionmakerDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    async def run() -> Outcome:
-        saved = await service.save_progress(
-            session=session, user=user, lesson_id=lesson_id, data=data
-        )
-        return Outcome.of(saved.model_dump(mode="json"))
+    # Unkeyed: one statement on an autocommit connection (no BEGIN/COMMIT). Keyed: the
+    # same statement in a unit of work that stores the answer with the write.
+    if idempotency_key is None:
+        async with connect() as connection:
+            saved = await service.save_progress(
+                connection=connection, user_id=claims.user_id, lesson_id=lesson_id, data=data
+            )
+        return Outcome.of(saved.model_dump(mode="json")).response()
+    async with session_scope(sessionmaker) as session:
+        current_actor.set(claims.user_id)
 
-    return await idempotency.answer_once(
-        request=request,
-        session=session,
-        user_id=user.id,
-        key=idempotency_key,
-        body=data.model_dump(mode="json", exclude_unset=True),
-        run=run,
-    )
+        async def run() -> Outcome:
+            saved = await service.save_progress(
+                connection=await session.connection(),
+                user_id=claims.user_id,
+                lesson_id=lesson_id,
+                data=data,
+            )
+            return Outcome.of(saved.model_dump(mode="json"))
+
+        return await idempotency.answer_once(
+            request=request,
+            session=session,
+            user_id=claims.user_id,
+            key=idempotency_key,
+            body=data.model_dump(mode="json", exclude_unset=True),
+            run=run,
+        )
 
 
 @router.put(

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
-from syllabus.db.activity import Event, record_activity, record_events
+from syllabus.db.activity import Event, record_activity
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity import service as identity
 from syllabus.identity.deps import BEARER
-from syllabus.identity.models import User
+from syllabus.identity.models import STAFF_ROLES, User
 from syllabus.learning import repository
 from syllabus.learning.models import HEARTBEAT_LEAD_SECONDS, Enrollment
 from syllabus.learning.repository import ActivityKey, NoteRow
@@ -204,18 +204,20 @@ def _refuse(field: str, message: str, kind: str) -> ValidationFailed:
     )
 
 
-def _check_update(data: ProgressUpdate) -> None:
-    """A write without ``status`` saves a bookmark or a note, nothing that is progress."""
+def _check_update(data: ProgressUpdate) -> ValidationFailed | None:
+    """A write without ``status`` saves a bookmark, a note or time spent, nothing that is
+    progress: the refusal, if the body breaks that."""
     if data.status is not None:
-        return
+        return None
     if data.position is not None:
-        raise _refuse(
+        return _refuse(
             "position",
             "a resume position is progress: send status (started or completed) with it",
             "position_needs_status",
         )
     if data.bookmarked is None and "note" not in data.model_fields_set and not data.time_spent:
-        raise _refuse("status", "send status, bookmarked, note or time_spent", "nothing_to_save")
+        return _refuse("status", "send status, bookmarked, note or time_spent", "nothing_to_save")
+    return None
 
 
 def _heartbeat_ahead() -> ValidationFailed:
@@ -227,56 +229,44 @@ def _heartbeat_ahead() -> ValidationFailed:
 
 
 async def save_progress(
-    *, session: AsyncSession, user: User, lesson_id: str, data: ProgressUpdate
+    *, connection: AsyncConnection, user_id: uuid.UUID, lesson_id: str, data: ProgressUpdate
 ) -> ProgressPublic:
-    target = await repository.lesson_target(session, user_id=user.id, lesson_id=lesson_id)
-    if target is None or not catalog.visible_to(target.course_status, user.role):
+    """Record progress on a lesson: ONE statement, ``save_lesson_progress()`` (migration
+    0037), which applies every rule of the write in the database (who may write, the
+    upsert that never goes back, the heartbeat, completion and awards by ``progress``'s
+    SQL rules, the activity log) and answers an outcome; each refusal is rendered here
+    as before (404, 403, then the body's own 422s), and nothing is written unless ok.
+
+    ``connection`` may be autocommit (the statement is atomic by itself) or the
+    request's transaction (a keyed write, stored with its answer)."""
+    refusal = _check_update(data)
+    beat = data.time_spent
+    saved = await repository.save_progress(
+        connection,
+        user_id=user_id,
+        lesson_id=lesson_id,
+        changes=data.model_dump(mode="json", exclude_unset=True, exclude={"time_spent"}),
+        heartbeat=(beat.session_id, beat.seconds) if beat else None,
+        refused=refusal is not None,
+        staff=STAFF_ROLES,
+    )
+    if saved.outcome == "no_user":  # erased or deleted since the token was issued
+        raise identity.TokenRejected(
+            "access token is invalid or expired", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if saved.outcome == "not_found":
         # A lesson of a course the learner may not see reads exactly like no lesson.
         raise NotFound(f"no lesson {lesson_id} in any current course", field="lesson_id")
-    if target.enrollment_id is None:
-        raise access.EnrollmentRequired(f"enroll in {target.course_content_id} to record progress")
-    _check_update(data)  # once the caller may write here at all
-    if data.time_spent is not None and not await repository.record_heartbeat(
-        session,
-        user_id=user.id,
-        course_id=target.course_id,
-        lesson_id=lesson_id,
-        session_id=data.time_spent.session_id,
-        seconds=data.time_spent.seconds,
-    ):
+    if saved.outcome == "enrollment_required":
+        raise access.EnrollmentRequired(f"enroll in {saved.course_content_id} to record progress")
+    if refusal is not None:
+        raise refusal
+    if saved.outcome == "ahead_of_clock":
         raise _heartbeat_ahead()
-    saved = await repository.upsert_progress(
-        session,
-        user_id=user.id,
-        course_id=target.course_id,
-        lesson_id=lesson_id,
-        changes=data.model_dump(exclude_unset=True, exclude={"time_spent"}),
-    )
-    events = [
-        Event(verb=verb, object_type="lesson", object_id=lesson_id, course_id=target.course_id)
-        for verb, happened in (("started", saved.just_started), ("completed", saved.just_completed))
-        if happened
-    ]
-    course_completed = False
-    earned: list[AchievementPublic] = []
-    if saved.just_completed and target.enrollment_status == "active":
-        completion = await progress.complete_if_done(
-            session=session,
-            user_id=user.id,
-            courses={target.course_id: target.course_content_id},
-        )
-        course_completed = bool(completion)
-        events += completion
-    if saved.just_completed:
-        # This write's events are recorded with the awards, after the streak is counted:
-        # a lesson's own event does not count towards the streak it might earn.
-        earned = await progress.award(session=session, user_id=user.id, along=events)
-    else:
-        await record_events(session, actor_id=user.id, events=events)
     row = saved.row
     return ProgressPublic(
         lesson_id=lesson_id,
-        course_id=target.course_content_id,
+        course_id=row["course_content_id"],
         status=row["status"],
         completed_at=row["completed_at"],
         bookmarked=row["bookmarked"],
@@ -284,8 +274,8 @@ async def save_progress(
         position=row["position"],
         time_spent_seconds=row["time_spent_seconds"],
         updated_at=row["updated_at"],
-        course_completed=course_completed,
-        achievements_earned=earned,
+        course_completed=row["course_completed"],
+        achievements_earned=[AchievementPublic.model_validate(a) for a in row["achievements"]],
     )
 
 

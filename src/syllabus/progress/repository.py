@@ -1,8 +1,10 @@
 """Progress queries. Each rule is a SQL object of the migrations (0009: ``quiz_passed()``,
 ``quiz_standings``, ``items_done``, ``course_completion``, ``learner_streaks``; 0014:
 ``safe_time_zone()``; 0017: ``course_activity``, the last-activity rule, which the
-outline and my-courses queries of ``learning`` read too); these queries read them for one
-learner, so the API answers what the analytics views answer."""
+outline and my-courses queries of ``learning`` read too; 0037: ``complete_enrollments()``
+and ``award_achievements()``, which the lesson progress write applies in the database);
+these queries read them for one learner, so the API answers what the analytics views
+answer."""
 
 import uuid
 from collections.abc import Collection, Sequence
@@ -34,17 +36,9 @@ async def passed_quizzes(
     return set(result.scalars())
 
 
-COMPLETE_COURSES = text(
-    """
-    UPDATE enrollments e SET status = 'completed', completed_at = statement_timestamp(),
-      updated_by = coalesce(CAST(:actor AS uuid), e.updated_by)
-    FROM course_completion c
-    WHERE e.user_id = :user AND e.course_id = ANY(:courses) AND e.status = 'active'
-      AND e.deleted_at IS NULL
-      AND c.user_id = e.user_id AND c.course_id = e.course_id AND c.complete
-    RETURNING e.course_id
-    """
-)
+COMPLETE_COURSES = text("SELECT complete_enrollments(:user, :courses, :actor)")
+"""The completion rule applied: ``complete_enrollments()`` (migration 0037), which the
+progress write's ``save_lesson_progress()`` applies too."""
 
 
 async def complete_courses(
@@ -147,36 +141,9 @@ async def stats(session: AsyncSession, *, user_id: uuid.UUID) -> StatsRow:
     )
 
 
-AWARD = text(
-    """
-    WITH facts AS (
-      SELECT
-        (SELECT count(*) FROM lesson_progress
-          WHERE user_id = :user AND status = 'completed' AND deleted_at IS NULL) AS lessons,
-        (SELECT coalesce(array_agg(c.content_id), '{}') FROM enrollments e
-          JOIN courses c ON c.id = e.course_id
-          WHERE e.user_id = :user AND e.status = 'completed' AND e.deleted_at IS NULL) AS courses,
-        coalesce((SELECT current_streak_days FROM learner_streaks WHERE user_id = :user), 0)
-          AS streak
-    ), awarded AS (
-      INSERT INTO user_achievements (user_id, achievement_id, context, created_by, updated_by)
-      SELECT :user, a.id, jsonb_build_object('rule', a.rule), :user, :user
-      FROM achievements a, facts
-      WHERE a.deleted_at IS NULL AND (
-        (a.rule->>'type' = 'lessons_completed' AND facts.lessons >= (a.rule->>'count')::int)
-        OR (a.rule->>'type' = 'quiz_perfect_score' AND :perfect)
-        OR (a.rule->>'type' = 'streak_days' AND facts.streak >= (a.rule->>'days')::int)
-        OR (a.rule->>'type' = 'course_completed' AND cardinality(facts.courses) > 0
-            AND (a.rule->>'course' IS NULL OR a.rule->>'course' = ANY(facts.courses)))
-      )
-      ON CONFLICT (user_id, achievement_id) DO NOTHING
-      RETURNING achievement_id
-    )
-    SELECT a.* FROM awarded JOIN achievements a ON a.id = awarded.achievement_id
-    ORDER BY a.code
-    """
-)
-"""The award rules, one per ``rule.type`` of achievements.json (docs/authoring.md)."""
+AWARD = text("SELECT * FROM award_achievements(:user, :perfect)")
+"""The award rules, one per ``rule.type`` of achievements.json (docs/authoring.md):
+``award_achievements()`` (migration 0037), which ``save_lesson_progress()`` applies too."""
 
 
 async def award(
