@@ -239,3 +239,40 @@ async def test_two_teachers_marking_one_task_at_once(
     assert seats == ([1, 2] if double else [1])
     assert expert_versions == 1
     assert [tuple(r) for r in settled] == [(2,)]
+
+
+async def test_nothing_is_evidence_until_the_marks_settle(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    candidate: Account,
+) -> None:
+    """With a double check, neither a first mark nor two that differ by the threshold
+    move mastery; the third grader's final mark does, once, and opens the ticket."""
+    from tests.exams.test_grading import expert_tests_methods, methods_mastery, methods_tickets
+
+    await expert_tests_methods(exams, mongo, catalog_sessions, grading=DOUBLE)
+    first, second, third = await teachers(client, session, 3)
+    await sealed(client, candidate)
+    [item] = await pending(client, first)
+    evidence = text("SELECT count(*) FROM competency_evidence WHERE user_id = :u")
+    assert (await mark(client, first, item["id"], 0)).status_code == 200
+    assert (await session.execute(evidence, {"u": candidate.id})).scalar_one() == 0
+    assert await methods_mastery(client, candidate) is None
+    assert (await mark(client, second, item["id"], 2)).status_code == 200  # a discrepancy
+    assert (await session.execute(evidence, {"u": candidate.id})).scalar_one() == 0
+    assert await methods_mastery(client, candidate) is None
+    assert await methods_tickets(client, candidate) == []
+    assert (await mark(client, third, item["id"], 1)).status_code == 200
+    settled = await methods_mastery(client, candidate)
+    assert settled is not None
+    assert (settled["mastery"], settled["evidence_count"]) == (0.5, 1)
+    [ticket] = await methods_tickets(client, candidate)
+    assert (ticket["source"], ticket["item"]) == ("exam", None)
+    rows = await session.execute(
+        text("SELECT points, max_points FROM competency_evidence WHERE user_id = :u"),
+        {"u": candidate.id},
+    )
+    assert [(float(r.points), float(r.max_points)) for r in rows] == [(1, 2)]

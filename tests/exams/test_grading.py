@@ -312,3 +312,88 @@ async def test_an_applied_regrade_corrects_the_mastery_its_auto_tasks_gave(
         {"u": candidate.id},
     )
     assert [tuple(row) for row in evidence] == [(0, 1)]
+
+
+async def expert_tests_methods(
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    **overrides: Any,
+) -> None:
+    """The free exam with its expert task (task 4, 0..2 points) naming ``http.methods``."""
+    add_framework(exams)
+    exam = exam_json("basics-exam", **overrides)
+    exam["tasks"][3]["competencies"] = ["http.methods"]
+    write_json(exams / "courses/rest-basics/exams/basics-exam.json", exam)
+    await load(exams, mongo, catalog_sessions)
+
+
+async def methods_mastery(client: httpx.AsyncClient, account: Account) -> dict[str, Any] | None:
+    response = await client.get("/api/v1/users/me/competencies", headers=account.headers)
+    assert response.status_code == 200, response.text
+    found = [c for c in response.json()["items"] if c["code"] == "http.methods"]
+    return found[0] if found else None
+
+
+async def methods_tickets(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]]:
+    response = await client.get(
+        "/api/v1/users/me/feedback-tickets",
+        params={"competency": "http.methods"},
+        headers=account.headers,
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_a_low_expert_mark_moves_mastery_and_opens_a_secret_ticket(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    candidate: Account,
+    teacher: Account,
+) -> None:
+    """A settled expert task is evidence for the competencies it names, in the grading
+    transaction, at the problem and exam version the attempt sat; the ticket of a low
+    mark names the competency and lessons only (exam tickets never show the item)."""
+    await expert_tests_methods(exams, mongo, catalog_sessions)
+    first = await sealed(client, candidate)
+    assert await methods_mastery(client, candidate) is None  # pending: no evidence yet
+    await grade_all(client, teacher, points=2)
+    full = await methods_mastery(client, candidate)
+    assert full is not None
+    assert (full["mastery"], full["evidence_count"]) == (1.0, 1)
+    assert await methods_tickets(client, candidate) == []
+    second = await sealed(client, candidate)
+    await grade_all(client, teacher, points=0)
+    low = await methods_mastery(client, candidate)
+    assert low is not None
+    assert low["mastery"] < full["mastery"]
+    assert low["evidence_count"] == 2
+    assert low["gap_level"] > full["gap_level"]
+    [ticket] = await methods_tickets(client, candidate)
+    assert (ticket["status"], ticket["source"], ticket["item"]) == ("to_do", "exam", None)
+    assert ticket["container_id"] == FREE_EXAM
+    sheets = {a["id"]: a for a in (first, second)}
+    rows = (
+        await session.execute(
+            text(
+                "SELECT source_id, item_id, item_version, points, max_points "
+                "FROM competency_evidence WHERE user_id = :u ORDER BY created_at"
+            ),
+            {"u": candidate.id},
+        )
+    ).all()
+    assert [(float(r.points), float(r.max_points)) for r in rows] == [(2, 2), (0, 2)]
+    for row in rows:
+        attempt = (
+            await client.get(f"/api/v1/exam-attempts/{row.source_id}", headers=candidate.headers)
+        ).json()
+        assert str(row.source_id) in sheets
+        assert row.item_version == attempt["exam_version"]
+        [problem] = [t["problem"] for t in attempt["tasks"] if t["number"] == 4]
+        assert row.item_id == f"{FREE_EXAM}/{problem['id']}"
+        assert row.item_id not in str(ticket)
+        assert problem["prompt"] not in str(ticket)

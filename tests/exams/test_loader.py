@@ -127,6 +127,16 @@ def broken(exam: dict[str, Any]) -> dict[str, Any]:
             "grading.graders",
             "unknown key",
         ),
+        (
+            lambda e: e["tasks"][0].update(competencies=["http"]),
+            "tasks[0].competencies",
+            "an auto-graded task's questions name its competencies",
+        ),
+        (
+            lambda e: e["tasks"][3].update(competencies=["nowhere"]),
+            "tasks[3].competencies[0]",
+            "unknown competency 'nowhere'",
+        ),
     ],
 )
 async def test_a_bad_exam_file_is_refused_with_its_problem(

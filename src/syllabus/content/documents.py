@@ -347,6 +347,8 @@ class ExamTask(Embedded):
     pool: list[QuestionId] = Field(default_factory=list)
     problems: list[ExpertProblem] = Field(default_factory=list)
     criteria: list[Criterion] = Field(default_factory=list)
+    competencies: list[CompetencyCode] = Field(default_factory=list)
+    """Codes of competencies.json an expert task tests: its final mark is their evidence."""
 
 
 class ExpertGrading(Embedded):

@@ -5,7 +5,9 @@ sealed attempt with the problem, its official answer, the rubric and the learner
 answer, and nothing that names the learner. Each grader marks a task at most once and
 sees only their own mark. A task needs one mark, or with the exam's ``double_check``
 two independent ones and a third when those differ by the exam's threshold or more
-(:func:`syllabus.exams.scoring.settle`); when the marks settle it, its points are final,
+(:func:`syllabus.exams.scoring.settle`); when the marks settle it, its points are final
+and evidence for the competencies the task names (``assessment.items_graded``, as the
+auto tasks gave at sealing; never a mark a double check may still change),
 and when the last expert task of an attempt is settled a final result version is
 appended.
 
@@ -24,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.assessment.hooks import GradedItem, GradedWork, items_regraded
+from syllabus.assessment.hooks import GradedItem, GradedWork, items_graded, items_regraded
 from syllabus.content import service as content
 from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
@@ -147,6 +149,7 @@ async def grade(
         row.points, row.graded_at = final, datetime.now(UTC)
     await session.flush()
     if final is not None:
+        await items_graded.fire(session, [_settled_work(attempt, exam, row)])
         grades = await repository.grades_of(session, attempt.id)
         if all(g.points is not None for g in grades):
             await append_result(
@@ -157,6 +160,34 @@ async def grade(
                 reason="expert",
             )
     return _item(row, attempt, exam, mark)
+
+
+def _settled_work(
+    attempt: ExamAttempt, exam: Mapping[str, Any], row: ExamExpertGrade
+) -> GradedWork:
+    """A settled expert task as evidence for the competencies it names: the problem the
+    learner drew (``<exam id>/<problem id>``) at the exam version the attempt sat. Only a
+    final mark counts; a first mark that a double check may still change does not."""
+    entry = next(e for e in (attempt.sheet or {})["tasks"] if e["number"] == row.task)
+    assert row.points is not None
+    return GradedWork(
+        source="exam",
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        container_id=attempt.exam_content_id,
+        container_version=attempt.exam_version,
+        title=str(exam.get("title", attempt.exam_content_id)),
+        course_id=attempt.course_id,
+        items=(
+            GradedItem(
+                item_id=f"{attempt.exam_content_id}/{entry['problem_id']}",
+                version=attempt.exam_version,
+                points=float(row.points),
+                max_points=float(row.max_points),
+                competencies=tuple(exam["tasks"][row.task - 1].get("competencies", [])),
+            ),
+        ),
+    )
 
 
 def _task_points(

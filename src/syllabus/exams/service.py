@@ -294,7 +294,7 @@ async def _seal(
         session, attempt=attempt, exam=shown.exam, task_points=points, reason="sealed"
     )
     # The auto-graded tasks are evidence for the competencies their questions name
-    # (competencies moves mastery in this transaction; expert tasks are not yet graded).
+    # (competencies moves mastery in this transaction; expert tasks count once settled).
     await items_graded.fire(
         session,
         [

@@ -321,6 +321,7 @@ def build_exam(exam: ExamIn, pools: dict[int, list[str]], course_id: str) -> Sto
                 pool=pools.get(task.number, []),
                 problems=[ExpertProblem(**problem.model_dump()) for problem in task.problems],
                 criteria=[Criterion(**criterion.model_dump()) for criterion in task.criteria],
+                competencies=task.competencies,
             )
             for task in exam.tasks
         ],

@@ -444,6 +444,9 @@ class ExamTaskIn(Strict):
     pool: list[QuestionId | dict[str, Any]] = Field(default_factory=list)
     problems: list[ExpertProblemIn] = Field(default_factory=list)
     criteria: list[CriterionIn] = Field(default_factory=list)
+    competencies: Competencies = Field(default_factory=list)
+    """An expert task's competencies (its mark is their evidence); an auto task's
+    questions name their own."""
 
     @field_validator("pool")
     @classmethod
@@ -484,6 +487,13 @@ class ExamTaskIn(Strict):
                 raise ValueError("each criterion gives a different number of points")
             if top is not None and max(points) != top:
                 raise ValueError(f"the highest criterion must give max_points ({top})")
+        return value
+
+    @field_validator("competencies")
+    @classmethod
+    def _competencies_for_expert(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("grading") == "auto" and value:
+            raise ValueError("an auto-graded task's questions name its competencies")
         return value
 
 

@@ -383,6 +383,10 @@ class Reader:
             return
         pools: dict[int, list[str]] = {}
         for t, task in enumerate(exam.tasks):
+            if task.competencies:  # checked, not linked: a link points at what teaches it
+                self.competency_refs.append(
+                    (source, ("tasks", t, "competencies"), list(task.competencies), exam.id, None)
+                )
             for index, item in enumerate(task.pool):
                 where = ("tasks", t, "pool", index)
                 if isinstance(item, dict) and "bank" in item:
@@ -795,6 +799,8 @@ def check_competencies(reader: Reader) -> None:
             if code not in parents:
                 if not reader.may_lack(f"competency:{code}"):
                     problems.at(source, (*path, i), f"unknown competency {code!r}")
+                continue
+            if content_id.startswith("exam:"):
                 continue
             courses = {course_id} if course_id else reader.quiz_courses.get(content_id, set())
             bundle.competency_links.extend(
