@@ -122,7 +122,7 @@ async def test_no_view_exposes_personal_data(session: AsyncSession) -> None:
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = 'analytics'",
     )
-    assert len({c["table_name"] for c in columns}) == 23
+    assert len({c["table_name"] for c in columns}) == 24
     assert not {c["column_name"] for c in columns} & {
         "email",
         "name",

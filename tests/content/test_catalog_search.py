@@ -152,11 +152,15 @@ async def test_sort_options_page_in_the_same_order(
         {"c": EGE},
     )
     by_title = sorted([SQL, REST, EGE], key=lambda c: TITLES[c])
+    # The rule: the price in minor units as stored, a free course as 0, ties by id.
+    cards = await found(client)
+    by_price = ids(sorted(cards, key=lambda card: (card["price_cents"] or 0, card["id"])))
+    assert len({card["price_cents"] or 0 for card in cards}) == len(cards)  # no ties to hide
     expected = {
         "title": by_title,
         "-title": by_title[::-1],
-        "price": [REST, EGE, SQL],  # free, 2900, 4900
-        "-price": [SQL, EGE, REST],
+        "price": by_price,
+        "-price": by_price[::-1],
         "-popularity": [SQL, REST, EGE],  # 3, 1, 0 live enrollments
         "popularity": [EGE, REST, SQL],
     }
