@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.commerce import renew
 from syllabus.commerce.providers.base import Provider
 from syllabus.commerce.providers.yookassa import YooKassaProvider
-from tests.commerce.doubles import YooKassaDouble
+from syllabus.config import Settings
+from tests.commerce.doubles import YOOKASSA_SECRET, YOOKASSA_SHOP, YooKassaDouble
 from tests.commerce.helpers import bought, can_read_paid_lesson, count, make_admin_plan
 from tests.commerce.test_yookassa import WEBHOOK, yookassa_id
 from tests.identity.helpers import Account
@@ -209,3 +210,23 @@ async def test_a_cancelled_or_erased_subscription_is_not_charged(
     assert (await subscription(session))["payment_method_id"] is None
     assert (await run(session, providers)) == renew.Renewals()
     assert charge_requests(yookassa_double) == []
+
+
+async def test_the_command_runs_against_the_database_and_yookassa(
+    live_loaded: Path, settings: Settings, yookassa_double: YooKassaDouble, tmp_path: Path
+) -> None:
+    """The cron entry point is wired (settings, engine, provider): nothing is due here."""
+    from tests.test_cli import run_cli
+
+    environment = {
+        "SYLLABUS_POSTGRES_URL": str(settings.postgres_url),
+        "SYLLABUS_POSTGRES_OWNER_URL": str(settings.postgres_owner_url),
+        "SYLLABUS_YOOKASSA_SHOP_ID": YOOKASSA_SHOP,
+        "SYLLABUS_YOOKASSA_SECRET_KEY": YOOKASSA_SECRET,
+        "SYLLABUS_YOOKASSA_API_BASE": f"{yookassa_double.url}/v3",
+    }
+    done = run_cli("payments", "renew-due", "--grace-days", "2", cwd=tmp_path, **environment)
+    assert done.returncode == 0, done.stderr
+    assert "0 renewed, 0 declined (past due), 0 expired" in done.stderr
+    refused = run_cli("payments", "renew-due", "--grace-days", "-1", cwd=tmp_path, **environment)
+    assert refused.returncode == 2
