@@ -3,6 +3,7 @@ fails is deleted again, a failure part-way through an upload deletes what it sto
 ``purge-files`` deletes orphans (and only orphans), and erasure deletes the learner's
 files once it commits."""
 
+import asyncio
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -48,11 +49,15 @@ async def test_an_upload_whose_transaction_fails_leaves_nothing(
 
     async def fail_after_the_upload() -> None:
         async with unit_of_work(session):
+            practice, course = await service.open_for_submission(
+                session=session, user=user, practice_id=PRACTICE
+            )
             created = await service.submit(
                 session=session,
                 database=mongo,
                 user=user,
-                practice_id=PRACTICE,
+                practice=practice,
+                course=course,
                 text="",
                 links=[],
                 checked=checked,
@@ -127,3 +132,28 @@ async def test_erasure_deletes_the_learners_files_and_words(
     )
     assert words.all() == [("", "[]", "submitted")]  # pseudonymous facts stay
     assert await count(session, "SELECT count(*) FROM submission_files", student) == 0
+
+
+async def test_two_submissions_at_once_leave_one_and_its_files_only(
+    live_client: httpx.AsyncClient,
+    live_learner: Account,
+    mongo: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """Really concurrent (committed) requests: whichever loses, by the open-submission
+    check or by the unique index at insert, leaves no file behind."""
+    answers = await asyncio.gather(
+        *(
+            submit(
+                live_client, live_learner, files=[(f"{n}.txt", f"try {n}".encode(), "text/plain")]
+            )
+            for n in range(3)
+        )
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201, 409, 409], [a.text for a in answers]
+    [won] = [a.json() for a in answers if a.status_code == 201]
+    left = [
+        d["filename"]
+        async for d in mongo[f"{files.BUCKET}.files"].find({"metadata.user_id": live_learner.id})
+    ]
+    assert left == [won["files"][0]["filename"]]

@@ -193,12 +193,13 @@ async def test_paid_practice_needs_entitlement_and_enrollment(
     refused = await submit(client, student, practice=PAID_PRACTICE, text="x")
     assert refused.status_code == 403, refused.text
     stranger = await sign_up(client)
-    not_enrolled = await submit(client, stranger, text="x")
+    bad_file = [("x.exe", b"MZ\x90\x00", "application/x-msdownload")]
+    not_enrolled = await submit(client, stranger, files=bad_file)  # access before files
     assert not_enrolled.status_code == 403
     assert not_enrolled.json()["code"] == "enrollment-required"
     anonymous = await client.post(f"/api/v1/practices/{PRACTICE}/submissions", data={"text": "x"})
     assert anonymous.status_code == 401
-    missing = await submit(client, student, practice="practice:nothing", text="x")
+    missing = await submit(client, student, practice="practice:nothing", files=bad_file)
     assert missing.status_code == 404
 
 

@@ -216,10 +216,10 @@ async def purge_orphans(
     now: datetime | None = None,
     older_than: timedelta = ORPHAN_AGE,
 ) -> int:
-    """Delete every file older than ``older_than`` that no row points at (``referenced``
-    says which of a batch of ids some row points at) (an upload
+    """Delete every file older than ``older_than`` that no row points at: an upload
     whose transaction failed and whose clean-up did not run, an erasure whose clean-up
-    failed); the number deleted. Files are read in id order, a batch at a time."""
+    failed. ``referenced`` answers which of a batch of ids some row points at. Files are
+    read in id order, a batch at a time; the number deleted."""
     cutoff = (now or datetime.now(UTC)) - older_than
     files = database[f"{BUCKET}.files"]
     deleted, after = 0, None

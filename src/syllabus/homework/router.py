@@ -78,6 +78,9 @@ async def practices_submit(
     form: Annotated[SubmissionForm, Form(media_type="multipart/form-data")],
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
+    practice, course = await service.open_for_submission(
+        session=session, user=user, practice_id=practice_id
+    )
     checked = await check_files(form.files, settings=settings)
 
     async def run() -> Outcome:
@@ -85,7 +88,8 @@ async def practices_submit(
             session=session,
             database=database,
             user=user,
-            practice_id=practice_id,
+            practice=practice,
+            course=course,
             text=form.text,
             links=form.links,
             checked=checked,

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from syllabus.access import service as access
+from syllabus.catalog.repository import CourseRow
 from syllabus.content import service as content
+from syllabus.content.documents import PracticeContent
 from syllabus.db.sql import after_rollback
 from syllabus.errors import NotFound, ValidationFailed
 from syllabus.homework import files, repository
@@ -99,23 +101,35 @@ async def public(session: AsyncSession, rows: Sequence[Row]) -> list[SubmissionP
     return result
 
 
+async def open_for_submission(
+    *, session: AsyncSession, user: User, practice_id: str
+) -> tuple[PracticeContent, CourseRow]:
+    """The practice, if this learner may hand work in on it: a current practice of a
+    course they may see (404), open to them (403 to buy it) and enrolled in (403). Asked
+    before any file is read."""
+    practice, course = await content.visible_practice(
+        session=session, viewer=user, practice_id=practice_id
+    )
+    await access.require_enrollment(session=session, user=user, course=course.course.content_id)
+    return practice, course
+
+
 async def submit(
     *,
     session: AsyncSession,
     database: Database,
     user: User,
-    practice_id: str,
+    practice: PracticeContent,
+    course: CourseRow,
     text: str,
     links: list[str],
     checked: Sequence[CheckedFile],
     draft: bool,
 ) -> SubmissionPublic:
-    """A new submission (or draft) of a practice: the first, or the next version after
-    the last was reviewed or returned (the earlier ones stay). 409 while one is open."""
-    practice, course = await content.visible_practice(
-        session=session, viewer=user, practice_id=practice_id
-    )
-    await access.require_enrollment(session=session, user=user, course=course.course.content_id)
+    """A new submission (or draft) of a practice (from :func:`open_for_submission`): the
+    first, or the next version after the last was reviewed or returned (the earlier
+    ones stay). 409 while one is open."""
+    practice_id = practice.id
     if not has_content(text, links, len(checked)):
         raise _nothing_to_submit()
     latest = await repository.latest(session, user_id=user.id, practice_id=practice_id)
