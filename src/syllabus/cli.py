@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from syllabus.ai.notes import GenerationReport
     from syllabus.commerce.reconcile import Finding
+    from syllabus.commerce.renew import Renewals
     from syllabus.content.loader.load import MongoDatabase
     from syllabus.content.loader.run import LoadResult
     from syllabus.doctor.findings import Report
@@ -916,6 +917,53 @@ async def _reconcile(
         )
     finally:
         await engine.dispose()
+
+
+async def _renew_due(url: str, settings: Settings, *, grace_days: int) -> "Renewals":
+    from syllabus.commerce import renew
+    from syllabus.commerce.deps import build_providers
+    from syllabus.commerce.providers.yookassa import YooKassaProvider
+    from syllabus.db.sql import create_engine, create_sessionmaker, session_scope
+    from syllabus.main import wire
+
+    provider = build_providers(settings).get("yookassa")
+    if not isinstance(provider, YooKassaProvider):
+        return renew.Renewals()  # YooKassa is not configured: nothing of it to renew
+    wire()
+    engine = create_engine(to_asyncpg_url(url), pool_size=1, max_overflow=0)
+    sessions = create_sessionmaker(engine)
+    try:
+        return await renew.renew_due(
+            unit=lambda: session_scope(sessions),
+            provider=provider,
+            now=datetime.datetime.now(datetime.UTC),
+            grace=datetime.timedelta(days=grace_days),
+        )
+    finally:
+        await engine.dispose()
+
+
+@payments_app.command("renew-due")
+@friendly_errors
+def payments_renew_due(
+    grace_days: Annotated[
+        int,
+        typer.Option(min=0, help="Days after a period's end a declined renewal is retried."),
+    ] = 3,
+) -> None:
+    """Charge the saved payment method of every YooKassa subscription whose period has
+    ended (idempotent: a rerun charges nothing twice); a decline makes it past_due, and
+    past the grace it expires. For cron (daily or more often), next to reconcile."""
+    import asyncio
+
+    settings = _settings_for_tools()
+    with _postgres_url(settings) as url:
+        done = asyncio.run(_renew_due(url, settings, grace_days=grace_days))
+    err.print(
+        f"{done.renewed} renewed, {done.declined} declined (past due), "
+        f"{done.expired} expired, {done.waiting} waiting for the provider",
+        highlight=False,
+    )
 
 
 @payments_app.command("reconcile")

@@ -398,6 +398,12 @@ class YooKassaDouble(_Server):
         self.refunds: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[int, Any]] = {}
         self.delay = 0.0
+        self.saving: set[str] = set()
+        """Payments created with ``save_payment_method: true``, not paid yet."""
+        self.methods: dict[str, dict[str, Any]] = {}
+        """Saved payment methods by id (``save_payment_method`` on a paid payment)."""
+        self.decline = False
+        """The next charges of a saved method are declined (insufficient funds)."""
 
     def route(self, method: str, path: str, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         if self.delay:
@@ -421,8 +427,12 @@ class YooKassaDouble(_Server):
     def _missing() -> tuple[int, Any]:
         return 404, {"type": "error", "code": "not_found", "description": "not found"}
 
-    def _dispatch(self, method: str, path: list[str], body: Any) -> tuple[int, Any]:
+    def _dispatch(  # noqa: PLR0911 - one return per route, as a router reads
+        self, method: str, path: list[str], body: Any
+    ) -> tuple[int, Any]:
         match method, path:
+            case "POST", ["payments"] if "payment_method_id" in body:
+                return self._charge_saved(body)
             case "POST", ["payments"]:
                 payment_id = str(uuid.uuid4())
                 self.payments[payment_id] = {
@@ -442,6 +452,8 @@ class YooKassaDouble(_Server):
                     "refundable": False,
                     "metadata": body.get("metadata", {}),
                 }
+                if body.get("save_payment_method"):
+                    self.saving.add(payment_id)
                 return 200, self.payments[payment_id]
             case "GET", ["payments", found]:
                 return (200, self.payments[found]) if found in self.payments else self._missing()
@@ -468,6 +480,39 @@ class YooKassaDouble(_Server):
                 return (200, self.refunds[found]) if found in self.refunds else self._missing()
         return self._missing()
 
+    def _charge_saved(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """A recurring payment: no confirmation, settled at once (``succeeded``, or
+        ``canceled`` with ``cancellation_details`` when the card is declined)."""
+        method = self.methods.get(body["payment_method_id"])
+        if method is None:
+            return 400, {
+                "type": "error",
+                "code": "invalid_request",
+                "parameter": "payment_method_id",
+                "description": "Payment method is not saved",
+            }
+        payment_id = str(uuid.uuid4())
+        paid = not self.decline
+        self.payments[payment_id] = {
+            "id": payment_id,
+            "status": "succeeded" if paid else "canceled",
+            "paid": paid,
+            "amount": body["amount"],
+            "description": body.get("description"),
+            "recipient": {"account_id": YOOKASSA_SHOP, "gateway_id": "1"},
+            "created_at": "2026-12-07T14:00:00.000Z",
+            "payment_method": method,
+            "test": True,
+            "refundable": paid,
+            "metadata": body.get("metadata", {}),
+        }
+        if not paid:
+            self.payments[payment_id]["cancellation_details"] = {
+                "party": "payment_network",
+                "reason": "insufficient_funds",
+            }
+        return 200, self.payments[payment_id]
+
     # -- the buyer and YooKassa's side ----------------------------------------------------
 
     def settle(self, payment_id: str, status: str, *, value: str | None = None) -> bytes:
@@ -479,6 +524,19 @@ class YooKassaDouble(_Server):
             payment["refundable"] = status == "succeeded"
             if value is not None:
                 payment["amount"] = {**payment["amount"], "value": value}
+            if status == "succeeded":
+                method_id = str(uuid.uuid4())
+                saved = payment_id in self.saving
+                self.saving.discard(payment_id)
+                method = {
+                    "type": "bank_card",
+                    "id": method_id,
+                    "saved": saved,
+                    "card": {"first6": "555555", "last4": "4444", "card_type": "MasterCard"},
+                }
+                payment["payment_method"] = method
+                if saved:
+                    self.methods[method_id] = method
             event = "payment.succeeded" if status == "succeeded" else "payment.canceled"
             return self.notification(event, payment)
 

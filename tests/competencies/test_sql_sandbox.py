@@ -554,3 +554,35 @@ async def test_the_seed_sql_practice_tells_right_from_the_usual_mistakes(
     assert len(expected.rows) == 9  # months with paid orders in Berlin's 2024
     got = await quick.run(schema, answer)
     assert (compare(expected, got, ordered=True, max_rows=1000) == "") is passes
+
+
+async def test_a_practice_loaded_broken_without_the_sandbox_is_a_409_at_its_check(
+    client: httpx.AsyncClient,
+    folder: Path,
+    mongo: AsyncDatabase[dict[str, Any]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A load run from code without the sandbox cannot see a type PostgreSQL lacks; the
+    first check then refuses as problem+json, and records nothing."""
+    name_competencies(folder)
+    write_sql_practices(folder)
+    _broken(folder, _with_table(columns={"id": "bigintt"}, rows=[[1]]))
+    await load(folder, mongo, catalog_sessions)
+    account = await sign_up(client)
+    await enroll(client, account, FREE)
+    refused = await check(client, account, RIGHT)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "sql-sandbox-unavailable"
+    assert await mine(client, account, "feedback-tickets") == []
+    _broken(  # the data right again, the reference query broken
+        folder,
+        {
+            "sample_data": {"ordered": True, "tables": [ORDERS]},
+            "reference_solution": "SELECT nothing FROM orders",
+        },
+    )
+    await load(folder, mongo, catalog_sessions)
+    refused = await check(client, account, RIGHT)
+    assert (refused.status_code, refused.json()["code"]) == (409, "sql-sandbox-unavailable")
+    assert "nothing" not in refused.text  # the reference query is never quoted

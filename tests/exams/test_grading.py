@@ -1,16 +1,18 @@
 """Expert grading by teachers, the final result and its review, and regrades."""
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.content.folder import add_framework, write_json
 from tests.exams.conftest import FREE_EXAM, answers_for, exam_json, load, start, submit
-from tests.identity.helpers import Account, sign_up
+from tests.identity.helpers import Account, set_role, sign_up
 from tests.learning.helpers import enroll
 
 QUEUE = "/api/v1/review/exam-tasks"
@@ -179,6 +181,43 @@ async def test_regrade_dry_run_then_apply_appends_a_result_version(
             "/api/v1/admin/exams/exam:nothing/regrade", json={}, headers=admin.headers
         )
     ).status_code == 404
+
+
+async def test_concurrent_regrades_give_each_changed_attempt_one_new_version(
+    live_client: httpx.AsyncClient,
+    app: FastAPI,
+    journey_loaded: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+) -> None:
+    """Four applies at once, each committing for real: they run one after the other (the
+    regrade lock, as for quizzes), so one appends a version to each changed attempt and
+    the others, seeing those versions latest, find nothing left to change."""
+    admin = await sign_up(live_client)
+    async with app.state.sessionmaker() as admin_session:
+        await set_role(admin_session, admin, "admin")
+        await admin_session.commit()
+    for right in (True, True, True, False):  # the wrong one stays wrong: no new version
+        account = await sign_up(live_client)
+        await enroll(live_client, account, "course:rest-basics")
+        await sealed(live_client, account, right=right)
+    exam = exam_json("basics-exam")
+    for question in exam["tasks"][0]["pool"]:
+        question["value"] += 100
+    write_json(journey_loaded / "courses/rest-basics/exams/basics-exam.json", exam)
+    await load(journey_loaded, mongo, app.state.sessionmaker)
+    url = f"/api/v1/admin/exams/{FREE_EXAM}/regrade"
+    replies = await asyncio.gather(
+        *(live_client.post(url, json={"dry_run": False}, headers=admin.headers) for _ in range(4))
+    )
+    assert [reply.status_code for reply in replies] == [200] * 4, [r.text for r in replies]
+    assert sorted(len(reply.json()["changed"]) for reply in replies) == [0, 0, 0, 3]
+    async with app.state.engine.connect() as connection:
+        versions = (
+            await connection.execute(
+                text("SELECT max(version), count(*) FROM exam_results GROUP BY attempt_id")
+            )
+        ).all()
+    assert sorted(tuple(v) for v in versions) == [(1, 1), (2, 2), (2, 2), (2, 2)]
 
 
 async def test_exam_prep_counts_reviewed_attempts_only(

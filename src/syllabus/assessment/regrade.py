@@ -31,6 +31,7 @@ from syllabus.assessment.hooks import GradedItem, GradedWork, items_regraded
 from syllabus.assessment.models import QuizAttempt, QuizResult
 from syllabus.assessment.schemas import QuizRegradeChange, QuizRegradeReport, QuizScore
 from syllabus.content import service as content
+from syllabus.db import versions
 from syllabus.progress import service as progress
 
 Found = Mapping[tuple[str, int], dict[str, Any]]
@@ -186,7 +187,7 @@ async def regrade(*, session: AsyncSession, quiz_id: str, dry_run: bool) -> Quiz
     """Regrade the quiz's submitted attempts against the current keys; a dry run writes
     nothing. The report names attempts and totals, never a learner or a question."""
     await content.quiz_document(quiz_id)  # 404 for an unknown or archived quiz
-    await repository.lock_regrade(session, quiz_id=quiz_id)
+    await versions.lock_regrade(session, of=quiz_id)
     checked, regraded, found = await _regrade(session, quiz_id)
     passes = await repository.passes(
         session, [(r.score, r.max_score, r.attempt.pass_percent) for r in regraded]

@@ -196,14 +196,6 @@ async def latest_results(
     return await versions.latest(session, QuizResult, of="attempt_id", ids=attempt_ids)
 
 
-async def lock_regrade(session: AsyncSession, *, quiz_id: str) -> None:
-    """One regrade of a quiz at a time (transaction-scoped advisory lock): a second one
-    waits, then finds the first one's versions latest and nothing left to change."""
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"quiz-regrade:{quiz_id}", 0)))
-    )
-
-
 async def sealed_of_quiz(session: AsyncSession, *, quiz_id: str) -> list[QuizAttempt]:
     """Every submitted attempt at the quiz that counts (voided ones left out), oldest
     first. They never change, so they need no lock."""

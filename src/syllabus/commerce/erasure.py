@@ -27,6 +27,7 @@ async def erase(session: AsyncSession, user_id: uuid.UUID) -> None:
         payment.status = "canceled"
     for subscription in await repository.live_subscriptions_of(session, user_id=user_id):
         await settle.end_subscription(session=session, subscription=subscription, status="canceled")
+        subscription.payment_method_id = None  # never charged again (commerce.renew)
     references = await repository.references_of(session, user_id=user_id)
     events = await repository.events_mentioning(session, references)
     linked = set().union(*(links(event.payload) for event in events)) - references

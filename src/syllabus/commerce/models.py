@@ -89,6 +89,12 @@ class Payment(Base, table=True):
         description="Why a provider's report was not acted on (amount or currency differs).",
     )
     paid_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    subscription_id: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="subscriptions.id",
+        index=True,
+        description="The subscription a renewal charge renews (YooKassa recurring payments).",
+    )
 
 
 class PaymentEvent(Base, table=True):
@@ -131,3 +137,5 @@ class Subscription(Base, table=True):
     cancel_at_period_end: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     # When the provider stated the status above: an older event never overwrites it.
     state_at: datetime = Field(sa_type=DateTime(timezone=True))
+    # YooKassa's saved payment method (``payment_method.id``), charged at each renewal.
+    payment_method_id: str | None = None

@@ -316,3 +316,39 @@ async def events_mentioning(session: AsyncSession, references: set[str]) -> list
         .with_for_update()
     )
     return list((await session.execute(query)).scalars())
+
+
+async def due_renewals(session: AsyncSession, *, now: datetime) -> list[uuid.UUID]:
+    """Subscriptions with a saved payment method whose paid period has ended and that
+    are still to be renewed (not cancelled at period end, not ended)."""
+    query = (
+        select(col(Subscription.id))
+        .where(
+            col(Subscription.payment_method_id).is_not(None),
+            col(Subscription.status).in_(("active", "past_due")),
+            col(Subscription.cancel_at_period_end).is_(False),
+            col(Subscription.current_period_end) <= now,
+            col(Subscription.deleted_at).is_(None),
+        )
+        .order_by(col(Subscription.current_period_end))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def lock_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> Subscription | None:
+    """The subscription, locked; None when another run holds it (that run renews it)."""
+    query = (
+        select(Subscription)
+        .where(col(Subscription.id) == subscription_id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query, execution_options={"populate_existing": True})).scalar()
+
+
+async def pending_renewal(session: AsyncSession, subscription_id: uuid.UUID) -> bool:
+    query = select(col(Payment.id)).where(
+        col(Payment.subscription_id) == subscription_id, col(Payment.status) == "pending"
+    )
+    return (await session.execute(query.limit(1))).first() is not None

@@ -166,16 +166,22 @@ async def _settle_payment(
         if RANK[payment.status] < RANK["succeeded"]:
             payment.status = "succeeded"
         if payment.flag is None and not refunded_first:
-            await _grant(session=session, provider=provider, payment=payment)
+            await _grant(session=session, provider=provider, payment=payment, report=report)
     elif report.outcome in ("failed", "canceled") and payment.status == "pending":
         payment.status = report.outcome
+        if payment.subscription_id is not None:
+            await _renewal_failed(session=session, payment=payment)
     if report.refunded_minor is not None and report.refunded_minor > payment.refunded_minor:
         await _refund(session=session, payment=payment, refunded_minor=report.refunded_minor)
     await session.flush()
 
 
-async def _grant(*, session: AsyncSession, provider: Provider, payment: Payment) -> None:
-    if payment.course_id is not None:
+async def _grant(
+    *, session: AsyncSession, provider: Provider, payment: Payment, report: PaymentReport
+) -> None:
+    if payment.subscription_id is not None:
+        await _renewed(session=session, payment=payment)
+    elif payment.course_id is not None:
         await access.grant_purchase(
             session=session,
             user_id=payment.user_id,
@@ -186,7 +192,7 @@ async def _grant(*, session: AsyncSession, provider: Provider, payment: Payment)
             session=session, user_id=payment.user_id, course_id=payment.course_id
         )
     elif not provider.recurring:
-        await _prepaid_period(session=session, payment=payment)
+        await _first_period(session=session, payment=payment, method=report.payment_method_id)
     await record_activity(
         session,
         actor_id=payment.user_id,
@@ -198,9 +204,10 @@ async def _grant(*, session: AsyncSession, provider: Provider, payment: Payment)
     )
 
 
-async def _prepaid_period(*, session: AsyncSession, payment: Payment) -> None:
-    """A plan bought from a provider that does not bill again: one period, paid ahead,
-    ending by itself (buy again to go on)."""
+async def _first_period(*, session: AsyncSession, payment: Payment, method: str | None) -> None:
+    """A plan bought from a provider that does not bill by itself: one period, paid
+    ahead. With a saved payment method (YooKassa) it is renewed by charging that method
+    (``commerce.renew``); without one it ends by itself (buy again to go on)."""
     assert payment.plan_id is not None
     assert payment.provider_payment_id is not None
     plan = await repository.get_plan_by_id(session, payment.plan_id)
@@ -212,7 +219,8 @@ async def _prepaid_period(*, session: AsyncSession, payment: Payment) -> None:
         provider=payment.provider,
         provider_subscription_id=payment.provider_payment_id,
         current_period_end=now + PERIODS[plan.period],
-        cancel_at_period_end=True,
+        cancel_at_period_end=method is None,
+        payment_method_id=method,
         state_at=now,
     )
     session.add(subscription)
@@ -224,6 +232,40 @@ async def _prepaid_period(*, session: AsyncSession, payment: Payment) -> None:
         category_id=plan.category_id,
         ends_at=subscription.current_period_end,
     )
+
+
+async def _renewed(*, session: AsyncSession, payment: Payment) -> None:
+    """A renewal charge succeeded: the subscription runs one more period from where the
+    paid one ended, and its entitlement with it."""
+    assert payment.subscription_id is not None
+    assert payment.plan_id is not None
+    subscription = await repository.get_subscription(session, payment.subscription_id)
+    plan = await repository.get_plan_by_id(session, payment.plan_id)
+    assert subscription is not None
+    assert plan is not None
+    subscription.current_period_end += PERIODS[plan.period]
+    subscription.status = "active"
+    subscription.state_at = datetime.now(UTC)
+    await session.flush()
+    await access.grant_subscription(
+        session=session,
+        user_id=payment.user_id,
+        subscription_id=subscription.id,
+        category_id=plan.category_id,
+        ends_at=subscription.current_period_end,
+    )
+
+
+async def _renewal_failed(*, session: AsyncSession, payment: Payment) -> None:
+    """A renewal charge was declined: past due (access ended with the paid period);
+    ``commerce.renew`` retries until the grace runs out, then it expires."""
+    assert payment.subscription_id is not None
+    subscription = await repository.get_subscription(session, payment.subscription_id)
+    assert subscription is not None
+    if subscription.status == "active":
+        subscription.status = "past_due"
+        subscription.state_at = datetime.now(UTC)
+        await session.flush()
 
 
 async def _refund(*, session: AsyncSession, payment: Payment, refunded_minor: int) -> None:

@@ -152,7 +152,8 @@ async def add_evidence(session: AsyncSession, rows: Sequence[Mapping[str, Any]])
 
 async def open_tickets(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Open a ticket per row, or refresh the learner's open one for the same competency
-    and item (the newest attempt, version and priority): retries never duplicate."""
+    and item (the newest failure's source, attempt, version and priority: a practice's
+    failed check and its returned submission share one ticket): retries never duplicate."""
     if not rows:
         return
     statement = insert(FeedbackTicket).values(list(rows))
@@ -166,6 +167,7 @@ async def open_tickets(session: AsyncSession, rows: Sequence[Mapping[str, Any]])
             set_={
                 name: statement.excluded[name]
                 for name in (
+                    "source",
                     "source_id",
                     "container_version",
                     "item_version",

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,3 +27,13 @@ async def latest(
         select(model).where(owner.in_(ids)).order_by(owner, version.desc()).ext(distinct_on(owner))
     )
     return {getattr(row, of): row for row in rows.scalars().all()}
+
+
+async def lock_regrade(session: AsyncSession, *, of: str) -> None:
+    """One regrade of a quiz or exam (``of``, its stable content id) at a time, held to
+    the end of the transaction: a second one waits, then reads the first one's versions
+    as the latest and finds nothing left to change (no duplicate version). Take it before
+    reading any result."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"regrade:{of}", 0)))
+    )

@@ -14,7 +14,9 @@ versions of the questions its sheet shows (a key fixed since), with the expert p
 given and the scale of the exam version the attempt sat; a dry run reports old and new
 scores per attempt; applying it appends a result version to each changed attempt and
 corrects the mastery evidence its auto tasks gave (``assessment.items_regraded``, as a
-quiz regrade does). The attempt and its sealed sheet never change (DECISIONS 15).
+quiz regrade does). The attempt and its sealed sheet never change (DECISIONS 15). Two
+regrades of one exam run one after the other (``db.versions.lock_regrade``, the quiz
+regrade's lock); the second finds nothing left to change.
 """
 
 import uuid
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from syllabus.assessment.hooks import GradedItem, GradedWork, items_regraded
 from syllabus.content import service as content
+from syllabus.db import versions
 from syllabus.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from syllabus.exams import repository, scoring
 from syllabus.exams.models import ExamAttempt, ExamExpertGrade, ExamExpertMark, ExamResult
@@ -187,7 +190,10 @@ def _line(result: ExamResult) -> ScoreLine:
 
 
 async def regrade(*, session: AsyncSession, exam_id: str, dry_run: bool) -> RegradeReport:
+    """Regrade the exam's sealed attempts against the current keys; a dry run writes
+    nothing. Two at once run one after the other (the lock), as quiz regrades do."""
     await content.exam_document(exam_id)  # 404 for an unknown or archived exam
+    await versions.lock_regrade(session, of=exam_id)
     attempts = await repository.sealed_of_exam(session, exam_id)
     latest = await repository.latest_results(session, [a.id for a in attempts])
     grades = await repository.grades_of_attempts(session, [a.id for a in attempts])

@@ -63,6 +63,8 @@ class PaymentReport:
     currency: str | None = None
     refunded_minor: int | None = None
     """Refunded so far, in all (providers report the running total)."""
+    payment_method_id: str | None = None
+    """A payment method the provider saved for charging again (YooKassa)."""
 
 
 @dataclass(frozen=True)
@@ -147,3 +149,16 @@ class Provider(Protocol):
         ...
 
     async def cancel_at_period_end(self, provider_subscription_id: str) -> None: ...
+
+
+class Recurring(Provider, Protocol):
+    """A provider that charges a saved payment method on our request (YooKassa)."""
+
+    name: str
+
+    async def charge(
+        self, *, order: Order, payment_method_id: str, key: str
+    ) -> tuple[str, PaymentReport]:
+        """Charge the saved method without the buyer (``key`` makes a retry the same
+        charge): the provider's payment id and what it says now."""
+        ...

@@ -6,7 +6,9 @@ publishes (``SYLLABUS_YOOKASSA_NOTIFICATION_IPS``), and even then it is never be
 the payment (or refund) is fetched again from the API, as YooKassa's documentation
 recommends, and that answer is what is applied. The SDK is synchronous: every call runs
 in a worker thread, under ``SYLLABUS_PAYMENT_TIMEOUT_SECONDS`` (the SDK sets no timeout
-of its own, so its HTTP session is given one). A plan bought here is one prepaid period.
+of its own, so its HTTP session is given one). A plan's first payment saves the buyer's
+payment method (``save_payment_method``); each later period is charged to it by
+``syllabus payments renew-due`` (``commerce.renew``).
 """
 
 import asyncio
@@ -82,7 +84,7 @@ def _minor(amount: Any) -> int:
 
 class YooKassaProvider:
     name = "yookassa"
-    recurring = False
+    recurring = False  # YooKassa bills nothing by itself: we charge the saved method
 
     def __init__(
         self,
@@ -117,6 +119,8 @@ class YooKassaProvider:
             "description": order.title[:128],
             "metadata": {"payment_id": str(order.payment_id)},
         }
+        if order.period is not None:  # a plan: renewed by charging the saved method
+            params["save_payment_method"] = True
         created = await self._call(
             lambda: _Payment.create(params, idempotency_key=str(order.payment_id))
         )
@@ -148,14 +152,35 @@ class YooKassaProvider:
             payment_id = uuid.UUID(str((found.metadata or {}).get("payment_id")))
         except ValueError:
             return None  # not one of ours
+        return self._report(payment_id, found)
+
+    @staticmethod
+    def _report(payment_id: uuid.UUID, found: Any) -> PaymentReport:
         refunded = found.refunded_amount
+        method = found.payment_method
         return PaymentReport(
             payment_id=payment_id,
             outcome=OUTCOMES.get(found.status),  # type: ignore[arg-type]
             amount_minor=_minor(found.amount),
             currency=found.amount.currency,
             refunded_minor=_minor(refunded) if refunded is not None else None,
+            payment_method_id=method.id if method is not None and method.saved else None,
         )
+
+    async def charge(
+        self, *, order: Order, payment_method_id: str, key: str
+    ) -> tuple[str, PaymentReport]:
+        """A recurring charge: the saved method, no confirmation, captured at once."""
+        params = {
+            "amount": {"value": _value(order.amount_minor), "currency": order.currency},
+            "payment_method_id": payment_method_id,
+            "capture": True,
+            "description": order.title[:128],
+            "metadata": {"payment_id": str(order.payment_id)},
+        }
+        created = await self._call(lambda: _Payment.create(params, idempotency_key=key))
+        payment_id = uuid.UUID(str((created.metadata or {})["payment_id"]))
+        return str(created.id), self._report(payment_id, created)
 
     async def reports(self, notification: Notification) -> list[Report]:
         """Never the notification's word: the API's, asked again."""
