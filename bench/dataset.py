@@ -55,6 +55,9 @@ class Sizes:
     submitters: int = 400
     load_lessons: int = 500
     memory_lessons: tuple[int, ...] = (40, 500, 5000)
+    # exam day (bench/exam_day.py): this many learners start within the window
+    exam_starters: int = 1000
+    exam_window_seconds: float = 10.0
 
 
 QUICK = Sizes(
@@ -69,6 +72,9 @@ QUICK = Sizes(
     submitters=30,
     load_lessons=40,
     memory_lessons=(40, 200),
+    # 20 starts a second: what the quick dataset's 20 exams and a loaded machine carry
+    exam_starters=100,
+    exam_window_seconds=5.0,
 )
 
 

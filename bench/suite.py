@@ -29,6 +29,7 @@ from bench.content_load import content_load
 from bench.exam_day import exam_day
 from bench.harness import (
     BASELINE,
+    RESULTS,
     RESULTS_DIR_VARIABLE,
     SERVICE,
     Load,
@@ -171,6 +172,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     args = parser.parse_args()
+    if args.quick:  # a smoke run never lands among the real figures, however it is started
+        os.environ.setdefault(RESULTS_DIR_VARIABLE, str(RESULTS / "quick"))
     result = asyncio.run(run(quick=args.quick, only=args.only, rounds=args.rounds))
     folder = results_folder()
     stem = f"{datetime.now(UTC):%Y-%m-%d}"
