@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.commerce import reconcile
 from syllabus.commerce.providers.base import Provider
 from syllabus.config import Settings
-from syllabus.learning import service as learning
 from tests.commerce.doubles import STRIPE_KEY, STRIPE_WEBHOOK_SECRET, StripeDouble, YooKassaDouble
 from tests.commerce.helpers import (
     PAID_LESSON,
@@ -25,7 +24,7 @@ from tests.commerce.helpers import (
     make_admin_plan,
     payment_row,
 )
-from tests.commerce.test_stripe import WEBHOOK, deliver, session_of
+from tests.commerce.test_stripe import crashed_purchase, deliver, session_of
 from tests.commerce.test_yookassa import yookassa_id
 from tests.identity.helpers import Account, sign_up
 
@@ -187,16 +186,7 @@ async def test_a_notification_never_processed_is_processed_once(
     providers: dict[str, Provider],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    payment = await bought(client, learner)
-    completed, _ = stripe_double.pay(session_of(stripe_double, payment))
-
-    async def crash(**_: object) -> None:
-        raise RuntimeError("the process died here")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(learning, "enroll_purchased", crash)
-        failed = await client.post(WEBHOOK, content=completed.body, headers=completed.headers)
-    assert failed.status_code == 503
+    await crashed_purchase(client, learner, stripe_double, monkeypatch)
     found = await run(session, providers, fix=True)
     notice = [f for f in found if f[0].startswith("notification")]
     assert [(d, fixed) for _, _, d, fixed in notice] == [("stored, never processed", True)]

@@ -37,6 +37,27 @@ def session_of(double: StripeDouble, payment: dict[str, Any]) -> str:
     return url.rsplit("/", 1)[1]
 
 
+async def crashed_purchase(
+    client: httpx.AsyncClient,
+    learner: Account,
+    stripe_double: StripeDouble,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, Any], Signed, httpx.Response]:
+    """Buy the paid course and deliver its payment while processing dies after storing it:
+    the checkout, the completed event and the webhook's answer."""
+    payment = await bought(client, learner)
+    completed, _ = stripe_double.pay(session_of(stripe_double, payment))
+
+    async def crash(**_: object) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(learning, "enroll_purchased", crash)
+        failed = await client.post(WEBHOOK, content=completed.body, headers=completed.headers)
+    assert failed.status_code == 503
+    return payment, completed, failed
+
+
 async def deliver(client: httpx.AsyncClient, *events: Signed) -> None:
     for event in events:
         response = await client.post(WEBHOOK, content=event.body, headers=event.headers)
@@ -186,16 +207,7 @@ async def test_a_crash_before_processing_is_processed_once_later(
     providers: dict[str, Provider],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    payment = await bought(client, learner)
-    completed, _ = stripe_double.pay(session_of(stripe_double, payment))
-
-    async def crash(**_: object) -> None:
-        raise RuntimeError("the process died here")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(learning, "enroll_purchased", crash)
-        failed = await client.post(WEBHOOK, content=completed.body, headers=completed.headers)
-    assert failed.status_code == 503
+    payment, completed, failed = await crashed_purchase(client, learner, stripe_double, monkeypatch)
     assert failed.json()["code"] == "notification-not-processed"
     # Received and kept, not acted on: nothing granted, the payment still pending.
     assert await count(session, "FROM payment_events WHERE processed_at IS NULL") == 1
