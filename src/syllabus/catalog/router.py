@@ -128,7 +128,8 @@ async def courses_list(
         Query(
             description="`title`, `updated`, `price`, `popularity` (live enrollments), "
             "`created`; `-` first for descending (`-updated`: newest first). Default: "
-            "`relevance` (best match first) with `q`, else `created`."
+            "`relevance` (best match first) with `q`, else `created`. `relevance` "
+            "without `q` is a 422: there is nothing to be relevant to."
         ),
     ] = None,
 ) -> Page[CourseListItem]:
