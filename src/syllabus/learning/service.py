@@ -372,22 +372,23 @@ async def complete_practice(
 
 def _resume(
     outline: content.OutlineJson, lessons: dict[str, dict[str, Any]], done: set[str]
-) -> Resume | None:
+) -> dict[str, Any] | None:
     """The started lesson (the latest), else the item after the last completed one,
-    else the first item."""
-    order = outline.item_ids
+    else the first item: a :class:`Resume` as JSON-ready data (``position`` is the
+    client's own object, kept as saved)."""
+    order, index = outline.item_ids, outline.index
     started = [
         (state["updated_at"], lesson_id)
         for lesson_id, state in lessons.items()
-        if state["status"] == "started" and lesson_id in outline.index
+        if state["status"] == "started" and lesson_id in index
     ]
     if started:
         _, lesson_id = max(started)
-        return Resume(item_id=lesson_id, position=lessons[lesson_id]["position"])
-    completed_positions = [index for index, item_id in enumerate(order) if item_id in done]
-    if completed_positions and completed_positions[-1] + 1 < len(order):
-        return Resume(item_id=order[completed_positions[-1] + 1])
-    return Resume(item_id=order[0]) if order else None
+        return {"item_id": lesson_id, "position": lessons[lesson_id]["position"]}
+    last_done = max((index[item_id] for item_id in done if item_id in index), default=None)
+    if last_done is not None and last_done + 1 < len(order):
+        return {"item_id": order[last_done + 1], "position": None}
+    return {"item_id": order[0], "position": None} if order else None
 
 
 def _json_time(value: datetime | None) -> str | None:
@@ -398,8 +399,20 @@ def _json_time(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-UNTOUCHED_ITEM = b',"status":"not_started","bookmarked":false,"position":null'
-"""An item's personal fields (:class:`ItemProgress`) where the viewer has no record."""
+def _encoded_item(status: str, bookmarked: bool, position: Any) -> bytes:
+    """An item's personal fields (:class:`ItemProgress`) as ``,"key":value`` pairs."""
+    mine = {"status": status, "bookmarked": bookmarked, "position": position}
+    return b"," + to_json(mine)[1:-1]
+
+
+UNTOUCHED_ITEM = _encoded_item("not_started", False, None)
+"""Where the viewer has no record of an item."""
+PLAIN_ITEMS = {
+    (status, bookmarked): _encoded_item(status, bookmarked, None)
+    for status in ("not_started", "started", "completed", "passed")
+    for bookmarked in (False, True)
+}
+"""The fields of every item without a position, encoded once."""
 
 
 def _item_fields(
@@ -414,12 +427,9 @@ def _item_fields(
             continue  # progress on an item no longer in this version's outline
         row = lessons.get(item_id, {})
         status = "passed" if item_id in passed else row.get("status") or "not_started"
-        mine = {
-            "status": status,
-            "bookmarked": bool(row.get("bookmarked", False)),
-            "position": row.get("position"),
-        }
-        fields[place] = b"," + to_json(mine)[1:-1]
+        bookmarked, position = bool(row.get("bookmarked", False)), row.get("position")
+        plain = PLAIN_ITEMS.get((status, bookmarked)) if position is None else None
+        fields[place] = plain or _encoded_item(status, bookmarked, position)
     return fields
 
 
@@ -447,13 +457,12 @@ async def outline_with_progress(
     lessons, done = state.lessons, state.done
     progress = b"null"
     if state.enrollment_status is not None:
-        resume = _resume(outline, lessons, done)
         progress = to_json(
             {
                 "percent_complete": state.percent_complete,
                 "completed_required": state.completed_required,
                 "total_required": state.total_required,
-                "resume": resume.model_dump() if resume else None,
+                "resume": _resume(outline, lessons, done),
                 "last_activity_at": _json_time(state.last_activity_at),
                 "enrollment_status": state.enrollment_status,
             }
