@@ -4,7 +4,6 @@ committed mark and the regrade's corrected auto points."""
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from syllabus.exams import grading
+from syllabus.exams import grading, service
 from syllabus.identity.models import User
 from tests.content.folder import write_json
 from tests.exams.conftest import FREE_EXAM, exam_json, load
 from tests.exams.test_grading import sealed
-from tests.identity.helpers import Account, set_role, sign_up
+from tests.identity.helpers import set_role, sign_up
 from tests.learning.helpers import enroll
 
 
@@ -123,34 +122,22 @@ async def test_a_mark_committed_while_a_regrade_computes_is_in_the_latest_result
     its version when the teacher marks the task: the teacher must either commit before
     the regrade reads, or wait for it and build on its version."""
     grader, attempt_id, grade_id = await _setup(app, live_client, journey_loaded, mongo)
-    computed = asyncio.Event()
     marking: list[asyncio.Task[None]] = []
     regrade_pid: list[int] = []
-    real_append: Callable[..., Awaitable[Any]] = grading.append_result
 
     async def append_after_the_teacher(session: AsyncSession, **values: Any) -> Any:
-        if values["reason"] == "regrade":
-            computed.set()
-            while not marking:
-                await asyncio.sleep(0)
+        if values["reason"] == "regrade":  # the marks are read: the teacher marks now
+            marking.append(asyncio.create_task(_mark(app, grader, grade_id)))
             await blocked_or_done(app, marking[0], by=regrade_pid[0])
-        return await real_append(session, **values)
+        return await service.append_result(session, **values)
 
     monkeypatch.setattr(grading, "append_result", append_after_the_teacher)
-
-    async def regrade() -> None:
-        async with app.state.sessionmaker() as session:
-            regrade_pid.append(await _pid(session))
-            report = await grading.regrade(session=session, exam_id=FREE_EXAM, dry_run=False)
-            assert [c.attempt_id for c in report.changed] == [attempt_id]
-            await session.commit()
-
-    async def teacher() -> None:
-        await computed.wait()
-        marking.append(asyncio.create_task(_mark(app, grader, grade_id)))
-        await marking[0]
-
-    await asyncio.gather(regrade(), teacher())
+    async with app.state.sessionmaker() as session:
+        regrade_pid.append(await _pid(session))
+        report = await grading.regrade(session=session, exam_id=FREE_EXAM, dry_run=False)
+        assert [c.attempt_id for c in report.changed] == [attempt_id]
+        await session.commit()
+    await marking[0]
     _expected(await _latest(app, attempt_id))
 
 

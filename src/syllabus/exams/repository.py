@@ -219,7 +219,7 @@ async def grade_locked(
             select(ExamAttempt)
             .where(
                 col(ExamAttempt.id)
-                == select(ExamExpertGrade.attempt_id)
+                == select(col(ExamExpertGrade.attempt_id))
                 .where(col(ExamExpertGrade.id) == grade_id)
                 .scalar_subquery()
             )
