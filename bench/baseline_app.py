@@ -178,7 +178,9 @@ async def lesson(request: Request) -> Response:
             "bookmarked": bool(mine.get("bookmarked", False)),
             "note": mine.get("note"),
             "position": mine.get("position"),
-            "updated_at": updated_at.replace("+00:00", "Z") if updated_at else None,
+            # PostgreSQL's JSON drops trailing zeros of the fraction (.12345); pydantic
+            # writes six digits: through a datetime, as the service's model does.
+            "updated_at": _iso(datetime.fromisoformat(updated_at)) if updated_at else None,
         },
     }
     return Response(
