@@ -6,9 +6,11 @@
    compared first). One uvicorn worker each. Goals: throughput A/B >= 0.8; p99 at 50 % of
    B's peak, A/B <= 1.3. Also the peak RSS of the service's worker under this load,
    against the baseline's.
-2. ``outline_peak``, ``lesson_peak`` and ``quiz_peak``: the peaks by wrk ([8/8]; bench/wrk.py), the p99
-   at half the baseline's wrk peak by the Python open loop (pinned to the generator's
-   core, its CPU recorded), and both workers' peak RSS; every goal stated with its method.
+2. ``outline_peak``, ``lesson_peak`` and ``quiz_peak``: the peaks by wrk ([8/8];
+   bench/wrk.py), the p99 at half the baseline's wrk peak by bench/fixed_rate.py (its
+   own process on the generator's core; its CPU, achieved rate and dispatch lag recorded,
+   rounds where it fell behind left out), and both workers' peak RSS; every goal stated
+   with its method.
 3. ``asgi_servers``: the same outline requests served by uvicorn (A) and granian (B), with
    1 and then 2 workers. Switch only for >= 1.15x throughput at equal p99.
 """
