@@ -63,7 +63,7 @@ def learner(items: int) -> OutlineState:
     at = "2026-12-07T10:00:00+00:00"
     ids = [f"lesson:bench-{n}" for n in range(items)]
     done = ids[: items // 4]
-    lessons = {
+    lessons: dict[str, dict[str, Any]] = {
         i: {"status": "completed", "bookmarked": False, "position": None, "updated_at": at}
         for i in done
     }
