@@ -166,6 +166,8 @@ async def lesson(request: Request) -> Response:
         {"_id": lesson_id}, dict.fromkeys(LESSON_FIELDS, 1)
     )
     mine = _json(row["progress"]) or {}
+    # PostgreSQL's JSON drops a timestamp's trailing zeros (".12345"), the service's
+    # pydantic writes six digits (".123450"): parsed and written as the service does
     updated_at = mine.get("updated_at")
     body = {
         "id": document["_id"],
@@ -178,8 +180,6 @@ async def lesson(request: Request) -> Response:
             "bookmarked": bool(mine.get("bookmarked", False)),
             "note": mine.get("note"),
             "position": mine.get("position"),
-            # PostgreSQL's JSON drops trailing zeros of the fraction (.12345); pydantic
-            # writes six digits: through a datetime, as the service's model does.
             "updated_at": _iso(datetime.fromisoformat(updated_at)) if updated_at else None,
         },
     }

@@ -105,7 +105,12 @@ async def _same_bytes(
     for (a_path, headers), (b_path, _) in zip(service[:50], baseline[:50], strict=True):
         ra, rb = await a.get(a_path, headers=headers), await b.get(b_path, headers=headers)
         assert ra.status_code == rb.status_code == 200, (ra.text, rb.text)
-        assert ra.json() == rb.json(), (ra.text[:300], rb.text[:300])
+        mine, theirs = ra.json(), rb.json()
+        assert mine == theirs, {  # the fields that differ, side by side
+            key: (mine.get(key), theirs.get(key))
+            for key in mine.keys() | theirs.keys()
+            if mine.get(key) != theirs.get(key)
+        }
         same += ra.content == rb.content
     return same
 
