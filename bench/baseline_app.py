@@ -5,6 +5,10 @@ with none of the framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in bet
 - ``GET /lessons/{lesson_id}``: the service's one lesson query (visibility, access facts,
   module and neighbours, my progress) and the lesson read from MongoDB every time, the
   same JSON (the service answers from its content cache when warm).
+- ``GET /quizzes/{quiz_id}``: the service's one quiz query (the catalog's key, visibility,
+  the viewer's role and access facts) and the quiz and its questions read from MongoDB
+  every time (two finds), the same JSON (the service answers from its content cache when
+  warm).
 - ``PUT /progress/{lesson_id}``: one raw asyncpg upsert of the lesson_progress row (the
   course found from content_index in the same statement) — none of the service's checks
   (enrollment, published lesson), activity log or completion rule.
@@ -12,6 +16,7 @@ with none of the framework (FastAPI, SQLAlchemy, Beanie, pydantic models) in bet
 Run by bench/outline.py and bench/progress.py with the same environment as the service.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -28,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from syllabus.content.repository import QUIZ_STATE
 from syllabus.learning.repository import LESSON_STATE, OUTLINE_STATE
 
 SQL = re.sub(
@@ -36,6 +42,7 @@ SQL = re.sub(
 LESSON_SQL = re.sub(
     r":(lesson|user)\b", lambda m: {"lesson": "$1", "user": "$2"}[m[1]], str(LESSON_STATE)
 )
+QUIZ_SQL = re.sub(r":(item|user)\b", lambda m: {"item": "$1", "user": "$2"}[m[1]], str(QUIZ_STATE))
 LESSON_FIELDS = (
     "course_id",
     "title",
@@ -180,6 +187,70 @@ async def lesson(request: Request) -> Response:
     )
 
 
+def _options(items: list[dict[str, Any]], *, shuffled_for: str | None = None) -> list[Any]:
+    """Id and text only; in the service's presentation order when ``shuffled_for`` names
+    the question (content/service.py's ``_presentation_order``)."""
+    options = [{"id": item["id"], "text": item["text"]} for item in items]
+    if shuffled_for is None:
+        return options
+    return sorted(
+        options, key=lambda o: hashlib.sha256(f"{shuffled_for}/{o['id']}".encode()).hexdigest()
+    )
+
+
+def _question(document: dict[str, Any]) -> dict[str, Any]:
+    kind, question_id = document["type"], document["_id"]
+    options = left = right = None
+    if kind in ("single_choice", "multiple_choice"):
+        options = _options(document["options"])
+    elif kind == "ordering":
+        options = _options(document["options"], shuffled_for=question_id)
+    elif kind == "matching":
+        left = _options(document["left"])
+        right = _options(document["right"], shuffled_for=question_id)
+    return {
+        "id": question_id,
+        "type": kind,
+        "prompt": document["prompt"],
+        "points": float(document["points"]),
+        "options": options,
+        "left": left,
+        "right": right,
+    }
+
+
+async def quiz(request: Request) -> Response:
+    """Like :func:`lesson`: the query's facts, no access decision, the quiz and its
+    questions from MongoDB, the JSON."""
+    claims = _claims(request)
+    quiz_id = request.path_params["quiz_id"]
+    async with STATE["pool"].acquire() as connection:
+        await connection.fetchrow(QUIZ_SQL, quiz_id, claims["sub"])
+    database = STATE["mongo"]
+    document = await database["quiz_content"].find_one({"_id": quiz_id})
+    ids = document.get("question_ids") or []
+    found = {q["_id"]: q async for q in database["questions"].find({"_id": {"$in": ids}})}
+    questions = [found[question_id] for question_id in ids if question_id in found]
+    body = {
+        "id": document["_id"],
+        "course_id": document["course_id"],
+        "title": document["title"],
+        "version": document["version"],
+        "pass_percent": float(document.get("pass_percent", 70.0)),
+        "max_attempts": document.get("max_attempts"),
+        "time_limit_seconds": document.get("time_limit_seconds"),
+        "shuffle": bool(document.get("shuffle", False)),
+        "review_policy": document.get("review_policy", "after_submit"),
+        "scoring_policy": document.get("scoring_policy", "highest"),
+        "max_score": float(sum(q["points"] for q in questions)),
+        "questions": [_question(q) for q in questions],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        media_type="application/json",
+    )
+
+
 UPSERT = """
 INSERT INTO lesson_progress (user_id, course_id, lesson_content_id, status, started_at)
 SELECT $1, i.course_id, i.content_id, $3, statement_timestamp() FROM content_index i
@@ -223,6 +294,7 @@ app = Starlette(
     routes=[
         Route("/outline/{slug}", outline),
         Route("/lessons/{lesson_id}", lesson),
+        Route("/quizzes/{quiz_id}", quiz),
         Route("/progress/{lesson_id}", progress, methods=["PUT"]),
         Route("/live", live),
     ],

@@ -6,7 +6,7 @@
    compared first). One uvicorn worker each. Goals: throughput A/B >= 0.8; p99 at 50 % of
    B's peak, A/B <= 1.3. Also the peak RSS of the service's worker under this load,
    against the baseline's.
-2. ``outline_peak`` and ``lesson_peak``: the peaks by wrk ([8/8]; bench/wrk.py), the p99
+2. ``outline_peak``, ``lesson_peak`` and ``quiz_peak``: the peaks by wrk ([8/8]; bench/wrk.py), the p99
    at half the baseline's wrk peak by the Python open loop (pinned to the generator's
    core, its CPU recorded), and both workers' peak RSS; every goal stated with its method.
 3. ``asgi_servers``: the same outline requests served by uvicorn (A) and granian (B), with
@@ -70,6 +70,21 @@ def lesson_requests(data: Dataset) -> tuple[Requests, Requests]:
     chosen = [(user, pick.choice(data.lessons[slug][:HOT_LESSONS])) for user, slug in pairs]
     service = [(f"/api/v1/lessons/{lesson}", headers[user]) for user, lesson in chosen]
     baseline = [(f"/lessons/{lesson}", headers[user]) for user, lesson in chosen]
+    return service, baseline
+
+
+HOT_QUIZZES = 2
+"""The quiz read's working set, like :data:`HOT_LESSONS`: one of the first two quizzes of
+a learner's course (400 quizzes at full size; 40 in the quick run)."""
+
+
+def quiz_requests(data: Dataset) -> tuple[Requests, Requests]:
+    pairs = [(user, slug) for user, slug in sample(data, seed=13) if data.quizzes.get(slug)]
+    pick = random.Random(13)
+    headers = {user: bearer(user) for user, _ in pairs}
+    chosen = [(user, pick.choice(data.quizzes[slug][:HOT_QUIZZES])) for user, slug in pairs]
+    service = [(f"/api/v1/quizzes/{quiz}", headers[user]) for user, quiz in chosen]
+    baseline = [(f"/quizzes/{quiz}", headers[user]) for user, quiz in chosen]
     return service, baseline
 
 
@@ -281,4 +296,11 @@ async def lesson_peak(data: Dataset, load: Load, servers: Servers) -> dict[str, 
     """A lesson with its navigation and my progress against a bare route that runs the
     same PostgreSQL query and reads the lesson from MongoDB (bench/baseline_app.py)."""
     service_requests, baseline_requests = lesson_requests(data)
+    return await _read_peak(servers, load, service_requests, baseline_requests, p99_goal=None)
+
+
+async def quiz_peak(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
+    """A quiz with its questions (no answer keys) against a bare route that runs the same
+    PostgreSQL query and reads the quiz and its questions from MongoDB."""
+    service_requests, baseline_requests = quiz_requests(data)
     return await _read_peak(servers, load, service_requests, baseline_requests, p99_goal=None)

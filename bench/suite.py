@@ -41,7 +41,7 @@ from bench.harness import (
 from bench.identity_abuse import LIFTED
 from bench.load_memory import load_memory
 from bench.login_burst import login_burst
-from bench.outline import asgi_servers, lesson_peak, outline, outline_peak
+from bench.outline import asgi_servers, lesson_peak, outline, outline_peak, quiz_peak
 from bench.progress import progress, progress_peak
 from bench.report import write_chart, write_summary
 from bench.search import search
@@ -58,6 +58,7 @@ SCENARIOS: dict[str, Scenario] = {
     "outline": outline,
     "outline_peak": outline_peak,
     "lesson_peak": lesson_peak,
+    "quiz_peak": quiz_peak,
     "asgi_servers": asgi_servers,
     "progress": progress,
     "progress_peak": progress_peak,

@@ -35,6 +35,10 @@ SCALE = int(os.environ.get("SYLLABUS_FUZZ_SCALE", "1"))
 EXAMPLES_PER_OPERATION = 25 * SCALE
 STATEFUL_SCENARIOS = 40 * SCALE
 STATEFUL_STEPS = 12
+# The operation tests are derandomized (one walk per budget, the same in every run); a soak
+# takes other walks, each reproducible, with e.g. SYLLABUS_FUZZ_SEED=7. The stateful pass
+# draws a new seed every run (pytest's --hypothesis-seed fixes it).
+SEED = os.environ.get("SYLLABUS_FUZZ_SEED")
 # Hypothesis stops a state machine as ``Flaky`` when the stores (which keep what earlier
 # scenarios wrote) make a rule available where it was not before; it is started again
 # until the budget of scenarios has run, as schemathesis' own runner does.
@@ -214,6 +218,8 @@ def test_every_operation(
         aim(case, fuzz_target.real_ids)
         case.call_and_validate(**CHECKS)
 
+    if SEED is not None:
+        fuzz = hypothesis.seed(int(SEED))(fuzz)
     fuzz()
 
 

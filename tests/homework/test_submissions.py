@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.competencies.helpers import FREE
@@ -20,6 +21,7 @@ from tests.homework.conftest import (
     submit,
 )
 from tests.identity.helpers import Account, sign_up
+from tests.openapi import openapi_document
 
 
 async def test_a_submission_with_text_links_and_files_is_mine_to_read_and_download(
@@ -218,3 +220,25 @@ async def test_idempotency_key_replays_the_first_answer(
     )
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency-key-reused"
+
+
+# Characters that white-space classes disagree on: ECMA-262 (the OpenAPI's dialect),
+# Python and the server's Rust regex each read ``\s`` as another set.
+DISPUTED = ["\x85", "\x1c", "\ufeff", "\xa0", "\u2028", "\u3000", "\x7f", "\x9b", "é"]
+
+
+async def test_a_link_is_refused_exactly_when_the_openapi_says(
+    client: httpx.AsyncClient, student: Account
+) -> None:
+    """The fuzzer sent ``http://\x85...`` (valid by the OpenAPI's ``[^\\s\\x00]`` read as
+    ECMA-262) and the server refused it: the pattern now spells its class out."""
+    schema = openapi_document()["components"]["schemas"]["SubmissionForm"]
+    promised = jsonschema_rs.validator_for(schema["properties"]["links"]["items"])
+    for char in DISPUTED:
+        link = f"https://example.org/a{char}b"
+        response = await submit(client, student, links=[link])
+        if promised.is_valid(link):
+            assert response.status_code == 201, (char, response.text)
+        else:
+            assert response.status_code == 422, (char, response.text)
+            assert field_of(response) == ["links[0]"], response.text

@@ -21,6 +21,10 @@ def sitting(name: str, minutes: int) -> Work:
     return Work("quiz", f"quiz:{name}", minutes, False)
 
 
+def practice(name: str, minutes: int) -> Work:
+    return Work("practice", f"practice:{name}", minutes, True, optional=True)
+
+
 def days(request: PlanRequest) -> list[list[tuple[str, int, int]]]:
     """The schedule as days of (ref, minutes, part)."""
     schedule = sequential(request)
@@ -114,3 +118,28 @@ def test_the_same_request_gives_the_same_plan() -> None:
         work=[lesson("a", 25), sitting("q", 40), lesson("b", 70)], days=7, minutes_per_day=45
     )
     assert sequential(request) == sequential(request)
+
+
+def test_optional_items_keep_their_place_where_there_is_room() -> None:
+    work = [lesson("a", 20), practice("p", 30), lesson("b", 20)]
+    assert days(PlanRequest(work=work, days=3, minutes_per_day=60)) == [
+        [("lesson:a", 20, 1)],
+        [("practice:p", 30, 1)],
+        [("lesson:b", 20, 1)],
+    ]
+
+
+def test_optional_items_are_left_out_last_first_and_never_cause_a_refusal() -> None:
+    work = [practice("p", 30), lesson("a", 30), practice("q", 30), lesson("b", 30)]
+    # 120 minutes do not fit one day at 90: the last optional item goes, and 90 fit.
+    assert days(PlanRequest(work=work, days=1, minutes_per_day=90)) == [
+        [("practice:p", 30, 1), ("lesson:a", 30, 1), ("lesson:b", 30, 1)]
+    ]
+    # At 60 neither fits: the required 60 minutes alone.
+    assert days(PlanRequest(work=work, days=1, minutes_per_day=60)) == [
+        [("lesson:a", 30, 1), ("lesson:b", 30, 1)]
+    ]
+    # The refusal is about the required work only.
+    with pytest.raises(DoesNotFit) as refused:
+        sequential(PlanRequest(work=work, days=1, minutes_per_day=45))
+    assert refused.value.needed_minutes_per_day == 60

@@ -69,7 +69,10 @@ async def test_a_fresh_learner_gets_the_course_in_outline_order_at_a_light_pace(
         (1, "practice", PRACTICE, 30),
     ]
     assert plan["items"][0]["title"] == "Introduction"
-    assert (plan["items_total"], plan["items_done"]) == (4, 0)
+    # The practice is optional (practices always are): shown as such, counted apart.
+    assert [item["optional"] for item in plan["items"]] == [False, False, False, True]
+    assert (plan["items_total"], plan["items_done"]) == (3, 0)
+    assert (plan["optional_total"], plan["optional_done"]) == (1, 0)
     assert plan["ends_on"] == in_days(1)
     assert not any(item["done"] or item["overdue"] for item in plan["items"])
 
@@ -108,7 +111,7 @@ async def test_items_are_done_when_progress_says_so_and_regenerating_keeps_versi
     assert read.status_code == 200, read.text
     status = {item["content_id"]: item["done"] for item in read.json()["items"]}
     assert status == {INTRO: True, MORE: False, QUIZ: False, PRACTICE: True}
-    assert read.json()["items_done"] == 2
+    assert (read.json()["items_done"], read.json()["optional_done"]) == (1, 1)
 
     again = await client.post(
         f"{PLANS}/{plan['id']}/regenerate", json={"minutes_per_day": 20}, headers=student.headers
@@ -142,7 +145,8 @@ async def test_overdue_items_are_those_before_today_not_done(
     read = (await client.get(f"{PLANS}/{plan['id']}", headers=student.headers)).json()
     first_day = [item for item in read["items"] if item["day"] < today().isoformat()]
     assert first_day
-    assert all(item["overdue"] is (not item["done"]) for item in first_day)
+    assert all(item["overdue"] is (not item["done"] and not item["optional"]) for item in first_day)
+    assert [i["content_id"] for i in first_day if i["optional"]] == [PRACTICE]  # never overdue
     assert not any(item["overdue"] for item in read["items"] if item["day"] >= today().isoformat())
 
 
@@ -262,13 +266,44 @@ async def test_a_plan_that_does_not_fit_says_how_many_minutes_would(
     client: httpx.AsyncClient, student: Account
 ) -> None:
     response = await create(
-        client, student, course_id=FREE, target_date=in_days(1), minutes_per_day=30
+        client, student, course_id=FREE, target_date=in_days(1), minutes_per_day=20
     )
     assert_refused(response, 422, "plan-does-not-fit", "minutes_per_day", "target_date")
-    assert response.json()["needed_minutes_per_day"] == 59  # everything on the one day
+    # The required work on the one day (lessons 7 + 7, quiz 15); the optional practice
+    # (30) is not what makes a plan refuse.
+    assert response.json()["needed_minutes_per_day"] == 29
     assert (
         await create(client, student, course_id=FREE, target_date=in_days(1), minutes_per_day=59)
     ).status_code == 201
+
+
+async def test_optional_work_is_left_out_where_it_does_not_fit(
+    client: httpx.AsyncClient, student: Account
+) -> None:
+    """One day at 30 minutes: the 29 required minutes fit, the optional 30-minute practice
+    does not; the plan is made without it (not refused for it)."""
+    plan = await made(client, student, course_id=FREE, target_date=in_days(1), minutes_per_day=30)
+    assert layout(plan) == [
+        (0, "lesson", INTRO, 7),
+        (0, "lesson", MORE, 7),
+        (0, "quiz", QUIZ, 15),
+    ]
+    assert (plan["items_total"], plan["optional_total"], plan["daily_minutes"]) == (3, 0, 30)
+
+
+async def test_optional_work_alone_is_nothing_to_plan(
+    client: httpx.AsyncClient, student: Account
+) -> None:
+    """Every required item done (both lessons, the quiz passed) and no weak competency:
+    the optional practice left does not make a plan."""
+    for lesson in (INTRO, MORE):
+        assert (await progress(client, student, lesson, status="completed")).status_code == 200
+    await take_quiz(client, student, RIGHT, "all-right")
+    response = await create(
+        client, student, course_id=FREE, target_date=in_days(3), minutes_per_day=30
+    )
+    assert_refused(response, 422, "nothing-to-plan", "course_id")
+    assert "1 optional item" in response.json()["detail"]
 
 
 async def test_nothing_left_to_do_is_refused_by_name(

@@ -5,9 +5,11 @@ path, and only to leave them out."""
 
 import hashlib
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -44,15 +46,55 @@ OUTLINE_FIELDS = {"title": 1, "level": 1, "version": 1, "content_hash": 1, "modu
 
 OutlineVersion = tuple[int, str | None]
 """A course's ``(version, content_hash)`` as the catalog (PostgreSQL) knows it."""
-
-outlines: VersionCache[tuple[str, int, str | None], tuple[dict[str, Any], str]] = VersionCache(
-    DEFAULT_CACHE_ENTRIES
-)
-"""Course outlines by (course id, version, hash): read-only, shared by every request of
-the process (content/cache.py)."""
-
 ContentKey = tuple[str, int, str | None]
 """(content id, version, content_hash) as ``content_index`` (PostgreSQL) knows them."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineJson:
+    """A course outline as JSON bytes with a gap after each item's public fields, so a
+    reader splices in its own fields per item and its own ``progress`` without building
+    or encoding the shared part again: ``parts[i]`` ends just before item ``i``'s closing
+    brace, ``parts[-1]`` ends with ``"progress":``."""
+
+    parts: tuple[bytes, ...]
+    item_ids: tuple[str, ...]
+    """The items in outline order, one per gap."""
+    index: Mapping[str, int]
+    """Each item's place in ``item_ids``."""
+    etag: str
+
+    def render(self, fields: Sequence[bytes], progress: bytes) -> bytes:
+        """The whole outline: ``fields[i]`` (``,"key":value`` pairs) closes item ``i``."""
+        chunks = [b""] * (2 * len(self.parts) + 1)
+        chunks[0:-3:2] = self.parts[:-1]  # slice assignment: no Python loop per item
+        chunks[1:-2:2] = fields
+        chunks[-3:] = (self.parts[-1], progress, b"}")
+        return b"".join(chunks)
+
+
+def _outline_json(outline: Mapping[str, Any], etag: str) -> OutlineJson:
+    """Encode the shared outline once, cut after each item's public fields."""
+    parts: list[bytes] = []
+    ids: list[str] = []
+    head = {key: outline[key] for key in ("course_id", "title", "level", "version")}
+    pending = to_json(head)[:-1] + b',"modules":['
+    for m, module in enumerate(outline["modules"]):
+        public = {key: module[key] for key in ("id", "title", "order")}
+        pending += (b"," if m else b"") + to_json(public)[:-1] + b',"items":['
+        for i, item in enumerate(module["items"]):
+            parts.append(pending + (b"," if i else b"") + to_json(item)[:-1])
+            ids.append(item["id"])
+            pending = b"}"
+        pending += b"]}"
+    parts.append(pending + b'],"progress":')
+    index = {item_id: place for place, item_id in enumerate(ids)}
+    return OutlineJson(parts=tuple(parts), item_ids=tuple(ids), index=index, etag=etag)
+
+
+outlines: VersionCache[ContentKey, OutlineJson] = VersionCache(DEFAULT_CACHE_ENTRIES)
+"""Course outlines by (course id, version, hash), as encoded bytes: read-only, shared by
+every request of the process (content/cache.py)."""
 lessons: VersionCache[ContentKey, tuple[bytes, str]] = VersionCache(DEFAULT_CACHE_ENTRIES)
 """A lesson's public JSON and ETag source, by its key: the same for every viewer."""
 quizzes: VersionCache[ContentKey, tuple[bytes, str]] = VersionCache(DEFAULT_CACHE_ENTRIES)
@@ -62,17 +104,10 @@ CACHES = (outlines, lessons, quizzes)
 """Each bounded by ``SYLLABUS_CONTENT_CACHE_ENTRIES`` (main sizes them at start-up)."""
 
 
-async def course_outline(
-    course_id: str, *, expected: OutlineVersion | None = None
-) -> tuple[dict[str, Any], str]:
-    """A course's modules and items, shaped like :class:`CourseOutline`, and its ETag
-    source. A hot path: with ``expected`` (the version the caller's PostgreSQL query
-    returned) a warm cache answers without MongoDB; otherwise one projected read and no
-    model validation (the loader validated the document when it wrote it). The answer is
-    shared: callers build their own dicts around it and never change it."""
-    key = (course_id, *expected) if expected is not None else None
-    if key is not None and (cached := outlines.get(key)) is not None:
-        return cached
+async def _read_outline(course_id: str) -> tuple[dict[str, Any], tuple[int, str | None]]:
+    """One projected read and no model validation (the loader validated the document
+    when it wrote it): the outline shaped like :class:`CourseOutline`, and the
+    ``(version, content_hash)`` MongoDB holds."""
     course = await CourseContent.get_pymongo_collection().find_one(
         {"_id": course_id}, OUTLINE_FIELDS
     )
@@ -88,8 +123,31 @@ async def course_outline(
             for m in course["modules"]
         ],
     }
-    answer = outline, f"{course['version']}.{course['content_hash']}"
-    if key is not None and (course["version"], course.get("content_hash")) == expected:
+    return outline, (course["version"], course.get("content_hash"))
+
+
+def _etag(version: tuple[int, str | None]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+async def course_outline(course_id: str) -> tuple[dict[str, Any], str]:
+    """A course's modules and items, shaped like :class:`CourseOutline`, and its ETag
+    source, read from MongoDB (the hot route uses :func:`outline_json`)."""
+    outline, version = await _read_outline(course_id)
+    return outline, _etag(version)
+
+
+async def outline_json(course_id: str, *, expected: OutlineVersion) -> OutlineJson:
+    """The outline encoded once (:class:`OutlineJson`), for a caller whose PostgreSQL
+    query found the course at ``expected``: from the process's cache when warm (no
+    MongoDB), else one read, kept only when MongoDB holds exactly that version, so
+    nothing older than PostgreSQL's catalog is ever served. Shared: never changed."""
+    key = (course_id, *expected)
+    if (cached := outlines.get(key)) is not None:
+        return cached
+    outline, version = await _read_outline(course_id)
+    answer = _outline_json(outline, _etag(version))
+    if version == expected:
         outlines.put(key, answer)  # only what MongoDB holds for exactly that version
     return answer
 

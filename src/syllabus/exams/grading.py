@@ -18,7 +18,11 @@ scores per attempt; applying it appends a result version to each changed attempt
 corrects the mastery evidence its auto tasks gave (``assessment.items_regraded``, as a
 quiz regrade does). The attempt and its sealed sheet never change (DECISIONS 15). Two
 regrades of one exam run one after the other (``db.versions.lock_regrade``, the quiz
-regrade's lock); the second finds nothing left to change.
+regrade's lock); the second finds nothing left to change. A regrade locks the exam's
+sealed attempts (in id order) before it reads any mark or result, and a mark locks its
+attempt first, so a mark and a regrade of one attempt never interleave: the later one
+reads what the earlier committed, and the latest version holds every committed mark
+and the regrade's corrected auto points.
 """
 
 import uuid
@@ -117,8 +121,9 @@ async def grade(
     *, session: AsyncSession, grader: User, grade_id: uuid.UUID, points: int, comment: str
 ) -> ExpertTaskItem:
     """Record ``grader``'s mark on one expert task; settle the task when its marks
-    allow, and the attempt's result when it was the last one. The task's row is locked
-    first, so two graders at once take seats one after the other."""
+    allow, and the attempt's result when it was the last one. The attempt's row is
+    locked first, then the task's, so two graders at once take seats one after the
+    other, and a regrade of the attempt runs wholly before or after the mark."""
     found = await repository.grade_locked(session, grade_id)
     if found is None:
         raise NotFound("no such expert task", field="grade_id")
@@ -155,11 +160,15 @@ async def grade(
         await items_graded.fire(session, [_settled_work(attempt, exam, row)])
         grades = await repository.grades_of(session, attempt.id)
         if all(g.points is not None for g in grades):
+            # The auto points as the latest version has them: a regrade may have
+            # corrected the sheet's since (read under the attempt's lock).
+            latest = (await repository.latest_results(session, [attempt.id]))[attempt.id]
+            auto = {int(task): p for task, p in latest.task_points.items() if p is not None}
             await append_result(
                 session,
                 attempt=attempt,
                 exam=exam,
-                task_points=_task_points(attempt, grades),
+                task_points=_task_points(attempt, grades, auto),
                 reason="expert",
             )
     return _item(row, attempt, exam, mark)

@@ -210,19 +210,40 @@ async def marks_of(session: AsyncSession, grade_ids: Sequence[uuid.UUID]) -> lis
 async def grade_locked(
     session: AsyncSession, grade_id: uuid.UUID
 ) -> tuple[ExamExpertGrade, ExamAttempt] | None:
-    row = (
+    """The expert task and its attempt, fresh and locked: the attempt first, as a regrade
+    locks it (:func:`sealed_of_exam`), then the task. A mark and a regrade of one
+    attempt, or two marks on its tasks, so run one after the other, and each reads the
+    marks and result versions the other committed."""
+    attempt = (
         await session.execute(
-            select(ExamExpertGrade, ExamAttempt)
-            .join(ExamAttempt, col(ExamAttempt.id) == col(ExamExpertGrade.attempt_id))
-            .where(col(ExamExpertGrade.id) == grade_id)
-            .with_for_update(of=ExamExpertGrade)
+            select(ExamAttempt)
+            .where(
+                col(ExamAttempt.id)
+                == select(col(ExamExpertGrade.attempt_id))
+                .where(col(ExamExpertGrade.id) == grade_id)
+                .scalar_subquery()
+            )
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
+    ).scalar_one_or_none()
+    if attempt is None:
+        return None
+    grade = (
+        await session.execute(
+            select(ExamExpertGrade)
+            .where(col(ExamExpertGrade.id) == grade_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    return grade, attempt
 
 
 async def sealed_of_exam(session: AsyncSession, exam_id: str) -> list[ExamAttempt]:
+    """The exam's sealed attempts, locked in id order (FOR NO KEY UPDATE: the sealed
+    rows never change, the lock only keeps a teacher's mark out until the regrade has
+    committed, so the marks it reads next are the ones its result versions build on)."""
     rows = await session.execute(
         select(ExamAttempt)
         .where(
@@ -230,6 +251,8 @@ async def sealed_of_exam(session: AsyncSession, exam_id: str) -> list[ExamAttemp
             col(ExamAttempt.sealed_at).is_not(None),
         )
         .order_by(col(ExamAttempt.id))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     return list(rows.scalars().all())
 

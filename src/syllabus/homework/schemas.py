@@ -10,11 +10,12 @@ from fastapi import UploadFile
 from pydantic import ConfigDict, Field, RootModel, StringConstraints
 
 from syllabus.homework.models import MAX_SCORE, SubmissionStatus
-from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.schemas import WHITE_SPACE, InputSchema, OutputSchema
 
 MAX_TEXT = 100_000
 MAX_LINKS = 20
-LINK_PATTERN = r"^https?://[^\s\x00]+$"
+LINK_PATTERN = rf"^https?://[^\x00-\x1f\x7f-\x9f{WHITE_SPACE}\ufeff]+$"
+"""A URL: no control character, no white space (nor a byte-order mark)."""
 NO_NUL = r"^[^\x00]*$"
 CONTENT_PATTERN = r"[^\t\n\v\f\r ]"
 """Text that says something: a character other than ASCII white space (the same in

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from syllabus.identity.models import Role
-from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.schemas import WHITE_SPACE, InputSchema, OutputSchema
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
@@ -29,10 +29,13 @@ def _strip(value: object) -> object:
 
 Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
-# The pattern documents in OpenAPI what stripping then min_length=1 enforce: not blank.
+# The pattern documents in OpenAPI what stripping (Unicode white space) then min_length=1
+# enforce: not blank.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=f"[^{WHITE_SPACE}]"
+    ),
     Field(examples=["Ada Lovelace"]),
 ]
 # Which names exist is PostgreSQL's answer, not Python's (the streak and activity-day rules

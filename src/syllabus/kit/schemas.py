@@ -10,6 +10,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
+WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Unicode's White_Space, spelled out for a pattern's character class. ``\\s`` is this set
+in the server's Rust regex (and what ``strip_whitespace`` strips), but the OpenAPI's
+ECMA-262 reading adds U+FEFF and leaves out U+0085, and Python's adds U+001C-U+001F: a
+schema written with ``\\s`` or ``\\S`` promised clients names and links the server refused."""
+
 
 def contains_nul(value: Any) -> bool:
     """Whether a string anywhere in ``value`` holds U+0000, which PostgreSQL's text and

@@ -204,14 +204,12 @@ async def lessons_get(lesson_id: LessonRef, request: Request) -> Response:
 async def courses_outline(course_ref: CourseRef, request: Request) -> Response:
     claims = claims_of(request)
     async with read_connection(request) as connection:
-        outline, etag_source = await service.outline_with_progress(
+        body, etag_source = await service.outline_with_progress(
             connection=connection,
             viewer_id=claims.user_id if claims else None,
             course_ref=course_ref,
         )
-    return cached_json(
-        request, outline, etag_source=hashlib.sha256(etag_source.encode()).hexdigest()
-    )
+    return cached_json(request, body, etag_source=hashlib.sha256(etag_source.encode()).hexdigest())
 
 
 @router.get(

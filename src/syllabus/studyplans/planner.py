@@ -22,8 +22,12 @@ The rules (docs/competencies.md, "Study plans"):
    equal parts on consecutive days; a sitting (a timed quiz, an exam) cannot be split
    and takes one day of its own, the one case where a day holds more than
    ``minutes_per_day``.
-4. **Refusal.** When the work does not fit even at ``minutes_per_day``,
-   :class:`DoesNotFit` says the smallest daily minutes that would fit.
+4. **Optional items** (a practice; a lesson or quiz the course's ``completion`` does not
+   require) are laid out in their place like the rest while the work fits; when it does
+   not, they are left out of the plan from the last one back until it fits, so optional
+   work never makes a plan refuse, nor takes the place of required work.
+5. **Refusal.** When the required work does not fit even at ``minutes_per_day``,
+   :class:`DoesNotFit` says the smallest daily minutes that would fit it.
 """
 
 from collections.abc import Sequence
@@ -46,6 +50,8 @@ class Work:
     """The content id (lesson, practice, quiz, exam) or the competency code (revision)."""
     minutes: int
     splittable: bool
+    optional: bool = False
+    """Not needed to complete the course (rule 4): laid out only where there is room."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +132,12 @@ def _smallest_fitting(work: Sequence[Work], low: int, high: int, days: int) -> i
 def sequential(request: PlanRequest) -> Schedule:
     """The planner of the rules above."""
     work, days, budget = request.work, request.days, request.minutes_per_day
-    total = sum(piece.minutes for piece in work)
-    cap = _smallest_fitting(work, min(budget, MIN_DAILY_MINUTES), budget, days)
-    if cap is None:
-        raise DoesNotFit(_smallest_fitting(work, budget + 1, max(total, budget + 1), days))
-    return Schedule(items=lay_out(work, cap), daily_minutes=cap)
+    optional = [index for index, piece in enumerate(work) if piece.optional]
+    for keep in range(len(optional), -1, -1):  # rule 4: the last optional items go first
+        left_out = set(optional[keep:])
+        kept = [piece for index, piece in enumerate(work) if index not in left_out]
+        cap = _smallest_fitting(kept, min(budget, MIN_DAILY_MINUTES), budget, days)
+        if cap is not None:
+            return Schedule(items=lay_out(kept, cap), daily_minutes=cap)
+    total = sum(piece.minutes for piece in kept)
+    raise DoesNotFit(_smallest_fitting(kept, budget + 1, max(total, budget + 1), days))

@@ -34,11 +34,13 @@ class ItemLeft:
     content_id: str
     item_type: str
     duration_minutes: int | None
+    required: bool
+    """Needed to complete the course (``completion``); practices never are."""
 
 
 ITEMS_LEFT = text(
     """
-    SELECT i.content_id, i.item_type, i.duration_minutes FROM content_index i
+    SELECT i.content_id, i.item_type, i.duration_minutes, i.required FROM content_index i
     WHERE i.course_id = :course AND i.status = 'active' AND i.deleted_at IS NULL
       AND NOT EXISTS (SELECT FROM items_done d WHERE d.user_id = :user AND d.item_id = i.content_id)
     ORDER BY i.position
@@ -52,7 +54,7 @@ async def items_left(
     """The course's current lessons, practices and quizzes the learner has not done
     (``items_done``: completed, passed, marked done), in outline order."""
     rows = await session.execute(ITEMS_LEFT, {"user": user_id, "course": course_id})
-    return [ItemLeft(r.content_id, r.item_type, r.duration_minutes) for r in rows]
+    return [ItemLeft(r.content_id, r.item_type, r.duration_minutes, r.required) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,14 @@ its tickets close); the exam once a sitting started after this version was made 
 sealed."""
 
 
+ITEM_OPTIONAL = """
+    EXISTS (SELECT FROM content_index ci WHERE ci.content_id = it.content_id AND NOT ci.required)
+"""
+"""Whether a plan item is optional: a lesson, practice or quiz the course does not require
+to be complete (``content_index.required``, read now, as course completion reads it); a
+revision and the exam sitting never are."""
+
+
 @dataclass(frozen=True)
 class VersionRow:
     plan_id: uuid.UUID
@@ -175,6 +185,8 @@ class VersionRow:
     ends_on: date | None
     items_total: int
     items_done: int
+    optional_total: int
+    optional_done: int
 
 
 VERSIONS = f"""
@@ -184,12 +196,18 @@ VERSIONS = f"""
            v.target_date, v.minutes_per_day, v.starts_on, v.daily_minutes, v.planner,
            v.created_at AS generated_at,
            (SELECT max(it.day) FROM study_plan_items it WHERE it.version_id = v.id) AS ends_on,
-           (SELECT count(*) FROM study_plan_items it WHERE it.version_id = v.id) AS items_total,
-           (SELECT count(*) FILTER (WHERE {ITEM_DONE}) FROM study_plan_items it
-            WHERE it.version_id = v.id) AS items_done
+           counts.items_total, counts.items_done, counts.optional_total, counts.optional_done
     FROM study_plans p
     JOIN courses c ON c.id = p.course_id
     JOIN study_plan_versions v ON v.plan_id = p.id
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE NOT item.optional) AS items_total,
+               count(*) FILTER (WHERE NOT item.optional AND item.done) AS items_done,
+               count(*) FILTER (WHERE item.optional) AS optional_total,
+               count(*) FILTER (WHERE item.optional AND item.done) AS optional_done
+        FROM (SELECT {ITEM_OPTIONAL} AS optional, {ITEM_DONE} AS done
+              FROM study_plan_items it WHERE it.version_id = v.id) item
+    ) counts
     WHERE p.user_id = :user AND p.deleted_at IS NULL
 """
 LATEST = "v.version = (SELECT max(version) FROM study_plan_versions w WHERE w.plan_id = p.id)"
@@ -241,6 +259,7 @@ class ItemRow:
     part: int
     parts: int
     done: bool
+    optional: bool
     lessons: list[str]
     """A revision's lessons: the course's current lessons that teach the competency."""
 
@@ -250,7 +269,7 @@ ITEMS = text(
     SELECT it.position, it.day, it.kind, it.content_id,
            coalesce(i.title, comp.title) AS title, it.competency_id,
            comp.code AS competency_code, it.minutes, it.part, it.parts,
-           {ITEM_DONE} AS done,
+           {ITEM_DONE} AS done, {ITEM_OPTIONAL} AS optional,
            ARRAY(SELECT l.content_id FROM competency_links l
                  JOIN content_index li ON li.content_id = l.content_id
                   AND li.course_id = l.course_id AND li.status = 'active'

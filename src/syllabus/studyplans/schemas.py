@@ -88,7 +88,14 @@ class StudyPlanItemPublic(OutputSchema):
         description="Read from progress when the plan is read: the lesson completed, the "
         "quiz passed, the practice done, the competency's mastery recovered, the exam sat"
     )
-    overdue: bool = Field(description="Not done, and its day is before the learner's today")
+    optional: bool = Field(
+        description="Not needed to complete the course (a practice, or a lesson or quiz its "
+        "completion rule leaves out): laid out where there is room, never counted in "
+        "items_total, never overdue"
+    )
+    overdue: bool = Field(
+        description="Required, not done, and its day is before the learner's today"
+    )
 
 
 class StudyPlanSummary(OutputSchema):
@@ -103,8 +110,10 @@ class StudyPlanSummary(OutputSchema):
     starts_on: date
     ends_on: date | None = Field(description="The day of the last item")
     planner: str
-    items_total: int
-    items_done: int
+    items_total: int = Field(description="The plan's required items (optional ones apart)")
+    items_done: int = Field(description="Of items_total, how many are done")
+    optional_total: int = Field(description="The plan's optional items")
+    optional_done: int = Field(description="Of optional_total, how many are done")
     created_at: datetime
     generated_at: datetime = Field(description="When this version was made")
 

@@ -43,18 +43,19 @@ PLANNER_NAME = "sequential"
 
 
 class NothingToPlan(UnprocessableContent):
-    """A study plan of a course (or exam) where nothing is left: every item is done, no
-    competency it names is weak and the exam cannot be sat again. ``errors`` names the
-    field."""
+    """A study plan of a course (or exam) where nothing is left: every required item is
+    done (optional ones alone do not make a plan), no competency it names is weak and the
+    exam cannot be sat again. ``errors`` names the field."""
 
     title = "Nothing to plan"
     code = "nothing-to-plan"
 
 
 class PlanDoesNotFit(UnprocessableContent):
-    """The work left does not fit the days before ``target_date`` at ``minutes_per_day``;
-    ``needed_minutes_per_day`` says what would fit (null when only a later date would).
-    ``errors`` names both fields."""
+    """The required work left does not fit the days before ``target_date`` at
+    ``minutes_per_day`` (optional items are left out first); ``needed_minutes_per_day``
+    says what would fit (null when only a later date would). ``errors`` names both
+    fields."""
 
     title = "Plan does not fit"
     code = "plan-does-not-fit"
@@ -98,11 +99,13 @@ async def _course_of(
 
 
 def _item_work(item: ItemLeft) -> Work:
+    optional = not item.required
     if item.item_type == "lesson":
-        return Work("lesson", item.content_id, max(item.duration_minutes or 0, 1), True)
+        return Work("lesson", item.content_id, max(item.duration_minutes or 0, 1), True, optional)
     if item.item_type == "quiz":
-        return Work("quiz", item.content_id, item.duration_minutes or QUIZ_MINUTES, False)
-    return Work("practice", item.content_id, PRACTICE_MINUTES, True)
+        minutes = item.duration_minutes or QUIZ_MINUTES
+        return Work("quiz", item.content_id, minutes, False, optional)
+    return Work("practice", item.content_id, PRACTICE_MINUTES, True, optional)
 
 
 def _exam_open(exam: ExamContent, *, first: date, last: date) -> bool:
@@ -168,8 +171,13 @@ async def _generate(
         first=today,
         last=target_date - timedelta(days=1),
     )
-    if not work:
+    if all(piece.optional for piece in work):  # optional work alone is not work left
         message = f"nothing is left to do in {exam.id if exam else course.course.content_id}"
+        if work:
+            message = (
+                f"nothing required is left to do in {course.course.content_id} "
+                f"({len(work)} optional item(s) left, which do not make a plan)"
+            )
         raise NothingToPlan(message, **_field(field, message, "nothing_to_plan"))
     try:
         schedule = PLANNER(PlanRequest(work=work, days=days, minutes_per_day=minutes_per_day))
@@ -288,6 +296,8 @@ def _summary(row: VersionRow) -> dict[str, Any]:
         "planner": row.planner,
         "items_total": row.items_total,
         "items_done": row.items_done,
+        "optional_total": row.optional_total,
+        "optional_done": row.optional_done,
         "created_at": row.plan_created_at,
         "generated_at": row.generated_at,
     }
@@ -341,7 +351,8 @@ async def get(
                 part=item.part,
                 parts=item.parts,
                 done=item.done,
-                overdue=not item.done and item.day < today,
+                optional=item.optional,
+                overdue=not item.done and not item.optional and item.day < today,
             )
             for item in items
         ],
