@@ -76,7 +76,7 @@ chromium:
 bench: $(STAMP) wrk ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
 	$(BIN)/python -m bench
 
-bench-quick: $(STAMP) wrk ## The suite on a small dataset (smoke run, about 100 s on a quiet machine; results in bench/results/quick)
+bench-quick: $(STAMP) wrk ## The suite on a small dataset (smoke run, a few minutes; timings in bench/README.md; results in bench/results/quick)
 	SYLLABUS_BENCH_RESULTS=bench/results/quick $(BIN)/python -m bench --quick
 
 clean: ## Remove the virtualenv and tools (keeps .data/)

@@ -73,8 +73,8 @@ QUICK = Sizes(
     load_lessons=40,
     memory_lessons=(40, 200),
     # 20 starts a second: what the quick dataset's 20 exams and a loaded machine carry
-    exam_starters=100,
-    exam_window_seconds=5.0,
+    exam_starters=60,
+    exam_window_seconds=3.0,
 )
 
 

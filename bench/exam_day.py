@@ -1,8 +1,8 @@
 """Exam day ([5/8]): every learner presses "Start" in the same ten seconds.
 
-``exam_starters`` learners (1,000; 100 in the quick run; enrolled in the full courses,
+``exam_starters`` learners (1,000; 60 in the quick run; enrolled in the full courses,
 each sitting their course's exam) start an attempt at a fixed rate (all of them within
-``exam_window_seconds``: 10 s; 5 s quick), then every one of them
+``exam_window_seconds``: 10 s; 3 s quick), then every one of them
 autosaves an answer (a worked answer to the expert task: one event appended) at the same
 rate. The baseline, measured side by side at the same
 rate right after each phase, is a plain authenticated read (``GET /users/me``) by the

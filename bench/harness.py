@@ -38,6 +38,9 @@ class Load:
     peak_seconds: float = 5.0
     latency_seconds: float = 8.0
     warmup_seconds: float = 2.0
+    # asgi_servers compares uvicorn and granian at each of these worker counts; a quick
+    # run keeps one (each extra count starts two more servers, seconds each)
+    asgi_workers: tuple[int, ...] = (1, 2)
 
 
 @dataclass(frozen=True)

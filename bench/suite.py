@@ -73,7 +73,10 @@ SCENARIOS: dict[str, Scenario] = {
         data.postgres_url, data.mongo_url, list(data.sizes.memory_lessons)
     ),
 }
-QUICK_LOAD = Load(rounds=2, peak_seconds=0.5, latency_seconds=1, warmup_seconds=0.3)
+# a smoke run: every scenario, in about two minutes (bench/README.md)
+QUICK_LOAD = Load(
+    rounds=2, peak_seconds=0.5, latency_seconds=0.5, warmup_seconds=0.2, asgi_workers=(1,)
+)
 
 
 def _cpu_model() -> str:
@@ -122,11 +125,15 @@ async def machine(postgres_url: str, mongo_url: str) -> dict[str, Any]:
     }
 
 
-async def run(*, quick: bool, only: list[str], rounds: int | None) -> dict[str, Any]:
+async def run(
+    *, quick: bool, only: list[str], rounds: int | None, latency_seconds: float | None = None
+) -> dict[str, Any]:
     sizes = dataset.QUICK if quick else dataset.Sizes()
     load = QUICK_LOAD if quick else Load()
     if rounds:
         load = replace(load, rounds=rounds)
+    if latency_seconds:
+        load = replace(load, latency_seconds=latency_seconds)
     results: dict[str, Any] = {}
     with embedded_stores(data_dir=None, need_postgres=True, need_mongo=True) as (pg, mongo):
         assert pg is not None
@@ -172,10 +179,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, 2 short rounds")
     parser.add_argument("--only", nargs="+", choices=list(SCENARIOS), default=[])
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    parser.add_argument(
+        "--latency-seconds", type=float, help="override each open-loop round's length"
+    )
     args = parser.parse_args()
     if args.quick:  # a smoke run never lands among the real figures, however it is started
         os.environ.setdefault(RESULTS_DIR_VARIABLE, str(RESULTS / "quick"))
-    result = asyncio.run(run(quick=args.quick, only=args.only, rounds=args.rounds))
+    result = asyncio.run(
+        run(
+            quick=args.quick,
+            only=args.only,
+            rounds=args.rounds,
+            latency_seconds=args.latency_seconds,
+        )
+    )
     folder = results_folder()
     stem = f"{datetime.now(UTC):%Y-%m-%d}"
     path = folder / f"{stem}.json"

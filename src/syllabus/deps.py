@@ -4,7 +4,7 @@ The request's SQL session commits once after the route returns and rolls back on
 error, so services never commit and a failed request leaves nothing half-written.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 
@@ -66,6 +66,27 @@ def read_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnec
         return asynccontextmanager(override)()
     engine: AsyncEngine = request.app.state.read_engine
     return engine.connect()
+
+
+def write_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnection]:
+    """:func:`get_write_connect`'s connection for a route that takes no dependency (the
+    lesson progress PUT's fast path), opened at once: ``async with
+    write_connection(request) as connection``. An override of :func:`get_write_connect`
+    (tests/isolation.py) is honoured as FastAPI would honour it for the dependency."""
+    override = request.app.dependency_overrides.get(get_write_connect)
+    if override is not None:
+        return _overridden_connect(override)
+    engine: AsyncEngine = request.app.state.read_engine  # the pool, in autocommit
+    return engine.connect()
+
+
+@asynccontextmanager
+async def _overridden_connect(
+    override: Callable[[], Awaitable[Connect]],
+) -> AsyncIterator[AsyncConnection]:
+    connect = await override()
+    async with connect() as connection:
+        yield connection
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:

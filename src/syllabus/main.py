@@ -70,8 +70,8 @@ from syllabus.homework.router import router as homework_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
 from syllabus.identity.hooks import account_erased
+from syllabus.kit.dispatch import RouteIndex
 from syllabus.kit.openapi import declare_headers, name_schemas_by_title
-from syllabus.kit.routing import RouteIndex
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import hot_router as learning_hot_router
 from syllabus.learning.router import router as learning_router
@@ -160,7 +160,7 @@ class Syllabus(FastAPI):
     succeeded (outside Starlette's error handling, so the 503 rendered for that
     connection is held back). Inside, Starlette's and FastAPI's layers as usual (CORS
     when configured), and the router selects routes through
-    :class:`~syllabus.kit.routing.RouteIndex`."""
+    :class:`~syllabus.kit.dispatch.RouteIndex`."""
 
     def build_middleware_stack(self) -> ASGIApp:
         self.router.middleware_stack = RouteIndex(self.router)
@@ -215,7 +215,7 @@ def operation_id(route: APIRoute) -> str:
 def build_api_router() -> APIRouter:
     """Every public API route, under ``/api/v1``. Domains add their routers here."""
     router = APIRouter(prefix=API_PREFIX)
-    # The hottest reads first: routes are tried in order (kit/routing.py narrows them to
+    # The hottest reads first: routes are tried in order (kit/dispatch.py narrows them to
     # those of the request's first path segments and method first). Safe because no
     # other route matches their paths (tests/test_hot_routes.py).
     router.include_router(learning_hot_router)

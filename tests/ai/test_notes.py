@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
+import pytest
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
@@ -15,6 +17,7 @@ from syllabus.content.loader.run import load_folder
 from tests.ai.fixtures import Configure
 from tests.ai.model_server import ModelServer
 from tests.identity.helpers import Account, sign_up
+from tests.openapi import openapi_document
 
 API = "/api/v1"
 RUSSIAN = """---
@@ -199,6 +202,22 @@ async def test_concept_search_finds_word_forms_in_both_languages_within_access(
         assert response.status_code == 422, bad
         assert "concept" in response.text
     assert (await live_client.get(f"{API}/ai-notes")).status_code == 422
+
+
+@pytest.mark.parametrize("concept", ["индексы", "ç\x80Æ\x83", "_", "«»", "!!!", "\u3000", "\x01"])
+async def test_a_concept_is_refused_exactly_when_the_openapi_says(
+    live_client: httpx.AsyncClient, concept: str
+) -> None:
+    """The fuzzer sent ``ç\\x80Æ\\x83``: refused by the OpenAPI's ``\\w`` read as ECMA-262
+    (ASCII only, so its own example ``индексы`` too), searched by the server."""
+    operation = openapi_document()["paths"]["/api/v1/ai-notes"]["get"]
+    schema = next(p["schema"] for p in operation["parameters"] if p["name"] == "concept")
+    response = await live_client.get(f"{API}/ai-notes", params={"concept": concept})
+    if jsonschema_rs.validator_for(schema).is_valid(concept):
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["concept"]
 
 
 async def enroll_paid(client: httpx.AsyncClient, app: FastAPI, account: Account) -> None:

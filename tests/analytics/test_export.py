@@ -7,7 +7,7 @@ import io
 import json
 import subprocess
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -168,7 +168,9 @@ async def test_xapi_ids_are_derived_from_the_row_so_a_re_export_is_identical(
 async def test_since_filters_and_bad_requests_are_refused(
     connection: AsyncConnection, dataset: list[Account]
 ) -> None:
-    tomorrow = datetime.now().date().replace(year=datetime.now().year + 1)
+    # A year on, as a UTC day (the export's --since is one); not ``.replace(year=+1)``,
+    # which raises on 29 February.
+    tomorrow = datetime.now(UTC).date() + timedelta(days=366)
     assert await run(connection, "activity", "jsonl", since=tomorrow) == ""
     driver = await raw(connection)
     cases: list[tuple[str, export.Format, Any, str]] = [

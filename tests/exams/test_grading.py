@@ -14,6 +14,7 @@ from tests.content.folder import add_framework, write_json
 from tests.exams.conftest import FREE_EXAM, answers_for, exam_json, load, start, submit
 from tests.identity.helpers import Account, set_role, sign_up
 from tests.learning.helpers import enroll
+from tests.paging import id_pages
 
 QUEUE = "/api/v1/review/exam-tasks"
 
@@ -436,3 +437,54 @@ async def test_a_low_expert_mark_moves_mastery_and_opens_a_secret_ticket(
         assert row.item_id == f"{FREE_EXAM}/{problem['id']}"
         assert row.item_id not in str(ticket)
         assert problem["prompt"] not in str(ticket)
+
+
+async def test_the_queue_filters_by_course_and_exam_in_keyset_pages(
+    client: httpx.AsyncClient,
+    exams: Path,
+    mongo: AsyncDatabase[dict[str, object]],
+    catalog_sessions: async_sessionmaker[AsyncSession],
+    candidate: Account,
+    teacher: Account,
+    admin: Account,
+) -> None:
+    """Tasks of two exams of the free course and of the paid course's exam: each filter
+    keeps its own, in the queue's order, one page at a time."""
+    write_json(exams / "courses/rest-basics/exams/second-exam.json", exam_json("second-exam"))
+    await load(exams, mongo, catalog_sessions)
+    paid = await sign_up(client)
+    granted = await client.post(
+        "/api/v1/admin/entitlements",
+        json={"user_id": paid.id, "course_id": "course:paid-course"},
+        headers=admin.headers,
+    )
+    assert granted.status_code in (200, 201), granted.text
+    await enroll(client, paid, "course:paid-course")
+    for account, exam in (
+        (candidate, FREE_EXAM),
+        (candidate, FREE_EXAM),
+        (candidate, "exam:second-exam"),
+        (paid, "exam:paid-exam"),
+    ):
+        attempt = await start(client, account, exam)
+        sent = await submit(client, account, attempt["id"], answers_for(attempt), attempt["id"])
+        assert sent.status_code == 200, sent.text
+    every = [
+        item["id"] for item in (await client.get(QUEUE, headers=teacher.headers)).json()["items"]
+    ]
+    assert len(every) == 4
+
+    async def pages(**params: str) -> list[list[str]]:
+        return await id_pages(client, QUEUE, teacher, **params)
+
+    assert await pages(course_id="course:rest-basics") == [[every[0]], [every[1]], [every[2]]]
+    assert await pages(exam_id=FREE_EXAM) == [[every[0]], [every[1]]]
+    assert await pages(exam_id="exam:second-exam") == [[every[2]]]
+    assert await pages(course_id="course:paid-course") == [[every[3]]]
+    assert await pages(course_id="course:paid-course", exam_id=FREE_EXAM) == [[]]
+    assert await pages(course_id="course:paid-course", status="graded") == [[]]
+    for name, malformed in (("course_id", "rest-basics"), ("exam_id", "quiz:x")):
+        refused = await client.get(QUEUE, params={name: malformed}, headers=teacher.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in refused.json()["errors"]] == [name]

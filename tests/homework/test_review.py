@@ -10,9 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.competencies.helpers import FREE
-from tests.homework.conftest import PRACTICE, field_of, submit
-from tests.identity.helpers import Account
+from tests.homework.conftest import PAID_PRACTICE, PRACTICE, field_of, submit
+from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll
+from tests.paging import id_pages
+
+PAID_COURSE = "course:paid-course"
 
 
 async def queue(client: httpx.AsyncClient, teacher: Account, status: str = "submitted") -> Any:
@@ -180,3 +183,46 @@ async def test_drafts_stay_out_of_the_queue(
     assert await queue(client, teacher) == []
     await client.post(f"/api/v1/submissions/{draft.json()['id']}/submit", headers=student.headers)
     assert len(await queue(client, teacher)) == 1
+
+
+async def _entitled(client: httpx.AsyncClient, admin: Account, course: str) -> Account:
+    """A learner enrolled in ``course``, granted it first when it is paid."""
+    account = await sign_up(client)
+    if course != FREE:
+        granted = await client.post(
+            "/api/v1/admin/entitlements",
+            json={"user_id": account.id, "course_id": course},
+            headers=admin.headers,
+        )
+        assert granted.status_code in (200, 201), granted.text
+    await enroll(client, account, course)
+    return account
+
+
+async def test_the_queue_filters_by_course_and_practice_in_keyset_pages(
+    client: httpx.AsyncClient, student: Account, teacher: Account, admin: Account
+) -> None:
+    other = await _entitled(client, admin, FREE)
+    paid = await _entitled(client, admin, PAID_COURSE)
+    for account, practice in ((student, PRACTICE), (paid, PAID_PRACTICE), (other, PRACTICE)):
+        sent = await submit(client, account, practice=practice, text=account.id)
+        assert sent.status_code == 201, sent.text
+    everything = [item["id"] for item in await queue(client, teacher)]
+    assert len(everything) == 3
+
+    async def pages(**params: str) -> list[list[str]]:
+        return await id_pages(client, "/api/v1/review/submissions", teacher, **params)
+
+    free = await pages(course_id=FREE)
+    assert free == [[everything[0]], [everything[2]]]  # first submitted first, page by page
+    assert await pages(course_id=PAID_COURSE) == [[everything[1]]]
+    assert await pages(practice_id=PAID_PRACTICE) == [[everything[1]]]
+    assert await pages(practice_id=PRACTICE, course_id=FREE) == free
+    assert await pages(practice_id=PRACTICE, course_id=PAID_COURSE) == [[]]
+    assert await pages(course_id="course:nothing") == [[]]
+    for name, malformed in (("course_id", "rest-basics"), ("practice_id", "lesson:x")):
+        refused = await client.get(
+            "/api/v1/review/submissions", params={name: malformed}, headers=teacher.headers
+        )
+        assert refused.status_code == 422, refused.text
+        assert field_of(refused) == [name]

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from syllabus.ai.models import MessageRole, MessageStatus, NoteGenerator, SessionType
 from syllabus.kit.ids import SLUG_PATTERN
-from syllabus.kit.schemas import InputSchema, OutputSchema
+from syllabus.kit.schemas import WHITE_SPACE, InputSchema, OutputSchema
 
 MAX_MESSAGE_LENGTH = 4000
 
@@ -49,15 +49,21 @@ class AiNoteHit(AiNotePublic):
     lesson_title: str
 
 
+SEARCHABLE = rf"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x9f{WHITE_SPACE}]"
+"""A character other than white space, ASCII punctuation and control characters. Not
+``\\w``: read as ECMA-262 (the OpenAPI's dialect) that is ASCII only, and refused
+``индексы``, which the server's Unicode ``\\w`` takes."""
+
 ConceptQuery = Annotated[
     str,
     Field(
         min_length=1,
         max_length=100,
-        pattern=r"\w",
+        pattern=SEARCHABLE,
         examples=["index", "индексы"],
         description="Words to find among notes' key concepts, in any English or Russian "
-        "word form (`индексы` finds `индекс`).",
+        "word form (`индексы` finds `индекс`): at least one character other than white "
+        "space, ASCII punctuation and control characters.",
     ),
 ]
 

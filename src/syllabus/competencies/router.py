@@ -22,7 +22,8 @@ from syllabus.db.sandbox import Sandbox
 from syllabus.deps import SessionDep
 from syllabus.errors import problem_responses
 from syllabus.identity.deps import CurrentUser, ReviewerUser
-from syllabus.kit.ids import COMPETENCY_CODE_PATTERN, content_id_pattern
+from syllabus.kit.filters import CourseFilter
+from syllabus.kit.ids import COMPETENCY_CODE_PATTERN
 from syllabus.kit.pagination import Page, Paging, uuid_key
 
 router = APIRouter(tags=["competencies"], responses=problem_responses(401, 422))
@@ -72,9 +73,7 @@ async def me_tickets_list(
     session: SessionDep,
     paging: Paging,
     status: TicketStatus | None = None,
-    course_id: Annotated[
-        str | None, Query(pattern=content_id_pattern("course"), max_length=200)
-    ] = None,
+    course_id: CourseFilter = None,
     competency: Annotated[
         str | None, Query(pattern=f"^{COMPETENCY_CODE_PATTERN}$", max_length=64)
     ] = None,

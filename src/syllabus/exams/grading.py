@@ -101,10 +101,24 @@ def _item(
 
 
 async def queue(
-    *, session: AsyncSession, reviewer: User, pending: bool, after: uuid.UUID | None, limit: int
+    *,
+    session: AsyncSession,
+    reviewer: User,
+    pending: bool,
+    course_id: str | None,
+    exam_id: str | None,
+    after: uuid.UUID | None,
+    limit: int,
 ) -> list[ExpertTaskItem]:
+    """The reviewer's side of the queue, of one course or exam when asked."""
     rows = await repository.queue_page(
-        session, reviewer_id=reviewer.id, pending=pending, after=after, limit=limit
+        session,
+        reviewer_id=reviewer.id,
+        pending=pending,
+        course_id=course_id,
+        exam_id=exam_id,
+        after=after,
+        limit=limit,
     )
     exams = await _exams_of([attempt for _, attempt, _ in rows])
     return [

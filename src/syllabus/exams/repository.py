@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from syllabus.catalog.models import Course
 from syllabus.db import versions
 from syllabus.exams.models import (
     ExamAnswerEvent,
@@ -166,13 +167,16 @@ async def queue_page(
     *,
     reviewer_id: uuid.UUID,
     pending: bool,
+    course_id: str | None,
+    exam_id: str | None,
     after: uuid.UUID | None,
     limit: int,
 ) -> list[tuple[ExamExpertGrade, ExamAttempt, ExamExpertMark | None]]:
     """The reviewer's side of the queue, in the order the tasks were sealed, with their
     attempts (the sheet holds the problem and the answer), ``limit + 1`` of them:
     pending, the unsettled tasks of other people's attempts they have not marked; else
-    the tasks they marked, with their own mark (never another grader's)."""
+    the tasks they marked, with their own mark (never another grader's). Only one
+    course's (by its content id) or one exam's tasks when given."""
     own = select(ExamExpertMark).where(col(ExamExpertMark.grader_id) == reviewer_id).subquery("own")
     mark = aliased(ExamExpertMark, own)
     query = (
@@ -190,6 +194,13 @@ async def queue_page(
         )
     else:
         query = query.where(own.c.id.is_not(None))
+    if course_id is not None:
+        query = query.where(
+            col(ExamAttempt.course_id)
+            == select(col(Course.id)).where(col(Course.content_id) == course_id).scalar_subquery()
+        )
+    if exam_id is not None:
+        query = query.where(col(ExamExpertGrade.exam_content_id) == exam_id)
     if after is not None:
         query = query.where(col(ExamExpertGrade.id) > after)
     return [(row[0], row[1], row[2]) for row in await session.execute(query)]

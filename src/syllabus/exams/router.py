@@ -28,6 +28,7 @@ from syllabus.exams.schemas import (
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome, RequiredIdempotencyKey
 from syllabus.identity.deps import ANONYMOUS_TOO, AdminUser, CurrentUser, OptionalUser, ReviewerUser
+from syllabus.kit.filters import CourseFilter, ExamFilter
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.pagination import Page, Paging, uuid_key
 from syllabus.kit.schemas import OutputSchema
@@ -193,11 +194,15 @@ async def exam_tasks_list(
     session: SessionDep,
     paging: Paging,
     state: Annotated[Literal["pending", "graded"], Query(alias="status")] = "pending",
+    course_id: CourseFilter = None,
+    exam_id: ExamFilter = None,
 ) -> Page[ExpertTaskItem]:
     items = await grading.queue(
         session=session,
         reviewer=reviewer,
         pending=state == "pending",
+        course_id=course_id,
+        exam_id=exam_id,
         after=paging.after(uuid_key),
         limit=paging.limit,
     )

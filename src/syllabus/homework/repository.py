@@ -114,11 +114,18 @@ async def queue_page(
     session: AsyncSession,
     *,
     status: str,
+    course_id: str | None,
+    practice_id: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Row]:
-    """Submitted work of one status, first submitted first (the index's order)."""
+    """Submitted work of one status, first submitted first (the index's order), of one
+    course (by its content id) or practice when given."""
     statement = _with_course().where(col(Submission.status) == status)
+    if course_id is not None:
+        statement = statement.where(col(Course.content_id) == course_id)
+    if practice_id is not None:
+        statement = statement.where(col(Submission.practice_content_id) == practice_id)
     if after is not None:
         statement = statement.where(
             tuple_(col(Submission.submitted_at), col(Submission.review_id)) > tuple_(*after)

@@ -77,10 +77,21 @@ async def queue(
     *,
     session: AsyncSession,
     status: str,
+    course_id: str | None,
+    practice_id: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[SubmissionToReview]:
-    rows = await repository.queue_page(session, status=status, after=after, limit=limit)
+    """One status of the queue, first submitted first, of one course or practice when
+    asked (a teacher who reviews one course's work need not page through the rest)."""
+    rows = await repository.queue_page(
+        session,
+        status=status,
+        course_id=course_id,
+        practice_id=practice_id,
+        after=after,
+        limit=limit,
+    )
     return await _items(session, rows)
 
 

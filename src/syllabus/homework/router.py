@@ -33,6 +33,7 @@ from syllabus.homework.schemas import (
 from syllabus.idempotency import service as idempotency
 from syllabus.idempotency.service import IdempotencyKeyHeader, Outcome
 from syllabus.identity.deps import CurrentUser, ReviewerUser
+from syllabus.kit.filters import CourseFilter, PracticeFilter
 from syllabus.kit.ids import content_id_pattern
 from syllabus.kit.pagination import Page, Paging, key_datetime, uuid_key
 
@@ -196,9 +197,16 @@ async def review_submissions_list(
     state: Annotated[
         Literal["submitted", "in_review", "reviewed", "returned"], Query(alias="status")
     ] = "submitted",
+    course_id: CourseFilter = None,
+    practice_id: PracticeFilter = None,
 ) -> Page[SubmissionToReview]:
     items = await review.queue(
-        session=session, status=state, after=paging.after(_queue_key), limit=paging.limit
+        session=session,
+        status=state,
+        course_id=course_id,
+        practice_id=practice_id,
+        after=paging.after(_queue_key),
+        limit=paging.limit,
     )
     return paging.page(items, key=lambda item: [item.submitted_at.isoformat(), str(item.id)])
 

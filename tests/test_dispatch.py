@@ -1,4 +1,4 @@
-"""The route index (kit/routing.py) selects, for every request a route matches in full,
+"""The route index (kit/dispatch.py) selects, for every request a route matches in full,
 the route FastAPI's own routing selects, and leaves every other request to it: checked
 here path by path, method by method, for paths made from every route of the app, their
 near misses (a trailing slash, a segment changed, one too many) and paths no route has."""
@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from syllabus.config import Settings
-from syllabus.kit.routing import RouteIndex, literal_key
+from syllabus.kit.dispatch import RouteIndex, literal_key
 from syllabus.main import create_app
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND")
