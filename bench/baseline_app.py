@@ -166,6 +166,8 @@ async def lesson(request: Request) -> Response:
         {"_id": lesson_id}, dict.fromkeys(LESSON_FIELDS, 1)
     )
     mine = _json(row["progress"]) or {}
+    # PostgreSQL's JSON drops a timestamp's trailing zeros (".12345"), the service's
+    # pydantic writes six digits (".123450"): parsed and written as the service does
     updated_at = mine.get("updated_at")
     body = {
         "id": document["_id"],
@@ -178,7 +180,7 @@ async def lesson(request: Request) -> Response:
             "bookmarked": bool(mine.get("bookmarked", False)),
             "note": mine.get("note"),
             "position": mine.get("position"),
-            "updated_at": updated_at.replace("+00:00", "Z") if updated_at else None,
+            "updated_at": _iso(datetime.fromisoformat(updated_at)) if updated_at else None,
         },
     }
     return Response(

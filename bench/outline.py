@@ -63,14 +63,22 @@ A working set larger than the cache reads MongoDB on every miss, as the baseline
 does."""
 
 
-def lesson_requests(data: Dataset) -> tuple[Requests, Requests]:
-    pairs = sample(data, seed=11)
-    pick = random.Random(11)
+def _item_requests(
+    data: Dataset, items: dict[str, list[str]], *, hot: int, seed: int, path: str
+) -> tuple[Requests, Requests]:
+    """Each sampled learner reads one of the first ``hot`` items of their course: the
+    service at ``/api/v1/<path>/{id}``, the baseline at ``/<path>/{id}``."""
+    pairs = [(user, slug) for user, slug in sample(data, seed=seed) if items.get(slug)]
+    pick = random.Random(seed)
     headers = {user: bearer(user) for user, _ in pairs}
-    chosen = [(user, pick.choice(data.lessons[slug][:HOT_LESSONS])) for user, slug in pairs]
-    service = [(f"/api/v1/lessons/{lesson}", headers[user]) for user, lesson in chosen]
-    baseline = [(f"/lessons/{lesson}", headers[user]) for user, lesson in chosen]
+    chosen = [(user, pick.choice(items[slug][:hot])) for user, slug in pairs]
+    service = [(f"/api/v1/{path}/{item}", headers[user]) for user, item in chosen]
+    baseline = [(f"/{path}/{item}", headers[user]) for user, item in chosen]
     return service, baseline
+
+
+def lesson_requests(data: Dataset) -> tuple[Requests, Requests]:
+    return _item_requests(data, data.lessons, hot=HOT_LESSONS, seed=11, path="lessons")
 
 
 HOT_QUIZZES = 2
@@ -79,13 +87,7 @@ a learner's course (400 quizzes at full size; 40 in the quick run)."""
 
 
 def quiz_requests(data: Dataset) -> tuple[Requests, Requests]:
-    pairs = [(user, slug) for user, slug in sample(data, seed=13) if data.quizzes.get(slug)]
-    pick = random.Random(13)
-    headers = {user: bearer(user) for user, _ in pairs}
-    chosen = [(user, pick.choice(data.quizzes[slug][:HOT_QUIZZES])) for user, slug in pairs]
-    service = [(f"/api/v1/quizzes/{quiz}", headers[user]) for user, quiz in chosen]
-    baseline = [(f"/quizzes/{quiz}", headers[user]) for user, quiz in chosen]
-    return service, baseline
+    return _item_requests(data, data.quizzes, hot=HOT_QUIZZES, seed=13, path="quizzes")
 
 
 def outline_requests(data: Dataset) -> tuple[Requests, Requests]:
@@ -103,7 +105,12 @@ async def _same_bytes(
     for (a_path, headers), (b_path, _) in zip(service[:50], baseline[:50], strict=True):
         ra, rb = await a.get(a_path, headers=headers), await b.get(b_path, headers=headers)
         assert ra.status_code == rb.status_code == 200, (ra.text, rb.text)
-        assert ra.json() == rb.json(), (ra.text[:300], rb.text[:300])
+        mine, theirs = ra.json(), rb.json()
+        assert mine == theirs, {  # the fields that differ, side by side
+            key: (mine.get(key), theirs.get(key))
+            for key in mine.keys() | theirs.keys()
+            if mine.get(key) != theirs.get(key)
+        }
         same += ra.content == rb.content
     return same
 

@@ -17,6 +17,7 @@ from bench import wrk
 from bench.dataset import Dataset, right_answers
 from bench.harness import Load, Requests, Servers, alternate, client
 from bench.outline import bearer, sample
+from bench.submit import quiz_takers
 
 BODY = json.dumps({"status": "started"}).encode()
 
@@ -98,12 +99,7 @@ async def progress_peak(data: Dataset, load: Load, servers: Servers) -> dict[str
             bodies=[body] * len(requests),
         )
 
-    slug_quiz = {slug: quizzes[0] for slug, quizzes in data.quizzes.items() if quizzes}
-    learners = [
-        (bearer(user), slug_quiz[slug])
-        for user, slug in sample(data, seed=9, size=data.sizes.submitters)
-        if slug in slug_quiz
-    ]
+    learners = quiz_takers(data, scenario="progress_peak")  # not submit's learners
     answers = {
         quiz: json.dumps({"answers": right_answers(quiz, data.sizes.questions)})
         for _, quiz in learners

@@ -2,8 +2,9 @@
 
 1. Grading: ``grade()`` over the quiz's questions, per question, against a baseline in
    the same rounds that only compares each answer with its key (``==``).
-2. Submit (A): enrolled learners submit fully right answers to a fresh attempt of a
-   20-question quiz (all seven types), with an Idempotency-Key; baseline (B): the same
+2. Submit (A): enrolled learners (their own, :func:`quiz_takers`) submit fully right
+   answers to a fresh attempt of a 20-question quiz (all seven types), with an
+   Idempotency-Key; any non-2xx ends the scenario with its problem; baseline (B): the same
    learners reading the same quiz (``GET /quizzes/{id}``: the same stack and the same
    MongoDB documents, no grading or writes). Per round, A B: closed-loop peaks, then
    open-loop latency at 50 % of A's peak for both. No goal is set; the ratio says what
@@ -14,6 +15,8 @@ import asyncio
 import statistics
 import time
 from typing import Any
+
+import httpx
 
 from bench.dataset import Dataset, question, right_answers
 from bench.harness import (
@@ -60,6 +63,41 @@ def grading_cost(rounds: int, *, questions: int, repeat: int = 2000) -> dict[str
     }
 
 
+TAKERS = ("submit", "progress_peak")
+"""The scenarios that open quiz attempts. Each takes its own share of one draw of
+learners: an attempt one leaves open (wrk stops mid-round with requests unsent) would
+answer the other's start with a 409 ``attempt-open``."""
+
+
+def quiz_takers(data: Dataset, *, scenario: str) -> list[tuple[dict[str, str], str]]:
+    """``data.sizes.submitters`` learners (bearer headers) and their course's first quiz,
+    none shared with another scenario of :data:`TAKERS`."""
+    slug_quiz = {slug: quizzes[0] for slug, quizzes in data.quizzes.items() if quizzes}
+    share = data.sizes.submitters
+    drawn = [
+        (user, slug)
+        for user, slug in sample(data, seed=9, size=len(data.enrolled))
+        if slug in slug_quiz
+    ]
+    start = TAKERS.index(scenario) * share
+    mine = drawn[start : start + share]
+    if len(mine) < share:
+        raise ValueError(f"{scenario}: {len(mine)} of {share} quiz takers left in the dataset")
+    return [(bearer(user), slug_quiz[slug]) for user, slug in mine]
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    """``response`` when 2xx; otherwise an error naming the problem (its ``code``)."""
+    if response.is_success:
+        return response
+    raise httpx.HTTPStatusError(
+        f"{response.request.method} {response.request.url.path}: {response.status_code} "
+        f"{response.text[:500]}",
+        request=response.request,
+        response=response,
+    )
+
+
 async def _gather(jobs: list[Any], concurrency: int) -> list[Any]:
     """Run coroutines with at most ``concurrency`` in flight, results in order."""
     gate = asyncio.Semaphore(concurrency)
@@ -72,20 +110,14 @@ async def _gather(jobs: list[Any], concurrency: int) -> list[Any]:
 
 
 async def submit(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
-    slug_quiz = {slug: quizzes[0] for slug, quizzes in data.quizzes.items() if quizzes}
-    learners = [
-        (bearer(user), slug_quiz[slug])
-        for user, slug in sample(data, seed=9, size=data.sizes.submitters)
-        if slug in slug_quiz
-    ]
+    learners = quiz_takers(data, scenario="submit")
     answers = {quiz: right_answers(quiz, data.sizes.questions) for _, quiz in learners}
     reads: Requests = [(f"/api/v1/quizzes/{quiz}", headers) for headers, quiz in learners]
     async with client(servers.service.url, load) as http:
 
         async def start(headers: dict[str, str], quiz: str) -> tuple[str, dict[str, str], str]:
             response = await http.post(f"/api/v1/quizzes/{quiz}/attempts", headers=headers)
-            response.raise_for_status()
-            return response.json()["id"], headers, quiz
+            return checked(response).json()["id"], headers, quiz
 
         async def open_attempts() -> list[tuple[str, dict[str, str], str]]:
             return await _gather([start(h, q) for h, q in learners], load.concurrency)
@@ -96,8 +128,7 @@ async def submit(data: Dataset, load: Load, servers: Servers) -> dict[str, Any]:
                 json={"answers": answers[quiz]},
                 headers={**headers, "Idempotency-Key": f"bench-{attempt}"},
             )
-            response.raise_for_status()
-            assert response.json()["score"] == data.sizes.questions, response.text
+            assert checked(response).json()["score"] == data.sizes.questions, response.text
 
         async def closed(attempts: list[tuple[str, dict[str, str], str]]) -> float:
             started = time.perf_counter()

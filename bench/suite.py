@@ -202,6 +202,9 @@ def main() -> None:
     if not args.quick and not os.environ.get(RESULTS_DIR_VARIABLE) and not args.only:
         write_summary(result, Path(__file__).parent / "RESULTS.md", json_path=path, chart=chart)
         print("bench/RESULTS.md summary table updated")
+    failed = [name for name, found in result["scenarios"].items() if "error" in found]
+    if failed:  # the figures are written, but a run with a failed scenario is no success
+        raise SystemExit(f"failed scenarios: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syllabus.config import to_libpq_url
 from syllabus.content.loader.run import load_folder
@@ -397,3 +398,42 @@ async def test_the_migration_gives_every_submitted_attempt_its_version_1(
         assert await connection.fetchval("SELECT quiz_passed($1, 'quiz:old')", user) is True
     finally:
         await connection.close()
+
+
+async def test_question_items_follow_the_latest_result_version(
+    live_client: httpx.AsyncClient,
+    app: FastAPI,
+    live_loaded: Path,
+    live_learner: Account,
+    mongo: AsyncDatabase[dict[str, object]],
+    engine: AsyncEngine,
+) -> None:
+    """Both learners answered "a" to the bank's safe-method question, wrong by the key at
+    submission; once the key is corrected to "a" and the regrade applied, the analysts'
+    difficulty (share answered right) is 1, on the view and on its materialized twin."""
+    admin = await admin_of(live_client, app)
+    other = await sign_up(live_client)
+    await enroll(live_client, other, "course:rest-basics")
+    for account in (live_learner, other):
+        await sit(live_client, account, answers(safe_method="a"))
+
+    async def item(view: str) -> list[tuple[Any, ...]]:
+        """As an analyst reads it (the owner's connection: analytics is not the app's)."""
+        async with engine.begin() as connection:
+            if view.endswith("_mat"):
+                await connection.execute(text(f"REFRESH MATERIALIZED VIEW analytics.{view}"))
+            found = await connection.execute(
+                text(
+                    f"SELECT answers, difficulty FROM analytics.{view} "
+                    "WHERE quiz_id = :q AND question_id = 'question:bank-safe-method'"
+                ),
+                {"q": QUIZ},
+            )
+            return [tuple(row) for row in found.all()]
+
+    assert await item("question_items") == [(2, 0)]
+    await correct_keys(live_loaded, app, mongo, safe_method="a")
+    applied = await live_client.post(REGRADE, json={"dry_run": False}, headers=admin.headers)
+    assert len(applied.json()["changed"]) == 2, applied.text
+    assert await item("question_items") == [(2, 1)]
+    assert await item("question_items_mat") == [(2, 1)]

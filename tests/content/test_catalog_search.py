@@ -2,6 +2,7 @@
 with highlighted matches; sort options; free/paid and language filters; and a 422 naming
 the parameter for every bad value."""
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,10 @@ async def test_sort_options_page_in_the_same_order(
         {"c": EGE},
     )
     by_title = sorted([SQL, REST, EGE], key=lambda c: TITLES[c])
-    # The rule: the price in minor units as stored, a free course as 0, ties by id.
+    # The rule: free courses first, then by currency, then by the amount in it.
     cards = await found(client)
-    by_price = ids(sorted(cards, key=lambda card: (card["price_cents"] or 0, card["id"])))
-    assert len({card["price_cents"] or 0 for card in cards}) == len(cards)  # no ties to hide
+    by_price = ids(sorted(cards, key=price_key))
+    assert len({price_key(card)[:2] for card in cards}) == len(cards)  # no ties to hide
     expected = {
         "title": by_title,
         "-title": by_title[::-1],
@@ -181,6 +182,49 @@ async def test_sort_options_page_in_the_same_order(
     assert ids(await found(client, q="a", sort="-price")) == [SQL, REST]
 
 
+def price_key(card: dict[str, Any]) -> tuple[str, int, str]:
+    """How ``sort=price`` orders cards: a free course (free in any currency) first, then
+    by ISO 4217 code, then by the amount in that currency's minor units; ties by id."""
+    amount = card["price_cents"] or 0
+    return ("" if amount == 0 else card["currency"], amount, card["id"])
+
+
+async def test_price_sort_never_compares_amounts_across_currencies(
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    mongo: Database,
+    catalog_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """REST at 5,000.00 USD, SQL at 49.00 USD, the ЕГЭ course at 2,990.00 RUB: by raw
+    minor units the RUB course would sit between the two USD ones (4900 < 299000 <
+    500000). Each currency is a block of its own, every page in that order."""
+    folder = tmp_path / "seed"
+    shutil.copytree(SEED, folder)
+    edit_json(
+        folder / "courses" / "rest-api-design" / "course.json",
+        lambda d: d.update(price_cents=500000),
+    )
+    assert (await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)).ok
+    cards = {card["id"]: card for card in await found(client)}
+    assert [(cards[c]["currency"], cards[c]["price_cents"]) for c in (EGE, SQL, REST)] == [
+        ("RUB", 299000),
+        ("USD", 4900),
+        ("USD", 500000),
+    ]
+    assert ids(await found(client, sort="price")) == [EGE, SQL, REST]
+    assert await pages(client, sort="price") == [EGE, SQL, REST]
+    assert ids(await found(client, sort="-price")) == [REST, SQL, EGE]
+    assert await pages(client, sort="-price") == [REST, SQL, EGE]
+    assert ids(await found(client, currency="RUB")) == [EGE]
+    assert await pages(client, currency="USD", sort="-price") == [REST, SQL]
+    edit_json(
+        folder / "courses" / "rest-api-design" / "course.json", lambda d: d.update(price_cents=None)
+    )
+    assert (await load_folder(folder, database=mongo, sessionmaker=catalog_sessions)).ok
+    assert await pages(client, sort="price") == [REST, EGE, SQL]  # free in any currency
+    assert await pages(client, sort="-price") == [SQL, EGE, REST]
+
+
 TITLES = {
     SQL: "SQL for Analysts",
     REST: "REST API Design",
@@ -199,6 +243,8 @@ TITLES = {
         ({"language": "en-US"}, "language"),
         ({"language": "english"}, "language"),
         ({"is_free": "maybe"}, "is_free"),
+        ({"currency": "usd"}, "currency"),
+        ({"currency": "XYZ"}, "currency"),
         ({"q": "-" * 33}, "q"),
     ],
 )

@@ -122,6 +122,7 @@ UNSTATABLE_RULES = {
     "return_url": "a URL on an origin this deployment allows (SYLLABUS_PAYMENT_RETURN_ORIGINS)",
     "time_spent.seconds": "a session's total may run ahead of the server's clock by 300 s at most",
     "sort": "sort=relevance needs q: one parameter's allowed values depend on another's",
+    "lesson_id": "a tutor session's lesson must be one of its course_id's lessons, which is data",
     "files": "homework files: how many, how large and which media types are settings "
     "(SYLLABUS_SUBMISSION_*), and the content must be what its media type says (413, 415)",
 }

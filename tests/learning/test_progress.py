@@ -21,12 +21,6 @@ MORE = "lesson:rest-basics-more"
 QUIZ = "quiz:rest-basics-check"
 
 
-@pytest.fixture
-async def enrolled(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
-    await enroll(client, learner, FREE)
-    return learner
-
-
 async def test_started_then_completed_never_regresses(
     client: httpx.AsyncClient, session: AsyncSession, enrolled: Account
 ) -> None:

@@ -16,18 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from syllabus.identity.deps import OptionalClaims, get_claims, oauth2_scheme
 from syllabus.identity.security import AccessClaims
 from tests.identity.helpers import Account
-from tests.learning.helpers import enroll
 
-FREE = "course:rest-basics"
 INTRO = "lesson:rest-basics-intro"
 FAST = "application/json"
 DECLARED = "application/json; charset=utf-8"
-
-
-@pytest.fixture
-async def enrolled(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
-    await enroll(client, learner, FREE)
-    return learner
 
 
 async def both_ways(

@@ -6,7 +6,6 @@ field) and write nothing."""
 
 import asyncio
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,17 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.identity.helpers import Account
-from tests.learning.helpers import activity, enroll, progress
+from tests.learning.helpers import activity, progress
 
 FREE = "course:rest-basics"
 INTRO = "lesson:rest-basics-intro"
 MORE = "lesson:rest-basics-more"
-
-
-@pytest.fixture
-async def enrolled(client: httpx.AsyncClient, loaded: Path, learner: Account) -> Account:
-    await enroll(client, learner, FREE)
-    return learner
 
 
 def beat(session_id: uuid.UUID, seconds: int) -> dict[str, Any]:

@@ -72,9 +72,15 @@ class ChatSessionCreate(InputSchema):
     """A session about a course, and about one of its lessons when ``lesson_id`` is given."""
 
     course_id: Annotated[str, Field(pattern=f"^(course:)?{SLUG_PATTERN}$", max_length=200)]
-    lesson_id: Annotated[str, Field(pattern=f"^lesson:{SLUG_PATTERN}$", max_length=200)] | None = (
-        None
-    )
+    lesson_id: Annotated[
+        str | None,
+        Field(
+            pattern=f"^lesson:{SLUG_PATTERN}$",
+            max_length=200,
+            description="A lesson of `course_id`'s course; another course's lesson is a 422 "
+            "naming `lesson_id`.",
+        ),
+    ] = None
     session_type: SessionType | None = Field(
         default=None,
         description="What the client shows the session as. Default: `lesson` when a lesson "

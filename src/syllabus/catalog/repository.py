@@ -1,12 +1,26 @@
 """Catalog queries (PostgreSQL only)."""
 
+import re
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any, Literal
 
-from sqlalchemy import Float, Text, and_, cast, column, func, or_, select, table, tuple_
+from sqlalchemy import (
+    Float,
+    Text,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -90,6 +104,7 @@ class CourseFilters:
     level: str | None = None
     language: str | None = None
     is_free: bool | None = None
+    currency: str | None = None
     query: str | None = None
     exam_type: str | None = None
     subject: str | None = None
@@ -148,6 +163,25 @@ def _headline(document: Any, words: str, options: str) -> ColumnElement[str]:
     return func.ts_headline(cast("simple", REGCONFIG), document, query, marks)
 
 
+PRICE_DIGITS = 19
+"""Digits of the amount in the price sort key: any bigint, zero-padded."""
+PRICE_KEY = re.compile(rf"(?:[A-Z]{{3}})?:[0-9]{{{PRICE_DIGITS}}}")
+"""What a ``price`` sort key looks like (a cursor's value is checked against it)."""
+
+
+def _price_key() -> ColumnElement[str]:
+    """The ``price`` sort: amounts are compared only within one currency (4900 USD cents
+    and 299000 RUB kopecks are not comparable numbers). The key is ``<ISO 4217>:<amount,
+    zero-padded>``, and ``:<zeros>`` for a free course (free in any currency, so all of
+    them first), compared byte by byte (collation "C"): free courses, then each currency
+    in code order as a block, cheapest first within it; ``-price`` reverses the whole.
+    One string, so the keyset cursor stays one value."""
+    amount = func.coalesce(col(Course.price_cents), 0)
+    currency = case((amount == 0, literal("")), else_=col(Course.currency))
+    padded = func.lpad(cast(amount, Text), PRICE_DIGITS, "0")
+    return func.concat(currency, ":", padded).collate("C")
+
+
 def _sort_expression(order: CourseOrder, rank: ColumnElement[float] | None) -> Any:
     if order.key == "relevance":
         assert rank is not None
@@ -157,7 +191,7 @@ def _sort_expression(order: CourseOrder, rank: ColumnElement[float] | None) -> A
     if order.key == "updated":
         return col(Course.content_updated_at)
     if order.key == "price":
-        return func.coalesce(col(Course.price_cents), 0)
+        return _price_key()
     if order.key == "popularity":
         return (
             select(func.count())
@@ -183,6 +217,7 @@ def _conditions(filters: CourseFilters) -> list[ColumnElement[bool]]:
         (filters.language is not None, col(Course.language) == filters.language),
         (filters.is_free is True, price == 0),
         (filters.is_free is False, price > 0),
+        (filters.currency is not None, col(Course.currency) == filters.currency),
         (filters.exam_type is not None, col(Course.exam_type) == filters.exam_type),
         (filters.subject is not None, col(Course.subject) == filters.subject),
         (filters.grade is not None, col(Course.grade) == filters.grade),

@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query
 
 from syllabus.catalog import service
-from syllabus.catalog.repository import CourseFilters, CourseOrder, NameKey
+from syllabus.catalog.repository import PRICE_KEY, CourseFilters, CourseOrder, NameKey
 from syllabus.catalog.schemas import (
     MAX_SEARCH_LENGTH,
     MAX_SEARCH_NEGATIONS,
@@ -24,7 +24,7 @@ from syllabus.errors import NotFound, problem_responses
 from syllabus.identity.deps import ANONYMOUS_TOO, SIGNED_IN_PROBLEMS, OptionalUser
 from syllabus.kit.ids import Slug
 from syllabus.kit.pagination import InvalidCursor, Page, Paging, key_datetime
-from syllabus.kit.standards import LanguageTag
+from syllabus.kit.standards import CurrencyCode, LanguageTag
 from syllabus.kit.vocabulary import CourseLevel, ExamType
 
 T = TypeVar("T")
@@ -74,6 +74,10 @@ def _sort_value(order: CourseOrder, value: object) -> Any:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InvalidCursor("not a rank")
         return float(value)
+    if order.key == "price":
+        if not isinstance(value, str) or not PRICE_KEY.fullmatch(value):
+            raise InvalidCursor("not a price key")
+        return value
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidCursor("not a count")
     return value
@@ -110,6 +114,10 @@ async def courses_list(
     is_free: Annotated[
         bool | None, Query(description="true: free courses only; false: paid ones only.")
     ] = None,
+    currency: Annotated[
+        CurrencyCode | None,
+        Query(description="Courses priced in this currency (ISO 4217: USD, RUB)."),
+    ] = None,
     exam_type: ExamType | None = None,
     subject: Slug | None = None,
     grade: Annotated[int | None, Query(ge=1, le=11, description="School grade, 1-11.")] = None,
@@ -127,7 +135,10 @@ async def courses_list(
         CourseSort | None,
         Query(
             description="`title`, `updated`, `price`, `popularity` (live enrollments), "
-            "`created`; `-` first for descending (`-updated`: newest first). Default: "
+            "`created`; `-` first for descending (`-updated`: newest first). `price` never "
+            "compares amounts across currencies: free courses first, then each currency "
+            "(ISO 4217 code order) as a block, cheapest first within it; `-price` is the "
+            "exact reverse (add `currency` for one currency only). Default: "
             "`relevance` (best match first) with `q`, else `created`. `relevance` "
             "without `q` is a 422: there is nothing to be relevant to."
         ),
@@ -146,6 +157,7 @@ async def courses_list(
             level=level,
             language=language,
             is_free=is_free,
+            currency=currency,
             exam_type=exam_type,
             subject=subject,
             grade=grade,

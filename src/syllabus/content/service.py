@@ -73,7 +73,7 @@ class OutlineJson:
         return b"".join(chunks)
 
 
-def _outline_json(outline: Mapping[str, Any], etag: str) -> OutlineJson:
+def encode_outline(outline: Mapping[str, Any], etag: str) -> OutlineJson:
     """Encode the shared outline once, cut after each item's public fields."""
     parts: list[bytes] = []
     ids: list[str] = []
@@ -146,7 +146,7 @@ async def outline_json(course_id: str, *, expected: OutlineVersion) -> OutlineJs
     if (cached := outlines.get(key)) is not None:
         return cached
     outline, version = await _read_outline(course_id)
-    answer = _outline_json(outline, _etag(version))
+    answer = encode_outline(outline, _etag(version))
     if version == expected:
         outlines.put(key, answer)  # only what MongoDB holds for exactly that version
     return answer
