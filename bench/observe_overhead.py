@@ -1,6 +1,7 @@
-"""The per-request cost of the request id, metrics and access-log layer
-(``syllabus.observability.requests.Observe``), in process, without a server or a socket:
-the same ASGI call to a trivial Starlette route, through the layer and without it.
+"""The per-request cost of the app's one outer layer (``syllabus.edge.Edge``: request
+id, metrics and access log, body checks, security headers, stale-connection retry), in
+process, without a server or a socket: the same ASGI call to a trivial Starlette route,
+through the layer and without it.
 
     python -m bench.observe_overhead
 
@@ -20,9 +21,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Scope
 
+from syllabus.config import Settings
+from syllabus.edge import Edge
 from syllabus.observability.logs import JsonFormatter, RequestIdFilter
-from syllabus.observability.metrics import Metrics
-from syllabus.observability.requests import Observe, access_log, route_templates
+from syllabus.observability.metrics import HttpMetrics, Metrics
+from syllabus.observability.requests import access_log, route_templates
 
 CALLS = 5000
 ROUNDS = 15
@@ -70,7 +73,12 @@ async def main() -> None:
     bare = Starlette(routes=[Route("/courses/{ref}", hello)])
     templates = route_templates(bare.routes)
     metrics = Metrics.create(engine=lambda: None)
-    observed = Observe(bare, metrics=metrics.http, templates=templates)
+    settings = Settings(_env_file=None, env="dev")
+
+    def edge(metrics: HttpMetrics | None) -> ASGIApp:
+        return Edge(bare, settings=settings, docs_paths=(), metrics=metrics, templates=templates)
+
+    observed = edge(metrics.http)
     handler = logging.StreamHandler(io.StringIO())
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
@@ -78,11 +86,7 @@ async def main() -> None:
     access_log.propagate = False
     variants: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]], int]] = {
         "bare Starlette route": (bare, HEADERS, logging.WARNING),
-        "+ request id, no metrics, no access log": (
-            Observe(bare, metrics=None, templates=templates),
-            HEADERS,
-            logging.WARNING,
-        ),
+        "+ the layer, no metrics, no access log": (edge(None), HEADERS, logging.WARNING),
         "+ metrics": (observed, HEADERS, logging.WARNING),
         "+ metrics, caller's X-Request-ID": (observed, WITH_ID, logging.WARNING),
         "+ metrics + JSON access log": (observed, HEADERS, logging.INFO),

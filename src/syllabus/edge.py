@@ -1,5 +1,5 @@
-"""Request body limits and security headers: the layer just inside the request id one
-(:class:`~syllabus.observability.requests.Observe`), outside everything else.
+"""The app's one outer layer (:class:`Edge`), and the edge's own rules: request body
+limits, a NUL in the URL refused, security headers.
 
 Pure ASGI, not ``BaseHTTPMiddleware``: a request costs a wrapped ``receive`` and a
 wrapped ``send``, no extra task and no copy of the body, because the outline endpoint
@@ -13,11 +13,12 @@ by the app's own handlers (problem+json, CORS headers included).
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syllabus.config import Settings
+from syllabus.db.recovery import UnitOfWork
 from syllabus.errors import (
     BodyRefused,
     BodyTooDeep,
@@ -25,6 +26,14 @@ from syllabus.errors import (
     InvalidUrl,
     body_error,
     problem_response,
+)
+from syllabus.observability.context import current_request_id
+from syllabus.observability.metrics import HttpMetrics
+from syllabus.observability.requests import (
+    REQUEST_ID_HEADER,
+    request_finished,
+    request_id_from,
+    request_started,
 )
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -190,15 +199,43 @@ NO_CONTENT = frozenset({204, 304})
 """Answers without content, so without a ``Content-Type`` (RFC 9110 15.3.5, 15.4.5)."""
 
 
-def _without_content_type(message: Message) -> Message:
-    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"content-type"]
-    return {**message, "headers": headers}
+def answer_start(
+    message: Message,
+    *,
+    security: Sequence[tuple[bytes, bytes]],
+    request_id: tuple[bytes, bytes],
+) -> Message:
+    """The start of an answer with the headers every answer carries, the request id
+    last; no ``Content-Type`` on one without content. A security header the answer sets
+    itself is kept (the sandbox payment page states its own policy, whose form must
+    post: a second CSP could only narrow it)."""
+    headers = message.get("headers", ())
+    if message["status"] in NO_CONTENT:
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+    own = {name.lower() for name, _ in headers}
+    added = [header for header in security if header[0] not in own]
+    return {**message, "headers": [*headers, *added, request_id]}
 
 
 class Edge:
-    """Body limits on the way in, security headers on the way out; ``HEAD`` answered as
-    ``GET`` without the body (FastAPI routes a GET route for GET only), and no
-    ``Content-Type`` on an answer that has no content."""
+    """The app's one pure-ASGI layer, outside Starlette's ``ServerErrorMiddleware``: per
+    HTTP request one wrapped ``receive``, one wrapped ``send`` and one frame, for the
+    rules of three concerns, each kept in its module:
+
+    - observability (:mod:`syllabus.observability.requests`): the request id in and out
+      (also on the 500s ``ServerErrorMiddleware`` writes), one access-log record, the
+      request counted and timed; an exception raised after the answer is complete is
+      stopped here (the app's handler logged it with the request id; the server would
+      log it a second time, without);
+    - the edge (this module): a NUL in the URL refused, body limits on the way in,
+      security headers on the way out, ``HEAD`` answered as ``GET`` without the body
+      (FastAPI routes a GET route for GET only), no ``Content-Type`` on an answer that
+      has no content;
+    - recovery (:class:`~syllabus.db.recovery.UnitOfWork`): a request that met a dead
+      pooled PostgreSQL connection before any statement succeeded runs once more, its
+      body replayed (after the body checks) and the failed run's 503 held back.
+
+    Everything that does not depend on the request is computed here, once per app."""
 
     def __init__(
         self,
@@ -207,6 +244,8 @@ class Edge:
         settings: Settings,
         docs_paths: Iterable[str],
         upload_paths: Iterable[tuple[re.Pattern[str], int]] = (),
+        metrics: HttpMetrics | None = None,
+        templates: Mapping[int, str] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
@@ -216,42 +255,72 @@ class Edge:
         self.docs_paths = frozenset(docs_paths)
         self.api_headers = security_headers(settings=settings, csp=API_CSP)
         self.docs_headers = security_headers(settings=settings, csp=DOCS_CSP)
+        self.metrics = metrics
+        self.templates: Mapping[int, str] = templates or {}
+
+    def body_limit(self, path: str) -> int:
+        for pattern, most in self.upload_paths:
+            if pattern.match(path):
+                return most
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
-        refused = nul_in_url(scope)
+        request_id = request_id_from(scope["headers"])
+        path = scope["path"]
+        security = self.docs_headers if path in self.docs_paths else self.api_headers
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         head = scope["method"] == "HEAD"
-        if head:
-            # The GET route answers; its Content-Length stays, as RFC 9110 9.3.2 allows.
-            scope = {**scope, "method": "GET"}
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if message["status"] in NO_CONTENT:
-                    message = _without_content_type(message)
-                # A response that states a policy of its own (the sandbox payment page,
-                # whose form must post) keeps it: a second CSP could only narrow it.
-                own = {name.lower() for name, _ in message.get("headers", ())}
-                added = [(name, value) for name, value in extra if name not in own]
-                message = {**message, "headers": [*message.get("headers", ()), *added]}
-            elif head and message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
-
-        if refused is not None:
-            await refused(scope, receive, send_with_headers)
-            return
-        limit = next(
-            (most for path, most in self.upload_paths if path.match(scope["path"])),
-            self.max_body_bytes,
-        )
+        # The GET route answers; its Content-Length stays, as RFC 9110 9.3.2 allows.
+        routed = {**scope, "method": "GET"} if head else scope
         body = LimitedBody(
             receive,
             headers=scope["headers"],
-            limit=limit,
+            limit=self.body_limit(path),
             max_depth=self.max_json_depth,
         )
-        await self.app(scope, body, send_with_headers)
+        unit = UnitOfWork(body)
+        status = 500  # what the server answers if the app never starts a response
+        finished = False
+
+        async def respond(message: Message) -> None:
+            nonlocal status, finished
+            if unit.holds_back():
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = answer_start(message, security=security, request_id=id_header)
+            elif message["type"] == "http.response.body":
+                if head:
+                    message = {**message, "body": b""}
+                if not message.get("more_body"):
+                    finished = True
+            await send(message)
+
+        token = current_request_id.set(request_id)
+        metrics = self.metrics
+        started = request_started(metrics)
+        error: Exception | None = None
+        try:
+            refused = nul_in_url(routed)
+            if refused is not None:
+                await refused(routed, receive, respond)
+            else:
+                await unit.run(self.app, routed, respond)
+        except Exception as raised:
+            error = raised
+            if not finished:
+                raise
+        finally:
+            request_finished(
+                scope,
+                routed=routed,
+                started=started,
+                status=status,
+                error=error,
+                metrics=metrics,
+                templates=self.templates,
+            )
+            current_request_id.reset(token)

@@ -42,7 +42,7 @@ from syllabus.content.router import hot_router as content_hot_router
 from syllabus.content.router import router as content_router
 from syllabus.content.sources import owned_tables
 from syllabus.db.mongo import create_client, init_documents
-from syllabus.db.recovery import RetryOnStaleConnection, watch
+from syllabus.db.recovery import watch
 from syllabus.db.sandbox import Sandbox
 from syllabus.db.sql import create_engine, create_sessionmaker
 from syllabus.edge import Edge
@@ -70,12 +70,13 @@ from syllabus.homework.router import router as homework_router
 from syllabus.identity import router as identity_router
 from syllabus.identity.export import export_schemas
 from syllabus.identity.hooks import account_erased
+from syllabus.kit.dispatch import RouteIndex
 from syllabus.kit.openapi import declare_headers, name_schemas_by_title
 from syllabus.learning import export as _learning_export  # noqa: F401
 from syllabus.learning.router import hot_router as learning_hot_router
 from syllabus.learning.router import router as learning_router
 from syllabus.observability.metrics import Metrics
-from syllabus.observability.requests import Observe, route_templates
+from syllabus.observability.requests import route_templates
 from syllabus.observability.router import router as metrics_router
 from syllabus.preferences import export as preferences_export
 from syllabus.preferences.router import router as preferences_router
@@ -150,26 +151,25 @@ class ProblemCORSMiddleware(CORSMiddleware):
 
 
 class Syllabus(FastAPI):
-    """FastAPI with two layers outside everything, Starlette's ``ServerErrorMiddleware``
-    included (``add_middleware`` can only add layers inside it): outermost
-    :class:`~syllabus.observability.requests.Observe`, so every answer, the 500s that
-    middleware writes too, carries a request id, is logged once and is counted with
-    everything below it timed; then :class:`~syllabus.edge.Edge`, so those 500s carry the
-    security headers too; then :class:`~syllabus.db.recovery.RetryOnStaleConnection`, which
-    runs a request once more when it met a dead pooled PostgreSQL connection before any of
-    its statements succeeded (inside Edge, so a replayed body was checked already; outside
-    Starlette's error handling, so the 503 rendered for that connection is held back)."""
+    """FastAPI with one pure-ASGI layer outside everything, Starlette's
+    ``ServerErrorMiddleware`` included (``add_middleware`` can only add layers inside
+    it): :class:`~syllabus.edge.Edge`, which gives every answer, the 500s that middleware
+    writes too, a request id and the security headers, logs and counts it with
+    everything below it timed, checks the body as it streams in, and runs a request once
+    more when it met a dead pooled PostgreSQL connection before any of its statements
+    succeeded (outside Starlette's error handling, so the 503 rendered for that
+    connection is held back). Inside, Starlette's and FastAPI's layers as usual (CORS
+    when configured), and the router selects routes through
+    :class:`~syllabus.kit.dispatch.RouteIndex`."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        edge = Edge(
-            RetryOnStaleConnection(super().build_middleware_stack()),
+        self.router.middleware_stack = RouteIndex(self.router)
+        metrics: Metrics | None = self.state.metrics
+        return Edge(
+            super().build_middleware_stack(),
             settings=self.state.settings,
             docs_paths=apidocs.PAGES,
             upload_paths=[(UPLOAD_PATH, upload_limit(self.state.settings))],
-        )
-        metrics: Metrics | None = self.state.metrics
-        return Observe(
-            edge,
             metrics=metrics.http if metrics is not None else None,
             templates=route_templates(self.routes),
         )
@@ -215,9 +215,9 @@ def operation_id(route: APIRoute) -> str:
 def build_api_router() -> APIRouter:
     """Every public API route, under ``/api/v1``. Domains add their routers here."""
     router = APIRouter(prefix=API_PREFIX)
-    # The hottest reads first: FastAPI tries routes in order (twice per request), and
-    # matching a hundred others was a tenth of the outline's profile under wrk. Safe
-    # because no other route matches their paths (tests/test_hot_routes.py).
+    # The hottest reads first: routes are tried in order (kit/dispatch.py narrows them to
+    # those of the request's first path segments and method first). Safe because no
+    # other route matches their paths (tests/test_hot_routes.py).
     router.include_router(learning_hot_router)
     router.include_router(content_hot_router)
     router.include_router(identity_router.auth_router)
@@ -268,7 +268,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool_size=settings.pg_pool_size,
         max_overflow=settings.pg_max_overflow,
     )
-    watch(engine)  # a pooled connection found dead: see RetryOnStaleConnection
+    watch(engine)  # a pooled connection found dead: see db.recovery.UnitOfWork
     client = create_client(settings.mongo_url)
     try:
         database = client[settings.mongo_db]

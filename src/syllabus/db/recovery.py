@@ -13,8 +13,9 @@ Idempotency-Key makes its retry safe).
   and whether one failed on a dead connection before that; :func:`watch` hooks an engine
   so its statements update the attempt of the context they run in (a context-variable
   read and an attribute write per statement; no query).
-- :class:`RetryOnStaleConnection` is the ASGI layer that runs a request as one unit of
-  work and, when its attempt was stale, runs it once more, the body replayed.
+- :class:`UnitOfWork` runs a request as one unit of work for the app's outer layer
+  (:class:`~syllabus.edge.Edge`) and, when its attempt was stale, runs it once more,
+  the body replayed.
 """
 
 import logging
@@ -70,47 +71,49 @@ def watch(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "handle_error", _statement_failed)
 
 
-class RetryOnStaleConnection:
-    """A request is a unit of work: run it again, once, if it met a dead pooled connection
-    before any statement succeeded. The answer of the failed run (the 503 an outage
-    renders) is held back, never sent; the request body, recorded as it was read, is
-    replayed to the second run. Only a request that failed that way pays anything more
-    than a list append per body chunk."""
+class UnitOfWork:
+    """One request as a unit of work, for the app's one outer layer
+    (:class:`~syllabus.edge.Edge`): run it again, once, if it met a dead pooled
+    connection before any statement succeeded. The answer of the failed run (the 503 an
+    outage renders) is held back, never sent (the layer's ``send`` asks
+    :meth:`holds_back`); the request body, recorded as it was read, is replayed to the
+    second run. Only a request that failed that way pays anything more than this object
+    and a list append per body chunk."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    __slots__ = ("answering", "chunks", "first", "receive")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        chunks: list[Message] = []
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.chunks: list[Message] = []
+        self.first = Attempt()
+        self.answering = False
+        """The answer began: it is the answer, whatever happens next."""
 
-        async def recording() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunks.append(message)
-            return message
+    async def recording(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.chunks.append(message)
+        return message
 
-        first = Attempt()
-        answering = False  # the first run began its answer: it is the answer, whatever
+    def holds_back(self) -> bool:
+        """Whether a message of the answer is the failed run's, never to be sent."""
+        if self.first.stale and not self.answering:
+            return True
+        self.answering = True
+        return False
 
-        async def unless_stale(message: Message) -> None:
-            nonlocal answering
-            if first.stale and not answering:
-                return  # the failed run's answer (a 503) is never sent
-            answering = True
-            await send(message)
-
-        token = current_attempt.set(first)
+    async def run(self, app: ASGIApp, scope: Scope, send: Send) -> None:
+        """Run ``app`` for the request; once more, the body replayed, if it met a dead
+        connection first."""
+        token = current_attempt.set(self.first)
         try:
-            await self.app(scope, recording, unless_stale)
+            await app(scope, self.recording, send)
         except Exception:
-            if not first.stale or answering:
+            if not self.first.stale or self.answering:
                 raise
         finally:
             current_attempt.reset(token)
-        if not first.stale or answering:
+        if not self.first.stale or self.answering:
             return
         logger.warning(
             "a pooled PostgreSQL connection was dead (a server restart?): "
@@ -118,13 +121,15 @@ class RetryOnStaleConnection:
             scope["method"],
             path_as_sent(scope),
         )
-        replay = iter(chunks)
+        self.answering = True  # the second run's answer is sent, whatever it is
+        replay = iter(self.chunks)
+        receive = self.receive
 
         async def replaying() -> Message:
             return next(replay, None) or await receive()
 
         token = current_attempt.set(Attempt())
         try:
-            await self.app(scope, replaying, send)
+            await app(scope, replaying, send)
         finally:
             current_attempt.reset(token)

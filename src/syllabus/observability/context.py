@@ -3,5 +3,5 @@
 from contextvars import ContextVar
 
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
-"""Set by :class:`~syllabus.observability.requests.Observe` for the length of one HTTP
+"""Set by the app's outer layer (:class:`~syllabus.edge.Edge`) for the length of one HTTP
 request; ``None`` outside requests (start-up, CLI commands)."""

@@ -33,7 +33,8 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 @dataclass
 class HttpMetrics:
-    """What :class:`~syllabus.observability.requests.Observe` records per request.
+    """What the app's outer layer records per request (see
+    :func:`~syllabus.observability.requests.request_finished`).
 
     The labelled children are cached by (method, route, status): ``labels()`` costs a
     lock and a tuple per call, the dict lookup does not. The keys are bounded (routes by

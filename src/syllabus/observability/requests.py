@@ -1,11 +1,10 @@
-"""The outermost layer of the app: a request id, one access-log record and the HTTP
-metrics for every request.
+"""The request id, one access-log record and the HTTP metrics of every request: the
+rules the app's one outer layer (:class:`~syllabus.edge.Edge`) calls.
 
-Pure ASGI like :class:`~syllabus.edge.Edge` (which it wraps): per request a wrapped
-``send``, a context variable set and reset, two clock reads and, with metrics on, a
-cached counter and histogram child. It sits outside Starlette's ``ServerErrorMiddleware``
-(see ``main.Syllabus``), so the 500s that middleware writes carry the request id and
-are counted.
+Per request a header scan, a context variable set and reset (by the layer), two clock
+reads and, with metrics on, a cached counter and histogram child. The layer sits outside
+Starlette's ``ServerErrorMiddleware`` (see ``main.Syllabus``), so the 500s that
+middleware writes carry the request id and are counted.
 
 The route label and the access log name the matched route's template
 (``/api/v1/courses/{course_ref}``), which the router leaves in ``scope["route"]``, never
@@ -20,10 +19,9 @@ from time import perf_counter
 
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from syllabus.kit.urls import path_as_sent
-from syllabus.observability.context import current_request_id
 from syllabus.observability.metrics import HttpMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -75,65 +73,36 @@ def route_of(scope: Scope, templates: Mapping[int, str]) -> str:
     return template or UNMATCHED
 
 
-class Observe:
-    """Request id in, request id out; then one access-log record and, when ``metrics``
-    is given, the request counted and timed. ``templates``: see :func:`route_templates`."""
+def request_started(metrics: HttpMetrics | None) -> float:
+    """Count the request in flight (with metrics on); its start on the clock."""
+    if metrics is not None:
+        metrics.in_flight.inc()
+    return perf_counter()
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        metrics: HttpMetrics | None,
-        templates: Mapping[int, str],
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.templates = templates
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_from(scope["headers"])
-        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
-        status = 500  # what the server answers if the app never starts a response
-        finished = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, finished
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), header]}
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                finished = True
-            await send(message)
-
-        token = current_request_id.set(request_id)
-        metrics = self.metrics
-        if metrics is not None:
-            metrics.in_flight.inc()
-        started = perf_counter()
-        error: Exception | None = None
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as raised:
-            error = raised
-            if not finished:
-                raise
-            # The 500 is answered and the app's handler has logged the traceback with the
-            # request id (ServerErrorMiddleware calls it, then re-raises). Raising on
-            # would make the server log it a second time, without the id.
-        finally:
-            seconds = perf_counter() - started
-            method = _method(scope)
-            route = route_of(scope, self.templates)
-            if metrics is not None:
-                metrics.in_flight.dec()
-                metrics.observe(method=method, route=route, status=status, seconds=seconds)
-                if error is not None:
-                    metrics.unhandled(method=method, route=route, error=error)
-            _log_access(scope, method=method, route=route, status=status, seconds=seconds)
-            current_request_id.reset(token)
+def request_finished(
+    scope: Scope,
+    *,
+    routed: Scope,
+    started: float,
+    status: int,
+    error: Exception | None,
+    metrics: HttpMetrics | None,
+    templates: Mapping[int, str],
+) -> None:
+    """One access-log record and, when ``metrics`` is given, the request counted and
+    timed. ``routed``: the scope the router saw (it names the route; a ``HEAD`` is
+    routed as ``GET``); ``error``: what the app raised after answering, if anything.
+    ``templates``: see :func:`route_templates`."""
+    seconds = perf_counter() - started
+    method = _method(scope)
+    route = route_of(routed, templates)
+    if metrics is not None:
+        metrics.in_flight.dec()
+        metrics.observe(method=method, route=route, status=status, seconds=seconds)
+        if error is not None:
+            metrics.unhandled(method=method, route=route, error=error)
+    _log_access(scope, method=method, route=route, status=status, seconds=seconds)
 
 
 def _method(scope: Scope) -> str:
