@@ -224,14 +224,7 @@ async def _first_period(*, session: AsyncSession, payment: Payment, method: str 
         state_at=now,
     )
     session.add(subscription)
-    await session.flush()
-    await access.grant_subscription(
-        session=session,
-        user_id=payment.user_id,
-        subscription_id=subscription.id,
-        category_id=plan.category_id,
-        ends_at=subscription.current_period_end,
-    )
+    await _grant_period(session=session, subscription=subscription, plan=plan)
 
 
 async def _renewed(*, session: AsyncSession, payment: Payment) -> None:
@@ -246,10 +239,15 @@ async def _renewed(*, session: AsyncSession, payment: Payment) -> None:
     subscription.current_period_end += PERIODS[plan.period]
     subscription.status = "active"
     subscription.state_at = datetime.now(UTC)
+    await _grant_period(session=session, subscription=subscription, plan=plan)
+
+
+async def _grant_period(*, session: AsyncSession, subscription: Subscription, plan: Plan) -> None:
+    """The entitlement a paid period gives: the plan's scope until the period ends."""
     await session.flush()
     await access.grant_subscription(
         session=session,
-        user_id=payment.user_id,
+        user_id=subscription.user_id,
         subscription_id=subscription.id,
         category_id=plan.category_id,
         ends_at=subscription.current_period_end,
@@ -368,13 +366,7 @@ async def _save_subscription(
     if report.status in ("canceled", "expired"):
         await access.end_subscription(session=session, subscription_id=subscription.id)
     elif report.current_period_end > now:
-        await access.grant_subscription(
-            session=session,
-            user_id=payment.user_id,
-            subscription_id=subscription.id,
-            category_id=plan.category_id,
-            ends_at=report.current_period_end,
-        )
+        await _grant_period(session=session, subscription=subscription, plan=plan)
     else:  # unpaid past its period: access ended with the period
         await access.move_subscription_end(
             session=session, subscription_id=subscription.id, ends_at=report.current_period_end

@@ -196,15 +196,10 @@ def _settled_work(
     final mark counts; a first mark that a double check may still change does not."""
     entry = next(e for e in (attempt.sheet or {})["tasks"] if e["number"] == row.task)
     assert row.points is not None
-    return GradedWork(
-        source="exam",
-        attempt_id=attempt.id,
-        user_id=attempt.user_id,
-        container_id=attempt.exam_content_id,
-        container_version=attempt.exam_version,
-        title=str(exam.get("title", attempt.exam_content_id)),
-        course_id=attempt.course_id,
-        items=(
+    return _exam_work(
+        attempt,
+        exam,
+        (
             GradedItem(
                 item_id=f"{attempt.exam_content_id}/{entry['problem_id']}",
                 version=attempt.exam_version,
@@ -319,6 +314,13 @@ def _regraded_work(
                 competencies=tuple(found.get((question_id, version), {}).get("competencies", [])),
             )
         )
+    return _exam_work(attempt, exam, tuple(items))
+
+
+def _exam_work(
+    attempt: ExamAttempt, exam: Mapping[str, Any], items: tuple[GradedItem, ...]
+) -> GradedWork:
+    """Graded items of an exam attempt, as the hooks hand evidence on."""
     return GradedWork(
         source="exam",
         attempt_id=attempt.id,
@@ -327,5 +329,5 @@ def _regraded_work(
         container_version=attempt.exam_version,
         title=str(exam.get("title", attempt.exam_content_id)),
         course_id=attempt.course_id,
-        items=tuple(items),
+        items=items,
     )
