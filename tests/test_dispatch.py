@@ -124,3 +124,23 @@ def test_the_api_routes_are_built_only_for_the_app(settings: Settings) -> None:
     branches = [r for r in api.original_router.routes if isinstance(r, _IncludedRouter)]
     assert len(branches) > 10
     assert [b for b in branches if b._effective_candidates_version is not None] == []
+
+
+async def test_a_router_s_routes_are_built_when_a_request_first_reaches_one(
+    settings: Settings,
+) -> None:
+    """The index builds an included router's effective routes (FastAPI's dependants and
+    fields under the full path) at the first request that reaches that router, not at
+    start: a worker never builds the routes it never serves (kit/dispatch.py)."""
+    app = create_app(settings)
+    (api,) = [
+        route
+        for route in app.router.routes
+        if isinstance(route, _IncludedRouter) and route.include_context.prefix == API_PREFIX
+    ]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/health/live")).status_code == 200
+    branches = [b for b in api.effective_candidates() if isinstance(b, _IncludedRouter)]
+    assert len(branches) > 10
+    assert [b for b in branches if b._effective_candidates_version is not None] == []
