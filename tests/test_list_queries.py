@@ -81,7 +81,7 @@ class Harness:
 
     async def cost(self, path: str, account: Account | None = None) -> Cost:
         headers = account.headers if account else {}
-        with counting(self.engine) as seen:
+        async with counting(self.engine) as seen:
             response = await self.http.get(path, headers=headers)
         body = response.json()
         items = body["items"] if isinstance(body, dict) and "items" in body else body

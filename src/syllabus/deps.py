@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from syllabus.config import Settings
-from syllabus.db.sql import session_scope
+from syllabus.db.sql import Driver, pooled_driver, session_scope
 
 
 async def get_settings(request: Request) -> Settings:
@@ -68,16 +68,21 @@ def read_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnec
     return engine.connect()
 
 
-def write_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnection]:
-    """:func:`get_write_connect`'s connection for a route that takes no dependency (the
-    lesson progress PUT's fast path), opened at once: ``async with
-    write_connection(request) as connection``. An override of :func:`get_write_connect`
-    (tests/isolation.py) is honoured as FastAPI would honour it for the dependency."""
+@asynccontextmanager
+async def write_driver(request: Request) -> AsyncIterator[Driver]:
+    """:func:`get_write_connect`'s connection as the driver itself, for a route that takes
+    no dependency (the lesson progress PUT's fast path): ``async with
+    write_driver(request) as driver``, a pooled connection outside any transaction
+    (:func:`~syllabus.db.sql.pooled_driver`). An override of :func:`get_write_connect`
+    (tests/isolation.py) is honoured as FastAPI would honour it for the dependency: the
+    driver of the connection it opens, inside the test's transaction."""
     override = request.app.dependency_overrides.get(get_write_connect)
     if override is not None:
-        return _overridden_connect(override)
-    engine: AsyncEngine = request.app.state.read_engine  # the pool, in autocommit
-    return engine.connect()
+        async with _overridden_connect(override) as connection:
+            yield (await connection.get_raw_connection()).driver_connection
+        return
+    async with pooled_driver(request.app.state.engine) as driver:
+        yield driver
 
 
 @asynccontextmanager

@@ -46,9 +46,9 @@ async def test_lesson_and_quiz_cost_one_query_and_no_mongodb_when_warm(
         quizzes.clear()
         seen = {}
         for path in (LESSON, QUIZ):
-            with counting(engine) as cold:
+            async with counting(engine) as cold:
                 first = await http.get(path, headers=account.headers)
-            with counting(engine) as warm:
+            async with counting(engine) as warm:
                 again = await http.get(path, headers=account.headers)
             assert first.status_code == again.status_code == 200, first.text
             assert again.content == first.content

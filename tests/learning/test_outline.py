@@ -131,9 +131,9 @@ async def test_outline_costs_one_query_per_store_whatever_the_size(
         for n in range(min(lessons - 2, 50)):
             await progress(http, account, f"lesson:big-course-extra-{n}", status="completed")
         outlines.clear()
-        with counting(engine) as cold:
+        async with counting(engine) as cold:
             response = await http.get("/api/v1/courses/big-course/outline", headers=account.headers)
-        with counting(engine) as warm:
+        async with counting(engine) as warm:
             again = await http.get("/api/v1/courses/big-course/outline", headers=account.headers)
     assert response.status_code == 200
     outline = response.json()

@@ -42,7 +42,7 @@ async def test_every_progress_write_is_one_statement(
         ]
         answers = []
         for lesson, body, status in writes:
-            with counting(engine) as seen:
+            async with counting(engine) as seen:
                 response = await http.put(
                     f"/api/v1/progress/lessons/{lesson}", json=body, headers=account.headers
                 )
@@ -53,7 +53,7 @@ async def test_every_progress_write_is_one_statement(
         assert answers[4]["achievements_earned"][0]["code"] == "first-lesson"
         assert answers[5]["time_spent_seconds"] == 30
 
-        with counting(engine) as keyed:
+        async with counting(engine) as keyed:
             response = await http.put(
                 f"/api/v1/progress/lessons/{INTRO}",
                 json={"status": "started"},

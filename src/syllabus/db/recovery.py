@@ -12,7 +12,8 @@ Idempotency-Key makes its retry safe).
 - :class:`Attempt` records, for one run of a unit of work, whether a statement succeeded
   and whether one failed on a dead connection before that; :func:`watch` hooks an engine
   so its statements update the attempt of the context they run in (a context-variable
-  read and an attribute write per statement; no query).
+  read and an attribute write per statement; no query); a statement sent to the driver
+  itself (:func:`syllabus.db.sql.pooled_driver`) reports the same two facts.
 - :class:`UnitOfWork` runs a request as one unit of work for the app's outer layer
   (:class:`~syllabus.edge.Edge`) and, when its attempt was stale, runs it once more,
   the body replayed.
@@ -46,16 +47,27 @@ class Attempt:
 current_attempt: ContextVar[Attempt | None] = ContextVar("current_attempt", default=None)
 
 
-def _statement_done(*_args: Any) -> None:
+def statement_succeeded() -> None:
+    """A statement of the current unit of work completed."""
     attempt = current_attempt.get()
     if attempt is not None:
         attempt.succeeded = True
 
 
-def _statement_failed(context: ExceptionContext) -> None:
+def dead_connection_met() -> None:
+    """A statement of the current unit of work failed on a connection found dead."""
     attempt = current_attempt.get()
-    if attempt is not None and context.is_disconnect and not attempt.succeeded:
+    if attempt is not None and not attempt.succeeded:
         attempt.stale = True
+
+
+def _statement_done(*_args: Any) -> None:
+    statement_succeeded()
+
+
+def _statement_failed(context: ExceptionContext) -> None:
+    if context.is_disconnect:
+        dead_connection_met()
 
 
 def retrying() -> bool:

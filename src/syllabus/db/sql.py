@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,10 +25,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.schema import FetchedValue
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 from sqlmodel.main import default_registry
 
+from syllabus.db import recovery
 from syllabus.errors import AppError
 from syllabus.kit.ids import uuid7
 
@@ -195,6 +198,42 @@ def create_engine(
         pool_recycle=1800,
         **kwargs,
     )
+
+
+Driver: TypeAlias = asyncpg.Connection
+"""A pooled connection's own asyncpg connection (:func:`pooled_driver`)."""
+
+
+@asynccontextmanager
+async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[Driver]:
+    """A connection from ``engine``'s pool as the driver itself, for a hot statement that
+    needs nothing of SQLAlchemy's execution (the lesson progress PUT's fast path: its
+    connection and result set-up were about a third of the request under load,
+    bench/RESULTS.md). No transaction is begun: for ONE statement, atomic by itself.
+
+    The pool checks it out and back in as for any connection. What SQLAlchemy does for
+    its own statements is done here alike: a connection found dead (a server restart) is
+    invalidated and reported to :mod:`syllabus.db.recovery`, so the unit of work runs
+    again on a fresh one; an interrupted one (a cancelled request) is discarded too, as
+    its state on the wire is unknown."""
+    pooled = await engine.raw_connection()
+    driver: Driver = pooled.driver_connection
+    try:
+        yield driver
+    except BaseException as error:
+        if driver.is_closed():
+            # As SQLAlchemy does on a disconnect: every connection of the pool made
+            # before now is suspect (a restart killed them all), so each is replaced
+            # as it is next checked out (SQLAlchemy's own hook for it).
+            await greenlet_spawn(engine.sync_engine.pool._invalidate, pooled, error)
+            recovery.dead_connection_met()
+        elif not isinstance(error, Exception):  # cancelled mid-statement: state unknown
+            await greenlet_spawn(pooled.invalidate, error)
+        raise
+    else:
+        recovery.statement_succeeded()
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

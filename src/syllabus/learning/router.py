@@ -16,7 +16,7 @@ from syllabus.deps import (
     SessionmakerDep,
     WriteConnectDep,
     read_connection,
-    write_connection,
+    write_driver,
 )
 from syllabus.errors import NotFound, ValidationFailed, problem_responses
 from syllabus.idempotency import service as idempotency
@@ -138,9 +138,9 @@ async def _progress_save_fast(request: Request) -> Response | None:
     claims = claims_of(request)  # a bad token: the 401 CurrentClaims gives
     if claims is None:
         return None
-    async with write_connection(request) as connection:
+    async with write_driver(request) as driver:
         saved = await service.save_progress(
-            connection=connection, user_id=claims.user_id, lesson_id=lesson_id, data=data
+            connection=driver, user_id=claims.user_id, lesson_id=lesson_id, data=data
         )
     return Response(PROGRESS_JSON.dump_json(saved), media_type="application/json")
 

@@ -15,6 +15,7 @@ from syllabus.access import service as access
 from syllabus.catalog import service as catalog
 from syllabus.content import service as content
 from syllabus.db.activity import Event, record_activity
+from syllabus.db.sql import Driver
 from syllabus.errors import Conflict, NotFound, ValidationFailed
 from syllabus.identity import service as identity
 from syllabus.identity.deps import BEARER
@@ -229,7 +230,11 @@ def _heartbeat_ahead() -> ValidationFailed:
 
 
 async def save_progress(
-    *, connection: AsyncConnection, user_id: uuid.UUID, lesson_id: str, data: ProgressUpdate
+    *,
+    connection: AsyncConnection | Driver,
+    user_id: uuid.UUID,
+    lesson_id: str,
+    data: ProgressUpdate,
 ) -> ProgressPublic:
     """Record progress on a lesson: ONE statement, ``save_lesson_progress()`` (migration
     0037), which applies every rule of the write in the database (who may write, the
@@ -237,8 +242,9 @@ async def save_progress(
     SQL rules, the activity log) and answers an outcome; each refusal is rendered here
     as before (404, 403, then the body's own 422s), and nothing is written unless ok.
 
-    ``connection`` may be autocommit (the statement is atomic by itself) or the
-    request's transaction (a keyed write, stored with its answer)."""
+    ``connection`` may be autocommit (the statement is atomic by itself; the fast path
+    hands the driver itself) or the request's transaction (a keyed write, stored with its
+    answer)."""
     refusal = _check_update(data)
     beat = data.time_spent
     saved = await repository.save_progress(
