@@ -14,7 +14,7 @@ from starlette.types import Scope
 
 from syllabus.config import Settings
 from syllabus.kit.dispatch import RouteIndex, literal_key
-from syllabus.main import create_app
+from syllabus.main import API_PREFIX, create_app
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND")
 PARAMETER = re.compile(r"\{[^}]*\}")
@@ -109,3 +109,38 @@ def test_the_literal_key_stops_at_the_first_parameter() -> None:
     assert literal_key("/health/live") == ("health", "live")
     assert literal_key("/docs-assets/{path}") == ("docs-assets",)
     assert literal_key(None) == ()
+
+
+def test_the_api_routes_are_built_only_for_the_app(settings: Settings) -> None:
+    """create_app() includes the API router with its prefix: included without one, FastAPI
+    checks it by building every route's effective context on the router's own branches,
+    which keep them and never serve (about 2 MiB of each worker; docs/operations.md)."""
+    app = create_app(settings)
+    (api,) = [
+        route
+        for route in app.router.routes
+        if isinstance(route, _IncludedRouter) and route.include_context.prefix == API_PREFIX
+    ]
+    branches = [r for r in api.original_router.routes if isinstance(r, _IncludedRouter)]
+    assert len(branches) > 10
+    assert [b for b in branches if b._effective_candidates_version is not None] == []
+
+
+async def test_a_router_s_routes_are_built_when_a_request_first_reaches_one(
+    settings: Settings,
+) -> None:
+    """The index builds an included router's effective routes (FastAPI's dependants and
+    fields under the full path) at the first request that reaches that router, not at
+    start: a worker never builds the routes it never serves (kit/dispatch.py)."""
+    app = create_app(settings)
+    (api,) = [
+        route
+        for route in app.router.routes
+        if isinstance(route, _IncludedRouter) and route.include_context.prefix == API_PREFIX
+    ]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/health/live")).status_code == 200
+    branches = [b for b in api.effective_candidates() if isinstance(b, _IncludedRouter)]
+    assert len(branches) > 10
+    assert [b for b in branches if b._effective_candidates_version is not None] == []

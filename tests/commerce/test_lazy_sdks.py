@@ -47,6 +47,10 @@ NOT_IN_THE_WORKER = (
     "syllabus.analytics",
     "syllabus.db.migrate",
     "syllabus.embedded",
+    "argon2",  # password hashing: at the first sign-up, sign-in or password change
+    "_cffi_backend",
+    "gridfs",  # homework uploads: at the first file stored or read
+    "filetype",  # homework uploads: at the first file checked
 )
 """Packages (and their submodules) the API worker must not import at start."""
 

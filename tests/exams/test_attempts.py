@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from syllabus.content.service import snapshots
 from syllabus.exams import scoring
@@ -378,6 +379,30 @@ async def test_my_attempts_and_the_exam_list(client: httpx.AsyncClient, candidat
         "id"
     ] == PAID_EXAM
     assert (await client.get("/api/v1/exams/exam:nothing")).status_code == 404
+
+
+async def test_a_sweep_with_nothing_due_runs_plain_sql_only(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    candidate: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sweeper asks in plain SQL whether anything is due before its ORM query: a
+    worker that serves only the hot reads (plain SQL as well) never configures the ORM's
+    mappers for an empty sweep (about 2-3 MiB of RSS; docs/operations.md)."""
+    from syllabus.exams.service import seal_due
+
+    await start(client, candidate)  # open, its deadline ahead
+    executed: list[object] = []
+    execute = session.execute
+
+    async def recording(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        executed.append(statement)
+        return await execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(session, "execute", recording)
+    assert await seal_due(session=session) == 0
+    assert [type(statement) for statement in executed] == [TextClause]
 
 
 async def test_seal_due_from_cron_seals_an_abandoned_attempt(

@@ -133,7 +133,7 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer_and_the_same
         """The production parameters, recording the parameters of every hash verified."""
 
         def __init__(self) -> None:
-            real = security.PASSWORD_HASHER
+            real = security.password_hasher()
             super().__init__(
                 time_cost=real.time_cost,
                 memory_cost=real.memory_cost,
@@ -147,7 +147,8 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer_and_the_same
             verified.append(str(hash).split("$")[3])
             return super().verify(hash, password)
 
-    monkeypatch.setattr(security, "PASSWORD_HASHER", CountingHasher())
+    counting = CountingHasher()
+    monkeypatch.setattr(security, "password_hasher", lambda: counting)
     wrong = await client.post(
         "/api/v1/auth/login", json={"email": learner.email, "password": "wrong password"}
     )

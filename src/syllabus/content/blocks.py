@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 class BlockModel(BaseModel):
     """Shapes of a lesson body: unknown fields are refused in storage and in answers."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    # Built at first use, not at import: see kit.schemas.OutputSchema.
+    model_config = ConfigDict(extra="forbid", from_attributes=True, defer_build=True)
 
 
 class Expression(BlockModel):

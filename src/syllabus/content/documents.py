@@ -57,11 +57,17 @@ def _now() -> datetime:
 class Embedded(BaseModel):
     """Nested parts of a document: strict, so a typo in authored data is an error."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built at first use, not at import (like kit.schemas.OutputSchema): a document's
+    # validator builds what it needs of these when the document's is built.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class VersionedContent(Document):
     """What every authored piece carries: a title, its version and the hash it came from."""
+
+    # Built when a document of the kind is first read or written, not at import: a
+    # worker reads lessons, quizzes and questions, and never most of the others.
+    model_config = ConfigDict(defer_build=True)
 
     id: str  # type: ignore[assignment]  # the stable content id, narrowed by each kind
     title: str = Field(min_length=1, max_length=300)

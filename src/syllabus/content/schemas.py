@@ -26,7 +26,8 @@ PracticeRef = Annotated[str, Path(pattern=content_id_pattern("practice"), max_le
 
 
 class PublicSchema(BaseModel):
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    # Built at first use, not at import: see kit.schemas.OutputSchema.
+    model_config = ConfigDict(extra="forbid", from_attributes=True, defer_build=True)
 
 
 class OutlineItem(PublicSchema):

@@ -27,6 +27,7 @@ from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.schema import FetchedValue
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 from sqlmodel.main import default_registry
 
 from syllabus.db import recovery
@@ -60,6 +61,11 @@ def _acting_user() -> uuid.UUID | None:
 
 class Base(SQLModel):
     """Columns shared by every table. Timestamps come from the database, not the app."""
+
+    # A table's pydantic validator is built when first used (``model_validate``), not at
+    # import: SQLModel's table constructor does not validate, and most tables are never
+    # validated in a worker (docs/operations.md, "Memory and garbage collection").
+    model_config = SQLModelConfig(defer_build=True)
 
     id: uuid.UUID = Field(
         default_factory=uuid7,

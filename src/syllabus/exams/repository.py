@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -126,9 +126,23 @@ async def seal(session: AsyncSession, attempt: ExamAttempt, values: dict[str, An
         attempt.__dict__[name] = value
 
 
+ANY_DUE = text(
+    "SELECT 1 FROM exam_attempts"
+    " WHERE sealed_at IS NULL AND deleted_at IS NULL AND deadline < :now LIMIT 1"
+)
+"""Whether :func:`due` would find anything (the index the sweeper scans answers it)."""
+
+
 async def due(session: AsyncSession, *, now: datetime, limit: int) -> list[ExamAttempt]:
     """Open attempts past ``now`` (deadline plus grace already applied by the caller),
-    locked and skipped by any other sealer: several sealers never take the same one."""
+    locked and skipped by any other sealer: several sealers never take the same one.
+
+    Asked first in plain SQL, so a sweep that finds nothing due (nearly all of them)
+    never touches the ORM: the first ORM query of a process configures every mapper,
+    about 2-3 MiB of a worker that otherwise serves only the hot reads, which are plain
+    SQL too (docs/operations.md, "Memory and garbage collection")."""
+    if (await session.execute(ANY_DUE, {"now": now})).first() is None:
+        return []
     rows = await session.execute(
         select(ExamAttempt)
         .where(col(ExamAttempt.sealed_at).is_(None), col(ExamAttempt.deadline) < now)

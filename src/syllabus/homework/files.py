@@ -19,18 +19,21 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import filetype
 from bson import ObjectId
 from bson.errors import InvalidId
 from fastapi import UploadFile
-from gridfs import AsyncGridFSBucket
-from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
 from syllabus.config import Settings
 from syllabus.homework.errors import FileTooLarge, FileTypeRefused
+
+# ``filetype`` and ``gridfs`` are imported where a file is checked or stored, not with this
+# module: the API worker imports it for its routes, and most workers never take an upload
+# (about 0.8 MiB of the worker's RSS; docs/operations.md, "Memory and garbage collection").
+if TYPE_CHECKING:
+    from gridfs import AsyncGridFSBucket
 
 BUCKET = "submission_files"
 CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size: one read, one chunk
@@ -121,6 +124,8 @@ async def _check_one(upload: UploadFile, field: str, settings: Settings) -> Chec
     if text is not None:
         _decode(text, b"", field=field, media_type=media_type, final=True)
     else:
+        import filetype  # at first use (see the imports above)
+
         found = filetype.guess_mime(head) if head else None
         if found != media_type:
             message = f"the content is {found or 'not recognised'}, not {media_type}"
@@ -153,7 +158,9 @@ def _decode(
         )
 
 
-def bucket(database: Database) -> AsyncGridFSBucket:
+def bucket(database: Database) -> "AsyncGridFSBucket":
+    from gridfs import AsyncGridFSBucket  # at first use (see the imports above)
+
     return AsyncGridFSBucket(database, bucket_name=BUCKET, chunk_size_bytes=CHUNK_BYTES)
 
 
@@ -187,6 +194,8 @@ async def upload(
 
 async def delete(database: Database, gridfs_ids: Collection[str]) -> None:
     """Delete these files (chunks first, as GridFS does); unknown ids are skipped."""
+    from gridfs.errors import NoFile  # at first use (see the imports above)
+
     store = bucket(database)
     for gridfs_id in gridfs_ids:
         try:
@@ -197,6 +206,8 @@ async def delete(database: Database, gridfs_ids: Collection[str]) -> None:
 
 async def stream(database: Database, gridfs_id: str) -> AsyncIterator[bytes] | None:
     """The file's bytes chunk by chunk, or ``None`` when GridFS has no such file."""
+    from gridfs.errors import NoFile  # at first use (see the imports above)
+
     try:
         grid_out = await bucket(database).open_download_stream(ObjectId(gridfs_id))
     except (NoFile, InvalidId):

@@ -20,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import jwt
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "syllabus"
@@ -32,15 +33,24 @@ REFRESH_TOKEN_BYTES = 32
 HASHING_NICENESS = 10
 T = TypeVar("T")
 
-PASSWORD_HASHER = PasswordHasher(
-    time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
-)
+
+@cache
+def password_hasher() -> "PasswordHasher":
+    """argon2id at the parameters the module's docstring gives. ``argon2`` (and its cffi
+    binding) is imported here, at the first password operation, not with this module:
+    every API worker reads tokens, few of them hash a password (docs/operations.md,
+    "Memory and garbage collection")."""
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(
+        time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
+    )
 
 
 @cache
 def _dummy_hash() -> str:
     """A real hash of a random password: unknown emails cost as much as wrong passwords."""
-    return PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+    return password_hasher().hash(secrets.token_urlsafe(16))
 
 
 # argon2id is CPU-bound by design. One dedicated thread does all of it, so a burst of
@@ -103,8 +113,12 @@ async def _off_loop(function: Callable[..., T], *args: object) -> T:
     return await asyncio.get_running_loop().run_in_executor(_HASHING, function, *args)
 
 
+def _hash(password: str) -> str:
+    return password_hasher().hash(password)
+
+
 async def hash_password(password: str) -> str:
-    return await _off_loop(PASSWORD_HASHER.hash, password)
+    return await _off_loop(_hash, password)
 
 
 @dataclass(frozen=True)
@@ -114,16 +128,19 @@ class PasswordCheck:
 
 
 def _verify(password_hash: str | None, password: str) -> PasswordCheck:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    hasher = password_hasher()
     if password_hash is None:
         # No password (OAuth-only account, or unknown email): spend the same time anyway.
         with contextlib.suppress(VerificationError):
-            PASSWORD_HASHER.verify(_dummy_hash(), password)
+            hasher.verify(_dummy_hash(), password)
         return PasswordCheck(ok=False)
     try:
-        PASSWORD_HASHER.verify(password_hash, password)
+        hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return PasswordCheck(ok=False)
-    return PasswordCheck(ok=True, needs_rehash=PASSWORD_HASHER.check_needs_rehash(password_hash))
+    return PasswordCheck(ok=True, needs_rehash=hasher.check_needs_rehash(password_hash))
 
 
 async def verify_password(password_hash: str | None, password: str) -> PasswordCheck:

@@ -12,15 +12,28 @@ routing, unchanged. tests/test_dispatch.py checks both choose alike for every ro
 
 It relies on FastAPI's route-tree internals (``_IncludedRouter``, the effective route
 context in ``scope["fastapi"]``), pinned in uv.lock; the test above fails on a change.
+
+An included router whose routes are all API routes (every domain router) has its
+effective route contexts (each route's dependant and fields built again under the full
+path, FastAPI's own work) built only when a request first reaches one of them: the
+tables need only each route's template, which :func:`route_paths` reads from the
+include prefixes. A worker that serves a few routes never builds the others' (about
+2 MiB for the whole app; docs/operations.md, "Memory and garbage collection").
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi.routing import APIRoute, APIRouter, _EffectiveRouteContext, _IncludedRouter
+from fastapi.routing import (
+    APIRoute,
+    APIRouter,
+    RouteContext,
+    _EffectiveRouteContext,
+    _IncludedRouter,
+)
 from fastapi.telemetry._api import _route_selected
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import PARAM_REGEX, BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEPTH = 3
@@ -30,11 +43,12 @@ ANY_METHOD = ""
 """The table for a method no route names: only routes that take every method."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     """A route as FastAPI would reach it: a top-level ``route`` of the app, or an API
     route of an included router (``context`` its effective route, ``included`` its
-    innermost included router); ``deferred``: one this index does not handle itself."""
+    innermost included router); ``deferred``: one this index does not handle itself;
+    ``pending``: an API route whose ``context`` is not built yet (:meth:`resolve`)."""
 
     route: BaseRoute
     key: tuple[str, ...]
@@ -42,6 +56,18 @@ class Candidate:
     context: _EffectiveRouteContext | None = None
     included: _IncludedRouter | None = None
     deferred: bool = False
+    pending: bool = False
+
+    def resolve(self) -> None:
+        """The effective route of a pending API route: its router's contexts, built by
+        FastAPI (once; every route of that router at the same time)."""
+        assert self.included is not None
+        for context in self.included.effective_candidates():
+            if isinstance(context, _EffectiveRouteContext) and context.original_route is self.route:
+                self.context = context
+                self.pending = False
+                return
+        raise LookupError(f"no effective route for {self.route!r}")  # pragma: no cover
 
 
 @dataclass(slots=True)
@@ -103,7 +129,43 @@ def flatten(routes: list[BaseRoute]) -> Iterator[Candidate]:
             yield Candidate(route, literal_key(template), _methods(route))
 
 
+def _api_only(router: _IncludedRouter) -> bool:
+    """Whether every route of the included router is an API route (no nested router,
+    mount or plain route): its contexts can wait for a request (see the module's doc)."""
+    routes = router.original_router.routes
+    return bool(routes) and all(isinstance(route, APIRoute) for route in routes)
+
+
+def route_paths(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str | None]]:
+    """Every route of the app as its router declared it (what ``scope["route"]`` holds)
+    with the full template FastAPI matches it by (``/api/v1/courses/{course_ref}``), as
+    ``iter_route_contexts`` gives them, without building the contexts of an included
+    router of API routes only (the template is its prefix and the route's path, with
+    Starlette's ``{name:convertor}`` written ``{name}``)."""
+    for route in routes:
+        if not isinstance(route, _IncludedRouter):
+            yield route, getattr(route, "path_format", None)
+        elif _api_only(route):
+            for api_route in route.original_router.routes:
+                path = route.include_context.path_for(api_route)  # type: ignore[arg-type]
+                yield api_route, PARAM_REGEX.sub(r"{\1}", path)
+        else:
+            for candidate in route.effective_candidates():
+                if isinstance(candidate, _IncludedRouter):
+                    yield from route_paths([candidate])
+                else:
+                    context = RouteContext(candidate.original_route, candidate)
+                    yield context.original_route, context.path_format
+
+
 def _included(router: _IncludedRouter) -> Iterator[Candidate]:
+    if _api_only(router):
+        for route in router.original_router.routes:
+            path = router.include_context.path_for(route)  # type: ignore[arg-type]
+            yield Candidate(
+                route, literal_key(path), _methods(route), included=router, pending=True
+            )
+        return
     for candidate in router.effective_candidates():
         if isinstance(candidate, _IncludedRouter):
             yield from _included(candidate)
@@ -149,6 +211,8 @@ class RouteIndex:
         for candidate in tables.candidates(scope["method"], get_route_path(scope)):
             if candidate.deferred:
                 return None
+            if candidate.pending:
+                candidate.resolve()
             matcher = candidate.context or candidate.route
             match, child_scope = matcher.matches(scope)
             if match is Match.FULL:

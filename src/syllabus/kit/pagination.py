@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from syllabus.errors import ValidationFailed
 from syllabus.kit.schemas import contains_non_finite, contains_nul
@@ -50,6 +50,9 @@ Cursor = Annotated[
 
 
 class Page(BaseModel, Generic[T]):
+    # Built at first use, not at import: see kit.schemas.OutputSchema.
+    model_config = ConfigDict(defer_build=True)
+
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."

@@ -66,6 +66,14 @@ class InputSchema(BaseModel):
 
 
 class OutputSchema(BaseModel):
-    """Response bodies: built from ORM rows or documents by attribute."""
+    """Response bodies: built from ORM rows or documents by attribute.
 
-    model_config = ConfigDict(from_attributes=True)
+    ``defer_build``: each schema's validator and serializer are built when first used (or
+    by ``app.openapi()``), not at import, and so are the FastAPI response fields of routes
+    that answer with one: most routes are never called in a given worker, and the built
+    schemas were megabytes of its RSS (docs/operations.md, "Memory and garbage
+    collection"). Not on :class:`InputSchema`: a request body's field deferred this way
+    warns (pydantic's ``UnsupportedFieldAttributeWarning``, about the parameter's alias)
+    when its first request builds it, outside FastAPI's silencing."""
+
+    model_config = ConfigDict(from_attributes=True, defer_build=True)

@@ -17,10 +17,10 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from time import perf_counter
 
-from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 from starlette.types import Scope
 
+from syllabus.kit.dispatch import route_paths
 from syllabus.kit.urls import path_as_sent
 from syllabus.observability.metrics import HttpMetrics
 
@@ -57,11 +57,7 @@ def route_templates(routes: Sequence[BaseRoute]) -> dict[int, str]:
     does not copy the routes of an included router any more: ``scope["route"]`` is the
     route as its own router declared it, without the prefixes it was included under
     (``/courses/{course_ref}``, not ``/api/v1/courses/{course_ref}``)."""
-    return {
-        id(context.original_route): context.path_format
-        for context in iter_route_contexts(routes)
-        if context.path_format
-    }
+    return {id(route): template for route, template in route_paths(list(routes)) if template}
 
 
 def route_of(scope: Scope, templates: Mapping[int, str]) -> str:
