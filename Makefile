@@ -73,7 +73,7 @@ chromium:
 		&& (apt-get install -y chromium || (apt-get update && apt-get install -y chromium))) \
 		|| echo "chromium not installed (apt-get install chromium): the browser checks will fail"
 
-bench: $(STAMP) wrk ## The benchmark suite on one generated dataset (about 20 min; bench/README.md)
+bench: $(STAMP) wrk ## The benchmark suite on one generated dataset (about 40 min on 2 cores; bench/README.md)
 	$(BIN)/python -m bench
 
 bench-quick: $(STAMP) wrk ## The suite on a small dataset (smoke run, a few minutes; timings in bench/README.md; results in bench/results/quick)
