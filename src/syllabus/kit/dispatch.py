@@ -129,26 +129,30 @@ def flatten(routes: list[BaseRoute]) -> Iterator[Candidate]:
             yield Candidate(route, literal_key(template), _methods(route))
 
 
-def _api_only(router: _IncludedRouter) -> bool:
-    """Whether every route of the included router is an API route (no nested router,
-    mount or plain route): its contexts can wait for a request (see the module's doc)."""
+def _api_paths(router: _IncludedRouter) -> list[tuple[BaseRoute, str]] | None:
+    """An included router whose routes are all API routes (no nested router, mount or
+    plain route), its contexts left to wait for a request (see the module's doc): each
+    route with its full template, its prefix and the route's path with Starlette's
+    ``{name:convertor}`` written ``{name}``. ``None`` for any other router."""
     routes = router.original_router.routes
-    return bool(routes) and all(isinstance(route, APIRoute) for route in routes)
+    if not routes or not all(isinstance(route, APIRoute) for route in routes):
+        return None
+    return [
+        (route, PARAM_REGEX.sub(r"{\1}", router.include_context.path_for(route)))  # type: ignore[arg-type]
+        for route in routes
+    ]
 
 
 def route_paths(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str | None]]:
     """Every route of the app as its router declared it (what ``scope["route"]`` holds)
     with the full template FastAPI matches it by (``/api/v1/courses/{course_ref}``), as
     ``iter_route_contexts`` gives them, without building the contexts of an included
-    router of API routes only (the template is its prefix and the route's path, with
-    Starlette's ``{name:convertor}`` written ``{name}``)."""
+    router of API routes only (:func:`_api_paths`)."""
     for route in routes:
         if not isinstance(route, _IncludedRouter):
             yield route, getattr(route, "path_format", None)
-        elif _api_only(route):
-            for api_route in route.original_router.routes:
-                path = route.include_context.path_for(api_route)  # type: ignore[arg-type]
-                yield api_route, PARAM_REGEX.sub(r"{\1}", path)
+        elif (api_paths := _api_paths(route)) is not None:
+            yield from api_paths
         else:
             for candidate in route.effective_candidates():
                 if isinstance(candidate, _IncludedRouter):
@@ -159,9 +163,9 @@ def route_paths(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str | None
 
 
 def _included(router: _IncludedRouter) -> Iterator[Candidate]:
-    if _api_only(router):
-        for route in router.original_router.routes:
-            path = router.include_context.path_for(route)  # type: ignore[arg-type]
+    api_paths = _api_paths(router)
+    if api_paths is not None:
+        for route, path in api_paths:
             yield Candidate(
                 route, literal_key(path), _methods(route), included=router, pending=True
             )
