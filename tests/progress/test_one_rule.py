@@ -2,7 +2,7 @@
 the analysts' views give the same answers on the same data, including where the two old
 definitions disagreed (max score 0; the pass mark of the quiz version the learner saw)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,22 +101,23 @@ async def test_streaks_are_one_rule(
         text("UPDATE users SET time_zone = :tz WHERE id = :u"),
         [{"tz": "Asia/Tokyo", "u": east.id}, {"tz": "America/Los_Angeles", "u": west.id}],
     )
-    now = datetime.now(UTC)
     days_ago = [0, 1, 3, 4, 5, 9]  # a current run of 2, a longest of 3, one lone day
     events = [
-        {"u": account.id, "verb": "started", "at": now - timedelta(days=d, hours=1)}
-        for account in (east, west)
-        for d in days_ago
+        {"u": account.id, "verb": "started", "d": d} for account in (east, west) for d in days_ago
     ]
     # Signing up or enrolling makes no activity day: this would bridge the gap at day 2.
-    events += [
-        {"u": account.id, "verb": "enrolled", "at": now - timedelta(days=2)}
-        for account in (east, west)
-    ]
+    events += [{"u": account.id, "verb": "enrolled", "d": 2} for account in (east, west)]
+    # At noon of each learner's own day, d days ago there: "now minus d times 24 h" is
+    # not d local days ago in a zone whose clocks changed in between (Los Angeles, March
+    # and November); within an hour of local midnight it moved some events to the day
+    # before or after, and the two learners' longest streaks differed (2 or 5, not 3):
+    # 08:00-09:00 UTC on 6 days a year, about 1 run in 1,500.
     await session.execute(
         text(
             "INSERT INTO activity_log (actor_id, verb, object_type, object_id, occurred_at) "
-            "VALUES (:u, :verb, 'lesson', 'lesson:rest-basics-intro', :at)"
+            "SELECT u.id, :verb, 'lesson', 'lesson:rest-basics-intro', "
+            "((statement_timestamp() AT TIME ZONE u.time_zone)::date - CAST(:d AS integer) "
+            "+ time '12:00') AT TIME ZONE u.time_zone FROM users u WHERE u.id = :u"
         ),
         events,
     )
@@ -135,6 +136,7 @@ async def test_streaks_are_one_rule(
                 "longest_streak_days": stats["longest_streak_days"],
             }
         ]
+        assert (stats["current_streak_days"], stats["longest_streak_days"]) == (2, 3)
     distribution = await view(
         session,
         "SELECT streak_days, learners FROM analytics.streak_distribution WHERE streak_days = :d",
