@@ -18,11 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from fastapi import FastAPI
 
-from syllabus.embedded import free_port
+from tests.serving import serve
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT = 60.0
@@ -149,17 +148,9 @@ async def chromium(profile: Path) -> AsyncIterator[Page]:
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The app (its lifespan already run by the fixture) on a real socket, in this event
     loop; its origin."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
+    server, task, origin = await serve(app)  # port 0: bound at once, nobody can take it first
     try:
-        while not server.started:
-            if task.done():
-                task.result()  # it failed to start: say why
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield origin
     finally:
         server.should_exit = True
         await task

@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syllabus.content.loader.run import load_folder
 from tests.ai.fixtures import Configure
-from tests.ai.model_server import ModelServer, serve
+from tests.ai.model_server import ModelServer
 from tests.exams.conftest import answers_for, write_exams
 from tests.exams.conftest import start as start_exam
 from tests.exams.conftest import submit as submit_exam
 from tests.identity.helpers import Account, sign_up
 from tests.learning.helpers import enroll
 from tests.openapi import openapi_document
+from tests.serving import serve
 
 LESSON = "lesson:rest-basics-more"
 COURSE = "course:rest-basics"
